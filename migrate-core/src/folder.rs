@@ -1,0 +1,718 @@
+//! The one grammar of a migrations folder, shared by `embed_migrations!` (at
+//! build time) and the CLI (at run time), so the two can never disagree about
+//! what a folder means.
+//!
+//! # File names
+//!
+//! | pattern                       | meaning                                   |
+//! |-------------------------------|-------------------------------------------|
+//! | `<version>_<name>.sql`        | an up migration that has no down          |
+//! | `<version>_<name>.up.sql`     | an up migration that may have a down      |
+//! | `<version>_<name>.down.sql`   | the down of the `.up.sql` with that version and name |
+//! | `V<version>__<name>.sql`      | an up migration, Flyway and refinery style |
+//!
+//! `<version>` is ASCII digits for an integer from 1 to 9223372036854775807
+//! (the largest SQLite `INTEGER`); leading zeros are allowed, so `0007` is 7.
+//! `<name>` is any non-empty text. Names starting with `.` (hidden files,
+//! editor state) and `README`, `readme`, … are ignored. Anything else —
+//! another extension, a subfolder, a name that does not match — is an error,
+//! never silently skipped, so a typo cannot hide a migration.
+//!
+//! # Folder rules
+//!
+//! Every file is UTF-8 and holds more than whitespace (a comment-only file is a
+//! valid, intentional no-op). No two up files share a version (`0001_a.sql` and
+//! `1_b.sql` both claim 1). Every down file has its `.up.sql`. Versions are
+//! either all 14-digit UTC timestamps (`20240131120000`), which may have gaps,
+//! or sequential from the lowest one without gaps.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::Migration;
+use crate::checksum::Checksum;
+
+/// The accepted file name patterns, as shown in error messages.
+pub const ACCEPTED_PATTERNS: &str = "`<version>_<name>.sql`, `<version>_<name>.up.sql` with an optional `<version>_<name>.down.sql`, or `V<version>__<name>.sql`";
+
+/// The largest version: SQLite's largest `INTEGER`, 2^63 - 1.
+pub const MAX_VERSION: u64 = i64::MAX as u64;
+
+/// Number of digits of a timestamp version such as `20240131120000`.
+const TIMESTAMP_DIGITS: usize = 14;
+
+/// What a migration file is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileRole {
+    /// `<version>_<name>.sql` or `V<version>__<name>.sql`: an up without a down.
+    Up,
+    /// `<version>_<name>.up.sql`: an up that may have a down file.
+    ReversibleUp,
+    /// `<version>_<name>.down.sql`: reverts the `.up.sql` of the same version.
+    Down,
+}
+
+/// A migration file name, read by [`parse_file_name`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileName {
+    /// The version, 1 to [`MAX_VERSION`].
+    pub version: u64,
+    /// How many digits the version was written with, leading zeros included
+    /// (`0007` has 4): the folder's zero-padding, and 14 in a timestamp folder.
+    pub digits: usize,
+    /// The name after the version, without the extension.
+    pub name: String,
+    /// Up, reversible up or down.
+    pub role: FileRole,
+}
+
+/// Why a file name is not a migration file name.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FileNameError {
+    /// It matches none of the [`ACCEPTED_PATTERNS`].
+    #[error(
+        "not a migration file name; use {ACCEPTED_PATTERNS} (hidden files and README* are ignored)"
+    )]
+    NotAMigration,
+    /// The version is 0.
+    #[error("version 0 is not allowed; versions start at 1")]
+    ZeroVersion,
+    /// The version does not fit SQLite's `INTEGER`.
+    #[error("the version is larger than {MAX_VERSION}, the largest SQLite INTEGER")]
+    VersionTooLarge,
+    /// Nothing follows the version.
+    #[error("the name after the version is empty; use e.g. `0001_create_users.sql`")]
+    EmptyName,
+}
+
+/// Whether a folder entry is ignored: hidden (starts with `.`) or a README
+/// (starts with `README`, in any case).
+pub fn is_ignored(file_name: &str) -> bool {
+    let start: String = file_name.chars().take("readme".len()).collect();
+    file_name.starts_with('.') || start.eq_ignore_ascii_case("readme")
+}
+
+/// Reads a file name with the folder grammar.
+///
+/// Returns `Ok(None)` for a name that [`is_ignored`], `Ok(Some(_))` for a
+/// migration file.
+///
+/// # Errors
+///
+/// [`FileNameError`] when the name matches no pattern, has version 0 or a
+/// version above [`MAX_VERSION`], or has an empty name.
+///
+/// # Examples
+///
+/// ```
+/// use migrate_core::folder::{parse_file_name, FileRole};
+/// let file = parse_file_name("0007_add_email.up.sql").unwrap().unwrap();
+/// assert_eq!((file.version, file.digits, file.name.as_str()), (7, 4, "add_email"));
+/// assert_eq!(file.role, FileRole::ReversibleUp);
+/// assert_eq!(parse_file_name("V2__seed.sql").unwrap().unwrap().version, 2);
+/// assert!(parse_file_name("README.md").unwrap().is_none());
+/// assert!(parse_file_name("notes.txt").is_err());
+/// ```
+pub fn parse_file_name(file_name: &str) -> Result<Option<FileName>, FileNameError> {
+    if is_ignored(file_name) {
+        return Ok(None);
+    }
+    let (stem, role) = if let Some(stem) = file_name.strip_suffix(".down.sql") {
+        (stem, FileRole::Down)
+    } else if let Some(stem) = file_name.strip_suffix(".up.sql") {
+        (stem, FileRole::ReversibleUp)
+    } else if let Some(stem) = file_name.strip_suffix(".sql") {
+        (stem, FileRole::Up)
+    } else {
+        return Err(FileNameError::NotAMigration);
+    };
+    // Flyway style: `V<digits>__<name>.sql`, up only.
+    let (digits, name) = match stem.strip_prefix('V') {
+        Some(rest) if role == FileRole::Up => split_version(rest, "__")?,
+        Some(_) => return Err(FileNameError::NotAMigration),
+        None => split_version(stem, "_")?,
+    };
+    let version = match digits.parse::<u64>() {
+        Ok(0) => return Err(FileNameError::ZeroVersion),
+        Ok(version) if version <= MAX_VERSION => version,
+        // Only digits reach here, so a parse error is an overflow.
+        _ => return Err(FileNameError::VersionTooLarge),
+    };
+    if name.is_empty() {
+        return Err(FileNameError::EmptyName);
+    }
+    Ok(Some(FileName {
+        version,
+        digits: digits.len(),
+        name: name.to_owned(),
+        role,
+    }))
+}
+
+/// Splits `<digits><separator><name>`; the digits are ASCII and non-empty.
+fn split_version<'a>(stem: &'a str, separator: &str) -> Result<(&'a str, &'a str), FileNameError> {
+    let end = stem
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(stem.len());
+    let (digits, rest) = stem.split_at(end);
+    match rest.strip_prefix(separator) {
+        Some(name) if !digits.is_empty() => Ok((digits, name)),
+        _ if !digits.is_empty() && rest.is_empty() => Err(FileNameError::EmptyName),
+        _ => Err(FileNameError::NotAMigration),
+    }
+}
+
+/// One problem found in a migrations folder. Paths are shown as the folder was
+/// named by the caller joined with the file name (`migrations/0002_a.sql`).
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum FolderProblem {
+    /// The folder does not exist.
+    #[error(
+        "migrations folder `{}` not found (resolved to `{}`): create it or correct the path",
+        folder.display(), resolved.display()
+    )]
+    MissingFolder {
+        /// The folder as named by the caller.
+        folder: PathBuf,
+        /// The path that was looked up.
+        resolved: PathBuf,
+    },
+    /// The path exists but is not a folder.
+    #[error(
+        "`{}` is not a folder (resolved to `{}`): name the folder that holds the `.sql` files",
+        folder.display(), resolved.display()
+    )]
+    NotAFolder {
+        /// The path as named by the caller.
+        folder: PathBuf,
+        /// The path that was looked up.
+        resolved: PathBuf,
+    },
+    /// The folder or a file could not be read.
+    #[error("cannot read `{}`: {source}", path.display())]
+    Unreadable {
+        /// The folder or file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: io::Error,
+    },
+    /// The folder holds no migration.
+    #[error(
+        "no migrations in `{}`: add a file such as `{}` (accepted names: {ACCEPTED_PATTERNS})",
+        folder.display(), folder.join("0001_create_users.sql").display()
+    )]
+    NoMigrations {
+        /// The folder as named by the caller.
+        folder: PathBuf,
+    },
+    /// A name the grammar does not accept.
+    #[error("`{}`: {reason}", file.display())]
+    BadFileName {
+        /// The file.
+        file: PathBuf,
+        /// What is wrong with its name.
+        reason: FileNameError,
+    },
+    /// A file name that is not UTF-8.
+    #[error("`{}`: the file name is not valid UTF-8; rename it", file.display())]
+    NonUtf8FileName {
+        /// The file, its name shown lossily.
+        file: PathBuf,
+    },
+    /// A folder inside the migrations folder.
+    #[error(
+        "`{}` is a subfolder: a migrations folder is flat; move its files up or out of the folder",
+        path.display()
+    )]
+    Subfolder {
+        /// The subfolder.
+        path: PathBuf,
+    },
+    /// Several up files (or several down files) claim one version.
+    #[error(
+        "duplicate version {version}: {} each claim it; give every migration its own version",
+        list(files)
+    )]
+    DuplicateVersion {
+        /// The version.
+        version: u64,
+        /// Every file that claims it.
+        files: Vec<PathBuf>,
+    },
+    /// Versions missing in a sequential folder.
+    #[error(
+        "{} missing between `{}` and `{}`: sequential versions must not have gaps; add the missing migration or renumber the later files",
+        versions(*first, *last), before.display(), after.display()
+    )]
+    Gap {
+        /// The first missing version.
+        first: u64,
+        /// The last missing version (equal to `first` for one).
+        last: u64,
+        /// The file just before the gap.
+        before: PathBuf,
+        /// The file just after the gap.
+        after: PathBuf,
+    },
+    /// Timestamp versions and sequential versions in one folder.
+    #[error(
+        "`{}` has a 14-digit timestamp version but `{}` has a sequential one: use one scheme per folder",
+        timestamp.display(), sequential.display()
+    )]
+    MixedVersionSchemes {
+        /// A file with a timestamp version.
+        timestamp: PathBuf,
+        /// A file with a sequential version.
+        sequential: PathBuf,
+    },
+    /// A down file without its up file.
+    #[error(
+        "`{}` is a down migration without its up: {}",
+        file.display(),
+        match found {
+            Some(up) => format!("it pairs with `{}`, so rename that to `{expected}` or the down to match", up.display()),
+            None => format!("add `{expected}` or delete the down file"),
+        }
+    )]
+    OrphanDown {
+        /// The down file.
+        file: PathBuf,
+        /// The up file name it needs.
+        expected: String,
+        /// The up file with its version, when there is one of another name or
+        /// without `.up`.
+        found: Option<PathBuf>,
+    },
+    /// An empty or whitespace-only file.
+    #[error(
+        "`{}` is empty: write the migration's SQL, or a comment if it is meant to do nothing{}",
+        file.display(),
+        if *down { " (or delete it to make the migration irreversible)" } else { "" }
+    )]
+    EmptyFile {
+        /// The file.
+        file: PathBuf,
+        /// Whether it is a down file.
+        down: bool,
+    },
+    /// A file whose content is not UTF-8.
+    #[error(
+        "`{}` is not valid UTF-8 (first invalid byte at offset {offset}): save it as UTF-8",
+        file.display()
+    )]
+    NonUtf8 {
+        /// The file.
+        file: PathBuf,
+        /// Byte offset of the first invalid byte.
+        offset: usize,
+    },
+}
+
+fn list(files: &[PathBuf]) -> String {
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| format!("`{}`", f.display()))
+        .collect();
+    names.join(", ")
+}
+
+fn versions(first: u64, last: u64) -> String {
+    match last - first {
+        0 => format!("version {first} is"),
+        1 => format!("versions {first} and {last} are"),
+        _ => format!("versions {first} to {last} are"),
+    }
+}
+
+/// Every problem found in a migrations folder; see [`FolderProblem`].
+#[derive(Debug)]
+pub struct FolderError {
+    folder: PathBuf,
+    problems: Vec<FolderProblem>,
+}
+
+impl FolderError {
+    /// The folder, as named by the caller.
+    pub fn folder(&self) -> &Path {
+        &self.folder
+    }
+
+    /// The problems, at least one, in file name order.
+    pub fn problems(&self) -> &[FolderProblem] {
+        &self.problems
+    }
+}
+
+impl fmt::Display for FolderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.problems.as_slice() {
+            [one] => write!(f, "{one}"),
+            many => {
+                write!(
+                    f,
+                    "{} problems in migrations folder `{}`:",
+                    many.len(),
+                    self.folder.display()
+                )?;
+                many.iter()
+                    .try_for_each(|problem| write!(f, "\n  - {problem}"))
+            }
+        }
+    }
+}
+
+impl std::error::Error for FolderError {}
+
+/// A migration file read from the folder.
+struct Entry {
+    shown: PathBuf,
+    file_name: String,
+    parsed: FileName,
+    text: String,
+}
+
+/// Reads and validates a migrations folder.
+///
+/// `dir` is the folder to read; `shown_as` is how messages name it (the macro
+/// passes the path the user wrote, `dir` being that path resolved against the
+/// crate's `CARGO_MANIFEST_DIR`). Returns the migrations in version order, SQL
+/// with a leading byte order mark removed, checksums and running checksums
+/// computed.
+///
+/// # Errors
+///
+/// [`FolderError`] with every problem found, not just the first; see
+/// [`FolderProblem`] for each rule.
+pub fn read_folder(dir: &Path, shown_as: &Path) -> Result<Vec<Migration>, FolderError> {
+    let mut problems = Vec::new();
+    let entries = read_entries(dir, shown_as, &mut problems);
+    let migrations = validate(entries, shown_as, &mut problems);
+    if problems.is_empty() {
+        Ok(migrations)
+    } else {
+        Err(FolderError {
+            folder: shown_as.to_owned(),
+            problems,
+        })
+    }
+}
+
+/// Lists the folder and reads every migration file, recording problems with
+/// names, kinds and contents.
+fn read_entries(dir: &Path, shown_as: &Path, problems: &mut Vec<FolderProblem>) -> Vec<Entry> {
+    match fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => {
+            problems.push(FolderProblem::NotAFolder {
+                folder: shown_as.to_owned(),
+                resolved: dir.to_owned(),
+            });
+            return Vec::new();
+        }
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            problems.push(FolderProblem::MissingFolder {
+                folder: shown_as.to_owned(),
+                resolved: dir.to_owned(),
+            });
+            return Vec::new();
+        }
+        Err(source) => {
+            problems.push(FolderProblem::Unreadable {
+                path: shown_as.to_owned(),
+                source,
+            });
+            return Vec::new();
+        }
+    }
+    let listing = match fs::read_dir(dir) {
+        Ok(listing) => listing,
+        Err(source) => {
+            problems.push(FolderProblem::Unreadable {
+                path: shown_as.to_owned(),
+                source,
+            });
+            return Vec::new();
+        }
+    };
+    let mut names = Vec::new();
+    for item in listing {
+        match item {
+            Ok(item) => names.push(item.file_name()),
+            Err(source) => problems.push(FolderProblem::Unreadable {
+                path: shown_as.to_owned(),
+                source,
+            }),
+        }
+    }
+    names.sort();
+
+    let mut entries = Vec::new();
+    for os_name in names {
+        let shown = shown_as.join(&os_name);
+        let Some(file_name) = os_name.to_str() else {
+            problems.push(FolderProblem::NonUtf8FileName { file: shown });
+            continue;
+        };
+        if is_ignored(file_name) {
+            continue;
+        }
+        let path = dir.join(file_name);
+        // `metadata` follows symlinks: a link to a file is read like the file.
+        match fs::metadata(&path) {
+            Ok(meta) if meta.is_dir() => {
+                problems.push(FolderProblem::Subfolder { path: shown });
+                continue;
+            }
+            Ok(_) => {}
+            Err(source) => {
+                problems.push(FolderProblem::Unreadable {
+                    path: shown,
+                    source,
+                });
+                continue;
+            }
+        }
+        let parsed = match parse_file_name(file_name) {
+            Ok(Some(parsed)) => parsed,
+            Ok(None) => continue,
+            Err(reason) => {
+                problems.push(FolderProblem::BadFileName {
+                    file: shown,
+                    reason,
+                });
+                continue;
+            }
+        };
+        let text = match fs::read(&path).map(String::from_utf8) {
+            Ok(Ok(text)) => text,
+            Ok(Err(error)) => {
+                problems.push(FolderProblem::NonUtf8 {
+                    file: shown,
+                    offset: error.utf8_error().valid_up_to(),
+                });
+                continue;
+            }
+            Err(source) => {
+                problems.push(FolderProblem::Unreadable {
+                    path: shown,
+                    source,
+                });
+                continue;
+            }
+        };
+        let text = match text.strip_prefix('\u{feff}') {
+            Some(rest) => rest.to_owned(),
+            None => text,
+        };
+        if text.trim().is_empty() {
+            problems.push(FolderProblem::EmptyFile {
+                file: shown,
+                down: parsed.role == FileRole::Down,
+            });
+            continue;
+        }
+        entries.push(Entry {
+            shown,
+            file_name: file_name.to_owned(),
+            parsed,
+            text,
+        });
+    }
+    entries
+}
+
+/// Checks the folder rules across files and builds the migrations.
+fn validate(
+    entries: Vec<Entry>,
+    shown_as: &Path,
+    problems: &mut Vec<FolderProblem>,
+) -> Vec<Migration> {
+    let mut ups: BTreeMap<u64, Vec<Entry>> = BTreeMap::new();
+    let mut downs: BTreeMap<u64, Vec<Entry>> = BTreeMap::new();
+    for entry in entries {
+        let map = match entry.parsed.role {
+            FileRole::Down => &mut downs,
+            FileRole::Up | FileRole::ReversibleUp => &mut ups,
+        };
+        map.entry(entry.parsed.version).or_default().push(entry);
+    }
+
+    if ups.is_empty() && downs.is_empty() && problems.is_empty() {
+        problems.push(FolderProblem::NoMigrations {
+            folder: shown_as.to_owned(),
+        });
+    }
+
+    for (&version, claims) in ups.iter().chain(downs.iter()) {
+        if claims.len() > 1 {
+            problems.push(FolderProblem::DuplicateVersion {
+                version,
+                files: claims.iter().map(|e| e.shown.clone()).collect(),
+            });
+        }
+    }
+
+    let mut paired: BTreeMap<u64, Entry> = BTreeMap::new();
+    for (version, mut claims) in downs {
+        if claims.len() > 1 {
+            continue; // reported as a duplicate above
+        }
+        let Some(down) = claims.pop() else { continue };
+        let expected = format!(
+            "{:0width$}_{}.up.sql",
+            version,
+            down.parsed.name,
+            width = down.parsed.digits
+        );
+        let up = ups.get(&version).filter(|claims| claims.len() == 1);
+        match up.map(|claims| &claims[0]) {
+            Some(up)
+                if up.parsed.role == FileRole::ReversibleUp
+                    && up.parsed.name == down.parsed.name =>
+            {
+                paired.insert(version, down);
+            }
+            Some(up) => problems.push(FolderProblem::OrphanDown {
+                file: down.shown,
+                expected,
+                found: Some(up.shown.clone()),
+            }),
+            // With duplicate ups, the duplicate is the problem to fix first.
+            None if ups.contains_key(&version) => {}
+            None => problems.push(FolderProblem::OrphanDown {
+                file: down.shown,
+                expected,
+                found: None,
+            }),
+        }
+    }
+
+    check_sequence(&ups, problems);
+
+    if !problems.is_empty() {
+        return Vec::new();
+    }
+    let mut previous: Option<Checksum> = None;
+    let mut migrations = Vec::with_capacity(ups.len());
+    for (version, mut claims) in ups {
+        let Some(up) = claims.pop() else { continue };
+        let down = paired.remove(&version);
+        let checksum = Checksum::of_text(&up.text);
+        let running = Checksum::chain(previous.as_ref(), version, &checksum);
+        previous = Some(running);
+        migrations.push(Migration::from_parts(
+            version,
+            up.parsed.name,
+            up.file_name,
+            up.text,
+            down.map(|down| (down.file_name, down.text)),
+            checksum,
+            running,
+        ));
+    }
+    migrations
+}
+
+/// Timestamp folders may have gaps; sequential ones must not; a mix is an error.
+fn check_sequence(ups: &BTreeMap<u64, Vec<Entry>>, problems: &mut Vec<FolderProblem>) {
+    let first_of = |timestamp: bool| {
+        ups.values()
+            .map(|claims| &claims[0])
+            .find(|e| (e.parsed.digits == TIMESTAMP_DIGITS) == timestamp)
+    };
+    match (first_of(true), first_of(false)) {
+        (Some(timestamp), Some(sequential)) => {
+            problems.push(FolderProblem::MixedVersionSchemes {
+                timestamp: timestamp.shown.clone(),
+                sequential: sequential.shown.clone(),
+            });
+        }
+        (Some(_), None) => {}
+        (None, _) => {
+            let mut previous: Option<(u64, &Entry)> = None;
+            for (&version, claims) in ups {
+                if let Some((before, before_entry)) = previous
+                    && version > before + 1
+                {
+                    problems.push(FolderProblem::Gap {
+                        first: before + 1,
+                        last: version - 1,
+                        before: before_entry.shown.clone(),
+                        after: claims[0].shown.clone(),
+                    });
+                }
+                previous = Some((version, &claims[0]));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(file: &str) -> Result<Option<FileName>, FileNameError> {
+        parse_file_name(file)
+    }
+
+    #[test]
+    fn accepted_patterns() {
+        let cases = [
+            ("1_init.sql", 1, 1, "init", FileRole::Up),
+            ("0007_add_email.sql", 7, 4, "add_email", FileRole::Up),
+            ("12_a.up.sql", 12, 2, "a", FileRole::ReversibleUp),
+            ("12_a.down.sql", 12, 2, "a", FileRole::Down),
+            ("V3__seed_data.sql", 3, 1, "seed_data", FileRole::Up),
+            ("20240131120000_t.sql", 20240131120000, 14, "t", FileRole::Up),
+            ("5_naïve café.sql", 5, 1, "naïve café", FileRole::Up),
+            ("9223372036854775807_max.sql", MAX_VERSION, 19, "max", FileRole::Up),
+        ];
+        for (file, version, digits, n, role) in cases {
+            let parsed = name(file).unwrap().unwrap();
+            assert_eq!(
+                (parsed.version, parsed.digits, parsed.name.as_str(), parsed.role),
+                (version, digits, n, role),
+                "{file}"
+            );
+        }
+    }
+
+    #[test]
+    fn ignored_names() {
+        for file in [".DS_Store", ".0001_x.sql", "README", "README.md", "readme.txt"] {
+            assert_eq!(name(file), Ok(None), "{file}");
+        }
+    }
+
+    #[test]
+    fn rejected_names_say_why() {
+        use FileNameError::*;
+        let cases = [
+            ("init.sql", NotAMigration),
+            ("0001_init.txt", NotAMigration),
+            ("0001_init.SQL", NotAMigration),
+            ("0001-init.sql", NotAMigration),
+            ("V1_init.sql", NotAMigration),
+            ("V1__init.up.sql", NotAMigration),
+            ("v1__init.sql", NotAMigration),
+            ("_init.sql", NotAMigration),
+            ("0001_init.sql~", NotAMigration),
+            ("0_init.sql", ZeroVersion),
+            ("0000_init.sql", ZeroVersion),
+            ("9223372036854775808_x.sql", VersionTooLarge),
+            ("99999999999999999999999_x.sql", VersionTooLarge),
+            ("0001_.sql", EmptyName),
+            ("0001.sql", EmptyName),
+            ("V1__.sql", EmptyName),
+        ];
+        for (file, expected) in cases {
+            assert_eq!(name(file), Err(expected), "{file}");
+        }
+    }
+}
