@@ -1,0 +1,103 @@
+//! Helpers shared by the integration tests: migration folders and SQLite
+//! database files in temporary directories.
+
+#![allow(dead_code)] // each test file uses a different subset
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use migrate::Migrations;
+use rusqlite::Connection;
+use tempfile::TempDir;
+
+/// A migrations folder in a temporary directory.
+pub struct Folder {
+    dir: TempDir,
+}
+
+impl Folder {
+    /// A folder holding `files` (name, content).
+    pub fn new(files: &[(&str, &str)]) -> Folder {
+        let folder = Folder {
+            dir: tempfile::tempdir().expect("create a temporary folder"),
+        };
+        for (name, content) in files {
+            folder.write(name, content);
+        }
+        folder
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, name: &str, content: impl AsRef<[u8]>) {
+        fs::write(self.dir.path().join(name), content).expect("write a migration file");
+    }
+
+    pub fn remove(&self, name: &str) {
+        fs::remove_file(self.dir.path().join(name)).expect("remove a migration file");
+    }
+
+    /// The folder read at run time; panics with the problems if invalid.
+    pub fn migrations(&self) -> Migrations {
+        Migrations::from_folder(self.path()).unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+/// A SQLite database file in a temporary directory.
+pub struct Database {
+    dir: TempDir,
+}
+
+impl Database {
+    pub fn new() -> Database {
+        Database {
+            dir: tempfile::tempdir().expect("create a temporary folder"),
+        }
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().join("app.db")
+    }
+
+    /// A new connection to the file.
+    pub fn open(&self) -> Connection {
+        Connection::open(self.path()).expect("open the database file")
+    }
+}
+
+/// Names of the tables, views, indexes and triggers, sorted, without SQLite's
+/// own and without the tracking table.
+pub fn schema_objects(conn: &Connection) -> Vec<String> {
+    let mut statement = conn
+        .prepare(
+            "SELECT type || ' ' || name FROM sqlite_schema
+             WHERE name NOT LIKE 'sqlite_%' AND name NOT LIKE 'migrate_schema_history%'
+             ORDER BY type, name",
+        )
+        .unwrap();
+    statement
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// `(version, name, checksum, success)` of every tracking row, by version.
+pub fn tracking_rows(conn: &Connection, table: &str) -> Vec<(i64, String, String, i64)> {
+    let mut statement = conn
+        .prepare(&format!(
+            "SELECT version, name, checksum, success FROM {table} ORDER BY version"
+        ))
+        .unwrap();
+    statement
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+pub fn count(conn: &Connection, sql: &str) -> i64 {
+    conn.query_row(sql, [], |row| row.get(0)).unwrap()
+}

@@ -1,0 +1,192 @@
+//! Verification before anything is applied: divergent, missing and
+//! out-of-order migrations are distinct errors and nothing is applied; the
+//! running checksum keeps the check on an up-to-date database to one row.
+
+mod common;
+
+use common::{Database, Folder, schema_objects};
+use migrate::{Checksum, DEFAULT_TABLE, Error, Problem};
+
+fn two() -> Folder {
+    Folder::new(&[
+        ("0001_users.sql", "CREATE TABLE users (id INTEGER PRIMARY KEY);\n"),
+        ("0002_posts.sql", "CREATE TABLE posts (id INTEGER PRIMARY KEY);\n"),
+    ])
+}
+
+#[test]
+fn an_edited_applied_migration_is_divergent_and_nothing_is_applied() -> migrate::Result<()> {
+    let folder = two();
+    let db = Database::new();
+    let before = folder.migrations().get(1).unwrap().checksum();
+    folder.migrations().run(&mut db.open())?;
+
+    folder.write("0001_users.sql", "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);\n");
+    folder.write("0003_tags.sql", "CREATE TABLE tags (id INTEGER PRIMARY KEY);\n");
+    let migrations = folder.migrations();
+    let after = migrations.get(1).unwrap().checksum();
+    let mut conn = db.open();
+    let error = migrations.run(&mut conn).unwrap_err();
+
+    let expected = Problem::Divergent {
+        version: 1,
+        name: "users".into(),
+        file: "0001_users.sql".into(),
+        applied: before,
+        embedded: after,
+    };
+    assert!(matches!(&error, Error::Verification(p) if *p == expected), "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "migration 1 (users) was applied with checksum {before} but `0001_users.sql` now has {after}; \
+             restore the file and put the change in a new migration; nothing was applied"
+        )
+    );
+    assert_eq!(schema_objects(&conn), ["table posts", "table users"], "0003 not applied");
+    assert_eq!(migrations.status(&mut conn)?.problems, [expected]);
+    Ok(())
+}
+
+#[test]
+fn line_endings_and_a_byte_order_mark_are_not_an_edit() -> migrate::Result<()> {
+    let folder = two();
+    let db = Database::new();
+    folder.migrations().run(&mut db.open())?;
+
+    folder.write("0001_users.sql", "\u{feff}CREATE TABLE users (id INTEGER PRIMARY KEY);\r\n");
+    let status = folder.migrations().status(&mut db.open())?;
+
+    assert!(status.is_up_to_date(), "{:?}", status.problems);
+    Ok(())
+}
+
+#[test]
+fn a_database_newer_than_the_build_is_missing_migrations() -> migrate::Result<()> {
+    let folder = two();
+    let db = Database::new();
+    folder.migrations().run(&mut db.open())?;
+
+    folder.remove("0002_posts.sql");
+    let error = folder.migrations().run(&mut db.open()).unwrap_err();
+
+    assert!(
+        matches!(&error, Error::Verification(Problem::Missing { version: 2, name }) if name == "posts"),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("the database is newer than this binary"), "{error}");
+    Ok(())
+}
+
+fn timestamps() -> Folder {
+    Folder::new(&[
+        ("20240101000000_users.sql", "CREATE TABLE users (id INTEGER PRIMARY KEY);"),
+        ("20240301000000_posts.sql", "CREATE TABLE posts (id INTEGER PRIMARY KEY);"),
+    ])
+}
+
+#[test]
+fn a_pending_migration_below_the_latest_applied_is_out_of_order() -> migrate::Result<()> {
+    let folder = timestamps();
+    let db = Database::new();
+    folder.migrations().run(&mut db.open())?;
+
+    // A branch merged after March's migration was deployed.
+    folder.write("20240201000000_tags.sql", "CREATE TABLE tags (id INTEGER PRIMARY KEY);");
+    let mut conn = db.open();
+    let error = folder.migrations().run(&mut conn).unwrap_err();
+
+    assert!(
+        matches!(
+            &error,
+            Error::Verification(Problem::OutOfOrder { version: 20240201000000, latest_applied: 20240301000000, .. })
+        ),
+        "{error:?}"
+    );
+    assert!(!schema_objects(&conn).contains(&"table tags".to_owned()));
+    Ok(())
+}
+
+#[test]
+fn out_of_order_can_be_allowed_and_the_fast_check_still_holds_after() -> migrate::Result<()> {
+    let folder = timestamps();
+    let db = Database::new();
+    folder.migrations().run(&mut db.open())?;
+    folder.write("20240201000000_tags.sql", "CREATE TABLE tags (id INTEGER PRIMARY KEY);");
+    let migrations = folder.migrations();
+    let mut conn = db.open();
+
+    let report = migrations.runner().allow_out_of_order(true).run(&mut conn)?;
+
+    let applied: Vec<u64> = report.applied.iter().map(|a| a.version).collect();
+    assert_eq!(applied, [20240201000000]);
+    assert!(migrations.status(&mut conn)?.is_up_to_date());
+    // The latest row's running checksum was recomputed over all three in
+    // version order, so it equals the one built into the set.
+    let stored: String = conn
+        .query_row(
+            &format!("SELECT running_checksum FROM {DEFAULT_TABLE} ORDER BY version DESC LIMIT 1"),
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(stored, migrations.get(20240301000000).unwrap().running_checksum().to_string());
+    assert!(migrations.run(&mut conn)?.applied.is_empty());
+    Ok(())
+}
+
+#[test]
+fn a_forged_earlier_row_is_caught_through_the_running_checksum() -> migrate::Result<()> {
+    let folder = two();
+    let db = Database::new();
+    let migrations = folder.migrations();
+    migrations.run(&mut db.open())?;
+
+    // Forge version 1's checksum as if another file had been applied: the
+    // top row's running checksum no longer matches, so the row-by-row check
+    // runs and names version 1.
+    let forged = Checksum::of_text("CREATE TABLE users (id TEXT);");
+    let conn = db.open();
+    conn.execute(
+        &format!("UPDATE {DEFAULT_TABLE} SET checksum = ?1, running_checksum = ?2 WHERE version = 1"),
+        [forged.to_string(), Checksum::chain(None, 1, &forged).to_string()],
+    )
+    .unwrap();
+    let second = migrations.get(2).unwrap().checksum();
+    let top = Checksum::chain(Some(&Checksum::chain(None, 1, &forged)), 2, &second);
+    conn.execute(
+        &format!("UPDATE {DEFAULT_TABLE} SET running_checksum = ?1 WHERE version = 2"),
+        [top.to_string()],
+    )
+    .unwrap();
+
+    let error = migrations.run(&mut db.open()).unwrap_err();
+    assert!(
+        matches!(&error, Error::Verification(Problem::Divergent { version: 1, applied, .. }) if *applied == forged),
+        "{error:?}"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_malformed_tracking_row_is_a_named_error() -> migrate::Result<()> {
+    let folder = two();
+    let db = Database::new();
+    folder.migrations().run(&mut db.open())?;
+    let conn = db.open();
+
+    conn.execute(&format!("UPDATE {DEFAULT_TABLE} SET running_checksum = 'garbage' WHERE version = 2"), [])
+        .unwrap();
+    let error = folder.migrations().run(&mut db.open()).unwrap_err();
+    assert!(
+        matches!(&error, Error::MalformedRow { table, version: Some(2), .. } if table == DEFAULT_TABLE),
+        "{error:?}"
+    );
+
+    conn.execute(&format!("UPDATE {DEFAULT_TABLE} SET duration_ms = 'slow' WHERE version = 1"), [])
+        .unwrap();
+    let error = folder.migrations().status(&mut db.open()).unwrap_err();
+    assert!(matches!(&error, Error::MalformedRow { version: Some(1), .. }), "{error:?}");
+    assert!(error.to_string().starts_with("the tracking table `migrate_schema_history` has a malformed row for version 1"), "{error}");
+    Ok(())
+}
