@@ -1,0 +1,76 @@
+//! Several connections running the same set on one database file at once:
+//! every run succeeds and every migration is applied exactly once.
+
+mod common;
+
+use std::sync::{Arc, Barrier};
+use std::thread;
+
+use common::{Database, Folder, count};
+use migrate::DEFAULT_TABLE;
+
+/// Every migration appends a row to `applied_log`, which has no uniqueness
+/// constraint: a migration applied twice leaves two rows. The second one is
+/// a slow data migration (100k rows) that keeps the write lock for a while.
+fn racing_set() -> Folder {
+    Folder::new(&[
+        ("0001_log.sql", "CREATE TABLE applied_log (version INTEGER);\nINSERT INTO applied_log VALUES (1);"),
+        (
+            "0002_slow_backfill.sql",
+            "CREATE TABLE numbers (n INTEGER);
+             WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < 100000)
+             INSERT INTO numbers SELECT n FROM seq;
+             INSERT INTO applied_log VALUES (2);",
+        ),
+        ("0003_more.sql", "INSERT INTO applied_log VALUES (3);"),
+        ("0004_more.sql", "UPDATE numbers SET n = n + 1;\nINSERT INTO applied_log VALUES (4);"),
+    ])
+}
+
+#[test]
+fn concurrent_runs_apply_each_migration_exactly_once_in_rollback_journal_mode() {
+    race("DELETE");
+}
+
+#[test]
+fn concurrent_runs_apply_each_migration_exactly_once_in_wal_mode() {
+    race("WAL");
+}
+
+fn race(journal_mode: &str) {
+    const RUNNERS: usize = 8;
+    for _round in 0..5 {
+        let folder = racing_set();
+        let migrations = Arc::new(folder.migrations());
+        let db = Arc::new(Database::new());
+        db.open()
+            .pragma_update(None, "journal_mode", journal_mode)
+            .unwrap();
+        let start = Arc::new(Barrier::new(RUNNERS));
+
+        let handles: Vec<_> = (0..RUNNERS)
+            .map(|_| {
+                let (migrations, db, start) = (migrations.clone(), db.clone(), start.clone());
+                thread::spawn(move || {
+                    let mut conn = db.open();
+                    start.wait();
+                    migrations.run(&mut conn)
+                })
+            })
+            .collect();
+        let mut applied = Vec::new();
+        for handle in handles {
+            let report = handle.join().expect("runner thread").expect("every run succeeds");
+            applied.extend(report.applied.iter().map(|a| a.version));
+        }
+
+        applied.sort_unstable();
+        assert_eq!(applied, [1, 2, 3, 4], "each migration reported applied once");
+        let conn = db.open();
+        assert_eq!(count(&conn, "SELECT count(*) FROM applied_log"), 4, "no migration ran twice");
+        assert_eq!(count(&conn, "SELECT count(DISTINCT version) FROM applied_log"), 4);
+        assert_eq!(count(&conn, "SELECT count(*) FROM numbers"), 100_000);
+        assert_eq!(count(&conn, "SELECT min(n) FROM numbers"), 2, "0004 ran once");
+        assert_eq!(count(&conn, &format!("SELECT count(*) FROM {DEFAULT_TABLE} WHERE success = 1")), 4);
+    }
+}
