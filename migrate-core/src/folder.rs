@@ -343,7 +343,8 @@ impl FolderError {
         &self.folder
     }
 
-    /// The problems, at least one, in file name order.
+    /// The problems, at least one: those of single files in file name order,
+    /// then those across files (duplicates, orphan downs, gaps).
     pub fn problems(&self) -> &[FolderProblem] {
         &self.problems
     }
@@ -374,7 +375,8 @@ struct Entry {
     shown: PathBuf,
     file_name: String,
     parsed: FileName,
-    text: String,
+    /// `None` when the content has a problem (already reported).
+    text: Option<String>,
 }
 
 /// Reads and validates a migrations folder.
@@ -489,34 +491,38 @@ fn read_entries(dir: &Path, shown_as: &Path, problems: &mut Vec<FolderProblem>) 
                 continue;
             }
         };
+        // A file whose content is unusable still claims its version, so it
+        // does not also cause a gap, an orphan down or a missed duplicate.
         let text = match fs::read(&path).map(String::from_utf8) {
-            Ok(Ok(text)) => text,
+            Ok(Ok(text)) => match text.strip_prefix('\u{feff}') {
+                Some(rest) => Some(rest.to_owned()),
+                None => Some(text),
+            },
             Ok(Err(error)) => {
                 problems.push(FolderProblem::NonUtf8 {
-                    file: shown,
+                    file: shown.clone(),
                     offset: error.utf8_error().valid_up_to(),
                 });
-                continue;
+                None
             }
             Err(source) => {
                 problems.push(FolderProblem::Unreadable {
-                    path: shown,
+                    path: shown.clone(),
                     source,
                 });
-                continue;
+                None
             }
         };
-        let text = match text.strip_prefix('\u{feff}') {
-            Some(rest) => rest.to_owned(),
-            None => text,
-        };
-        if text.trim().is_empty() {
-            problems.push(FolderProblem::EmptyFile {
-                file: shown,
-                down: parsed.role == FileRole::Down,
-            });
-            continue;
-        }
+        let text = text.filter(|text| {
+            let empty = text.trim().is_empty();
+            if empty {
+                problems.push(FolderProblem::EmptyFile {
+                    file: shown.clone(),
+                    down: parsed.role == FileRole::Down,
+                });
+            }
+            !empty
+        });
         entries.push(Entry {
             shown,
             file_name: file_name.to_owned(),
@@ -603,15 +609,26 @@ fn validate(
     for (version, mut claims) in ups {
         let Some(up) = claims.pop() else { continue };
         let down = paired.remove(&version);
-        let checksum = Checksum::of_text(&up.text);
+        // Without problems, every entry has its text.
+        let down = match down {
+            Some(Entry {
+                file_name,
+                text: Some(text),
+                ..
+            }) => Some((file_name, text)),
+            Some(_) => continue,
+            None => None,
+        };
+        let Some(up_text) = up.text else { continue };
+        let checksum = Checksum::of_text(&up_text);
         let running = Checksum::chain(previous.as_ref(), version, &checksum);
         previous = Some(running);
         migrations.push(Migration::from_parts(
             version,
             up.parsed.name,
             up.file_name,
-            up.text,
-            down.map(|down| (down.file_name, down.text)),
+            up_text,
+            down,
             checksum,
             running,
         ));
