@@ -432,6 +432,21 @@ fn execute_script(conn: &Connection, sql: &str) -> Result<(), ScriptFailure> {
             cursor = found + text.len();
             Some(found + skip_trivia(&text))
         });
+        if let Some(start) = located
+            && let Some(keyword) = transaction_control(&sql[start..cursor])
+        {
+            let message = format!(
+                "`{keyword}` is not allowed in a migration: each migration runs in a transaction of its own"
+            );
+            return Err(ScriptFailure {
+                line: Some(line_of(sql, start)),
+                statement: Some(shorten(&sql[start..cursor])),
+                source: rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_MISUSE),
+                    Some(message),
+                ),
+            });
+        }
         let mut rows = statement.raw_query();
         loop {
             match rows.next() {
@@ -446,6 +461,28 @@ fn execute_script(conn: &Connection, sql: &str) -> Result<(), ScriptFailure> {
                 }
             }
         }
+    }
+}
+
+/// The keyword of a statement that would end or nest the migration's
+/// transaction: `BEGIN`, `COMMIT`, `END` or `ROLLBACK` (but not `ROLLBACK TO`
+/// a savepoint, which stays inside it). `statement` starts at its keyword.
+fn transaction_control(statement: &str) -> Option<String> {
+    let mut words = statement
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|w| !w.is_empty());
+    let first = words.next()?.to_ascii_uppercase();
+    match first.as_str() {
+        "BEGIN" | "COMMIT" | "END" => Some(first),
+        "ROLLBACK" => {
+            let next = words.next().map(str::to_ascii_uppercase);
+            let to = match next.as_deref() {
+                Some("TRANSACTION") => words.next().map(str::to_ascii_uppercase),
+                other => other.map(str::to_owned),
+            };
+            (to.as_deref() != Some("TO")).then_some(first)
+        }
+        _ => None,
     }
 }
 
@@ -521,6 +558,24 @@ mod tests {
         assert_eq!(failed.line, Some(3));
         assert_eq!(failed.statement.as_deref(), Some("CREATE TABEL b (y);"));
         assert!(sqlite_message(&failed.source).contains("syntax error"));
+    }
+
+    #[test]
+    fn refuses_statements_that_would_end_the_migrations_transaction() {
+        for (sql, keyword) in [
+            ("CREATE TABLE a (x);\nCOMMIT;", "COMMIT"),
+            ("begin transaction;\nCREATE TABLE a (x);", "BEGIN"),
+            ("END;", "END"),
+            ("ROLLBACK TRANSACTION;", "ROLLBACK"),
+        ] {
+            let failed = failure(sql);
+            let message = sqlite_message(&failed.source);
+            assert!(message.starts_with(&format!("`{keyword}` is not allowed")), "{sql}: {message}");
+        }
+        let conn = Connection::open_in_memory().unwrap();
+        let allowed = "SAVEPOINT s; CREATE TABLE a (x); ROLLBACK TO s; RELEASE s;
+            CREATE TABLE b (x); CREATE TRIGGER t AFTER INSERT ON b BEGIN SELECT 1; END;";
+        assert!(execute_script(&conn, allowed).is_ok());
     }
 
     #[test]

@@ -349,18 +349,22 @@ impl<'a> Runner<'a> {
         duration: Duration,
     ) -> Result<AppliedMigration> {
         let table = &self.table;
+        let latest = conn.latest_applied(table)?.map(|(version, _)| version);
         let below = conn.running_checksum_below(table, migration.version())?;
         let running = Checksum::chain(below.as_ref(), migration.version(), &migration.checksum());
         let applied_at = conn.record_applied(table, migration, running, duration)?;
-        // Only after an out-of-order migration are there applied rows above.
-        let mut previous = running;
-        for above in conn
-            .applied(table)?
-            .into_iter()
-            .filter(|a| a.version > migration.version())
-        {
-            previous = Checksum::chain(Some(&previous), above.version, &above.checksum);
-            conn.set_running_checksum(table, above.version, previous)?;
+        // Out of order (allowed): re-chain the applied migrations above it so
+        // that the latest one's running checksum again covers all of them.
+        if latest.is_some_and(|latest| latest > migration.version()) {
+            let mut previous = running;
+            for above in conn
+                .applied(table)?
+                .into_iter()
+                .filter(|a| a.version > migration.version())
+            {
+                previous = Checksum::chain(Some(&previous), above.version, &above.checksum);
+                conn.set_running_checksum(table, above.version, previous)?;
+            }
         }
         Ok(AppliedMigration {
             version: migration.version(),
