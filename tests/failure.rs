@@ -111,3 +111,21 @@ fn a_constraint_failure_in_a_data_migration_keeps_the_earlier_data() -> migrate:
     assert_eq!(folder.migrations().status(&mut conn)?.current_version, Some(2));
     Ok(())
 }
+
+#[test]
+fn a_migration_cannot_commit_its_own_transaction_early() {
+    let folder = Folder::new(&[(
+        "0001_sneaky.sql",
+        "CREATE TABLE a (x);\nCOMMIT;\nCREATE TABLE b (x);",
+    )]);
+    let db = Database::new();
+    let mut conn = db.open();
+
+    let error = folder.migrations().run(&mut conn).unwrap_err();
+
+    assert!(
+        matches!(&error, Error::MigrationFailed { line: Some(2), message, .. } if message.starts_with("`COMMIT` is not allowed")),
+        "{error:?}"
+    );
+    assert!(schema_objects(&conn).is_empty(), "table a rolled back");
+}
