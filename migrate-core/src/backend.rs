@@ -178,8 +178,10 @@ impl sealed::Sealed for Connection {
     }
 
     fn table_exists(&mut self, table: &str) -> Result<bool> {
+        // `pragma_table_info` looks the table up in SQLite's in-memory schema
+        // hash; a query on `sqlite_schema` would scan every schema object.
         self.query_row(
-            "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+            "SELECT count(*) FROM pragma_table_info(?1, 'main')",
             [table],
             |row| row.get::<_, i64>(0),
         )
