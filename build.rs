@@ -1,7 +1,17 @@
 // Rebuild the examples and tests when a migration file is added to a folder
-// they embed: `include_str!` only tracks files that existed at the last build.
-// This is the one line every crate that uses `embed_migrations!` needs.
+// they embed: `include_str!` only tracks the files that existed at the last
+// build. In your own crate this is one line:
+// `println!("cargo:rerun-if-changed=migrations");`
+//
+// This build script also runs when `migrate` is built as a dependency, where
+// these folders may not exist (a packaged crate may leave them out), and
+// cargo reruns a build script on every build while a watched path is missing;
+// so only existing folders are watched.
 fn main() {
-    println!("cargo:rerun-if-changed=examples/migrations");
-    println!("cargo:rerun-if-changed=tests/fixtures");
+    println!("cargo:rerun-if-changed=build.rs");
+    for folder in ["examples/migrations", "tests/fixtures"] {
+        if std::path::Path::new(folder).exists() {
+            println!("cargo:rerun-if-changed={folder}");
+        }
+    }
 }

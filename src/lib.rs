@@ -36,7 +36,7 @@
 //! proc-macro cannot ask cargo to watch a folder for new files. Add a
 //! `build.rs` next to `Cargo.toml` with one line:
 //!
-//! ```no_run
+//! ```ignore
 //! fn main() {
 //!     println!("cargo:rerun-if-changed=migrations");
 //! }
@@ -68,7 +68,8 @@ pub use migrate_core::*;
 /// folder (with the resolved path), no migrations, a duplicate version (every
 /// file claiming it), a gap (the missing versions), a file name that matches
 /// no pattern, version 0 or one above 2^63 - 1, a down file without its up,
-/// an empty or whitespace-only file, a file that is not UTF-8, a subfolder.
+/// an empty or whitespace-only file, a file that is not UTF-8, a subfolder,
+/// a path that is not a folder, timestamp and sequential versions mixed.
 ///
 /// The generated code names the crate `::migrate`, so depend on it under that
 /// name.

@@ -47,7 +47,8 @@ pub(crate) mod sealed {
         /// The highest applied version and its running checksum.
         fn latest_applied(&mut self, table: &str) -> Result<Option<(u64, Checksum)>>;
         /// The running checksum of the highest applied version below `version`.
-        fn running_checksum_below(&mut self, table: &str, version: u64) -> Result<Option<Checksum>>;
+        fn running_checksum_below(&mut self, table: &str, version: u64)
+        -> Result<Option<Checksum>>;
         /// Every applied migration, in version order.
         fn applied(&mut self, table: &str) -> Result<Vec<AppliedMigration>>;
         /// Every recorded failure, in version order.
@@ -64,7 +65,12 @@ pub(crate) mod sealed {
             duration: Duration,
         ) -> Result<String>;
         /// Sets the running checksum of an applied version.
-        fn set_running_checksum(&mut self, table: &str, version: u64, running: Checksum) -> Result<()>;
+        fn set_running_checksum(
+            &mut self,
+            table: &str,
+            version: u64,
+            running: Checksum,
+        ) -> Result<()>;
         /// Records a failed migration (outside the rolled-back transaction).
         fn record_failure(
             &mut self,
@@ -151,7 +157,11 @@ impl sealed::Sealed for Connection {
     }
 
     fn begin(&mut self, write: bool, lock_timeout: Duration) -> Result<()> {
-        let sql = if write { "BEGIN IMMEDIATE" } else { "BEGIN DEFERRED" };
+        let sql = if write {
+            "BEGIN IMMEDIATE"
+        } else {
+            "BEGIN DEFERRED"
+        };
         self.execute_batch(sql).map_err(|source| match &source {
             rusqlite::Error::SqliteFailure(error, _) if error.code == ErrorCode::DatabaseBusy => {
                 Error::Locked {
@@ -262,7 +272,12 @@ impl sealed::Sealed for Connection {
             applied.push(AppliedMigration {
                 version: version_of(table, version)?,
                 name: column(row, 1, table, some)?,
-                checksum: checksum_of(table, version, "checksum", &column::<String>(row, 2, table, some)?)?,
+                checksum: checksum_of(
+                    table,
+                    version,
+                    "checksum",
+                    &column::<String>(row, 2, table, some)?,
+                )?,
                 applied_at: column(row, 3, table, some)?,
                 duration: duration_of(table, version, column(row, 4, table, some)?)?,
             });
@@ -284,7 +299,12 @@ impl sealed::Sealed for Connection {
             failed.push(FailedMigration {
                 version: version_of(table, version)?,
                 name: column(row, 1, table, some)?,
-                checksum: checksum_of(table, version, "checksum", &column::<String>(row, 2, table, some)?)?,
+                checksum: checksum_of(
+                    table,
+                    version,
+                    "checksum",
+                    &column::<String>(row, 2, table, some)?,
+                )?,
                 failed_at: column(row, 3, table, some)?,
                 error: column::<Option<String>>(row, 4, table, some)?.unwrap_or_default(),
             });
@@ -532,7 +552,9 @@ mod tests {
 
     fn failure(sql: &str) -> ScriptFailure {
         let conn = Connection::open_in_memory().unwrap();
-        execute_script(&conn, sql).err().expect("the script should fail")
+        execute_script(&conn, sql)
+            .err()
+            .expect("the script should fail")
     }
 
     #[test]
@@ -547,10 +569,14 @@ mod tests {
 
     #[test]
     fn names_the_line_and_statement_of_a_runtime_failure() {
-        let sql = "CREATE TABLE t (x NOT NULL);\n\n-- a comment\nINSERT INTO t VALUES (NULL);\nSELECT 1;";
+        let sql =
+            "CREATE TABLE t (x NOT NULL);\n\n-- a comment\nINSERT INTO t VALUES (NULL);\nSELECT 1;";
         let failed = failure(sql);
         assert_eq!(failed.line, Some(4));
-        assert_eq!(failed.statement.as_deref(), Some("INSERT INTO t VALUES (NULL);"));
+        assert_eq!(
+            failed.statement.as_deref(),
+            Some("INSERT INTO t VALUES (NULL);")
+        );
         assert!(sqlite_message(&failed.source).contains("NOT NULL constraint failed"));
     }
 
@@ -572,7 +598,10 @@ mod tests {
         ] {
             let failed = failure(sql);
             let message = sqlite_message(&failed.source);
-            assert!(message.starts_with(&format!("`{keyword}` is not allowed")), "{sql}: {message}");
+            assert!(
+                message.starts_with(&format!("`{keyword}` is not allowed")),
+                "{sql}: {message}"
+            );
         }
         let conn = Connection::open_in_memory().unwrap();
         let allowed = "SAVEPOINT s; CREATE TABLE a (x); ROLLBACK TO s; RELEASE s;

@@ -105,12 +105,7 @@ impl Checksum {
 
 impl fmt::Display for Checksum {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}",
-            self.algorithm.prefix(),
-            hex::encode(self.bytes)
-        )
+        write!(f, "{}:{}", self.algorithm.prefix(), hex::encode(self.bytes))
     }
 }
 

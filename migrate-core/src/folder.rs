@@ -82,7 +82,9 @@ pub enum FileNameError {
     #[error("version 0 is not allowed; versions start at 1")]
     ZeroVersion,
     /// The version does not fit SQLite's `INTEGER`.
-    #[error("the version is larger than {MAX_VERSION}, the largest SQLite INTEGER")]
+    #[error(
+        "the version is larger than {MAX_VERSION}, the largest SQLite INTEGER; renumber the file"
+    )]
     VersionTooLarge,
     /// Nothing follows the version.
     #[error("the name after the version is empty; use e.g. `0001_create_users.sql`")]
@@ -272,26 +274,19 @@ pub enum FolderProblem {
         sequential: PathBuf,
     },
     /// A down file without its up file.
-    #[error(
-        "`{}` is a down migration without its up: {}",
-        file.display(),
-        match found {
-            Some(up) => format!("it pairs with `{}`, so rename that to `{expected}` or the down to match", up.display()),
-            None => format!("add `{expected}` or delete the down file"),
-        }
-    )]
+    #[error("`{}` is a down migration without its up: {fix}", file.display())]
     OrphanDown {
         /// The down file.
         file: PathBuf,
-        /// The up file name it needs.
-        expected: String,
-        /// The up file with its version, when there is one of another name or
-        /// without `.up`.
+        /// The up file with its version, when there is one (of another name,
+        /// or without `.up`).
         found: Option<PathBuf>,
+        /// What to rename, add or delete.
+        fix: String,
     },
     /// An empty or whitespace-only file.
     #[error(
-        "`{}` is empty: write the migration's SQL, or a comment if it is meant to do nothing{}",
+        "`{}` is empty or only whitespace: write the migration's SQL, or a comment if it is meant to do nothing{}",
         file.display(),
         if *down { " (or delete it to make the migration irreversible)" } else { "" }
     )]
@@ -315,10 +310,7 @@ pub enum FolderProblem {
 }
 
 fn list(files: &[PathBuf]) -> String {
-    let names: Vec<String> = files
-        .iter()
-        .map(|f| format!("`{}`", f.display()))
-        .collect();
+    let names: Vec<String> = files.iter().map(|f| format!("`{}`", f.display())).collect();
     names.join(", ")
 }
 
@@ -393,8 +385,9 @@ struct Entry {
 /// [`FolderProblem`] for each rule.
 pub fn read_folder(dir: &Path, shown_as: &Path) -> Result<Vec<Migration>, FolderError> {
     let mut problems = Vec::new();
-    let entries = read_entries(dir, shown_as, &mut problems);
-    let migrations = validate(entries, shown_as, &mut problems);
+    let mut bad_names = BTreeMap::new();
+    let entries = read_entries(dir, shown_as, &mut problems, &mut bad_names);
+    let migrations = validate(entries, &bad_names, shown_as, &mut problems);
     if problems.is_empty() {
         Ok(migrations)
     } else {
@@ -406,8 +399,15 @@ pub fn read_folder(dir: &Path, shown_as: &Path) -> Result<Vec<Migration>, Folder
 }
 
 /// Lists the folder and reads every migration file, recording problems with
-/// names, kinds and contents.
-fn read_entries(dir: &Path, shown_as: &Path, problems: &mut Vec<FolderProblem>) -> Vec<Entry> {
+/// names, kinds and contents. A bad name that still starts with a version
+/// (`0002_b.txt`) goes into `bad_names`, so that version is not also reported
+/// as a gap.
+fn read_entries(
+    dir: &Path,
+    shown_as: &Path,
+    problems: &mut Vec<FolderProblem>,
+    bad_names: &mut BTreeMap<u64, PathBuf>,
+) -> Vec<Entry> {
     match fs::metadata(dir) {
         Ok(meta) if meta.is_dir() => {}
         Ok(_) => {
@@ -484,6 +484,9 @@ fn read_entries(dir: &Path, shown_as: &Path, problems: &mut Vec<FolderProblem>) 
             Ok(Some(parsed)) => parsed,
             Ok(None) => continue,
             Err(reason) => {
+                if let Some(version) = leading_version(file_name) {
+                    bad_names.entry(version).or_insert_with(|| shown.clone());
+                }
                 problems.push(FolderProblem::BadFileName {
                     file: shown,
                     reason,
@@ -533,9 +536,22 @@ fn read_entries(dir: &Path, shown_as: &Path, problems: &mut Vec<FolderProblem>) 
     entries
 }
 
+/// The version a file name starts with (after an optional `V`), if any.
+fn leading_version(file_name: &str) -> Option<u64> {
+    let rest = file_name.strip_prefix('V').unwrap_or(file_name);
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    rest[..end]
+        .parse()
+        .ok()
+        .filter(|&v| v > 0 && v <= MAX_VERSION)
+}
+
 /// Checks the folder rules across files and builds the migrations.
 fn validate(
     entries: Vec<Entry>,
+    bad_names: &BTreeMap<u64, PathBuf>,
     shown_as: &Path,
     problems: &mut Vec<FolderProblem>,
 ) -> Vec<Migration> {
@@ -570,12 +586,6 @@ fn validate(
             continue; // reported as a duplicate above
         }
         let Some(down) = claims.pop() else { continue };
-        let expected = format!(
-            "{:0width$}_{}.up.sql",
-            version,
-            down.parsed.name,
-            width = down.parsed.digits
-        );
         let up = ups.get(&version).filter(|claims| claims.len() == 1);
         match up.map(|claims| &claims[0]) {
             Some(up)
@@ -584,22 +594,53 @@ fn validate(
             {
                 paired.insert(version, down);
             }
-            Some(up) => problems.push(FolderProblem::OrphanDown {
-                file: down.shown,
-                expected,
-                found: Some(up.shown.clone()),
-            }),
+            Some(up) => {
+                let name = |p: &FileName, suffix| {
+                    format!("{:0w$}_{}{suffix}", p.version, p.name, w = p.digits)
+                };
+                let fix = match up.parsed.role {
+                    FileRole::ReversibleUp => format!(
+                        "the up of version {version} is `{}`; rename the down to `{}`",
+                        up.shown.display(),
+                        name(&up.parsed, ".down.sql")
+                    ),
+                    _ if up.parsed.name == down.parsed.name => format!(
+                        "`{}` is up-only; rename it to `{}` to pair them",
+                        up.shown.display(),
+                        name(&up.parsed, ".up.sql")
+                    ),
+                    _ => format!(
+                        "`{}` is up-only; rename it to `{}` and the down to `{}`",
+                        up.shown.display(),
+                        name(&up.parsed, ".up.sql"),
+                        name(&up.parsed, ".down.sql")
+                    ),
+                };
+                problems.push(FolderProblem::OrphanDown {
+                    file: down.shown,
+                    found: Some(up.shown.clone()),
+                    fix,
+                });
+            }
             // With duplicate ups, the duplicate is the problem to fix first.
             None if ups.contains_key(&version) => {}
-            None => problems.push(FolderProblem::OrphanDown {
-                file: down.shown,
-                expected,
-                found: None,
-            }),
+            None => {
+                let fix = format!(
+                    "add `{:0w$}_{}.up.sql` or delete the down file",
+                    version,
+                    down.parsed.name,
+                    w = down.parsed.digits
+                );
+                problems.push(FolderProblem::OrphanDown {
+                    file: down.shown,
+                    found: None,
+                    fix,
+                });
+            }
         }
     }
 
-    check_sequence(&ups, problems);
+    check_sequence(&ups, bad_names, problems);
 
     if !problems.is_empty() {
         return Vec::new();
@@ -637,7 +678,12 @@ fn validate(
 }
 
 /// Timestamp folders may have gaps; sequential ones must not; a mix is an error.
-fn check_sequence(ups: &BTreeMap<u64, Vec<Entry>>, problems: &mut Vec<FolderProblem>) {
+/// Versions claimed by files with bad names count as present.
+fn check_sequence(
+    ups: &BTreeMap<u64, Vec<Entry>>,
+    bad_names: &BTreeMap<u64, PathBuf>,
+    problems: &mut Vec<FolderProblem>,
+) {
     let first_of = |timestamp: bool| {
         ups.values()
             .map(|claims| &claims[0])
@@ -652,19 +698,23 @@ fn check_sequence(ups: &BTreeMap<u64, Vec<Entry>>, problems: &mut Vec<FolderProb
         }
         (Some(_), None) => {}
         (None, _) => {
-            let mut previous: Option<(u64, &Entry)> = None;
+            let mut claimed = bad_names.clone();
             for (&version, claims) in ups {
-                if let Some((before, before_entry)) = previous
+                claimed.insert(version, claims[0].shown.clone());
+            }
+            let mut previous: Option<(u64, &PathBuf)> = None;
+            for (&version, shown) in &claimed {
+                if let Some((before, before_shown)) = previous
                     && version > before + 1
                 {
                     problems.push(FolderProblem::Gap {
                         first: before + 1,
                         last: version - 1,
-                        before: before_entry.shown.clone(),
-                        after: claims[0].shown.clone(),
+                        before: before_shown.clone(),
+                        after: shown.clone(),
                     });
                 }
-                previous = Some((version, &claims[0]));
+                previous = Some((version, shown));
             }
         }
     }
@@ -686,14 +736,31 @@ mod tests {
             ("12_a.up.sql", 12, 2, "a", FileRole::ReversibleUp),
             ("12_a.down.sql", 12, 2, "a", FileRole::Down),
             ("V3__seed_data.sql", 3, 1, "seed_data", FileRole::Up),
-            ("20240131120000_t.sql", 20240131120000, 14, "t", FileRole::Up),
+            (
+                "20240131120000_t.sql",
+                20240131120000,
+                14,
+                "t",
+                FileRole::Up,
+            ),
             ("5_naïve café.sql", 5, 1, "naïve café", FileRole::Up),
-            ("9223372036854775807_max.sql", MAX_VERSION, 19, "max", FileRole::Up),
+            (
+                "9223372036854775807_max.sql",
+                MAX_VERSION,
+                19,
+                "max",
+                FileRole::Up,
+            ),
         ];
         for (file, version, digits, n, role) in cases {
             let parsed = name(file).unwrap().unwrap();
             assert_eq!(
-                (parsed.version, parsed.digits, parsed.name.as_str(), parsed.role),
+                (
+                    parsed.version,
+                    parsed.digits,
+                    parsed.name.as_str(),
+                    parsed.role
+                ),
                 (version, digits, n, role),
                 "{file}"
             );
@@ -702,7 +769,13 @@ mod tests {
 
     #[test]
     fn ignored_names() {
-        for file in [".DS_Store", ".0001_x.sql", "README", "README.md", "readme.txt"] {
+        for file in [
+            ".DS_Store",
+            ".0001_x.sql",
+            "README",
+            "README.md",
+            "readme.txt",
+        ] {
             assert_eq!(name(file), Ok(None), "{file}");
         }
     }

@@ -28,6 +28,9 @@
 //! | `error`            | the failure's message, when `success` is 0 |
 
 #![warn(missing_docs)]
+// `Error` carries SQLite's error and what failed (file, line, statement) so it
+// can be matched on; it is returned only on the cold path, so it is not boxed.
+#![allow(clippy::result_large_err)]
 
 pub mod checksum;
 pub mod folder;
@@ -48,9 +51,9 @@ pub use backend::Backend;
 #[cfg(feature = "sqlite")]
 pub use error::{Error, Problem, Result};
 #[cfg(feature = "sqlite")]
-pub use rusqlite;
-#[cfg(feature = "sqlite")]
 pub use runner::{
     AppliedMigration, DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, FailedMigration, PendingMigration,
     Report, Runner, Status,
 };
+#[cfg(feature = "sqlite")]
+pub use rusqlite;

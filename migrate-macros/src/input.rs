@@ -11,10 +11,9 @@ pub struct Input {
 
 impl Parse for Input {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        if input.is_empty() {
-            return Err(input.error(
-                "expected the migrations folder, relative to Cargo.toml: `embed_migrations!(\"migrations\")`",
-            ));
+        let expected = "expected the migrations folder as a string literal, relative to Cargo.toml: `embed_migrations!(\"migrations\")`";
+        if !input.peek(LitStr) {
+            return Err(input.error(expected));
         }
         let path: LitStr = input.parse()?;
         if input.peek(syn::Token![,]) {

@@ -28,6 +28,11 @@ mod input;
 pub fn embed_migrations(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as input::Input);
     expand::expand(&input)
-        .unwrap_or_else(syn::Error::into_compile_error)
+        .unwrap_or_else(|error| {
+            // Several `compile_error!`s in expression position must sit in a
+            // block, or rustc reports only the first.
+            let errors = error.into_compile_error();
+            quote::quote!({ #errors })
+        })
         .into()
 }
