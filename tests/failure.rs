@@ -9,12 +9,18 @@ use migrate::{DEFAULT_TABLE, Error};
 
 fn folder_with_a_broken_second_migration() -> Folder {
     Folder::new(&[
-        ("0001_users.sql", "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);"),
+        (
+            "0001_users.sql",
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);",
+        ),
         (
             "0002_accounts.sql",
             "CREATE TABLE accounts (id INTEGER PRIMARY KEY);\nINSERT INTO accounts VALUES (1);\n\nINSERT INTO nowhere VALUES (1);\n",
         ),
-        ("0003_posts.sql", "CREATE TABLE posts (id INTEGER PRIMARY KEY);"),
+        (
+            "0003_posts.sql",
+            "CREATE TABLE posts (id INTEGER PRIMARY KEY);",
+        ),
     ])
 }
 
@@ -26,13 +32,27 @@ fn a_failed_migration_is_rolled_back_and_stops_the_run() {
 
     let error = folder.migrations().run(&mut conn).unwrap_err();
 
-    let Error::MigrationFailed { version, name, file, line, statement, message, .. } = &error else {
+    let Error::MigrationFailed {
+        version,
+        name,
+        file,
+        line,
+        statement,
+        source,
+    } = &error
+    else {
         panic!("expected MigrationFailed, got {error:?}");
     };
-    assert_eq!((*version, name.as_str(), file.as_str()), (2, "accounts", "0002_accounts.sql"));
+    assert_eq!(
+        (*version, name.as_str(), file.as_str()),
+        (2, "accounts", "0002_accounts.sql")
+    );
     assert_eq!(*line, Some(4));
-    assert_eq!(statement.as_deref(), Some("INSERT INTO nowhere VALUES (1);"));
-    assert_eq!(message, "no such table: nowhere");
+    assert_eq!(
+        statement.as_deref(),
+        Some("INSERT INTO nowhere VALUES (1);")
+    );
+    assert_eq!(source.to_string(), "no such table: nowhere");
     assert_eq!(
         error.to_string(),
         "migration 2 (accounts) failed in `0002_accounts.sql` at line 4 (`INSERT INTO nowhere VALUES (1);`): \
@@ -57,11 +77,18 @@ fn status_shows_the_failure_until_a_fixed_build_applies_it() -> migrate::Result<
     assert_eq!(status.current_version, Some(1));
     assert_eq!(status.failed.len(), 1);
     assert_eq!(status.failed[0].version, 2);
-    assert!(status.failed[0].error.contains("no such table: nowhere"), "{}", status.failed[0].error);
+    assert!(
+        status.failed[0].error.contains("no such table: nowhere"),
+        "{}",
+        status.failed[0].error
+    );
     let pending: Vec<u64> = status.pending.iter().map(|p| p.version).collect();
     assert_eq!(pending, [2, 3]);
 
-    folder.write("0002_accounts.sql", "CREATE TABLE accounts (id INTEGER PRIMARY KEY);");
+    folder.write(
+        "0002_accounts.sql",
+        "CREATE TABLE accounts (id INTEGER PRIMARY KEY);",
+    );
     let report = folder.migrations().run(&mut conn)?;
 
     let applied: Vec<u64> = report.applied.iter().map(|a| a.version).collect();
@@ -85,7 +112,8 @@ fn a_syntax_error_names_its_line() {
     let error = folder.migrations().run(&mut conn).unwrap_err();
 
     assert!(
-        matches!(&error, Error::MigrationFailed { line: Some(3), message, .. } if message.contains("syntax error")),
+        matches!(&error, Error::MigrationFailed { line: Some(3), .. })
+            && error.to_string().contains("syntax error"),
         "{error:?}"
     );
     assert!(schema_objects(&conn).is_empty(), "table a rolled back too");
@@ -95,8 +123,14 @@ fn a_syntax_error_names_its_line() {
 fn a_constraint_failure_in_a_data_migration_keeps_the_earlier_data() -> migrate::Result<()> {
     let folder = Folder::new(&[
         ("0001_users.sql", "CREATE TABLE users (email TEXT UNIQUE);"),
-        ("0002_seed.sql", "INSERT INTO users VALUES ('a@example.com');"),
-        ("0003_dupe.sql", "UPDATE users SET email = lower(email);\nINSERT INTO users VALUES ('a@example.com');"),
+        (
+            "0002_seed.sql",
+            "INSERT INTO users VALUES ('a@example.com');",
+        ),
+        (
+            "0003_dupe.sql",
+            "UPDATE users SET email = lower(email);\nINSERT INTO users VALUES ('a@example.com');",
+        ),
     ]);
     let db = Database::new();
     let mut conn = db.open();
@@ -104,11 +138,17 @@ fn a_constraint_failure_in_a_data_migration_keeps_the_earlier_data() -> migrate:
     let error = folder.migrations().run(&mut conn).unwrap_err();
 
     assert!(
-        matches!(&error, Error::MigrationFailed { version: 3, message, .. } if message.contains("UNIQUE constraint failed")),
+        matches!(&error, Error::MigrationFailed { version: 3, .. })
+            && error
+                .to_string()
+                .contains("UNIQUE constraint failed: users.email"),
         "{error:?}"
     );
     assert_eq!(count(&conn, "SELECT count(*) FROM users"), 1);
-    assert_eq!(folder.migrations().status(&mut conn)?.current_version, Some(2));
+    assert_eq!(
+        folder.migrations().status(&mut conn)?.current_version,
+        Some(2)
+    );
     Ok(())
 }
 
@@ -124,7 +164,10 @@ fn a_migration_cannot_commit_its_own_transaction_early() {
     let error = folder.migrations().run(&mut conn).unwrap_err();
 
     assert!(
-        matches!(&error, Error::MigrationFailed { line: Some(2), message, .. } if message.starts_with("`COMMIT` is not allowed")),
+        matches!(&error, Error::MigrationFailed { line: Some(2), .. })
+            && error
+                .to_string()
+                .contains("`COMMIT` is not allowed in a migration"),
         "{error:?}"
     );
     assert!(schema_objects(&conn).is_empty(), "table a rolled back");

@@ -11,6 +11,8 @@ use rusqlite::fallible_iterator::FallibleIterator;
 use rusqlite::{Batch, Connection, ErrorCode, OptionalExtension, params};
 
 use crate::checksum::Checksum;
+#[cfg(test)]
+use crate::error::sqlite_message;
 use crate::error::{Error, Result};
 use crate::migration::Migration;
 use crate::runner::{AppliedMigration, FailedMigration};
@@ -319,8 +321,7 @@ impl sealed::Sealed for Connection {
             file: migration.file().to_owned(),
             line: failure.line,
             statement: failure.statement,
-            message: sqlite_message(&failure.source),
-            source: failure.source,
+            source: Box::new(failure.source),
         })
     }
 
@@ -403,15 +404,6 @@ fn sql_version(version: u64) -> i64 {
 
 fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
-}
-
-/// SQLite's own message for an error, without rusqlite's decoration.
-fn sqlite_message(error: &rusqlite::Error) -> String {
-    match error {
-        rusqlite::Error::SqliteFailure(_, Some(message)) => message.clone(),
-        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
-        other => other.to_string(),
-    }
 }
 
 /// A statement of a script that failed.
@@ -552,9 +544,7 @@ mod tests {
 
     fn failure(sql: &str) -> ScriptFailure {
         let conn = Connection::open_in_memory().unwrap();
-        execute_script(&conn, sql)
-            .err()
-            .expect("the script should fail")
+        execute_script(&conn, sql).expect_err("the script should fail")
     }
 
     #[test]

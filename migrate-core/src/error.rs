@@ -23,8 +23,9 @@ pub enum Error {
     /// A migration's SQL failed. It was rolled back with its tracking row, the
     /// failure was recorded in the tracking table, and no later migration ran.
     #[error(
-        "migration {version} ({name}) failed{}: {message}; it was rolled back and no later migration ran",
-        location(file, *line, statement.as_deref())
+        "migration {version} ({name}) failed{}: {}; it was rolled back and no later migration ran",
+        location(file, *line, statement.as_deref()),
+        sqlite_message(source)
     )]
     MigrationFailed {
         /// The migration's version.
@@ -39,11 +40,10 @@ pub enum Error {
         /// The failing statement, shortened to one line of at most 80
         /// characters, when it could be located.
         statement: Option<String>,
-        /// SQLite's message.
-        message: String,
-        /// SQLite's error.
+        /// SQLite's error (boxed to keep `Error` small); its message is part
+        /// of this error's.
         #[source]
-        source: rusqlite::Error,
+        source: Box<rusqlite::Error>,
     },
 
     /// Another connection held the write lock for longer than the lock
@@ -97,6 +97,15 @@ pub enum Error {
         #[source]
         source: rusqlite::Error,
     },
+}
+
+/// SQLite's own message for an error, without rusqlite's decoration.
+pub(crate) fn sqlite_message(error: &rusqlite::Error) -> String {
+    match error {
+        rusqlite::Error::SqliteFailure(_, Some(message)) => message.clone(),
+        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
+        other => other.to_string(),
+    }
 }
 
 fn location(file: &str, line: Option<usize>, statement: Option<&str>) -> String {

@@ -28,9 +28,6 @@
 //! | `error`            | the failure's message, when `success` is 0 |
 
 #![warn(missing_docs)]
-// `Error` carries SQLite's error and what failed (file, line, statement) so it
-// can be matched on; it is returned only on the cold path, so it is not boxed.
-#![allow(clippy::result_large_err)]
 
 pub mod checksum;
 pub mod folder;

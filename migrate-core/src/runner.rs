@@ -154,6 +154,20 @@ impl Migrations {
     }
 }
 
+/// The outcome of one locked step of a run.
+enum Step<'a> {
+    /// Nothing is pending.
+    UpToDate,
+    /// A migration was applied; commit.
+    Applied(AppliedMigration),
+    /// A migration's SQL failed; roll back, then record the failure.
+    Failed {
+        error: Error,
+        migration: &'a Migration,
+        duration: Duration,
+    },
+}
+
 /// What verification found: the pending migrations (indices into the set)
 /// and the problems.
 struct Plan {
@@ -288,9 +302,8 @@ impl<'a> Runner<'a> {
         }
         loop {
             conn.begin(true, self.lock_timeout)?;
-            let step = self.apply_next(conn);
-            match step {
-                Ok(Some(applied)) => {
+            match self.apply_next(conn) {
+                Ok(Step::Applied(applied)) => {
                     conn.commit()?;
                     tracing::info!(
                         version = applied.version,
@@ -300,15 +313,21 @@ impl<'a> Runner<'a> {
                     );
                     report.applied.push(applied);
                 }
-                Ok(None) => {
+                Ok(Step::UpToDate) => {
                     conn.commit()?;
                     return Ok(report);
                 }
-                Err((error, failed)) => {
+                Ok(Step::Failed {
+                    error,
+                    migration,
+                    duration,
+                }) => {
                     conn.rollback();
-                    if let Some((migration, duration)) = failed {
-                        self.record_failure(conn, migration, duration, &error);
-                    }
+                    self.record_failure(conn, migration, duration, &error);
+                    return Err(error);
+                }
+                Err(error) => {
+                    conn.rollback();
                     return Err(error);
                 }
             }
@@ -316,28 +335,25 @@ impl<'a> Runner<'a> {
     }
 
     /// Under the write lock: creates the tracking table if needed, verifies,
-    /// and applies the first pending migration. `Ok(None)` when none is
-    /// pending. On a failed migration the error comes with the migration and
-    /// how long it ran, to be recorded after the rollback.
-    #[allow(clippy::type_complexity)]
-    fn apply_next<B: Backend + ?Sized>(
-        &self,
-        conn: &mut B,
-    ) -> Result<Option<AppliedMigration>, (Error, Option<(&'a Migration, Duration)>)> {
-        conn.create_table(&self.table).map_err(|e| (e, None))?;
-        let plan = self.verify(conn).map_err(|e| (e, None))?;
+    /// and applies the first pending migration.
+    fn apply_next<B: Backend + ?Sized>(&self, conn: &mut B) -> Result<Step<'a>> {
+        conn.create_table(&self.table)?;
+        let plan = self.verify(conn)?;
         let Some(&next) = plan.pending.first() else {
-            return Ok(None);
+            return Ok(Step::UpToDate);
         };
         let migration = &self.migrations.as_slice()[next];
         let started = Instant::now();
         if let Err(error) = conn.execute_up(migration) {
-            return Err((error, Some((migration, started.elapsed()))));
+            return Ok(Step::Failed {
+                error,
+                migration,
+                duration: started.elapsed(),
+            });
         }
         let duration = started.elapsed();
         self.record_applied(conn, migration, duration)
-            .map(Some)
-            .map_err(|e| (e, None))
+            .map(Step::Applied)
     }
 
     /// Records `migration` as applied and keeps every running checksum equal
