@@ -1,0 +1,7 @@
+-- Show a name instead of an email address. Existing users get the part of
+-- their email before the `@` until they choose one.
+ALTER TABLE users ADD COLUMN display_name TEXT;
+
+UPDATE users
+SET display_name = substr(email, 1, instr(email, '@') - 1)
+WHERE display_name IS NULL;
