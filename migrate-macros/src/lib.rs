@@ -1,9 +1,9 @@
 //! The `embed_migrations!` macro of the [`migrate`](https://docs.rs/migrate)
 //! crate; use it through `migrate::embed_migrations!`.
 //!
-//! The work is in steps: [`input`] reads what the user wrote, then
+//! The work is in steps: `input` reads what the user wrote, then
 //! `migrate_core::folder::read_folder` scans and validates the folder with
-//! the same grammar the runtime uses, and [`expand`] turns the result into
+//! the same grammar the runtime uses, and `expand` turns the result into
 //! const data or into one compile error per problem.
 
 #![warn(missing_docs)]
