@@ -10,12 +10,18 @@ use migrate::{DEFAULT_TABLE, Error};
 
 fn three() -> Folder {
     Folder::new(&[
-        ("0001_users.sql", "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);"),
+        (
+            "0001_users.sql",
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);",
+        ),
         (
             "0002_posts.sql",
             "-- posts belong to users\nCREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users (id));\nCREATE INDEX posts_user ON posts (user_id);",
         ),
-        ("0003_seed.sql", "INSERT INTO users (email) VALUES ('a@example.com'), ('b@example.com');"),
+        (
+            "0003_seed.sql",
+            "INSERT INTO users (email) VALUES ('a@example.com'), ('b@example.com');",
+        ),
     ])
 }
 
@@ -40,14 +46,24 @@ fn applies_every_pending_migration_and_records_it() -> migrate::Result<()> {
     let rows = tracking_rows(&conn, DEFAULT_TABLE);
     let expected: Vec<_> = migrations
         .iter()
-        .map(|m| (m.version() as i64, m.name().to_owned(), m.checksum().to_string(), 1))
+        .map(|m| {
+            (
+                m.version() as i64,
+                m.name().to_owned(),
+                m.checksum().to_string(),
+                1,
+            )
+        })
         .collect();
     assert_eq!(rows, expected);
 
     // applied_at is UTC RFC 3339 with milliseconds, e.g. 2024-01-31T12:00:00.123Z
     let applied_at = &report.applied[0].applied_at;
     assert_eq!(applied_at.len(), 24, "{applied_at}");
-    assert!(applied_at.ends_with('Z') && applied_at.as_bytes()[10] == b'T', "{applied_at}");
+    assert!(
+        applied_at.ends_with('Z') && applied_at.as_bytes()[10] == b'T',
+        "{applied_at}"
+    );
     Ok(())
 }
 
@@ -62,7 +78,11 @@ fn a_second_run_from_a_new_connection_applies_nothing() -> migrate::Result<()> {
     let report = migrations.run(&mut conn)?;
 
     assert!(report.applied.is_empty());
-    assert_eq!(count(&conn, "SELECT count(*) FROM users"), 2, "seed ran once");
+    assert_eq!(
+        count(&conn, "SELECT count(*) FROM users"),
+        2,
+        "seed ran once"
+    );
     let status = migrations.status(&mut conn)?;
     assert_eq!(status.current_version, Some(3));
     assert_eq!(status.applied.len(), 3);
@@ -76,7 +96,10 @@ fn a_migration_added_later_is_applied_alone() -> migrate::Result<()> {
     let db = Database::new();
     folder.migrations().run(&mut db.open())?;
 
-    folder.write("0004_email_index.sql", "CREATE UNIQUE INDEX users_email ON users (email);");
+    folder.write(
+        "0004_email_index.sql",
+        "CREATE UNIQUE INDEX users_email ON users (email);",
+    );
     let report = folder.migrations().run(&mut db.open())?;
 
     let versions: Vec<u64> = report.applied.iter().map(|a| a.version).collect();
@@ -111,10 +134,16 @@ fn the_tracking_table_name_can_be_changed_and_is_checked() -> migrate::Result<()
     let db = Database::new();
     let mut conn = db.open();
 
-    migrations.runner().table("schema_migrations").run(&mut conn)?;
+    migrations
+        .runner()
+        .table("schema_migrations")
+        .run(&mut conn)?;
     assert_eq!(tracking_rows(&conn, "schema_migrations").len(), 3);
     assert_eq!(
-        count(&conn, &format!("SELECT count(*) FROM sqlite_schema WHERE name = '{DEFAULT_TABLE}'")),
+        count(
+            &conn,
+            &format!("SELECT count(*) FROM sqlite_schema WHERE name = '{DEFAULT_TABLE}'")
+        ),
         0
     );
 
@@ -150,7 +179,10 @@ fn restores_the_connections_busy_timeout() -> migrate::Result<()> {
     let mut conn = db.open();
     conn.busy_timeout(Duration::from_millis(1234)).unwrap();
 
-    migrations.runner().lock_timeout(Duration::from_secs(3)).run(&mut conn)?;
+    migrations
+        .runner()
+        .lock_timeout(Duration::from_secs(3))
+        .run(&mut conn)?;
 
     assert_eq!(count(&conn, "PRAGMA busy_timeout"), 1234);
     Ok(())

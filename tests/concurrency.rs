@@ -14,7 +14,10 @@ use migrate::DEFAULT_TABLE;
 /// a slow data migration (100k rows) that keeps the write lock for a while.
 fn racing_set() -> Folder {
     Folder::new(&[
-        ("0001_log.sql", "CREATE TABLE applied_log (version INTEGER);\nINSERT INTO applied_log VALUES (1);"),
+        (
+            "0001_log.sql",
+            "CREATE TABLE applied_log (version INTEGER);\nINSERT INTO applied_log VALUES (1);",
+        ),
         (
             "0002_slow_backfill.sql",
             "CREATE TABLE numbers (n INTEGER);
@@ -23,7 +26,10 @@ fn racing_set() -> Folder {
              INSERT INTO applied_log VALUES (2);",
         ),
         ("0003_more.sql", "INSERT INTO applied_log VALUES (3);"),
-        ("0004_more.sql", "UPDATE numbers SET n = n + 1;\nINSERT INTO applied_log VALUES (4);"),
+        (
+            "0004_more.sql",
+            "UPDATE numbers SET n = n + 1;\nINSERT INTO applied_log VALUES (4);",
+        ),
     ])
 }
 
@@ -60,17 +66,41 @@ fn race(journal_mode: &str) {
             .collect();
         let mut applied = Vec::new();
         for handle in handles {
-            let report = handle.join().expect("runner thread").expect("every run succeeds");
+            let report = handle
+                .join()
+                .expect("runner thread")
+                .expect("every run succeeds");
             applied.extend(report.applied.iter().map(|a| a.version));
         }
 
         applied.sort_unstable();
-        assert_eq!(applied, [1, 2, 3, 4], "each migration reported applied once");
+        assert_eq!(
+            applied,
+            [1, 2, 3, 4],
+            "each migration reported applied once"
+        );
         let conn = db.open();
-        assert_eq!(count(&conn, "SELECT count(*) FROM applied_log"), 4, "no migration ran twice");
-        assert_eq!(count(&conn, "SELECT count(DISTINCT version) FROM applied_log"), 4);
+        assert_eq!(
+            count(&conn, "SELECT count(*) FROM applied_log"),
+            4,
+            "no migration ran twice"
+        );
+        assert_eq!(
+            count(&conn, "SELECT count(DISTINCT version) FROM applied_log"),
+            4
+        );
         assert_eq!(count(&conn, "SELECT count(*) FROM numbers"), 100_000);
-        assert_eq!(count(&conn, "SELECT min(n) FROM numbers"), 2, "0004 ran once");
-        assert_eq!(count(&conn, &format!("SELECT count(*) FROM {DEFAULT_TABLE} WHERE success = 1")), 4);
+        assert_eq!(
+            count(&conn, "SELECT min(n) FROM numbers"),
+            2,
+            "0004 ran once"
+        );
+        assert_eq!(
+            count(
+                &conn,
+                &format!("SELECT count(*) FROM {DEFAULT_TABLE} WHERE success = 1")
+            ),
+            4
+        );
     }
 }

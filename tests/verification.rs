@@ -9,8 +9,14 @@ use migrate::{Checksum, DEFAULT_TABLE, Error, Problem};
 
 fn two() -> Folder {
     Folder::new(&[
-        ("0001_users.sql", "CREATE TABLE users (id INTEGER PRIMARY KEY);\n"),
-        ("0002_posts.sql", "CREATE TABLE posts (id INTEGER PRIMARY KEY);\n"),
+        (
+            "0001_users.sql",
+            "CREATE TABLE users (id INTEGER PRIMARY KEY);\n",
+        ),
+        (
+            "0002_posts.sql",
+            "CREATE TABLE posts (id INTEGER PRIMARY KEY);\n",
+        ),
     ])
 }
 
@@ -21,8 +27,14 @@ fn an_edited_applied_migration_is_divergent_and_nothing_is_applied() -> migrate:
     let before = folder.migrations().get(1).unwrap().checksum();
     folder.migrations().run(&mut db.open())?;
 
-    folder.write("0001_users.sql", "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);\n");
-    folder.write("0003_tags.sql", "CREATE TABLE tags (id INTEGER PRIMARY KEY);\n");
+    folder.write(
+        "0001_users.sql",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);\n",
+    );
+    folder.write(
+        "0003_tags.sql",
+        "CREATE TABLE tags (id INTEGER PRIMARY KEY);\n",
+    );
     let migrations = folder.migrations();
     let after = migrations.get(1).unwrap().checksum();
     let mut conn = db.open();
@@ -35,7 +47,10 @@ fn an_edited_applied_migration_is_divergent_and_nothing_is_applied() -> migrate:
         applied: before,
         embedded: after,
     };
-    assert!(matches!(&error, Error::Verification(p) if *p == expected), "{error:?}");
+    assert!(
+        matches!(&error, Error::Verification(p) if *p == expected),
+        "{error:?}"
+    );
     assert_eq!(
         error.to_string(),
         format!(
@@ -43,7 +58,11 @@ fn an_edited_applied_migration_is_divergent_and_nothing_is_applied() -> migrate:
              restore the file and put the change in a new migration; nothing was applied"
         )
     );
-    assert_eq!(schema_objects(&conn), ["table posts", "table users"], "0003 not applied");
+    assert_eq!(
+        schema_objects(&conn),
+        ["table posts", "table users"],
+        "0003 not applied"
+    );
     assert_eq!(migrations.status(&mut conn)?.problems, [expected]);
     Ok(())
 }
@@ -54,7 +73,10 @@ fn line_endings_and_a_byte_order_mark_are_not_an_edit() -> migrate::Result<()> {
     let db = Database::new();
     folder.migrations().run(&mut db.open())?;
 
-    folder.write("0001_users.sql", "\u{feff}CREATE TABLE users (id INTEGER PRIMARY KEY);\r\n");
+    folder.write(
+        "0001_users.sql",
+        "\u{feff}CREATE TABLE users (id INTEGER PRIMARY KEY);\r\n",
+    );
     let status = folder.migrations().status(&mut db.open())?;
 
     assert!(status.is_up_to_date(), "{:?}", status.problems);
@@ -74,14 +96,25 @@ fn a_database_newer_than_the_build_is_missing_migrations() -> migrate::Result<()
         matches!(&error, Error::Verification(Problem::Missing { version: 2, name }) if name == "posts"),
         "{error:?}"
     );
-    assert!(error.to_string().contains("the database is newer than this binary"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("the database is newer than this binary"),
+        "{error}"
+    );
     Ok(())
 }
 
 fn timestamps() -> Folder {
     Folder::new(&[
-        ("20240101000000_users.sql", "CREATE TABLE users (id INTEGER PRIMARY KEY);"),
-        ("20240301000000_posts.sql", "CREATE TABLE posts (id INTEGER PRIMARY KEY);"),
+        (
+            "20240101000000_users.sql",
+            "CREATE TABLE users (id INTEGER PRIMARY KEY);",
+        ),
+        (
+            "20240301000000_posts.sql",
+            "CREATE TABLE posts (id INTEGER PRIMARY KEY);",
+        ),
     ])
 }
 
@@ -92,14 +125,21 @@ fn a_pending_migration_below_the_latest_applied_is_out_of_order() -> migrate::Re
     folder.migrations().run(&mut db.open())?;
 
     // A branch merged after March's migration was deployed.
-    folder.write("20240201000000_tags.sql", "CREATE TABLE tags (id INTEGER PRIMARY KEY);");
+    folder.write(
+        "20240201000000_tags.sql",
+        "CREATE TABLE tags (id INTEGER PRIMARY KEY);",
+    );
     let mut conn = db.open();
     let error = folder.migrations().run(&mut conn).unwrap_err();
 
     assert!(
         matches!(
             &error,
-            Error::Verification(Problem::OutOfOrder { version: 20240201000000, latest_applied: 20240301000000, .. })
+            Error::Verification(Problem::OutOfOrder {
+                version: 20240201000000,
+                latest_applied: 20240301000000,
+                ..
+            })
         ),
         "{error:?}"
     );
@@ -112,11 +152,17 @@ fn out_of_order_can_be_allowed_and_the_fast_check_still_holds_after() -> migrate
     let folder = timestamps();
     let db = Database::new();
     folder.migrations().run(&mut db.open())?;
-    folder.write("20240201000000_tags.sql", "CREATE TABLE tags (id INTEGER PRIMARY KEY);");
+    folder.write(
+        "20240201000000_tags.sql",
+        "CREATE TABLE tags (id INTEGER PRIMARY KEY);",
+    );
     let migrations = folder.migrations();
     let mut conn = db.open();
 
-    let report = migrations.runner().allow_out_of_order(true).run(&mut conn)?;
+    let report = migrations
+        .runner()
+        .allow_out_of_order(true)
+        .run(&mut conn)?;
 
     let applied: Vec<u64> = report.applied.iter().map(|a| a.version).collect();
     assert_eq!(applied, [20240201000000]);
@@ -130,7 +176,14 @@ fn out_of_order_can_be_allowed_and_the_fast_check_still_holds_after() -> migrate
             |row| row.get(0),
         )
         .unwrap();
-    assert_eq!(stored, migrations.get(20240301000000).unwrap().running_checksum().to_string());
+    assert_eq!(
+        stored,
+        migrations
+            .get(20240301000000)
+            .unwrap()
+            .running_checksum()
+            .to_string()
+    );
     assert!(migrations.run(&mut conn)?.applied.is_empty());
     Ok(())
 }
@@ -148,8 +201,13 @@ fn a_forged_earlier_row_is_caught_through_the_running_checksum() -> migrate::Res
     let forged = Checksum::of_text("CREATE TABLE users (id TEXT);");
     let conn = db.open();
     conn.execute(
-        &format!("UPDATE {DEFAULT_TABLE} SET checksum = ?1, running_checksum = ?2 WHERE version = 1"),
-        [forged.to_string(), Checksum::chain(None, 1, &forged).to_string()],
+        &format!(
+            "UPDATE {DEFAULT_TABLE} SET checksum = ?1, running_checksum = ?2 WHERE version = 1"
+        ),
+        [
+            forged.to_string(),
+            Checksum::chain(None, 1, &forged).to_string(),
+        ],
     )
     .unwrap();
     let second = migrations.get(2).unwrap().checksum();
@@ -175,18 +233,38 @@ fn a_malformed_tracking_row_is_a_named_error() -> migrate::Result<()> {
     folder.migrations().run(&mut db.open())?;
     let conn = db.open();
 
-    conn.execute(&format!("UPDATE {DEFAULT_TABLE} SET running_checksum = 'garbage' WHERE version = 2"), [])
-        .unwrap();
+    conn.execute(
+        &format!("UPDATE {DEFAULT_TABLE} SET running_checksum = 'garbage' WHERE version = 2"),
+        [],
+    )
+    .unwrap();
     let error = folder.migrations().run(&mut db.open()).unwrap_err();
     assert!(
         matches!(&error, Error::MalformedRow { table, version: Some(2), .. } if table == DEFAULT_TABLE),
         "{error:?}"
     );
 
-    conn.execute(&format!("UPDATE {DEFAULT_TABLE} SET duration_ms = 'slow' WHERE version = 1"), [])
-        .unwrap();
+    conn.execute(
+        &format!("UPDATE {DEFAULT_TABLE} SET duration_ms = 'slow' WHERE version = 1"),
+        [],
+    )
+    .unwrap();
     let error = folder.migrations().status(&mut db.open()).unwrap_err();
-    assert!(matches!(&error, Error::MalformedRow { version: Some(1), .. }), "{error:?}");
-    assert!(error.to_string().starts_with("the tracking table `migrate_schema_history` has a malformed row for version 1"), "{error}");
+    assert!(
+        matches!(
+            &error,
+            Error::MalformedRow {
+                version: Some(1),
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().starts_with(
+            "the tracking table `migrate_schema_history` has a malformed row for version 1"
+        ),
+        "{error}"
+    );
     Ok(())
 }
