@@ -141,6 +141,30 @@ fn column<T: rusqlite::types::FromSql>(
     })
 }
 
+/// Reads every row of a query on the tracking table whose first column is the
+/// version, with `read` turning a row into a value.
+fn tracking_rows<T>(
+    conn: &Connection,
+    table: &str,
+    sql: &str,
+    mut read: impl FnMut(&rusqlite::Row<'_>, i64) -> Result<T>,
+) -> Result<Vec<T>> {
+    let mut statement = conn.prepare(sql).map_err(reading(table))?;
+    let mut rows = statement.query([]).map_err(reading(table))?;
+    let mut values = Vec::new();
+    while let Some(row) = rows.next().map_err(reading(table))? {
+        let version = column(row, 0, table, None)?;
+        values.push(read(row, version)?);
+    }
+    Ok(values)
+}
+
+/// The `checksum` column (index 2) of a tracking row.
+fn checksum_column(row: &rusqlite::Row<'_>, table: &str, version: i64) -> Result<Checksum> {
+    let text: String = column(row, 2, table, Some(version))?;
+    checksum_of(table, version, "checksum", &text)
+}
+
 /// A UTC timestamp in RFC 3339 with milliseconds, computed by SQLite.
 const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
@@ -265,26 +289,15 @@ impl sealed::Sealed for Connection {
             r#"SELECT version, name, checksum, applied_at, duration_ms FROM "{table}"
                WHERE success = 1 ORDER BY version"#
         );
-        let mut statement = self.prepare(&sql).map_err(reading(table))?;
-        let mut rows = statement.query([]).map_err(reading(table))?;
-        let mut applied = Vec::new();
-        while let Some(row) = rows.next().map_err(reading(table))? {
-            let version: i64 = column(row, 0, table, None)?;
-            let some = Some(version);
-            applied.push(AppliedMigration {
+        tracking_rows(self, table, &sql, |row, version| {
+            Ok(AppliedMigration {
                 version: version_of(table, version)?,
-                name: column(row, 1, table, some)?,
-                checksum: checksum_of(
-                    table,
-                    version,
-                    "checksum",
-                    &column::<String>(row, 2, table, some)?,
-                )?,
-                applied_at: column(row, 3, table, some)?,
-                duration: duration_of(table, version, column(row, 4, table, some)?)?,
-            });
-        }
-        Ok(applied)
+                name: column(row, 1, table, Some(version))?,
+                checksum: checksum_column(row, table, version)?,
+                applied_at: column(row, 3, table, Some(version))?,
+                duration: duration_of(table, version, column(row, 4, table, Some(version))?)?,
+            })
+        })
     }
 
     fn failed(&mut self, table: &str) -> Result<Vec<FailedMigration>> {
@@ -292,26 +305,15 @@ impl sealed::Sealed for Connection {
             r#"SELECT version, name, checksum, applied_at, error FROM "{table}"
                WHERE success = 0 ORDER BY version"#
         );
-        let mut statement = self.prepare(&sql).map_err(reading(table))?;
-        let mut rows = statement.query([]).map_err(reading(table))?;
-        let mut failed = Vec::new();
-        while let Some(row) = rows.next().map_err(reading(table))? {
-            let version: i64 = column(row, 0, table, None)?;
-            let some = Some(version);
-            failed.push(FailedMigration {
+        tracking_rows(self, table, &sql, |row, version| {
+            Ok(FailedMigration {
                 version: version_of(table, version)?,
-                name: column(row, 1, table, some)?,
-                checksum: checksum_of(
-                    table,
-                    version,
-                    "checksum",
-                    &column::<String>(row, 2, table, some)?,
-                )?,
-                failed_at: column(row, 3, table, some)?,
-                error: column::<Option<String>>(row, 4, table, some)?.unwrap_or_default(),
-            });
-        }
-        Ok(failed)
+                name: column(row, 1, table, Some(version))?,
+                checksum: checksum_column(row, table, version)?,
+                failed_at: column(row, 3, table, Some(version))?,
+                error: column::<Option<String>>(row, 4, table, Some(version))?.unwrap_or_default(),
+            })
+        })
     }
 
     fn execute_up(&mut self, migration: &Migration) -> Result<()> {
