@@ -1,8 +1,11 @@
-//! Several connections running the same set on one database file at once:
-//! every run succeeds and every migration is applied exactly once.
+//! Several connections, in threads or in processes, running the same set on
+//! one database file at once: every run succeeds and every migration is
+//! applied exactly once (checked in the data, not only the tracking table).
 
 mod common;
 
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Barrier};
 use std::thread;
 
@@ -102,5 +105,82 @@ fn race(journal_mode: &str) {
             ),
             4
         );
+    }
+}
+
+/// Set by [`separate_processes_apply_each_migration_exactly_once`] for the
+/// copies of this test binary it starts: the folder and database to race on.
+const CHILD_FOLDER: &str = "MIGRATE_RACE_FOLDER";
+const CHILD_DATABASE: &str = "MIGRATE_RACE_DATABASE";
+
+#[test]
+fn separate_processes_apply_each_migration_exactly_once() {
+    const PROCESSES: usize = 4;
+    let folder = racing_set();
+    let db = Database::new();
+    let exe = std::env::current_exe().expect("this test binary");
+
+    let children: Vec<_> = (0..PROCESSES)
+        .map(|_| {
+            Command::new(&exe)
+                .args([
+                    "--ignored",
+                    "--exact",
+                    "race_in_a_child_process",
+                    "--nocapture",
+                ])
+                .env(CHILD_FOLDER, folder.path())
+                .env(CHILD_DATABASE, db.path())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("start a child process")
+        })
+        .collect();
+    let mut applied = Vec::new();
+    for child in children {
+        let output = child.wait_with_output().expect("child process");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "a child run failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        applied.extend(
+            stdout
+                .lines()
+                .filter_map(|line| line.strip_prefix("applied "))
+                .map(|v| v.parse::<u64>().expect("a version")),
+        );
+    }
+
+    applied.sort_unstable();
+    assert_eq!(
+        applied,
+        [1, 2, 3, 4],
+        "each migration reported applied once"
+    );
+    let conn = db.open();
+    assert_eq!(count(&conn, "SELECT count(*) FROM applied_log"), 4);
+    assert_eq!(
+        count(&conn, "SELECT min(n) FROM numbers"),
+        2,
+        "0004 ran once"
+    );
+}
+
+/// Not a test of its own: the body of each process started by
+/// [`separate_processes_apply_each_migration_exactly_once`] (ignored, so it
+/// runs only when that test asks for it, with the environment it sets).
+#[test]
+#[ignore = "runs only as a child of separate_processes_apply_each_migration_exactly_once"]
+fn race_in_a_child_process() {
+    let folder = std::env::var_os(CHILD_FOLDER).expect("MIGRATE_RACE_FOLDER");
+    let database = std::env::var_os(CHILD_DATABASE).expect("MIGRATE_RACE_DATABASE");
+    let migrations = migrate::Migrations::from_folder(Path::new(&folder)).expect("valid folder");
+    let mut conn = rusqlite::Connection::open(database).expect("open the database");
+    let report = migrations.run(&mut conn).expect("the run succeeds");
+    for applied in report.applied {
+        println!("applied {}", applied.version);
     }
 }
