@@ -112,15 +112,24 @@ fn race(journal_mode: &str) {
 /// copies of this test binary it starts: the folder and database to race on.
 const CHILD_FOLDER: &str = "MIGRATE_RACE_FOLDER";
 const CHILD_DATABASE: &str = "MIGRATE_RACE_DATABASE";
+/// A file the children wait for, so that they start their runs together.
+const CHILD_START: &str = "MIGRATE_RACE_START";
 
 #[test]
 fn separate_processes_apply_each_migration_exactly_once() {
     const PROCESSES: usize = 4;
+    for _round in 0..3 {
+        race_processes(PROCESSES);
+    }
+}
+
+fn race_processes(processes: usize) {
     let folder = racing_set();
     let db = Database::new();
+    let start = db.path().with_extension("start");
     let exe = std::env::current_exe().expect("this test binary");
 
-    let children: Vec<_> = (0..PROCESSES)
+    let children: Vec<_> = (0..processes)
         .map(|_| {
             Command::new(&exe)
                 .args([
@@ -131,12 +140,14 @@ fn separate_processes_apply_each_migration_exactly_once() {
                 ])
                 .env(CHILD_FOLDER, folder.path())
                 .env(CHILD_DATABASE, db.path())
+                .env(CHILD_START, &start)
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
                 .expect("start a child process")
         })
         .collect();
+    std::fs::write(&start, "go").expect("start signal");
     let mut applied = Vec::new();
     for child in children {
         let output = child.wait_with_output().expect("child process");
@@ -178,7 +189,13 @@ fn race_in_a_child_process() {
     let folder = std::env::var_os(CHILD_FOLDER).expect("MIGRATE_RACE_FOLDER");
     let database = std::env::var_os(CHILD_DATABASE).expect("MIGRATE_RACE_DATABASE");
     let migrations = migrate::Migrations::from_folder(Path::new(&folder)).expect("valid folder");
+    let start = std::env::var_os(CHILD_START).expect("MIGRATE_RACE_START");
     let mut conn = rusqlite::Connection::open(database).expect("open the database");
+    let waiting = std::time::Instant::now();
+    while !Path::new(&start).exists() {
+        assert!(waiting.elapsed().as_secs() < 30, "no start signal");
+        thread::sleep(std::time::Duration::from_millis(1));
+    }
     let report = migrations.run(&mut conn).expect("the run succeeds");
     for applied in report.applied {
         println!("applied {}", applied.version);
