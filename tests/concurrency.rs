@@ -76,36 +76,37 @@ fn race(journal_mode: &str) {
             applied.extend(report.applied.iter().map(|a| a.version));
         }
 
-        applied.sort_unstable();
-        assert_eq!(
-            applied,
-            [1, 2, 3, 4],
-            "each migration reported applied once"
-        );
-        let conn = db.open();
-        assert_eq!(
-            count(&conn, "SELECT count(*) FROM applied_log"),
-            4,
-            "no migration ran twice"
-        );
-        assert_eq!(
-            count(&conn, "SELECT count(DISTINCT version) FROM applied_log"),
-            4
-        );
-        assert_eq!(count(&conn, "SELECT count(*) FROM numbers"), 100_000);
-        assert_eq!(
-            count(&conn, "SELECT min(n) FROM numbers"),
-            2,
-            "0004 ran once"
-        );
-        assert_eq!(
-            count(
-                &conn,
-                &format!("SELECT count(*) FROM {DEFAULT_TABLE} WHERE success = 1")
-            ),
-            4
-        );
+        assert_each_applied_once(applied, &db);
     }
+}
+
+/// Checks that the racing set's four migrations were reported applied once
+/// in all, and that the data shows each ran once.
+fn assert_each_applied_once(mut reported: Vec<u64>, db: &Database) {
+    reported.sort_unstable();
+    assert_eq!(
+        reported,
+        [1, 2, 3, 4],
+        "each migration reported applied once"
+    );
+    let conn = db.open();
+    assert_eq!(
+        count(&conn, "SELECT count(*) FROM applied_log"),
+        4,
+        "no migration ran twice"
+    );
+    assert_eq!(
+        count(&conn, "SELECT count(DISTINCT version) FROM applied_log"),
+        4
+    );
+    assert_eq!(count(&conn, "SELECT count(*) FROM numbers"), 100_000);
+    assert_eq!(
+        count(&conn, "SELECT min(n) FROM numbers"),
+        2,
+        "0004 ran once"
+    );
+    let tracked = format!("SELECT count(*) FROM {DEFAULT_TABLE} WHERE success = 1");
+    assert_eq!(count(&conn, &tracked), 4);
 }
 
 /// Set by [`separate_processes_apply_each_migration_exactly_once`] for the
@@ -165,19 +166,7 @@ fn race_processes(processes: usize) {
         );
     }
 
-    applied.sort_unstable();
-    assert_eq!(
-        applied,
-        [1, 2, 3, 4],
-        "each migration reported applied once"
-    );
-    let conn = db.open();
-    assert_eq!(count(&conn, "SELECT count(*) FROM applied_log"), 4);
-    assert_eq!(
-        count(&conn, "SELECT min(n) FROM numbers"),
-        2,
-        "0004 ran once"
-    );
+    assert_each_applied_once(applied, &db);
 }
 
 /// Not a test of its own: the body of each process started by
