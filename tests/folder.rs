@@ -299,3 +299,20 @@ fn a_symlinked_file_is_read_like_the_file() {
         "CREATE TABLE shared (x);"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn a_file_name_that_is_not_utf8_is_named_lossily() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+
+    let folder = Folder::new(&[("0001_a.sql", "SELECT 1;")]);
+    let name = OsStr::from_bytes(b"0002_caf\xe9.sql");
+    if std::fs::write(folder.path().join(name), "SELECT 2;").is_err() {
+        return; // a file system that only takes UTF-8 names cannot hold one
+    }
+    assert_eq!(
+        problems(&folder),
+        ["`migrations/0002_caf\u{fffd}.sql`: the file name is not valid UTF-8; rename it"]
+    );
+}
