@@ -55,7 +55,7 @@ fn the_embedded_set_reads_every_naming_style() {
     );
     let first = mixed.get(1).unwrap();
     assert!(
-        first.up_sql().starts_with("-- saved by"),
+        first.up_sql().unwrap().starts_with("-- saved by"),
         "the BOM is removed from the SQL"
     );
     assert_eq!(first.down_sql(), Some("DROP TABLE users;\n"));

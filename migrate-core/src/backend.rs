@@ -317,7 +317,7 @@ impl sealed::Sealed for Connection {
     }
 
     fn execute_up(&mut self, migration: &Migration) -> Result<()> {
-        execute_script(self, migration.up_sql()).map_err(|failure| Error::MigrationFailed {
+        execute_script(self, migration.up_sql().unwrap_or_default()).map_err(|failure| Error::MigrationFailed {
             version: migration.version(),
             name: migration.name().to_owned(),
             file: migration.file().to_owned(),

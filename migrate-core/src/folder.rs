@@ -33,6 +33,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::Migration;
+use crate::migration::Script;
 use crate::checksum::Checksum;
 
 /// The accepted file name patterns, as shown in error messages.
@@ -656,7 +657,13 @@ fn validate(
                 file_name,
                 text: Some(text),
                 ..
-            }) => Some((file_name, text)),
+            }) => Some((
+                file_name,
+                Script::Sql {
+                    sql: text.into(),
+                    no_transaction: false,
+                },
+            )),
             Some(_) => continue,
             None => None,
         };
@@ -668,7 +675,10 @@ fn validate(
             version,
             up.parsed.name,
             up.file_name,
-            up_text,
+            Script::Sql {
+                sql: up_text.into(),
+                no_transaction: false,
+            },
             down,
             checksum,
             running,

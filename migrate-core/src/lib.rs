@@ -41,7 +41,7 @@ mod error;
 mod runner;
 
 pub use checksum::{Checksum, ChecksumAlgorithm};
-pub use migration::{Migration, Migrations};
+pub use migration::{BoxError, Migration, MigrationKind, Migrations, RustStep};
 
 #[cfg(feature = "sqlite")]
 pub use backend::Backend;

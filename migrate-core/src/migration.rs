@@ -6,24 +6,89 @@ use std::path::Path;
 use crate::checksum::Checksum;
 use crate::folder::{self, FolderError};
 
-/// One migration: a version, a name, its up SQL and optionally its down SQL.
+/// The error a Rust-code migration returns, boxed: anything that converts
+/// into `Box<dyn Error + Send + Sync>` (`rusqlite::Error`, `anyhow::Error`,
+/// `String`, …) can be returned from its `up` or `down`.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A compiled Rust-code migration step: `up` or `down` of a
+/// `<version>_<name>.rs` file, called inside the migration's transaction.
+#[cfg(feature = "sqlite")]
+pub type RustStep = fn(&rusqlite::Transaction<'_>) -> Result<(), BoxError>;
+
+/// Without the `sqlite` feature no Rust code can be compiled in, so a Rust
+/// migration never carries any (`Option<RustStep>` is always `None`).
+#[cfg(not(feature = "sqlite"))]
+pub type RustStep = std::convert::Infallible;
+
+/// Whether a migration is written in SQL or in Rust.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MigrationKind {
+    /// `.sql` files: an up file and optionally a `.down.sql` file.
+    Sql,
+    /// A `<version>_<name>.rs` file with `pub fn up` and optionally
+    /// `pub fn down`, compiled into the crate by `embed_migrations!`.
+    Rust,
+}
+
+/// The up or the down of a migration: SQL text, or compiled Rust code.
+#[derive(Clone, Debug)]
+pub(crate) enum Script {
+    /// SQL, with its `-- migrate:no-transaction` directive.
+    Sql {
+        sql: Cow<'static, str>,
+        no_transaction: bool,
+    },
+    /// Rust code; `None` when the set was read at run time, where the code
+    /// is not compiled in.
+    Rust(Option<RustStep>),
+}
+
+impl PartialEq for Script {
+    /// Compiled code is not compared: a set read at run time has none, and
+    /// the checksum already covers the Rust file's text.
+    fn eq(&self, other: &Script) -> bool {
+        match (self, other) {
+            (
+                Script::Sql {
+                    sql: a,
+                    no_transaction: x,
+                },
+                Script::Sql {
+                    sql: b,
+                    no_transaction: y,
+                },
+            ) => a == b && x == y,
+            (Script::Rust(_), Script::Rust(_)) => true,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Script {}
+
+/// One migration: a version, a name, its up and optionally its down, in SQL
+/// or in Rust.
 ///
 /// Built by `embed_migrations!` as const data, or read at run time by
 /// [`Migrations::from_folder`]; both go through the same folder grammar, so
-/// they are equal field by field for the same folder.
+/// they are equal field by field for the same folder (compiled Rust code
+/// aside: a set read at run time has none, see [`Migration::is_runnable`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Migration {
     version: u64,
     name: Cow<'static, str>,
     file: Cow<'static, str>,
-    up: Cow<'static, str>,
-    down: Option<(Cow<'static, str>, Cow<'static, str>)>,
+    up: Script,
+    /// The down's file (the `.down.sql`, or the `.rs` file itself) and code.
+    down: Option<(Cow<'static, str>, Script)>,
     checksum: Checksum,
     running_checksum: Checksum,
 }
 
 impl Migration {
-    /// Const constructor for `embed_migrations!`'s expansion; not public API.
+    /// Const constructor of a SQL migration for `embed_migrations!`'s
+    /// expansion; not public API. `down` is `(file, sql, no_transaction)`.
     #[doc(hidden)]
     #[allow(clippy::too_many_arguments)]
     pub const fn __embedded(
@@ -31,7 +96,8 @@ impl Migration {
         name: &'static str,
         file: &'static str,
         up: &'static str,
-        down: Option<(&'static str, &'static str)>,
+        up_no_transaction: bool,
+        down: Option<(&'static str, &'static str, bool)>,
         checksum: [u8; 32],
         running_checksum: [u8; 32],
     ) -> Migration {
@@ -39,9 +105,18 @@ impl Migration {
             version,
             name: Cow::Borrowed(name),
             file: Cow::Borrowed(file),
-            up: Cow::Borrowed(strip_bom(up)),
+            up: Script::Sql {
+                sql: Cow::Borrowed(strip_bom(up)),
+                no_transaction: up_no_transaction,
+            },
             down: match down {
-                Some((file, sql)) => Some((Cow::Borrowed(file), Cow::Borrowed(strip_bom(sql)))),
+                Some((file, sql, no_transaction)) => Some((
+                    Cow::Borrowed(file),
+                    Script::Sql {
+                        sql: Cow::Borrowed(strip_bom(sql)),
+                        no_transaction,
+                    },
+                )),
                 None => None,
             },
             checksum: Checksum::from_sha256(checksum),
@@ -49,12 +124,40 @@ impl Migration {
         }
     }
 
+    /// Const constructor of a Rust migration for `embed_migrations!`'s
+    /// expansion; not public API.
+    #[doc(hidden)]
+    #[cfg(feature = "sqlite")]
+    pub const fn __embedded_rust(
+        version: u64,
+        name: &'static str,
+        file: &'static str,
+        up: RustStep,
+        down: Option<RustStep>,
+        checksum: [u8; 32],
+        running_checksum: [u8; 32],
+    ) -> Migration {
+        Migration {
+            version,
+            name: Cow::Borrowed(name),
+            file: Cow::Borrowed(file),
+            up: Script::Rust(Some(up)),
+            down: match down {
+                Some(down) => Some((Cow::Borrowed(file), Script::Rust(Some(down)))),
+                None => None,
+            },
+            checksum: Checksum::from_sha256(checksum),
+            running_checksum: Checksum::from_sha256(running_checksum),
+        }
+    }
+
+    /// A migration read from a folder at run time (see `folder::read_folder`).
     pub(crate) fn from_parts(
         version: u64,
         name: String,
         file: String,
-        up: String,
-        down: Option<(String, String)>,
+        up: Script,
+        down: Option<(String, Script)>,
         checksum: Checksum,
         running_checksum: Checksum,
     ) -> Migration {
@@ -62,8 +165,8 @@ impl Migration {
             version,
             name: Cow::Owned(name),
             file: Cow::Owned(file),
-            up: Cow::Owned(up),
-            down: down.map(|(file, sql)| (Cow::Owned(file), Cow::Owned(sql))),
+            up,
+            down: down.map(|(file, script)| (Cow::Owned(file), script)),
             checksum,
             running_checksum,
         }
@@ -80,27 +183,87 @@ impl Migration {
         &self.name
     }
 
-    /// The up file's name inside the migrations folder (`0004_add_email.sql`).
+    /// The up file's name inside the migrations folder (`0004_add_email.sql`,
+    /// or `0005_backfill.rs` for a Rust migration).
     pub fn file(&self) -> &str {
         &self.file
     }
 
-    /// The up SQL, as written in the file (a leading byte order mark removed).
-    pub fn up_sql(&self) -> &str {
-        &self.up
+    /// SQL or Rust.
+    pub fn kind(&self) -> MigrationKind {
+        match self.up {
+            Script::Sql { .. } => MigrationKind::Sql,
+            Script::Rust(_) => MigrationKind::Rust,
+        }
     }
 
-    /// The down file's name, if the migration has one.
+    /// The up SQL, as written in the file (a leading byte order mark
+    /// removed); `None` for a Rust migration.
+    pub fn up_sql(&self) -> Option<&str> {
+        match &self.up {
+            Script::Sql { sql, .. } => Some(sql),
+            Script::Rust(_) => None,
+        }
+    }
+
+    /// Whether the up file starts with `-- migrate:no-transaction`, so it runs
+    /// outside a transaction (see [`folder`](crate::folder)).
+    pub fn up_no_transaction(&self) -> bool {
+        matches!(
+            self.up,
+            Script::Sql {
+                no_transaction: true,
+                ..
+            }
+        )
+    }
+
+    /// Whether the migration has a down: a `.down.sql` file, or `pub fn down`
+    /// in its Rust file.
+    pub fn is_reversible(&self) -> bool {
+        self.down.is_some()
+    }
+
+    /// The file that holds the down, if the migration has one: the
+    /// `.down.sql` file, or the `.rs` file itself.
     pub fn down_file(&self) -> Option<&str> {
         self.down.as_ref().map(|(file, _)| &**file)
     }
 
-    /// The down SQL, if the migration has a down file.
+    /// The down SQL, if the migration has a `.down.sql` file.
     pub fn down_sql(&self) -> Option<&str> {
-        self.down.as_ref().map(|(_, sql)| &**sql)
+        match &self.down {
+            Some((_, Script::Sql { sql, .. })) => Some(sql),
+            _ => None,
+        }
     }
 
-    /// The checksum of the up file; see [`Checksum::of_text`].
+    /// Whether the down file starts with `-- migrate:no-transaction`.
+    pub fn down_no_transaction(&self) -> bool {
+        matches!(
+            self.down,
+            Some((
+                _,
+                Script::Sql {
+                    no_transaction: true,
+                    ..
+                }
+            ))
+        )
+    }
+
+    /// Whether this migration can run here: always for SQL, and for Rust only
+    /// when its code was compiled in by `embed_migrations!` (a set read at run
+    /// time by [`Migrations::from_folder`] cannot run Rust migrations).
+    pub fn is_runnable(&self) -> bool {
+        match self.up {
+            Script::Sql { .. } => true,
+            Script::Rust(code) => code.is_some(),
+        }
+    }
+
+    /// The checksum of the up file (or of the whole `.rs` file); see
+    /// [`Checksum::of_text`].
     pub fn checksum(&self) -> Checksum {
         self.checksum
     }
@@ -109,6 +272,14 @@ impl Migration {
     /// set; see [`Checksum::chain`].
     pub fn running_checksum(&self) -> Checksum {
         self.running_checksum
+    }
+
+    pub(crate) fn up(&self) -> &Script {
+        &self.up
+    }
+
+    pub(crate) fn down(&self) -> Option<&Script> {
+        self.down.as_ref().map(|(_, script)| script)
     }
 }
 

@@ -74,10 +74,12 @@ fn migration_tokens(dir: &Path, migration: &Migration, span: Span) -> syn::Resul
     let name = migration.name();
     let file = migration.file();
     let up = include(file)?;
+    let up_no_transaction = migration.up_no_transaction();
     let down = match migration.down_file() {
         Some(down_file) => {
             let sql = include(down_file)?;
-            quote!(::core::option::Option::Some((#down_file, #sql)))
+            let no_transaction = migration.down_no_transaction();
+            quote!(::core::option::Option::Some((#down_file, #sql, #no_transaction)))
         }
         None => quote!(::core::option::Option::None),
     };
@@ -91,6 +93,7 @@ fn migration_tokens(dir: &Path, migration: &Migration, span: Span) -> syn::Resul
             #name,
             #file,
             #up,
+            #up_no_transaction,
             #down,
             [#(#checksum),*],
             [#(#running),*],
