@@ -51,7 +51,7 @@ fn applies_every_pending_migration_and_records_it() -> migrate::Result<()> {
                 m.version() as i64,
                 m.name().to_owned(),
                 m.checksum().to_string(),
-                1,
+                "applied".to_owned(),
             )
         })
         .collect();

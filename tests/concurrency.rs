@@ -105,7 +105,7 @@ fn assert_each_applied_once(mut reported: Vec<u64>, db: &Database) {
         2,
         "0004 ran once"
     );
-    let tracked = format!("SELECT count(*) FROM {DEFAULT_TABLE} WHERE success = 1");
+    let tracked = format!("SELECT count(*) FROM {DEFAULT_TABLE} WHERE state = 'applied'");
     assert_eq!(count(&conn, &tracked), 4);
 }
 

@@ -39,6 +39,7 @@ fn a_failed_migration_is_rolled_back_and_stops_the_run() {
         line,
         statement,
         source,
+        ..
     } = &error
     else {
         panic!("expected MigrationFailed, got {error:?}");
@@ -62,8 +63,12 @@ fn a_failed_migration_is_rolled_back_and_stops_the_run() {
     // Migration 1 stays; nothing of 2 (its first statements included) or 3.
     assert_eq!(schema_objects(&conn), ["table users"]);
     let rows = tracking_rows(&conn, DEFAULT_TABLE);
-    let outcome: Vec<(i64, i64)> = rows.iter().map(|r| (r.0, r.3)).collect();
-    assert_eq!(outcome, [(1, 1), (2, 0)], "2 is recorded as failed");
+    let outcome: Vec<(i64, &str)> = rows.iter().map(|r| (r.0, r.3.as_str())).collect();
+    assert_eq!(
+        outcome,
+        [(1, "applied"), (2, "failed")],
+        "2 is recorded as failed"
+    );
 }
 
 #[test]

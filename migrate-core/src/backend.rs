@@ -4,24 +4,54 @@
 //! (PostgreSQL is planned) is one more implementation, not a new public API.
 //! The trait is sealed while its methods settle: it is implemented for
 //! [`rusqlite::Connection`] and cannot be implemented outside this crate.
+//!
+//! # Tables
+//!
+//! The tracking table (one row per version; see the crate docs) and, beside
+//! it, the append-only history `<table>_events` (one row per event), created
+//! together on the first write.
 
+use std::ops::Deref;
 use std::time::Duration;
 
-use rusqlite::fallible_iterator::FallibleIterator;
-use rusqlite::{Batch, Connection, ErrorCode, OptionalExtension, params};
+use rusqlite::{
+    Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior, params,
+};
 
 use crate::checksum::Checksum;
-#[cfg(test)]
-use crate::error::sqlite_message;
 use crate::error::{Error, Result};
-use crate::migration::Migration;
-use crate::runner::{AppliedMigration, FailedMigration};
+use crate::migration::{Migration, Script};
+use crate::report::{
+    AppliedMigration, Direction, DirtyMigration, Event, EventKind, FailedMigration,
+    ForeignKeyViolation, ForeignKeyViolations,
+};
+use crate::runner::not_compiled;
+use crate::script::execute_script;
 
 /// A database connection migrations can run on: implemented for
 /// [`rusqlite::Connection`].
 pub trait Backend: sealed::Sealed {}
 
 impl Backend for Connection {}
+
+/// The `state` of a dirty row: its up or its down was cut short.
+fn dirty_state(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Up => "dirty_up",
+        Direction::Down => "dirty_down",
+    }
+}
+
+/// An event to append to the history.
+pub struct NewEvent<'a> {
+    pub kind: EventKind,
+    pub version: u64,
+    pub name: &'a str,
+    pub direction: Direction,
+    pub checksum: Option<Checksum>,
+    pub duration: Option<Duration>,
+    pub detail: Option<&'a str>,
+}
 
 /// The methods of [`Backend`], private so they can change.
 pub(crate) mod sealed {
@@ -30,57 +60,83 @@ pub(crate) mod sealed {
     /// What the runner needs from a database. `table` is always a validated
     /// identifier (see `runner::validate_table_name`).
     pub trait Sealed {
+        /// An open transaction; dropping it rolls back.
+        type Tx<'c>: Deref<Target = Self>
+        where
+            Self: 'c;
+
         /// Whether a transaction is open on this connection.
         fn in_transaction(&self) -> bool;
         /// Sets how long to wait for a lock; returns the previous setting.
-        fn set_lock_timeout(&mut self, timeout: Duration) -> Result<Duration>;
+        fn set_lock_timeout(&self, timeout: Duration) -> Result<Duration>;
         /// Starts a transaction: a read transaction, or one holding the write
         /// lock from its start (`BEGIN IMMEDIATE` on SQLite).
-        fn begin(&mut self, write: bool, lock_timeout: Duration) -> Result<()>;
-        /// Commits the open transaction.
-        fn commit(&mut self) -> Result<()>;
-        /// Rolls back the open transaction, if any; failures are ignored since
-        /// the caller is already returning an error.
-        fn rollback(&mut self);
+        fn begin(&self, write: bool, lock_timeout: Duration) -> Result<Self::Tx<'_>>;
+        /// Commits a transaction.
+        fn commit(tx: Self::Tx<'_>) -> Result<()>;
+        /// Whether foreign keys are enforced on this connection.
+        fn foreign_keys(&self) -> Result<bool>;
+        /// Turns foreign key enforcement on or off (outside a transaction).
+        fn set_foreign_keys(&self, on: bool) -> Result<()>;
+        /// Every row that breaks a foreign key.
+        fn foreign_key_violations(&self) -> Result<Vec<ForeignKeyViolation>>;
         /// Whether the tracking table exists.
-        fn table_exists(&mut self, table: &str) -> Result<bool>;
-        /// Creates the tracking table if it does not exist.
-        fn create_table(&mut self, table: &str) -> Result<()>;
+        fn table_exists(&self, table: &str) -> Result<bool>;
+        /// Creates the tracking table and the history if they do not exist.
+        fn create_tables(&self, table: &str) -> Result<()>;
         /// The highest applied version and its running checksum.
-        fn latest_applied(&mut self, table: &str) -> Result<Option<(u64, Checksum)>>;
+        fn latest_applied(&self, table: &str) -> Result<Option<(u64, Checksum)>>;
         /// The running checksum of the highest applied version below `version`.
-        fn running_checksum_below(&mut self, table: &str, version: u64)
-        -> Result<Option<Checksum>>;
+        fn running_checksum_below(&self, table: &str, version: u64) -> Result<Option<Checksum>>;
         /// Every applied migration, in version order.
-        fn applied(&mut self, table: &str) -> Result<Vec<AppliedMigration>>;
+        fn applied(&self, table: &str) -> Result<Vec<AppliedMigration>>;
         /// Every recorded failure, in version order.
-        fn failed(&mut self, table: &str) -> Result<Vec<FailedMigration>>;
-        /// Runs a migration's up SQL in the open transaction.
-        fn execute_up(&mut self, migration: &Migration) -> Result<()>;
-        /// Records an applied migration, replacing a failure record of its
-        /// version; returns `applied_at`.
+        fn failed(&self, table: &str) -> Result<Vec<FailedMigration>>;
+        /// Every dirty migration, in version order (an indexed lookup).
+        fn dirty(&self, table: &str) -> Result<Vec<DirtyMigration>>;
+        /// Runs a migration's up or down inside `tx`.
+        fn execute(tx: &Self::Tx<'_>, migration: &Migration, direction: Direction) -> Result<()>;
+        /// Runs a migration's up or down SQL outside a transaction, statement
+        /// by statement.
+        fn execute_outside(&self, migration: &Migration, direction: Direction) -> Result<()>;
+        /// Records a migration as applied, replacing a failed or dirty record
+        /// of its version; returns `applied_at`.
         fn record_applied(
-            &mut self,
+            &self,
             table: &str,
             migration: &Migration,
             running_checksum: Checksum,
             duration: Duration,
         ) -> Result<String>;
         /// Sets the running checksum of an applied version.
-        fn set_running_checksum(
-            &mut self,
-            table: &str,
-            version: u64,
-            running: Checksum,
-        ) -> Result<()>;
-        /// Records a failed migration (outside the rolled-back transaction).
+        fn set_running_checksum(&self, table: &str, version: u64, running: Checksum) -> Result<()>;
+        /// Sets the checksum of an applied version.
+        fn set_checksum(&self, table: &str, version: u64, checksum: Checksum) -> Result<()>;
+        /// Records a failed attempt at an up (outside the rolled-back
+        /// transaction).
         fn record_failure(
-            &mut self,
+            &self,
             table: &str,
             migration: &Migration,
             duration: Duration,
             error: &str,
         ) -> Result<()>;
+        /// Marks a version dirty before its up or down runs outside a
+        /// transaction; an up gets a new row, a down's applied row changes.
+        fn mark_dirty(
+            &self,
+            table: &str,
+            migration: &Migration,
+            direction: Direction,
+        ) -> Result<()>;
+        /// Records the error a dirty migration failed with.
+        fn set_dirty_error(&self, table: &str, version: u64, error: &str) -> Result<()>;
+        /// Removes the row of a version (rolled back, or repaired).
+        fn remove(&self, table: &str, version: u64) -> Result<()>;
+        /// Appends an event to the history.
+        fn record_event(&self, table: &str, event: &NewEvent<'_>) -> Result<()>;
+        /// The whole history, oldest first; empty without a history table.
+        fn events(&self, table: &str) -> Result<Vec<Event>>;
     }
 }
 
@@ -168,12 +224,19 @@ fn checksum_column(row: &rusqlite::Row<'_>, table: &str, version: i64) -> Result
 /// A UTC timestamp in RFC 3339 with milliseconds, computed by SQLite.
 const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
+/// The history table beside a tracking table.
+fn events_table(table: &str) -> String {
+    format!("{table}_events")
+}
+
 impl sealed::Sealed for Connection {
+    type Tx<'c> = Transaction<'c>;
+
     fn in_transaction(&self) -> bool {
         !self.is_autocommit()
     }
 
-    fn set_lock_timeout(&mut self, timeout: Duration) -> Result<Duration> {
+    fn set_lock_timeout(&self, timeout: Duration) -> Result<Duration> {
         let previous: i64 = self
             .query_row("PRAGMA busy_timeout", [], |row| row.get(0))
             .map_err(context("reading the busy timeout"))?;
@@ -182,13 +245,13 @@ impl sealed::Sealed for Connection {
         Ok(Duration::from_millis(previous.max(0).unsigned_abs()))
     }
 
-    fn begin(&mut self, write: bool, lock_timeout: Duration) -> Result<()> {
-        let sql = if write {
-            "BEGIN IMMEDIATE"
+    fn begin(&self, write: bool, lock_timeout: Duration) -> Result<Transaction<'_>> {
+        let behavior = if write {
+            TransactionBehavior::Immediate
         } else {
-            "BEGIN DEFERRED"
+            TransactionBehavior::Deferred
         };
-        self.execute_batch(sql).map_err(|source| match &source {
+        Transaction::new_unchecked(self, behavior).map_err(|source| match &source {
             rusqlite::Error::SqliteFailure(error, _) if error.code == ErrorCode::DatabaseBusy => {
                 Error::Locked {
                     waited: lock_timeout,
@@ -202,18 +265,38 @@ impl sealed::Sealed for Connection {
         })
     }
 
-    fn commit(&mut self) -> Result<()> {
-        self.execute_batch("COMMIT")
-            .map_err(context("committing the transaction"))
+    fn commit(tx: Transaction<'_>) -> Result<()> {
+        tx.commit().map_err(context("committing the transaction"))
     }
 
-    fn rollback(&mut self) {
-        if !self.is_autocommit() {
-            let _ = self.execute_batch("ROLLBACK");
-        }
+    fn foreign_keys(&self) -> Result<bool> {
+        self.query_row("PRAGMA foreign_keys", [], |row| row.get(0))
+            .map_err(context("reading PRAGMA foreign_keys"))
     }
 
-    fn table_exists(&mut self, table: &str) -> Result<bool> {
+    fn set_foreign_keys(&self, on: bool) -> Result<()> {
+        self.pragma_update(None, "foreign_keys", on)
+            .map_err(context("setting PRAGMA foreign_keys"))
+    }
+
+    fn foreign_key_violations(&self) -> Result<Vec<ForeignKeyViolation>> {
+        let checking = || context("running PRAGMA foreign_key_check");
+        let mut statement = self
+            .prepare("PRAGMA foreign_key_check")
+            .map_err(checking())?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok(ForeignKeyViolation {
+                    table: row.get(0)?,
+                    rowid: row.get(1)?,
+                    parent: row.get(2)?,
+                })
+            })
+            .map_err(checking())?;
+        rows.collect::<rusqlite::Result<_>>().map_err(checking())
+    }
+
+    fn table_exists(&self, table: &str) -> Result<bool> {
         // `pragma_table_info` looks the table up in SQLite's in-memory schema
         // hash; a query on `sqlite_schema` would scan every schema object.
         self.query_row(
@@ -225,9 +308,12 @@ impl sealed::Sealed for Connection {
         .map_err(reading(table))
     }
 
-    fn create_table(&mut self, table: &str) -> Result<()> {
-        // One row per version: an applied migration (success = 1) or the last
-        // failed attempt at one (success = 0, error set, running_checksum NULL).
+    fn create_tables(&self, table: &str) -> Result<()> {
+        // One row per version: applied, the last failed attempt (rolled
+        // back), or dirty (cut short outside a transaction). Only applied
+        // rows have a running checksum. The partial index finds dirty rows
+        // without a scan, so the up-to-date check stays constant-cost.
+        let events = events_table(table);
         let sql = format!(
             r#"CREATE TABLE IF NOT EXISTS "{table}" (
     version          INTEGER PRIMARY KEY NOT NULL CHECK (version > 0),
@@ -236,18 +322,33 @@ impl sealed::Sealed for Connection {
     running_checksum TEXT,
     applied_at       TEXT    NOT NULL,
     duration_ms      INTEGER NOT NULL,
-    success          INTEGER NOT NULL CHECK (success IN (0, 1)),
+    state            TEXT    NOT NULL
+                     CHECK (state IN ('applied', 'failed', 'dirty_up', 'dirty_down')),
     error            TEXT
-)"#
+);
+CREATE INDEX IF NOT EXISTS "{table}_dirty" ON "{table}" (version)
+    WHERE state IN ('dirty_up', 'dirty_down');
+CREATE TABLE IF NOT EXISTS "{events}" (
+    id          INTEGER PRIMARY KEY,
+    at          TEXT    NOT NULL,
+    event       TEXT    NOT NULL
+                CHECK (event IN ('applied', 'rolled_back', 'failed', 'baselined', 'repaired')),
+    version     INTEGER NOT NULL,
+    name        TEXT    NOT NULL,
+    direction   TEXT    NOT NULL CHECK (direction IN ('up', 'down')),
+    checksum    TEXT,
+    duration_ms INTEGER,
+    detail      TEXT
+);"#
         );
         self.execute_batch(&sql)
             .map_err(context(format!("creating the tracking table `{table}`")))
     }
 
-    fn latest_applied(&mut self, table: &str) -> Result<Option<(u64, Checksum)>> {
+    fn latest_applied(&self, table: &str) -> Result<Option<(u64, Checksum)>> {
         let sql = format!(
             r#"SELECT version, running_checksum FROM "{table}"
-               WHERE success = 1 ORDER BY version DESC LIMIT 1"#
+               WHERE state = 'applied' ORDER BY version DESC LIMIT 1"#
         );
         let row = self
             .query_row(&sql, [], |row| {
@@ -269,10 +370,10 @@ impl sealed::Sealed for Connection {
         )))
     }
 
-    fn running_checksum_below(&mut self, table: &str, version: u64) -> Result<Option<Checksum>> {
+    fn running_checksum_below(&self, table: &str, version: u64) -> Result<Option<Checksum>> {
         let sql = format!(
             r#"SELECT version, running_checksum FROM "{table}"
-               WHERE success = 1 AND version < ?1 ORDER BY version DESC LIMIT 1"#
+               WHERE state = 'applied' AND version < ?1 ORDER BY version DESC LIMIT 1"#
         );
         let row = self
             .query_row(&sql, [sql_version(version)], |row| {
@@ -284,10 +385,10 @@ impl sealed::Sealed for Connection {
             .transpose()
     }
 
-    fn applied(&mut self, table: &str) -> Result<Vec<AppliedMigration>> {
+    fn applied(&self, table: &str) -> Result<Vec<AppliedMigration>> {
         let sql = format!(
             r#"SELECT version, name, checksum, applied_at, duration_ms FROM "{table}"
-               WHERE success = 1 ORDER BY version"#
+               WHERE state = 'applied' ORDER BY version"#
         );
         tracking_rows(self, table, &sql, |row, version| {
             Ok(AppliedMigration {
@@ -300,10 +401,10 @@ impl sealed::Sealed for Connection {
         })
     }
 
-    fn failed(&mut self, table: &str) -> Result<Vec<FailedMigration>> {
+    fn failed(&self, table: &str) -> Result<Vec<FailedMigration>> {
         let sql = format!(
             r#"SELECT version, name, checksum, applied_at, error FROM "{table}"
-               WHERE success = 0 ORDER BY version"#
+               WHERE state = 'failed' ORDER BY version"#
         );
         tracking_rows(self, table, &sql, |row, version| {
             Ok(FailedMigration {
@@ -316,19 +417,66 @@ impl sealed::Sealed for Connection {
         })
     }
 
-    fn execute_up(&mut self, migration: &Migration) -> Result<()> {
-        execute_script(self, migration.up_sql().unwrap_or_default()).map_err(|failure| Error::MigrationFailed {
-            version: migration.version(),
-            name: migration.name().to_owned(),
-            file: migration.file().to_owned(),
-            line: failure.line,
-            statement: failure.statement,
-            source: Box::new(failure.source),
+    fn dirty(&self, table: &str) -> Result<Vec<DirtyMigration>> {
+        let sql = format!(
+            r#"SELECT version, name, checksum, applied_at, error, state FROM "{table}"
+               WHERE state IN ('dirty_up', 'dirty_down') ORDER BY version"#
+        );
+        tracking_rows(self, table, &sql, |row, version| {
+            let state: String = column(row, 5, table, Some(version))?;
+            Ok(DirtyMigration {
+                version: version_of(table, version)?,
+                name: column(row, 1, table, Some(version))?,
+                direction: if state == dirty_state(Direction::Down) {
+                    Direction::Down
+                } else {
+                    Direction::Up
+                },
+                started_at: column(row, 3, table, Some(version))?,
+                error: column(row, 4, table, Some(version))?,
+            })
         })
     }
 
+    fn execute(tx: &Transaction<'_>, migration: &Migration, direction: Direction) -> Result<()> {
+        match script_of(migration, direction)? {
+            Script::Sql { sql, .. } => run_sql(tx, migration, direction, sql, false),
+            Script::Rust(Some(step)) => {
+                let result = step(tx);
+                // A Rust step holds `&Transaction` and could still end it by
+                // executing `COMMIT` itself; that would split the migration
+                // from its tracking row.
+                let result = result.and_then(|()| {
+                    if tx.is_autocommit() {
+                        Err("the migration ended its own transaction (COMMIT or ROLLBACK); it must leave it open".into())
+                    } else {
+                        Ok(())
+                    }
+                });
+                result.map_err(|source| Error::MigrationFailed {
+                    version: migration.version(),
+                    name: migration.name().to_owned(),
+                    file: file_of(migration, direction).to_owned(),
+                    direction,
+                    dirty: false,
+                    line: None,
+                    statement: None,
+                    source,
+                })
+            }
+            Script::Rust(None) => Err(not_compiled(migration)),
+        }
+    }
+
+    fn execute_outside(&self, migration: &Migration, direction: Direction) -> Result<()> {
+        match script_of(migration, direction)? {
+            Script::Sql { sql, .. } => run_sql(self, migration, direction, sql, true),
+            Script::Rust(_) => Err(not_compiled(migration)),
+        }
+    }
+
     fn record_applied(
-        &mut self,
+        &self,
         table: &str,
         migration: &Migration,
         running_checksum: Checksum,
@@ -336,13 +484,13 @@ impl sealed::Sealed for Connection {
     ) -> Result<String> {
         let sql = format!(
             r#"INSERT INTO "{table}"
-                   (version, name, checksum, running_checksum, applied_at, duration_ms, success, error)
-               VALUES (?1, ?2, ?3, ?4, {NOW}, ?5, 1, NULL)
+                   (version, name, checksum, running_checksum, applied_at, duration_ms, state, error)
+               VALUES (?1, ?2, ?3, ?4, {NOW}, ?5, 'applied', NULL)
                ON CONFLICT (version) DO UPDATE SET
                    name = excluded.name, checksum = excluded.checksum,
                    running_checksum = excluded.running_checksum, applied_at = excluded.applied_at,
-                   duration_ms = excluded.duration_ms, success = 1, error = NULL
-               WHERE success = 0
+                   duration_ms = excluded.duration_ms, state = 'applied', error = NULL
+               WHERE state <> 'applied'
                RETURNING applied_at"#
         );
         self.query_row(
@@ -359,15 +507,22 @@ impl sealed::Sealed for Connection {
         .map_err(writing(table))
     }
 
-    fn set_running_checksum(&mut self, table: &str, version: u64, running: Checksum) -> Result<()> {
+    fn set_running_checksum(&self, table: &str, version: u64, running: Checksum) -> Result<()> {
         let sql = format!(r#"UPDATE "{table}" SET running_checksum = ?2 WHERE version = ?1"#);
         self.execute(&sql, params![sql_version(version), running.to_string()])
             .map(drop)
             .map_err(writing(table))
     }
 
+    fn set_checksum(&self, table: &str, version: u64, checksum: Checksum) -> Result<()> {
+        let sql = format!(r#"UPDATE "{table}" SET checksum = ?2 WHERE version = ?1"#);
+        self.execute(&sql, params![sql_version(version), checksum.to_string()])
+            .map(drop)
+            .map_err(writing(table))
+    }
+
     fn record_failure(
-        &mut self,
+        &self,
         table: &str,
         migration: &Migration,
         duration: Duration,
@@ -375,12 +530,12 @@ impl sealed::Sealed for Connection {
     ) -> Result<()> {
         let sql = format!(
             r#"INSERT INTO "{table}"
-                   (version, name, checksum, running_checksum, applied_at, duration_ms, success, error)
-               VALUES (?1, ?2, ?3, NULL, {NOW}, ?4, 0, ?5)
+                   (version, name, checksum, running_checksum, applied_at, duration_ms, state, error)
+               VALUES (?1, ?2, ?3, NULL, {NOW}, ?4, 'failed', ?5)
                ON CONFLICT (version) DO UPDATE SET
                    name = excluded.name, checksum = excluded.checksum, applied_at = excluded.applied_at,
                    duration_ms = excluded.duration_ms, error = excluded.error
-               WHERE success = 0"#
+               WHERE state = 'failed'"#
         );
         self.execute(
             &sql,
@@ -395,6 +550,204 @@ impl sealed::Sealed for Connection {
         .map(drop)
         .map_err(writing(table))
     }
+
+    fn mark_dirty(&self, table: &str, migration: &Migration, direction: Direction) -> Result<()> {
+        let (sql, state) = match direction {
+            Direction::Up => (
+                format!(
+                    r#"INSERT INTO "{table}"
+                           (version, name, checksum, running_checksum, applied_at, duration_ms, state, error)
+                       VALUES (?1, ?2, ?3, NULL, {NOW}, 0, ?4, NULL)
+                       ON CONFLICT (version) DO UPDATE SET
+                           name = excluded.name, checksum = excluded.checksum,
+                           applied_at = excluded.applied_at, duration_ms = 0,
+                           state = excluded.state, error = NULL
+                       WHERE state = 'failed'"#
+                ),
+                dirty_state(Direction::Up),
+            ),
+            Direction::Down => (
+                format!(
+                    r#"UPDATE "{table}" SET state = ?4, running_checksum = NULL,
+                           applied_at = {NOW}, error = NULL
+                       WHERE version = ?1 AND name = ?2 AND checksum = ?3 AND state = 'applied'"#
+                ),
+                dirty_state(Direction::Down),
+            ),
+        };
+        let changed = self
+            .execute(
+                &sql,
+                params![
+                    sql_version(migration.version()),
+                    migration.name(),
+                    migration.checksum().to_string(),
+                    state,
+                ],
+            )
+            .map_err(writing(table))?;
+        if changed == 1 {
+            Ok(())
+        } else {
+            Err(Error::MalformedRow {
+                table: table.to_owned(),
+                version: Some(sql_version(migration.version())),
+                detail: "the row changed while it was being marked dirty".to_owned(),
+            })
+        }
+    }
+
+    fn set_dirty_error(&self, table: &str, version: u64, error: &str) -> Result<()> {
+        let sql = format!(
+            r#"UPDATE "{table}" SET error = ?2
+               WHERE version = ?1 AND state IN ('dirty_up', 'dirty_down')"#
+        );
+        self.execute(&sql, params![sql_version(version), error])
+            .map(drop)
+            .map_err(writing(table))
+    }
+
+    fn remove(&self, table: &str, version: u64) -> Result<()> {
+        let sql = format!(r#"DELETE FROM "{table}" WHERE version = ?1"#);
+        self.execute(&sql, [sql_version(version)])
+            .map(drop)
+            .map_err(writing(table))
+    }
+
+    fn record_event(&self, table: &str, event: &NewEvent<'_>) -> Result<()> {
+        let events = events_table(table);
+        let sql = format!(
+            r#"INSERT INTO "{events}" (at, event, version, name, direction, checksum, duration_ms, detail)
+               VALUES ({NOW}, ?1, ?2, ?3, ?4, ?5, ?6, ?7)"#
+        );
+        self.execute(
+            &sql,
+            params![
+                event.kind.as_str(),
+                sql_version(event.version),
+                event.name,
+                direction_str(event.direction),
+                event.checksum.map(|c| c.to_string()),
+                event.duration.map(millis),
+                event.detail,
+            ],
+        )
+        .map(drop)
+        .map_err(context(format!("writing to the history `{events}`")))
+    }
+
+    fn events(&self, table: &str) -> Result<Vec<Event>> {
+        let events = events_table(table);
+        if !sealed::Sealed::table_exists(self, &events)? {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            r#"SELECT version, id, at, event, name, direction, checksum, duration_ms, detail
+               FROM "{events}" ORDER BY id"#
+        );
+        tracking_rows(self, &events, &sql, |row, version| {
+            let malformed = |detail: String| Error::MalformedRow {
+                table: events.clone(),
+                version: Some(version),
+                detail,
+            };
+            let id: i64 = column(row, 1, &events, Some(version))?;
+            let kind: String = column(row, 3, &events, Some(version))?;
+            let direction: String = column(row, 5, &events, Some(version))?;
+            let checksum: Option<String> = column(row, 6, &events, Some(version))?;
+            let duration: Option<i64> = column(row, 7, &events, Some(version))?;
+            Ok(Event {
+                id: u64::try_from(id).map_err(|_| malformed(format!("negative id {id}")))?,
+                at: column(row, 2, &events, Some(version))?,
+                kind: EventKind::parse(&kind)
+                    .ok_or_else(|| malformed(format!("unknown event `{kind}`")))?,
+                version: version_of(&events, version)?,
+                name: column(row, 4, &events, Some(version))?,
+                direction: match direction.as_str() {
+                    "up" => Direction::Up,
+                    "down" => Direction::Down,
+                    other => return Err(malformed(format!("unknown direction `{other}`"))),
+                },
+                checksum: checksum
+                    .map(|text| checksum_of(&events, version, "checksum", &text))
+                    .transpose()?,
+                duration: duration
+                    .map(|ms| duration_of(&events, version, ms))
+                    .transpose()?,
+                detail: column(row, 8, &events, Some(version))?,
+            })
+        })
+    }
+}
+
+fn direction_str(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Up => "up",
+        Direction::Down => "down",
+    }
+}
+
+/// The up or the down of a migration; a missing down is the caller's bug,
+/// reported as an irreversible migration rather than a panic.
+fn script_of(migration: &Migration, direction: Direction) -> Result<&Script> {
+    match direction {
+        Direction::Up => Ok(migration.up()),
+        Direction::Down => migration.down().ok_or_else(|| Error::Irreversible {
+            version: migration.version(),
+            name: migration.name().to_owned(),
+            reason: crate::error::Irreversible::NoDown {
+                file: migration.file().to_owned(),
+                fix: crate::rollback::how_to_add_a_down(migration),
+            },
+        }),
+    }
+}
+
+/// The file a migration's up or down is in.
+fn file_of(migration: &Migration, direction: Direction) -> &str {
+    match direction {
+        Direction::Up => migration.file(),
+        Direction::Down => migration.down_file().unwrap_or(migration.file()),
+    }
+}
+
+/// Runs a migration's SQL on `conn`, naming the failing statement.
+fn run_sql(
+    conn: &Connection,
+    migration: &Migration,
+    direction: Direction,
+    sql: &str,
+    outside: bool,
+) -> Result<()> {
+    execute_script(conn, sql).map_err(|failure| Error::MigrationFailed {
+        version: migration.version(),
+        name: migration.name().to_owned(),
+        file: file_of(migration, direction).to_owned(),
+        direction,
+        dirty: outside,
+        line: failure.line,
+        statement: failure.statement,
+        source: Box::new(failure.source),
+    })
+}
+
+/// Wraps the violations found by the foreign key check as a migration's
+/// failure.
+pub(crate) fn foreign_key_failure(
+    migration: &Migration,
+    direction: Direction,
+    violations: Vec<ForeignKeyViolation>,
+) -> Error {
+    Error::MigrationFailed {
+        version: migration.version(),
+        name: migration.name().to_owned(),
+        file: file_of(migration, direction).to_owned(),
+        direction,
+        dirty: false,
+        line: None,
+        statement: None,
+        source: Box::new(ForeignKeyViolations(violations)),
+    }
 }
 
 /// A version as SQLite INTEGER. Every version of a [`Migration`] or read from
@@ -406,207 +759,4 @@ fn sql_version(version: u64) -> i64 {
 
 fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
-}
-
-/// A statement of a script that failed.
-struct ScriptFailure {
-    line: Option<usize>,
-    statement: Option<String>,
-    source: rusqlite::Error,
-}
-
-/// Runs every statement of `sql`, stepping through the rows of those that
-/// return some (a `PRAGMA` may), and on failure locates the statement.
-fn execute_script(conn: &Connection, sql: &str) -> Result<(), ScriptFailure> {
-    let mut batch = Batch::new(conn, sql);
-    // Byte offset in `sql` up to which statements have been located.
-    let mut cursor = 0;
-    loop {
-        let mut statement = match batch.next() {
-            Ok(Some(statement)) => statement,
-            Ok(None) => return Ok(()),
-            Err(source) => {
-                // A statement that did not prepare; SQLite says where.
-                let start = match &source {
-                    rusqlite::Error::SqlInputError { sql: rest, .. } => {
-                        sql.len().checked_sub(rest.len())
-                    }
-                    _ => None,
-                }
-                .unwrap_or(cursor);
-                let start = start + skip_trivia(&sql[start..]);
-                return Err(ScriptFailure {
-                    line: Some(line_of(sql, start)),
-                    statement: Some(shorten(&sql[start..])),
-                    source,
-                });
-            }
-        };
-        // SQLite keeps each statement's exact text; find it to name its line.
-        let located = statement.expanded_sql().and_then(|text| {
-            let found = sql.get(cursor..)?.find(&text)? + cursor;
-            cursor = found + text.len();
-            Some(found + skip_trivia(&text))
-        });
-        if let Some(start) = located
-            && let Some(keyword) = transaction_control(&sql[start..cursor])
-        {
-            let message = format!(
-                "`{keyword}` is not allowed in a migration: each migration runs in a transaction of its own"
-            );
-            return Err(ScriptFailure {
-                line: Some(line_of(sql, start)),
-                statement: Some(shorten(&sql[start..cursor])),
-                source: rusqlite::Error::SqliteFailure(
-                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_MISUSE),
-                    Some(message),
-                ),
-            });
-        }
-        let mut rows = statement.raw_query();
-        loop {
-            match rows.next() {
-                Ok(Some(_)) => {}
-                Ok(None) => break,
-                Err(source) => {
-                    return Err(ScriptFailure {
-                        line: located.map(|start| line_of(sql, start)),
-                        statement: located.map(|start| shorten(&sql[start..cursor])),
-                        source,
-                    });
-                }
-            }
-        }
-    }
-}
-
-/// The keyword of a statement that would end or nest the migration's
-/// transaction: `BEGIN`, `COMMIT`, `END` or `ROLLBACK` (but not `ROLLBACK TO`
-/// a savepoint, which stays inside it). `statement` starts at its keyword.
-fn transaction_control(statement: &str) -> Option<String> {
-    let mut words = statement
-        .split(|c: char| !c.is_ascii_alphabetic())
-        .filter(|w| !w.is_empty());
-    let first = words.next()?.to_ascii_uppercase();
-    match first.as_str() {
-        "BEGIN" | "COMMIT" | "END" => Some(first),
-        "ROLLBACK" => {
-            let next = words.next().map(str::to_ascii_uppercase);
-            let to = match next.as_deref() {
-                Some("TRANSACTION") => words.next().map(str::to_ascii_uppercase),
-                other => other.map(str::to_owned),
-            };
-            (to.as_deref() != Some("TO")).then_some(first)
-        }
-        _ => None,
-    }
-}
-
-/// Length of the whitespace and comments at the start of `sql`.
-fn skip_trivia(sql: &str) -> usize {
-    let mut rest = sql;
-    loop {
-        let trimmed = rest.trim_start();
-        if let Some(comment) = trimmed.strip_prefix("--") {
-            rest = comment.find('\n').map_or("", |end| &comment[end..]);
-        } else if let Some(comment) = trimmed.strip_prefix("/*") {
-            rest = comment.find("*/").map_or("", |end| &comment[end + 2..]);
-        } else {
-            return sql.len() - trimmed.len();
-        }
-    }
-}
-
-/// 1-based line of a byte offset.
-fn line_of(sql: &str, offset: usize) -> usize {
-    sql.as_bytes()[..offset.min(sql.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
-}
-
-/// A statement on one line, whitespace collapsed, at most 80 characters.
-fn shorten(statement: &str) -> String {
-    const MAX: usize = 80;
-    let end = statement.find(';').map_or(statement.len(), |i| i + 1);
-    let words: Vec<&str> = statement[..end].split_whitespace().collect();
-    let line = words.join(" ");
-    if line.chars().count() <= MAX {
-        line
-    } else {
-        let cut: String = line.chars().take(MAX - 1).collect();
-        format!("{cut}…")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn failure(sql: &str) -> ScriptFailure {
-        let conn = Connection::open_in_memory().unwrap();
-        execute_script(&conn, sql).expect_err("the script should fail")
-    }
-
-    #[test]
-    fn runs_every_statement_including_ones_that_return_rows() -> Result<(), rusqlite::Error> {
-        let conn = Connection::open_in_memory()?;
-        let script = "CREATE TABLE t (x);\nPRAGMA table_info(t);\nINSERT INTO t VALUES (1), (2);\nSELECT * FROM t;";
-        execute_script(&conn, script).map_err(|f| f.source)?;
-        let count: i64 = conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?;
-        assert_eq!(count, 2);
-        Ok(())
-    }
-
-    #[test]
-    fn names_the_line_and_statement_of_a_runtime_failure() {
-        let sql =
-            "CREATE TABLE t (x NOT NULL);\n\n-- a comment\nINSERT INTO t VALUES (NULL);\nSELECT 1;";
-        let failed = failure(sql);
-        assert_eq!(failed.line, Some(4));
-        assert_eq!(
-            failed.statement.as_deref(),
-            Some("INSERT INTO t VALUES (NULL);")
-        );
-        assert!(sqlite_message(&failed.source).contains("NOT NULL constraint failed"));
-    }
-
-    #[test]
-    fn names_the_line_of_a_syntax_error() {
-        let failed = failure("CREATE TABLE a (x);\n/* note */\nCREATE TABEL b (y);\n");
-        assert_eq!(failed.line, Some(3));
-        assert_eq!(failed.statement.as_deref(), Some("CREATE TABEL b (y);"));
-        assert!(sqlite_message(&failed.source).contains("syntax error"));
-    }
-
-    #[test]
-    fn refuses_statements_that_would_end_the_migrations_transaction() {
-        for (sql, keyword) in [
-            ("CREATE TABLE a (x);\nCOMMIT;", "COMMIT"),
-            ("begin transaction;\nCREATE TABLE a (x);", "BEGIN"),
-            ("END;", "END"),
-            ("ROLLBACK TRANSACTION;", "ROLLBACK"),
-        ] {
-            let failed = failure(sql);
-            let message = sqlite_message(&failed.source);
-            assert!(
-                message.starts_with(&format!("`{keyword}` is not allowed")),
-                "{sql}: {message}"
-            );
-        }
-        let conn = Connection::open_in_memory().unwrap();
-        let allowed = "SAVEPOINT s; CREATE TABLE a (x); ROLLBACK TO s; RELEASE s;
-            CREATE TABLE b (x); CREATE TRIGGER t AFTER INSERT ON b BEGIN SELECT 1; END;";
-        assert!(execute_script(&conn, allowed).is_ok());
-    }
-
-    #[test]
-    fn shortens_long_statements_to_one_line() {
-        let long = format!("INSERT INTO t\n   VALUES ({});", "1, ".repeat(50));
-        let short = shorten(&long);
-        assert!(short.starts_with("INSERT INTO t VALUES (1, 1,"));
-        assert_eq!(short.chars().count(), 80);
-        assert!(short.ends_with('…'));
-    }
 }

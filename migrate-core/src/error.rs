@@ -3,6 +3,8 @@
 use std::time::Duration;
 
 use crate::checksum::Checksum;
+use crate::migration::BoxError;
+use crate::report::Direction;
 
 /// A `Result` whose error defaults to [`Error`], as in rusqlite.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -20,30 +22,116 @@ pub enum Error {
     #[error("{0}; nothing was applied")]
     Verification(#[source] Problem),
 
-    /// A migration's SQL failed. It was rolled back with its tracking row, the
-    /// failure was recorded in the tracking table, and no later migration ran.
+    /// A migration's up or down failed: its SQL, its Rust code, or the
+    /// foreign key check before commit. In a transaction it was rolled back
+    /// with its tracking row (an up stays pending, a down's migration stays
+    /// applied); outside one (`dirty`), the migration is marked dirty. The
+    /// failure is recorded in the tracking table and the history, and
+    /// nothing after it ran.
     #[error(
-        "migration {version} ({name}) failed{}: {}; it was rolled back and no later migration ran",
+        "{}migration {version} ({name}) failed{}: {}; {}",
+        if *direction == Direction::Down { "the down of " } else { "" },
         location(file, *line, statement.as_deref()),
-        sqlite_message(source)
+        failure_message(source.as_ref()),
+        aftermath(*direction, *dirty)
     )]
     MigrationFailed {
         /// The migration's version.
         version: u64,
         /// The migration's name.
         name: String,
-        /// The up file, e.g. `0004_add_email.sql`.
+        /// The file that failed, e.g. `0004_add_email.sql`,
+        /// `0004_add_email.down.sql` or `0005_backfill.rs`.
         file: String,
+        /// Up or down.
+        direction: Direction,
+        /// Whether it ran outside a transaction and may have been partly
+        /// applied: the migration is now marked dirty.
+        dirty: bool,
         /// 1-based line in the file where the failing statement starts, when
         /// it could be located.
         line: Option<usize>,
         /// The failing statement, shortened to one line of at most 80
         /// characters, when it could be located.
         statement: Option<String>,
-        /// SQLite's error (boxed to keep `Error` small); its message is part
-        /// of this error's.
+        /// What failed: a `rusqlite::Error` for SQL, the Rust migration's own
+        /// error, or [`ForeignKeyViolations`](crate::ForeignKeyViolations).
         #[source]
-        source: Box<rusqlite::Error>,
+        source: BoxError,
+    },
+
+    /// A migration is marked dirty: it ran outside a transaction and did not
+    /// finish. Nothing was changed; fix the database by hand, then call
+    /// [`Runner::repair`](crate::Runner::repair).
+    #[error(
+        "migration {version} ({name}) is marked dirty: its {} ran outside a transaction and did not finish{}; \
+         nothing was changed. Complete or undo its effects by hand, then run repair",
+        match direction { Direction::Up => "up", Direction::Down => "down" },
+        error.as_deref().map(|e| format!(" ({e})")).unwrap_or_else(|| " (the process stopped, or another one is still running it)".to_owned())
+    )]
+    Dirty {
+        /// The version.
+        version: u64,
+        /// The name.
+        name: String,
+        /// Whether its up or its down was cut short.
+        direction: Direction,
+        /// The recorded error, if it failed rather than stopped.
+        error: Option<String>,
+    },
+
+    /// A rollback would revert a migration it cannot revert; nothing was
+    /// rolled back.
+    #[error("cannot roll back migration {version} ({name}): {reason}; nothing was rolled back")]
+    Irreversible {
+        /// The version.
+        version: u64,
+        /// The name (from the tracking table when this build does not know
+        /// the migration).
+        name: String,
+        /// Why.
+        reason: Irreversible,
+    },
+
+    /// A version given as a target or a baseline is not in the set.
+    #[error("version {0} is not a migration of this set")]
+    UnknownVersion(u64),
+
+    /// A baseline on a database that already has applied migrations.
+    #[error(
+        "cannot baseline: migration {version} is already applied; a baseline is only for a database with none applied"
+    )]
+    BaselineRefused {
+        /// The lowest applied (or dirty) version.
+        version: u64,
+    },
+
+    /// A Rust migration read at run time ([`Migrations::from_folder`](crate::Migrations::from_folder)):
+    /// its code is only compiled in by `embed_migrations!`.
+    #[error(
+        "migration {version} ({name}) is Rust code in `{file}`, which only the application that embeds it can run; nothing was changed"
+    )]
+    NotCompiled {
+        /// The version.
+        version: u64,
+        /// The name.
+        name: String,
+        /// The `.rs` file.
+        file: String,
+    },
+
+    /// A grouped run (all pending migrations in one transaction) that
+    /// includes a migration that must run outside a transaction.
+    #[error(
+        "migration {version} ({name}, `{file}`) runs outside a transaction (`-- migrate:no-transaction`), so it cannot be part of a grouped run; nothing was applied"
+    )]
+    NoTransactionInGroup {
+        /// The version.
+        version: u64,
+        /// The name.
+        name: String,
+        /// Its up file.
+        file: String,
     },
 
     /// Another connection held the write lock for longer than the lock
@@ -108,6 +196,24 @@ pub(crate) fn sqlite_message(error: &rusqlite::Error) -> String {
     }
 }
 
+/// The message of a migration's failure: SQLite's own for SQLite errors.
+fn failure_message(source: &(dyn std::error::Error + Send + Sync + 'static)) -> String {
+    match source.downcast_ref::<rusqlite::Error>() {
+        Some(error) => sqlite_message(error),
+        None => source.to_string(),
+    }
+}
+
+fn aftermath(direction: Direction, dirty: bool) -> &'static str {
+    match (direction, dirty) {
+        (_, true) => {
+            "it ran outside a transaction, so part of it may be in the database: the migration is marked dirty until repaired"
+        }
+        (Direction::Up, false) => "it was rolled back and no later migration ran",
+        (Direction::Down, false) => "it was rolled back and the migration stays applied",
+    }
+}
+
 fn location(file: &str, line: Option<usize>, statement: Option<&str>) -> String {
     let mut text = format!(" in `{file}`");
     if let Some(line) = line {
@@ -166,5 +272,41 @@ pub enum Problem {
         file: String,
         /// The latest applied version.
         latest_applied: u64,
+    },
+}
+
+/// Why a migration cannot be rolled back.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Irreversible {
+    /// It has no down file (or no `pub fn down`).
+    #[error("`{file}` has no down: {fix}")]
+    NoDown {
+        /// Its up file.
+        file: String,
+        /// What to add to make it reversible.
+        fix: String,
+    },
+    /// Its file changed since it was applied; its down may not match what
+    /// the database has.
+    #[error(
+        "it was applied with checksum {applied} but `{file}` now has {embedded}; restore the file or repair"
+    )]
+    Divergent {
+        /// Its up file.
+        file: String,
+        /// The checksum recorded when it was applied.
+        applied: Checksum,
+        /// The checksum of this build's file.
+        embedded: Checksum,
+    },
+    /// This build does not know it: the database is newer than the binary.
+    #[error("it is applied but unknown to this build, so its down is unknown")]
+    Missing,
+    /// Its down is Rust code, not compiled into this program.
+    #[error("its down is Rust code in `{file}`, which only the application that embeds it can run")]
+    NotCompiled {
+        /// The `.rs` file.
+        file: String,
     },
 }

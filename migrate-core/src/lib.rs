@@ -34,11 +34,19 @@ pub mod folder;
 mod migration;
 
 #[cfg(feature = "sqlite")]
+mod admin;
+#[cfg(feature = "sqlite")]
 mod backend;
 #[cfg(feature = "sqlite")]
 mod error;
 #[cfg(feature = "sqlite")]
+mod report;
+#[cfg(feature = "sqlite")]
+mod rollback;
+#[cfg(feature = "sqlite")]
 mod runner;
+#[cfg(feature = "sqlite")]
+mod script;
 
 pub use checksum::{Checksum, ChecksumAlgorithm};
 pub use migration::{BoxError, Migration, MigrationKind, Migrations, RustStep};
@@ -46,11 +54,15 @@ pub use migration::{BoxError, Migration, MigrationKind, Migrations, RustStep};
 #[cfg(feature = "sqlite")]
 pub use backend::Backend;
 #[cfg(feature = "sqlite")]
-pub use error::{Error, Problem, Result};
+pub use error::{Error, Irreversible, Problem, Result};
 #[cfg(feature = "sqlite")]
-pub use runner::{
-    AppliedMigration, DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, FailedMigration, PendingMigration,
-    Report, Runner, Status,
+pub use report::{
+    AppliedMigration, Direction, DirtyMigration, DryRunOutcome, DryRunReport, DryRunStep, Event,
+    EventKind, FailedMigration, ForeignKeyViolation, ForeignKeyViolations, PendingMigration,
+    RedoReport, Repair, RepairAction, RepairReport, Report, RollbackReport, RolledBackMigration,
+    Status,
 };
+#[cfg(feature = "sqlite")]
+pub use runner::{DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, Runner};
 #[cfg(feature = "sqlite")]
 pub use rusqlite;

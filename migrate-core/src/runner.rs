@@ -2,98 +2,25 @@
 
 use std::time::{Duration, Instant};
 
-use crate::backend::Backend;
+use crate::backend::{Backend, NewEvent, foreign_key_failure};
 use crate::checksum::Checksum;
 use crate::error::{Error, Problem, Result};
 use crate::migration::{Migration, Migrations};
+use crate::report::{
+    AppliedMigration, Direction, DryRunOutcome, DryRunReport, DryRunStep, EventKind,
+    PendingMigration, Report, Status,
+};
 
 /// The tracking table's default name (Flyway's is `flyway_schema_history`).
+/// The history is kept beside it in `<table>_events`.
 pub const DEFAULT_TABLE: &str = "migrate_schema_history";
 
-/// How long [`Runner::run`] waits for another connection's write lock by
+/// How long the runner waits for another connection's write lock by
 /// default: 60 seconds.
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A migration recorded as applied in the tracking table.
-#[non_exhaustive]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AppliedMigration {
-    /// The version.
-    pub version: u64,
-    /// The name when it was applied.
-    pub name: String,
-    /// The checksum of its up file when it was applied.
-    pub checksum: Checksum,
-    /// When it was applied: UTC, RFC 3339 with milliseconds
-    /// (`2024-01-31T12:00:00.123Z`).
-    pub applied_at: String,
-    /// How long its SQL took, in whole milliseconds.
-    pub duration: Duration,
-}
-
-/// A migration whose last attempt failed and was rolled back.
-#[non_exhaustive]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FailedMigration {
-    /// The version.
-    pub version: u64,
-    /// The name.
-    pub name: String,
-    /// The checksum of the up file that failed.
-    pub checksum: Checksum,
-    /// When it failed: UTC, RFC 3339 with milliseconds.
-    pub failed_at: String,
-    /// SQLite's message, with the file, line and statement.
-    pub error: String,
-}
-
-/// A migration of the set that the database has not applied.
-#[non_exhaustive]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingMigration {
-    /// The version.
-    pub version: u64,
-    /// The name.
-    pub name: String,
-    /// The up file.
-    pub file: String,
-}
-
-/// What [`Runner::run`] applied, in the order it applied them.
-#[non_exhaustive]
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Report {
-    /// The migrations applied by this run; empty when the database was up to
-    /// date.
-    pub applied: Vec<AppliedMigration>,
-}
-
-/// The state of a database against a set of migrations.
-#[non_exhaustive]
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Status {
-    /// The highest applied version; `None` on a database with none applied.
-    pub current_version: Option<u64>,
-    /// Applied migrations, in version order.
-    pub applied: Vec<AppliedMigration>,
-    /// Migrations of the set not applied yet, in version order.
-    pub pending: Vec<PendingMigration>,
-    /// Migrations whose last attempt failed (and was rolled back).
-    pub failed: Vec<FailedMigration>,
-    /// Every disagreement between the database and the set: divergent,
-    /// missing and out-of-order migrations.
-    pub problems: Vec<Problem>,
-}
-
-impl Status {
-    /// Whether nothing is pending and nothing disagrees.
-    pub fn is_up_to_date(&self) -> bool {
-        self.pending.is_empty() && self.problems.is_empty()
-    }
-}
-
-/// Options for applying a set of migrations: the builder behind
-/// [`Migrations::run`] and [`Migrations::status`].
+/// Options for applying, reverting and inspecting a set of migrations: the
+/// builder behind [`Migrations::run`] and the other shortcuts.
 ///
 /// # Examples
 ///
@@ -103,24 +30,28 @@ impl Status {
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let dir = tempfile::tempdir().unwrap();
 /// # std::fs::write(dir.path().join("0001_init.sql"), "CREATE TABLE t (id INTEGER);").unwrap();
+/// # std::fs::write(dir.path().join("0002_more.sql"), "CREATE TABLE u (id INTEGER);").unwrap();
 /// # let migrations = Migrations::from_folder(dir.path())?;
 /// let mut conn = rusqlite::Connection::open_in_memory()?;
 /// let report = migrations
 ///     .runner()
 ///     .table("schema_migrations")
 ///     .lock_timeout(Duration::from_secs(5))
+///     .target(1)
 ///     .run(&mut conn)?;
 /// assert_eq!(report.applied.len(), 1);
 /// # Ok(())
 /// # }
 /// ```
 #[derive(Debug, Clone)]
-#[must_use = "a runner does nothing until `run` or `status` is called"]
+#[must_use = "a runner does nothing until `run` or another action is called"]
 pub struct Runner<'a> {
     migrations: &'a Migrations,
-    table: String,
+    pub(crate) table: String,
     allow_out_of_order: bool,
-    lock_timeout: Duration,
+    pub(crate) lock_timeout: Duration,
+    target: Option<u64>,
+    grouped: bool,
 }
 
 impl Migrations {
@@ -131,6 +62,8 @@ impl Migrations {
             table: DEFAULT_TABLE.to_owned(),
             allow_out_of_order: false,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
+            target: None,
+            grouped: false,
         }
     }
 
@@ -140,8 +73,19 @@ impl Migrations {
     /// # Errors
     ///
     /// As [`Runner::run`].
-    pub fn run<B: Backend + ?Sized>(&self, conn: &mut B) -> Result<Report> {
+    pub fn run<B: Backend>(&self, conn: &mut B) -> Result<Report> {
         self.runner().run(conn)
+    }
+
+    /// Applies pending migrations up to and including `version`; see
+    /// [`Runner::target`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Runner::run`], and [`Error::UnknownVersion`] when `version` is
+    /// not in the set.
+    pub fn run_to<B: Backend>(&self, conn: &mut B, version: u64) -> Result<Report> {
+        self.runner().target(version).run(conn)
     }
 
     /// The database's state against this set; see [`Runner::status`].
@@ -149,23 +93,55 @@ impl Migrations {
     /// # Errors
     ///
     /// As [`Runner::status`].
-    pub fn status<B: Backend + ?Sized>(&self, conn: &mut B) -> Result<Status> {
+    pub fn status<B: Backend>(&self, conn: &mut B) -> Result<Status> {
         self.runner().status(conn)
     }
-}
 
-/// The outcome of one locked step of a run.
-enum Step<'a> {
-    /// Nothing is pending.
-    UpToDate,
-    /// A migration was applied; commit.
-    Applied(AppliedMigration),
-    /// A migration's SQL failed; roll back, then record the failure.
-    Failed {
-        error: Error,
-        migration: &'a Migration,
-        duration: Duration,
-    },
+    /// Reverts the last `count` applied migrations; see [`Runner::rollback`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Runner::rollback`].
+    pub fn rollback<B: Backend>(
+        &self,
+        conn: &mut B,
+        count: usize,
+    ) -> Result<crate::RollbackReport> {
+        self.runner().rollback(conn, count)
+    }
+
+    /// Reverts every applied migration above `version`; see
+    /// [`Runner::rollback_to`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Runner::rollback`].
+    pub fn rollback_to<B: Backend>(
+        &self,
+        conn: &mut B,
+        version: u64,
+    ) -> Result<crate::RollbackReport> {
+        self.runner().rollback_to(conn, version)
+    }
+
+    /// Reverts the latest applied migration and applies it again; see
+    /// [`Runner::redo`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Runner::redo`].
+    pub fn redo<B: Backend>(&self, conn: &mut B) -> Result<Option<crate::RedoReport>> {
+        self.runner().redo(conn)
+    }
+
+    /// The append-only history of every event; see [`Runner::history`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Runner::history`].
+    pub fn history<B: Backend>(&self, conn: &mut B) -> Result<Vec<crate::Event>> {
+        self.runner().history(conn)
+    }
 }
 
 /// What verification found: the pending migrations (indices into the set)
@@ -175,10 +151,41 @@ struct Plan {
     problems: Vec<Problem>,
 }
 
+/// Turns a connection's foreign keys off for one migration's transaction and
+/// back on when dropped, whatever happened in between (an error or a panic).
+///
+/// SQLite ignores `PRAGMA foreign_keys` inside a transaction
+/// (<https://www.sqlite.org/foreignkeys.html#fk_enable>), so a table rebuild
+/// (create new, copy, drop, rename: <https://www.sqlite.org/lang_altertable.html#otheralter>)
+/// would cascade or fail on the drop. Integrity is checked instead with
+/// `PRAGMA foreign_key_check` before the commit.
+pub(crate) struct ForeignKeysOff<'c, B: Backend> {
+    conn: &'c B,
+    was_on: bool,
+}
+
+impl<'c, B: Backend> ForeignKeysOff<'c, B> {
+    pub(crate) fn new(conn: &'c B, on: bool) -> Result<Self> {
+        if on {
+            conn.set_foreign_keys(false)?;
+        }
+        Ok(ForeignKeysOff { conn, was_on: on })
+    }
+}
+
+impl<B: Backend> Drop for ForeignKeysOff<'_, B> {
+    fn drop(&mut self) {
+        if self.was_on && self.conn.set_foreign_keys(true).is_err() {
+            tracing::error!("could not turn foreign keys back on after a migration");
+        }
+    }
+}
+
 impl<'a> Runner<'a> {
-    /// Names the tracking table (default [`DEFAULT_TABLE`]). The name must be
-    /// ASCII letters, digits and `_`, not starting with a digit; otherwise
-    /// `run` and `status` return [`Error::InvalidTableName`].
+    /// Names the tracking table (default [`DEFAULT_TABLE`]); the history is
+    /// `<name>_events`. The name must be ASCII letters, digits and `_`, not
+    /// starting with a digit; otherwise every action returns
+    /// [`Error::InvalidTableName`].
     pub fn table(mut self, name: impl Into<String>) -> Self {
         self.table = name.into();
         self
@@ -194,23 +201,54 @@ impl<'a> Runner<'a> {
 
     /// How long to wait for another connection's write lock before failing
     /// with [`Error::Locked`] (default [`DEFAULT_LOCK_TIMEOUT`]). Applies
-    /// while `run` runs; the connection's own busy timeout is restored after.
+    /// while an action runs; the connection's own busy timeout is restored
+    /// after.
     pub fn lock_timeout(mut self, timeout: Duration) -> Self {
         self.lock_timeout = timeout;
         self
     }
 
-    /// Verifies what was applied, then applies every pending migration in
-    /// version order.
+    /// Applies pending migrations only up to and including `version`, which
+    /// must be a version of the set (default: all). A database already past
+    /// it applies nothing; to go down, use [`Runner::rollback_to`].
+    pub fn target(mut self, version: u64) -> Self {
+        self.target = Some(version);
+        self
+    }
+
+    /// Applies all pending migrations in one transaction: all or nothing
+    /// (default `false`: one transaction per migration). A failure in the
+    /// last one leaves none of them applied. Refused with
+    /// [`Error::NoTransactionInGroup`] when one must run outside a
+    /// transaction.
+    pub fn grouped(mut self, grouped: bool) -> Self {
+        self.grouped = grouped;
+        self
+    }
+
+    /// Verifies what was applied, then applies every pending migration (up to
+    /// the [`target`](Runner::target)) in version order.
     ///
-    /// Each migration runs in its own transaction, which holds the write lock
-    /// from its start (`BEGIN IMMEDIATE`) and re-reads the tracking table
-    /// under it, so concurrent runs on one database apply each migration
-    /// exactly once and all succeed. The migration's SQL and its tracking row
-    /// commit together. On an up-to-date database this is one read
-    /// transaction with a fixed number of queries, whatever the number of
-    /// migrations: the latest applied migration's running checksum (see
-    /// [`Checksum::chain`]) covers every applied checksum.
+    /// Each migration runs in its own transaction (or all in one, when
+    /// [`grouped`](Runner::grouped)), which holds the write lock from its
+    /// start (`BEGIN IMMEDIATE`) and re-reads the tracking table under it, so
+    /// concurrent runs on one database apply each migration exactly once and
+    /// all succeed. The migration and its tracking row commit together.
+    ///
+    /// - A migration whose file starts with `-- migrate:no-transaction` runs
+    ///   outside a transaction: it is marked dirty first, and the mark is
+    ///   cleared when it finishes. If it fails part way the mark stays, and
+    ///   every later action refuses with [`Error::Dirty`] until
+    ///   [`repair`](Runner::repair).
+    /// - With foreign keys on (`PRAGMA foreign_keys`), each migration runs
+    ///   with them off, `PRAGMA foreign_key_check` runs before its commit and
+    ///   a violation fails it (naming table and row), and they are turned
+    ///   back on afterwards whatever happened.
+    ///
+    /// On an up-to-date database this is one read transaction with a fixed
+    /// number of queries, whatever the number of migrations: the latest
+    /// applied migration's running checksum (see [`Checksum::chain`]) covers
+    /// every applied checksum.
     ///
     /// Emits a `tracing` event per applied migration (version, name,
     /// duration in ms) and per failure.
@@ -219,40 +257,136 @@ impl<'a> Runner<'a> {
     ///
     /// - [`Error::Verification`] before anything is applied: a divergent or
     ///   missing migration, or an out-of-order one unless allowed.
-    /// - [`Error::MigrationFailed`]: a migration's SQL failed; it was rolled
-    ///   back, the failure recorded in the tracking table (see
-    ///   [`Status::failed`]), and the migrations before it stay applied.
+    /// - [`Error::Dirty`]: a migration was cut short outside a transaction.
+    /// - [`Error::MigrationFailed`]: a migration failed; it was rolled back
+    ///   (or, outside a transaction, marked dirty), the failure recorded in
+    ///   the tracking table and the history, and the migrations before it
+    ///   stay applied (none of them, when grouped).
+    /// - [`Error::UnknownVersion`]: the target is not in the set.
+    /// - [`Error::NotCompiled`]: a pending Rust migration in a set read at
+    ///   run time; [`Error::NoTransactionInGroup`].
     /// - [`Error::Locked`]: another connection held the lock too long.
     /// - [`Error::TransactionOpen`]: `conn` is inside a transaction.
     /// - [`Error::InvalidTableName`], [`Error::MalformedRow`],
     ///   [`Error::Sqlite`].
-    pub fn run<B: Backend + ?Sized>(&self, conn: &mut B) -> Result<Report> {
-        self.check_connection(conn)?;
-        let previous = conn.set_lock_timeout(self.lock_timeout)?;
-        let result = self.run_locked(conn);
-        let restored = conn.set_lock_timeout(previous);
-        let report = result?;
-        restored?;
-        Ok(report)
+    pub fn run<B: Backend>(&self, conn: &mut B) -> Result<Report> {
+        self.check_target()?;
+        self.session(conn, |conn| {
+            // Read first, without the write lock: an up-to-date database (the
+            // usual start of an application) never waits for or takes it.
+            let tx = conn.begin(false, self.lock_timeout)?;
+            let up_to_date = self.verify(&*tx)?.pending.is_empty();
+            drop(tx);
+            if up_to_date {
+                return Ok(Report::default());
+            }
+            let foreign_keys = conn.foreign_keys()?;
+            if self.grouped {
+                self.run_grouped(conn, foreign_keys)
+            } else {
+                self.run_each(conn, foreign_keys)
+            }
+        })
+    }
+
+    /// Applies what [`run`](Runner::run) would apply inside one transaction,
+    /// reports what happened to each migration, and rolls everything back:
+    /// the database file is left unchanged byte for byte.
+    ///
+    /// Stops at the first failure, as a real run would. A migration that must
+    /// run outside a transaction is not tried
+    /// ([`DryRunOutcome::SkippedNoTransaction`]). Nothing is recorded in the
+    /// tracking table or the history.
+    ///
+    /// # Errors
+    ///
+    /// As [`run`](Runner::run) before anything is applied (verification,
+    /// dirty, target, lock, connection); a migration's failure is not an
+    /// error but part of the report.
+    pub fn dry_run<B: Backend>(&self, conn: &mut B) -> Result<DryRunReport> {
+        self.check_target()?;
+        self.session(conn, |conn| {
+            let foreign_keys = conn.foreign_keys()?;
+            let _off = ForeignKeysOff::new(conn, foreign_keys)?;
+            let tx = conn.begin(true, self.lock_timeout)?;
+            tx.create_tables(&self.table)?;
+            let plan = self.verify(&*tx)?;
+            let mut report = DryRunReport::default();
+            for index in plan.pending {
+                let migration = &self.migrations.as_slice()[index];
+                let started = Instant::now();
+                let outcome = if migration.up_no_transaction() {
+                    DryRunOutcome::SkippedNoTransaction
+                } else {
+                    match self.execute::<B>(&tx, migration, Direction::Up, foreign_keys) {
+                        Ok(()) => {
+                            let duration = started.elapsed();
+                            self.record_applied(&*tx, migration, duration, EventKind::Applied)?;
+                            DryRunOutcome::Ok(duration)
+                        }
+                        Err(error) => DryRunOutcome::Failed(error),
+                    }
+                };
+                let failed = matches!(outcome, DryRunOutcome::Failed(_));
+                report.steps.push(DryRunStep {
+                    version: migration.version(),
+                    name: migration.name().to_owned(),
+                    file: migration.file().to_owned(),
+                    outcome,
+                });
+                if failed {
+                    break;
+                }
+            }
+            // Dropping the transaction rolls everything back.
+            drop(tx);
+            Ok(report)
+        })
     }
 
     /// The database's state against the set: current version, applied,
-    /// pending and failed migrations, and every problem. Only reads; a
+    /// pending, failed and dirty migrations, and every problem. Only reads; a
     /// database without the tracking table has everything pending.
     ///
     /// # Errors
     ///
     /// [`Error::TransactionOpen`], [`Error::InvalidTableName`],
     /// [`Error::MalformedRow`], [`Error::Sqlite`].
-    pub fn status<B: Backend + ?Sized>(&self, conn: &mut B) -> Result<Status> {
+    pub fn status<B: Backend>(&self, conn: &mut B) -> Result<Status> {
         self.check_connection(conn)?;
-        conn.begin(false, self.lock_timeout)?;
-        let status = self.read_status(conn);
-        conn.rollback();
-        status
+        let tx = conn.begin(false, self.lock_timeout)?;
+        if !tx.table_exists(&self.table)? {
+            return Ok(Status {
+                pending: self.pending(0..self.migrations.len()),
+                ..Status::default()
+            });
+        }
+        let applied = tx.applied(&self.table)?;
+        let plan = self.diagnose(&applied);
+        Ok(Status {
+            current_version: applied.last().map(|m| m.version),
+            pending: self.pending(plan.pending),
+            failed: tx.failed(&self.table)?,
+            dirty: tx.dirty(&self.table)?,
+            problems: plan.problems,
+            applied,
+        })
     }
 
-    fn check_connection<B: Backend + ?Sized>(&self, conn: &B) -> Result<()> {
+    pub(crate) fn migrations(&self) -> &'a Migrations {
+        self.migrations
+    }
+
+    fn check_target(&self) -> Result<()> {
+        match self.target {
+            Some(version) if self.migrations.get(version).is_none() => {
+                Err(Error::UnknownVersion(version))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    pub(crate) fn check_connection<B: Backend>(&self, conn: &B) -> Result<()> {
         validate_table_name(&self.table)?;
         if conn.in_transaction() {
             return Err(Error::TransactionOpen);
@@ -260,22 +394,21 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
-    fn read_status<B: Backend + ?Sized>(&self, conn: &mut B) -> Result<Status> {
-        if !conn.table_exists(&self.table)? {
-            return Ok(Status {
-                pending: self.pending(0..self.migrations.len()),
-                ..Status::default()
-            });
-        }
-        let applied = conn.applied(&self.table)?;
-        let plan = self.diagnose(&applied);
-        Ok(Status {
-            current_version: applied.last().map(|m| m.version),
-            pending: self.pending(plan.pending),
-            failed: conn.failed(&self.table)?,
-            problems: plan.problems,
-            applied,
-        })
+    /// Checks the connection, sets the lock timeout for `body` and restores
+    /// the connection's own afterwards.
+    pub(crate) fn session<B: Backend, T>(
+        &self,
+        conn: &mut B,
+        body: impl FnOnce(&B) -> Result<T>,
+    ) -> Result<T> {
+        let conn = &*conn;
+        self.check_connection(conn)?;
+        let previous = conn.set_lock_timeout(self.lock_timeout)?;
+        let result = body(conn);
+        let restored = conn.set_lock_timeout(previous);
+        let value = result?;
+        restored?;
+        Ok(value)
     }
 
     fn pending(&self, indices: impl IntoIterator<Item = usize>) -> Vec<PendingMigration> {
@@ -290,79 +423,147 @@ impl<'a> Runner<'a> {
             .collect()
     }
 
-    fn run_locked<B: Backend + ?Sized>(&self, conn: &mut B) -> Result<Report> {
+    /// One transaction per migration; re-verifies under the write lock before
+    /// each one.
+    fn run_each<B: Backend>(&self, conn: &B, foreign_keys: bool) -> Result<Report> {
         let mut report = Report::default();
-        // Read first, without the write lock: an up-to-date database (the
-        // usual start of an application) never waits for or takes it.
-        conn.begin(false, self.lock_timeout)?;
-        let up_to_date = self.verify(conn).map(|plan| plan.pending.is_empty());
-        conn.rollback();
-        if up_to_date? {
-            return Ok(report);
-        }
         loop {
-            conn.begin(true, self.lock_timeout)?;
-            match self.apply_next(conn) {
-                Ok(Step::Applied(applied)) => {
-                    conn.commit()?;
-                    tracing::info!(
-                        version = applied.version,
-                        name = %applied.name,
-                        duration_ms = applied.duration.as_millis() as u64,
-                        "applied migration"
-                    );
+            let off = ForeignKeysOff::new(conn, foreign_keys)?;
+            let tx = conn.begin(true, self.lock_timeout)?;
+            tx.create_tables(&self.table)?;
+            let plan = self.verify(&*tx)?;
+            let Some(&next) = plan.pending.first() else {
+                B::commit(tx)?;
+                return Ok(report);
+            };
+            let migration = &self.migrations.as_slice()[next];
+            if !migration.is_runnable() {
+                return Err(not_compiled(migration));
+            }
+            if migration.up_no_transaction() {
+                tx.mark_dirty(&self.table, migration, Direction::Up)?;
+                B::commit(tx)?;
+                // Outside a transaction, foreign keys are enforced as the
+                // connection has them.
+                drop(off);
+                report.applied.push(self.apply_outside(conn, migration)?);
+                continue;
+            }
+            let started = Instant::now();
+            match self.execute::<B>(&tx, migration, Direction::Up, foreign_keys) {
+                Ok(()) => {
+                    let applied = self.record_applied(
+                        &*tx,
+                        migration,
+                        started.elapsed(),
+                        EventKind::Applied,
+                    )?;
+                    B::commit(tx)?;
+                    trace_applied(&applied);
                     report.applied.push(applied);
                 }
-                Ok(Step::UpToDate) => {
-                    conn.commit()?;
-                    return Ok(report);
-                }
-                Ok(Step::Failed {
-                    error,
-                    migration,
-                    duration,
-                }) => {
-                    conn.rollback();
-                    self.record_failure(conn, migration, duration, &error);
-                    return Err(error);
-                }
                 Err(error) => {
-                    conn.rollback();
+                    drop(tx);
+                    self.record_failure(conn, migration, Direction::Up, started.elapsed(), &error);
                     return Err(error);
                 }
             }
         }
     }
 
-    /// Under the write lock: creates the tracking table if needed, verifies,
-    /// and applies the first pending migration.
-    fn apply_next<B: Backend + ?Sized>(&self, conn: &mut B) -> Result<Step<'a>> {
-        conn.create_table(&self.table)?;
-        let plan = self.verify(conn)?;
-        let Some(&next) = plan.pending.first() else {
-            return Ok(Step::UpToDate);
-        };
-        let migration = &self.migrations.as_slice()[next];
-        let started = Instant::now();
-        if let Err(error) = conn.execute_up(migration) {
-            return Ok(Step::Failed {
-                error,
-                migration,
-                duration: started.elapsed(),
-            });
+    /// All pending migrations in one transaction.
+    fn run_grouped<B: Backend>(&self, conn: &B, foreign_keys: bool) -> Result<Report> {
+        let _off = ForeignKeysOff::new(conn, foreign_keys)?;
+        let tx = conn.begin(true, self.lock_timeout)?;
+        tx.create_tables(&self.table)?;
+        let plan = self.verify(&*tx)?;
+        let pending: Vec<&Migration> = plan
+            .pending
+            .iter()
+            .map(|&i| &self.migrations.as_slice()[i])
+            .collect();
+        // Refuse before applying anything.
+        for migration in &pending {
+            if !migration.is_runnable() {
+                return Err(not_compiled(migration));
+            }
+            if migration.up_no_transaction() {
+                return Err(Error::NoTransactionInGroup {
+                    version: migration.version(),
+                    name: migration.name().to_owned(),
+                    file: migration.file().to_owned(),
+                });
+            }
         }
-        let duration = started.elapsed();
-        self.record_applied(conn, migration, duration)
-            .map(Step::Applied)
+        let mut report = Report::default();
+        for migration in pending {
+            let started = Instant::now();
+            if let Err(error) = self.execute::<B>(&tx, migration, Direction::Up, foreign_keys) {
+                drop(tx);
+                self.record_failure(conn, migration, Direction::Up, started.elapsed(), &error);
+                return Err(error);
+            }
+            let applied =
+                self.record_applied(&*tx, migration, started.elapsed(), EventKind::Applied)?;
+            report.applied.push(applied);
+        }
+        B::commit(tx)?;
+        report.applied.iter().for_each(trace_applied);
+        Ok(report)
     }
 
-    /// Records `migration` as applied and keeps every running checksum equal
-    /// to the chain over the applied migrations in version order.
-    fn record_applied<B: Backend + ?Sized>(
+    /// Runs a migration marked dirty outside a transaction, then records it
+    /// as applied (clearing the mark) or records its error (keeping it).
+    fn apply_outside<B: Backend>(
         &self,
-        conn: &mut B,
+        conn: &B,
+        migration: &Migration,
+    ) -> Result<AppliedMigration> {
+        let started = Instant::now();
+        match conn.execute_outside(migration, Direction::Up) {
+            Ok(()) => {
+                let tx = conn.begin(true, self.lock_timeout)?;
+                let applied =
+                    self.record_applied(&*tx, migration, started.elapsed(), EventKind::Applied)?;
+                B::commit(tx)?;
+                trace_applied(&applied);
+                Ok(applied)
+            }
+            Err(error) => {
+                self.record_failure(conn, migration, Direction::Up, started.elapsed(), &error);
+                Err(error)
+            }
+        }
+    }
+
+    /// Runs a migration's up or down inside `tx`, then, when the connection
+    /// enforces foreign keys, checks them before the caller commits.
+    pub(crate) fn execute<B: Backend>(
+        &self,
+        tx: &B::Tx<'_>,
+        migration: &Migration,
+        direction: Direction,
+        foreign_keys: bool,
+    ) -> Result<()> {
+        B::execute(tx, migration, direction)?;
+        if foreign_keys {
+            let violations = tx.foreign_key_violations()?;
+            if !violations.is_empty() {
+                return Err(foreign_key_failure(migration, direction, violations));
+            }
+        }
+        Ok(())
+    }
+
+    /// Records `migration` as applied (or baselined) with its history event,
+    /// and keeps every running checksum equal to the chain over the applied
+    /// migrations in version order.
+    pub(crate) fn record_applied<B: Backend>(
+        &self,
+        conn: &B,
         migration: &Migration,
         duration: Duration,
+        kind: EventKind,
     ) -> Result<AppliedMigration> {
         let table = &self.table;
         let latest = conn.latest_applied(table)?.map(|(version, _)| version);
@@ -382,6 +583,18 @@ impl<'a> Runner<'a> {
                 conn.set_running_checksum(table, above.version, previous)?;
             }
         }
+        conn.record_event(
+            table,
+            &NewEvent {
+                kind,
+                version: migration.version(),
+                name: migration.name(),
+                direction: Direction::Up,
+                checksum: Some(migration.checksum()),
+                duration: (kind == EventKind::Applied).then_some(duration),
+                detail: None,
+            },
+        )?;
         Ok(AppliedMigration {
             version: migration.version(),
             name: migration.name().to_owned(),
@@ -391,27 +604,49 @@ impl<'a> Runner<'a> {
         })
     }
 
-    fn record_failure<B: Backend + ?Sized>(
+    /// Records a failure after its transaction was rolled back, in a
+    /// transaction of its own: a failed up's row (or a dirty one's error),
+    /// and a `failed` event. A failure to record is logged, not returned:
+    /// the caller returns the migration's own error.
+    pub(crate) fn record_failure<B: Backend>(
         &self,
-        conn: &mut B,
+        conn: &B,
         migration: &Migration,
+        direction: Direction,
         duration: Duration,
         error: &Error,
     ) {
         tracing::error!(
             version = migration.version(),
             name = migration.name(),
+            ?direction,
             error = %error,
             "migration failed"
         );
-        // The failed migration was rolled back; its record commits on its own.
-        let recorded = conn.begin(true, self.lock_timeout).and_then(|()| {
-            conn.create_table(&self.table)?;
-            conn.record_failure(&self.table, migration, duration, &error.to_string())?;
-            conn.commit()
+        let message = error.to_string();
+        let dirty = matches!(error, Error::MigrationFailed { dirty: true, .. });
+        let recorded = conn.begin(true, self.lock_timeout).and_then(|tx| {
+            tx.create_tables(&self.table)?;
+            if dirty {
+                tx.set_dirty_error(&self.table, migration.version(), &message)?;
+            } else if direction == Direction::Up {
+                tx.record_failure(&self.table, migration, duration, &message)?;
+            }
+            tx.record_event(
+                &self.table,
+                &NewEvent {
+                    kind: EventKind::Failed,
+                    version: migration.version(),
+                    name: migration.name(),
+                    direction,
+                    checksum: Some(migration.checksum()),
+                    duration: Some(duration),
+                    detail: Some(&message),
+                },
+            )?;
+            B::commit(tx)
         });
         if let Err(record_error) = recorded {
-            conn.rollback();
             tracing::warn!(
                 version = migration.version(),
                 error = %record_error,
@@ -421,15 +656,16 @@ impl<'a> Runner<'a> {
     }
 
     /// Verifies the applied migrations against the set and returns what is
-    /// pending, or the first blocking problem. Without a tracking table,
-    /// everything is pending.
-    fn verify<B: Backend + ?Sized>(&self, conn: &mut B) -> Result<Plan> {
+    /// pending (up to the target), or the first blocking problem. Without a
+    /// tracking table, everything is pending.
+    fn verify<B: Backend>(&self, conn: &B) -> Result<Plan> {
         if !conn.table_exists(&self.table)? {
-            return Ok(Plan {
+            return Ok(self.within_target(Plan {
                 pending: (0..self.migrations.len()).collect(),
                 problems: Vec::new(),
-            });
+            }));
         }
+        refuse_dirty(conn, &self.table)?;
         let plan = match conn.latest_applied(&self.table)? {
             None => Plan {
                 pending: (0..self.migrations.len()).collect(),
@@ -451,8 +687,16 @@ impl<'a> Runner<'a> {
         });
         match blocking {
             Some(problem) => Err(Error::Verification(problem.clone())),
-            None => Ok(plan),
+            None => Ok(self.within_target(plan)),
         }
+    }
+
+    fn within_target(&self, mut plan: Plan) -> Plan {
+        if let Some(target) = self.target {
+            let set = self.migrations.as_slice();
+            plan.pending.retain(|&i| set[i].version() <= target);
+        }
+        plan
     }
 
     /// Compares every applied migration with the set, row by row.
@@ -497,6 +741,36 @@ impl<'a> Runner<'a> {
         }
         Plan { pending, problems }
     }
+}
+
+/// Refuses with [`Error::Dirty`] while a migration is marked dirty.
+pub(crate) fn refuse_dirty<B: Backend>(conn: &B, table: &str) -> Result<()> {
+    match conn.dirty(table)?.into_iter().next() {
+        Some(dirty) => Err(Error::Dirty {
+            version: dirty.version,
+            name: dirty.name,
+            direction: dirty.direction,
+            error: dirty.error,
+        }),
+        None => Ok(()),
+    }
+}
+
+pub(crate) fn not_compiled(migration: &Migration) -> Error {
+    Error::NotCompiled {
+        version: migration.version(),
+        name: migration.name().to_owned(),
+        file: migration.file().to_owned(),
+    }
+}
+
+fn trace_applied(applied: &AppliedMigration) {
+    tracing::info!(
+        version = applied.version,
+        name = %applied.name,
+        duration_ms = applied.duration.as_millis() as u64,
+        "applied migration"
+    );
 }
 
 /// Checks that a tracking table name is a plain identifier, since it is

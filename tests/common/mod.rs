@@ -84,11 +84,12 @@ pub fn schema_objects(conn: &Connection) -> Vec<String> {
         .unwrap()
 }
 
-/// `(version, name, checksum, success)` of every tracking row, by version.
-pub fn tracking_rows(conn: &Connection, table: &str) -> Vec<(i64, String, String, i64)> {
+/// `(version, name, checksum, state)` of every tracking row, by version;
+/// `state` is `applied`, `failed`, `dirty_up` or `dirty_down`.
+pub fn tracking_rows(conn: &Connection, table: &str) -> Vec<(i64, String, String, String)> {
     let mut statement = conn
         .prepare(&format!(
-            "SELECT version, name, checksum, success FROM {table} ORDER BY version"
+            "SELECT version, name, checksum, state FROM {table} ORDER BY version"
         ))
         .unwrap();
     statement

@@ -1,0 +1,383 @@
+//! What the runner reports: applied, pending, failed and dirty migrations,
+//! the outcome of a run, a rollback, a dry run or a repair, and the history.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::checksum::Checksum;
+use crate::error::{Error, Problem};
+
+/// Which way a migration runs: its up, or its down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Applying the migration.
+    Up,
+    /// Reverting it.
+    Down,
+}
+
+/// A migration recorded as applied in the tracking table.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedMigration {
+    /// The version.
+    pub version: u64,
+    /// The name when it was applied.
+    pub name: String,
+    /// The checksum of its up file when it was applied.
+    pub checksum: Checksum,
+    /// When it was applied: UTC, RFC 3339 with milliseconds
+    /// (`2024-01-31T12:00:00.123Z`).
+    pub applied_at: String,
+    /// How long its SQL took, in whole milliseconds (0 for a baselined one).
+    pub duration: Duration,
+}
+
+/// A migration whose last attempt failed and was rolled back.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedMigration {
+    /// The version.
+    pub version: u64,
+    /// The name.
+    pub name: String,
+    /// The checksum of the up file that failed.
+    pub checksum: Checksum,
+    /// When it failed: UTC, RFC 3339 with milliseconds.
+    pub failed_at: String,
+    /// SQLite's message, with the file, line and statement.
+    pub error: String,
+}
+
+/// A migration marked dirty: it ran outside a transaction
+/// (`-- migrate:no-transaction`) and did not finish, so part of it may be in
+/// the database. Every run, rollback and baseline refuses until
+/// [`Runner::repair`](crate::Runner::repair) clears it.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirtyMigration {
+    /// The version.
+    pub version: u64,
+    /// The name.
+    pub name: String,
+    /// Whether its up or its down was cut short.
+    pub direction: Direction,
+    /// When it started: UTC, RFC 3339 with milliseconds.
+    pub started_at: String,
+    /// The error it failed with; `None` when the process stopped (or is
+    /// still running it) before an error could be recorded.
+    pub error: Option<String>,
+}
+
+/// A migration of the set that the database has not applied.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingMigration {
+    /// The version.
+    pub version: u64,
+    /// The name.
+    pub name: String,
+    /// The up file.
+    pub file: String,
+}
+
+/// What [`Runner::run`](crate::Runner::run) applied, in the order it applied
+/// them.
+#[non_exhaustive]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// The migrations applied by this run; empty when the database was up to
+    /// date (or already at the target).
+    pub applied: Vec<AppliedMigration>,
+}
+
+/// A migration reverted by its down.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RolledBackMigration {
+    /// The version.
+    pub version: u64,
+    /// The name.
+    pub name: String,
+    /// How long its down took, in whole milliseconds.
+    pub duration: Duration,
+}
+
+/// What [`Runner::rollback`](crate::Runner::rollback) and
+/// [`Runner::rollback_to`](crate::Runner::rollback_to) reverted, newest first.
+#[non_exhaustive]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RollbackReport {
+    /// The migrations rolled back, in the order their downs ran (highest
+    /// version first); empty when nothing was above the target.
+    pub rolled_back: Vec<RolledBackMigration>,
+}
+
+/// What [`Runner::redo`](crate::Runner::redo) did: the latest applied
+/// migration reverted, then applied again.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedoReport {
+    /// The down that ran.
+    pub rolled_back: RolledBackMigration,
+    /// What the run after it applied: the same migration again (and, with
+    /// out-of-order migrations allowed, any pending one below it).
+    pub applied: Vec<AppliedMigration>,
+}
+
+/// What would happen to one pending migration in a real run, found by
+/// [`Runner::dry_run`](crate::Runner::dry_run).
+#[non_exhaustive]
+#[derive(Debug)]
+pub enum DryRunOutcome {
+    /// It applied without error (then was rolled back with everything else);
+    /// duration in whole milliseconds.
+    Ok(Duration),
+    /// It failed with this error; a real run would stop here, so no later
+    /// migration was tried.
+    Failed(Error),
+    /// Not tried: it runs outside a transaction (`-- migrate:no-transaction`),
+    /// so it cannot be undone. Later migrations are still tried.
+    SkippedNoTransaction,
+}
+
+/// One pending migration and what a real run would do with it.
+#[non_exhaustive]
+#[derive(Debug)]
+pub struct DryRunStep {
+    /// The version.
+    pub version: u64,
+    /// The name.
+    pub name: String,
+    /// The up file.
+    pub file: String,
+    /// What happened to it inside the rolled-back transaction.
+    pub outcome: DryRunOutcome,
+}
+
+/// What [`Runner::dry_run`](crate::Runner::dry_run) found; the database was
+/// left unchanged.
+#[non_exhaustive]
+#[derive(Debug, Default)]
+pub struct DryRunReport {
+    /// The pending migrations tried, in version order, up to and including
+    /// the first that failed.
+    pub steps: Vec<DryRunStep>,
+}
+
+impl DryRunReport {
+    /// The first failure, if a real run would fail.
+    pub fn failure(&self) -> Option<(&DryRunStep, &Error)> {
+        self.steps.iter().find_map(|step| match &step.outcome {
+            DryRunOutcome::Failed(error) => Some((step, error)),
+            _ => None,
+        })
+    }
+}
+
+/// One change made by [`Runner::repair`](crate::Runner::repair).
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RepairAction {
+    /// A divergent migration's recorded checksum replaced by this build's.
+    AcceptedChecksum {
+        /// The checksum recorded when it was applied.
+        previous: Checksum,
+        /// This build's checksum, now recorded.
+        current: Checksum,
+    },
+    /// A dirty mark removed: the migration counts as pending again.
+    ClearedDirty,
+    /// A failed attempt's record removed.
+    ClearedFailed,
+}
+
+impl fmt::Display for RepairAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RepairAction::AcceptedChecksum { previous, current } => write!(
+                f,
+                "accepted the current checksum {current} (was applied with {previous})"
+            ),
+            RepairAction::ClearedDirty => {
+                f.write_str("cleared the dirty mark; the migration counts as not applied")
+            }
+            RepairAction::ClearedFailed => f.write_str("cleared the failed attempt"),
+        }
+    }
+}
+
+/// A migration changed by a repair.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repair {
+    /// The version.
+    pub version: u64,
+    /// The name.
+    pub name: String,
+    /// What changed.
+    pub action: RepairAction,
+}
+
+/// What [`Runner::repair`](crate::Runner::repair) changed, in version order.
+#[non_exhaustive]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RepairReport {
+    /// Every change; empty when there was nothing to repair.
+    pub repairs: Vec<Repair>,
+}
+
+/// The state of a database against a set of migrations.
+#[non_exhaustive]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Status {
+    /// The highest applied version; `None` on a database with none applied.
+    pub current_version: Option<u64>,
+    /// Applied migrations, in version order.
+    pub applied: Vec<AppliedMigration>,
+    /// Migrations of the set not applied yet, in version order.
+    pub pending: Vec<PendingMigration>,
+    /// Migrations whose last attempt failed (and was rolled back).
+    pub failed: Vec<FailedMigration>,
+    /// Migrations cut short outside a transaction; runs refuse until a
+    /// repair.
+    pub dirty: Vec<DirtyMigration>,
+    /// Every disagreement between the database and the set: divergent,
+    /// missing and out-of-order migrations.
+    pub problems: Vec<Problem>,
+}
+
+impl Status {
+    /// Whether nothing is pending, dirty or in disagreement.
+    pub fn is_up_to_date(&self) -> bool {
+        self.pending.is_empty() && self.problems.is_empty() && self.dirty.is_empty()
+    }
+}
+
+/// The kind of a history event.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// A migration's up committed.
+    Applied,
+    /// A migration's down committed.
+    RolledBack,
+    /// A migration's up or down failed (see [`Event::detail`]).
+    Failed,
+    /// A migration was marked applied without running, by a baseline.
+    Baselined,
+    /// A repair changed a migration's record (see [`Event::detail`]).
+    Repaired,
+}
+
+impl EventKind {
+    /// The name stored in the history table: `applied`, `rolled_back`,
+    /// `failed`, `baselined` or `repaired`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Applied => "applied",
+            EventKind::RolledBack => "rolled_back",
+            EventKind::Failed => "failed",
+            EventKind::Baselined => "baselined",
+            EventKind::Repaired => "repaired",
+        }
+    }
+
+    pub(crate) fn parse(text: &str) -> Option<EventKind> {
+        [
+            EventKind::Applied,
+            EventKind::RolledBack,
+            EventKind::Failed,
+            EventKind::Baselined,
+            EventKind::Repaired,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == text)
+    }
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One entry of the append-only history
+/// ([`Runner::history`](crate::Runner::history)).
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Position in the history, increasing from 1.
+    pub id: u64,
+    /// When it happened: UTC, RFC 3339 with milliseconds.
+    pub at: String,
+    /// What happened.
+    pub kind: EventKind,
+    /// The migration's version.
+    pub version: u64,
+    /// The migration's name.
+    pub name: String,
+    /// Whether it was about the up or the down (a baseline and a repair
+    /// count as up).
+    pub direction: Direction,
+    /// The checksum involved: the file's when applied, rolled back, failed
+    /// or baselined; the accepted one after a repair.
+    pub checksum: Option<Checksum>,
+    /// How long the migration ran, in whole milliseconds, for applied,
+    /// rolled back and failed events.
+    pub duration: Option<Duration>,
+    /// The error of a failure, or what a repair changed.
+    pub detail: Option<String>,
+}
+
+/// A row that breaks a foreign key, from SQLite's `PRAGMA foreign_key_check`
+/// (<https://www.sqlite.org/pragma.html#pragma_foreign_key_check>).
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignKeyViolation {
+    /// The table holding the row.
+    pub table: String,
+    /// The row's rowid; `None` for a `WITHOUT ROWID` table.
+    pub rowid: Option<i64>,
+    /// The table the row refers to.
+    pub parent: String,
+}
+
+impl fmt::Display for ForeignKeyViolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.rowid {
+            Some(rowid) => write!(
+                f,
+                "row {rowid} of `{}` refers to a missing row of `{}`",
+                self.table, self.parent
+            ),
+            None => write!(
+                f,
+                "a row of `{}` refers to a missing row of `{}`",
+                self.table, self.parent
+            ),
+        }
+    }
+}
+
+/// The foreign key violations a migration left behind; the source of
+/// [`Error::MigrationFailed`] when the check before commit finds any.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ForeignKeyViolations(pub Vec<ForeignKeyViolation>);
+
+impl fmt::Display for ForeignKeyViolations {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const SHOWN: usize = 5;
+        f.write_str("foreign key check failed: ")?;
+        for (i, violation) in self.0.iter().take(SHOWN).enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{violation}")?;
+        }
+        if self.0.len() > SHOWN {
+            write!(f, "; and {} more", self.0.len() - SHOWN)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,241 @@
+//! Reverting applied migrations with their downs: rollback, rollback to a
+//! version, redo.
+
+use std::time::Instant;
+
+use crate::backend::{Backend, NewEvent};
+use crate::error::{Error, Irreversible, Result};
+use crate::migration::{Migration, MigrationKind, Script};
+use crate::report::{
+    AppliedMigration, Direction, EventKind, RedoReport, RollbackReport, RolledBackMigration,
+};
+use crate::runner::{ForeignKeysOff, Runner, refuse_dirty};
+
+/// How far a rollback goes.
+#[derive(Clone, Copy)]
+enum Until {
+    /// The last `n` applied migrations.
+    Count(usize),
+    /// Everything above this version.
+    Version(u64),
+}
+
+impl Runner<'_> {
+    /// Reverts the last `count` applied migrations, newest first (all of
+    /// them when fewer are applied).
+    ///
+    /// Before changing anything, every migration in the range is checked: it
+    /// must be known to this build, unchanged since it was applied (same
+    /// checksum) and have a down (a `.down.sql` file, or `pub fn down` in its
+    /// `.rs` file); otherwise [`Error::Irreversible`] names it and nothing is
+    /// rolled back. Each down then runs in its own transaction together with
+    /// the removal of its tracking row and a `rolled_back` history event; a
+    /// down that starts with `-- migrate:no-transaction` runs outside one,
+    /// marked dirty until it finishes. Foreign keys are handled as in
+    /// [`run`](Runner::run).
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::Irreversible`] before anything is rolled back.
+    /// - [`Error::MigrationFailed`] (direction down): a down failed; it was
+    ///   rolled back and its migration stays applied, the downs before it
+    ///   stay committed, and the failure is in the history.
+    /// - [`Error::Dirty`], [`Error::Locked`], [`Error::TransactionOpen`],
+    ///   [`Error::InvalidTableName`], [`Error::MalformedRow`],
+    ///   [`Error::Sqlite`].
+    pub fn rollback<B: Backend>(&self, conn: &mut B, count: usize) -> Result<RollbackReport> {
+        self.revert(conn, Until::Count(count))
+    }
+
+    /// Reverts every applied migration above `version`, newest first;
+    /// `rollback_to(0)` reverts them all. See [`rollback`](Runner::rollback)
+    /// for the checks and transactions.
+    ///
+    /// # Errors
+    ///
+    /// As [`rollback`](Runner::rollback).
+    pub fn rollback_to<B: Backend>(&self, conn: &mut B, version: u64) -> Result<RollbackReport> {
+        self.revert(conn, Until::Version(version))
+    }
+
+    /// Reverts the latest applied migration, then applies it again: a
+    /// [`rollback`](Runner::rollback) of one, then a [`run`](Runner::run) up
+    /// to its version, each with its own transaction. Returns `None` when
+    /// nothing is applied.
+    ///
+    /// # Errors
+    ///
+    /// As [`rollback`](Runner::rollback), then as [`run`](Runner::run); if
+    /// the up fails, the migration stays rolled back and pending.
+    pub fn redo<B: Backend>(&self, conn: &mut B) -> Result<Option<RedoReport>> {
+        let Some(rolled_back) = self.rollback(conn, 1)?.rolled_back.pop() else {
+            return Ok(None);
+        };
+        let version = rolled_back.version;
+        let applied: Vec<AppliedMigration> = self.clone().target(version).run(conn)?.applied;
+        Ok(Some(RedoReport {
+            rolled_back,
+            applied,
+        }))
+    }
+
+    fn revert<B: Backend>(&self, conn: &mut B, until: Until) -> Result<RollbackReport> {
+        self.session(conn, |conn| {
+            let foreign_keys = conn.foreign_keys()?;
+            let mut report = RollbackReport::default();
+            // Fixed under the first write lock, so that `Count` means the
+            // last n applied when the rollback started.
+            let mut target = None;
+            loop {
+                let off = ForeignKeysOff::new(conn, foreign_keys)?;
+                let tx = conn.begin(true, self.lock_timeout)?;
+                if !tx.table_exists(&self.table)? {
+                    return Ok(report);
+                }
+                refuse_dirty(&*tx, &self.table)?;
+                let applied = tx.applied(&self.table)?;
+                let target = *target.get_or_insert_with(|| match until {
+                    Until::Version(version) => version,
+                    Until::Count(count) => applied
+                        .len()
+                        .checked_sub(count.saturating_add(1))
+                        .map_or(0, |keep| applied[keep].version),
+                });
+                let range: Vec<&AppliedMigration> =
+                    applied.iter().filter(|row| row.version > target).collect();
+                // Refuse before changing anything, naming the newest culprit.
+                for row in range.iter().rev() {
+                    self.reversible(row)?;
+                }
+                let Some(row) = range.last() else {
+                    return Ok(report);
+                };
+                let migration = self.reversible(row)?;
+                let started = Instant::now();
+                if migration.down_no_transaction() {
+                    tx.mark_dirty(&self.table, migration, Direction::Down)?;
+                    B::commit(tx)?;
+                    drop(off);
+                    if let Err(error) = conn.execute_outside(migration, Direction::Down) {
+                        self.record_failure(
+                            conn,
+                            migration,
+                            Direction::Down,
+                            started.elapsed(),
+                            &error,
+                        );
+                        return Err(error);
+                    }
+                    let tx = conn.begin(true, self.lock_timeout)?;
+                    let rolled_back = self.record_rolled_back(&*tx, migration, started)?;
+                    B::commit(tx)?;
+                    report.rolled_back.push(rolled_back);
+                    continue;
+                }
+                if let Err(error) = self.execute::<B>(&tx, migration, Direction::Down, foreign_keys)
+                {
+                    drop(tx);
+                    self.record_failure(
+                        conn,
+                        migration,
+                        Direction::Down,
+                        started.elapsed(),
+                        &error,
+                    );
+                    return Err(error);
+                }
+                let rolled_back = self.record_rolled_back(&*tx, migration, started)?;
+                B::commit(tx)?;
+                report.rolled_back.push(rolled_back);
+            }
+        })
+    }
+
+    /// Removes a reverted migration's tracking row and records the event.
+    fn record_rolled_back<B: Backend>(
+        &self,
+        conn: &B,
+        migration: &Migration,
+        started: Instant,
+    ) -> Result<RolledBackMigration> {
+        let duration = started.elapsed();
+        conn.remove(&self.table, migration.version())?;
+        conn.record_event(
+            &self.table,
+            &NewEvent {
+                kind: EventKind::RolledBack,
+                version: migration.version(),
+                name: migration.name(),
+                direction: Direction::Down,
+                checksum: Some(migration.checksum()),
+                duration: Some(duration),
+                detail: None,
+            },
+        )?;
+        tracing::info!(
+            version = migration.version(),
+            name = migration.name(),
+            duration_ms = duration.as_millis() as u64,
+            "rolled back migration"
+        );
+        Ok(RolledBackMigration {
+            version: migration.version(),
+            name: migration.name().to_owned(),
+            duration,
+        })
+    }
+
+    /// The migration of an applied row, if this build can revert it.
+    fn reversible(&self, row: &AppliedMigration) -> Result<&Migration> {
+        let refuse = |name: &str, reason| Error::Irreversible {
+            version: row.version,
+            name: name.to_owned(),
+            reason,
+        };
+        let Some(migration) = self.migrations().get(row.version) else {
+            return Err(refuse(&row.name, Irreversible::Missing));
+        };
+        let name = migration.name();
+        if migration.checksum() != row.checksum {
+            return Err(refuse(
+                name,
+                Irreversible::Divergent {
+                    file: migration.file().to_owned(),
+                    applied: row.checksum,
+                    embedded: migration.checksum(),
+                },
+            ));
+        }
+        match migration.down() {
+            None => Err(refuse(
+                name,
+                Irreversible::NoDown {
+                    file: migration.file().to_owned(),
+                    fix: how_to_add_a_down(migration),
+                },
+            )),
+            Some(Script::Rust(None)) => Err(refuse(
+                name,
+                Irreversible::NotCompiled {
+                    file: migration.file().to_owned(),
+                },
+            )),
+            Some(_) => Ok(migration),
+        }
+    }
+}
+
+/// What to add to make a migration reversible, for error messages.
+pub(crate) fn how_to_add_a_down(migration: &Migration) -> String {
+    let file = migration.file();
+    match migration.kind() {
+        MigrationKind::Rust => format!("add `pub fn down` to `{file}`"),
+        MigrationKind::Sql => match file.strip_suffix(".up.sql") {
+            Some(stem) => format!("add `{stem}.down.sql`"),
+            None => {
+                let stem = file.strip_suffix(".sql").unwrap_or(file);
+                format!("rename it to `{stem}.up.sql` and add `{stem}.down.sql`")
+            }
+        },
+    }
+}
