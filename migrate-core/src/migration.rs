@@ -274,10 +274,12 @@ impl Migration {
         self.running_checksum
     }
 
+    #[cfg(feature = "sqlite")]
     pub(crate) fn up(&self) -> &Script {
         &self.up
     }
 
+    #[cfg(feature = "sqlite")]
     pub(crate) fn down(&self) -> Option<&Script> {
         self.down.as_ref().map(|(_, script)| script)
     }
