@@ -7,8 +7,8 @@ mod common;
 use std::path::Path;
 
 use common::Folder;
-use migrate::Migrations;
 use migrate::folder::{FileNameError, FolderProblem};
+use migrate::{Checksum, MigrationKind, Migrations};
 
 /// The problems `from_folder` reports for a folder, as messages with the
 /// temporary folder's path replaced by `migrations`.
@@ -230,7 +230,7 @@ fn missing_and_empty_folders_say_where_they_looked() {
     assert_eq!(
         problems(&folder),
         [
-            "no migrations in `migrations`: add a file such as `migrations/0001_create_users.sql` (accepted names: `<version>_<name>.sql`, `<version>_<name>.up.sql` with an optional `<version>_<name>.down.sql`, or `V<version>__<name>.sql`)"
+            "no migrations in `migrations`: add a file such as `migrations/0001_create_users.sql` (accepted names: `<version>_<name>.sql`, `<version>_<name>.up.sql` with an optional `<version>_<name>.down.sql`, `V<version>__<name>.sql`, or `<version>_<name>.rs` for a Rust migration)"
         ]
     );
 
@@ -314,5 +314,257 @@ fn a_file_name_that_is_not_utf8_is_named_lossily() {
     assert_eq!(
         problems(&folder),
         ["`migrations/0002_caf\u{fffd}.sql`: the file name is not valid UTF-8; rename it"]
+    );
+}
+
+/// A Rust migration with `up` only.
+const RUST_UP: &str = "use rusqlite::Transaction;\n\npub fn up(tx: &Transaction<'_>) -> rusqlite::Result<()> {\n    tx.execute_batch(\"SELECT 1;\")\n}\n";
+
+/// A Rust migration with `up` and `down`.
+const RUST_UP_DOWN: &str = "pub fn up<'a>(tx: &rusqlite::Transaction<'a>) -> Result<(), String> {\n    Ok(())\n}\n\n    pub fn down (tx: &rusqlite::Transaction<'_>) -> Result<(), String> {\n    Ok(())\n}\n";
+
+#[test]
+fn the_no_transaction_directive_is_read_from_the_first_line_of_up_and_down_files() {
+    let folder = Folder::new(&[
+        ("0001_plain.sql", "-- a comment, not a directive\nSELECT 1;"),
+        ("0002_lf.sql", "-- migrate:no-transaction\nVACUUM;\n"),
+        (
+            "0003_crlf.up.sql",
+            "-- migrate:no-transaction \t\r\nVACUUM;\r\n",
+        ),
+        (
+            "0003_crlf.down.sql",
+            "\u{feff}-- migrate:no-transaction\nVACUUM;",
+        ),
+        ("0004_down_only.up.sql", "CREATE TABLE t (x);"),
+        (
+            "0004_down_only.down.sql",
+            "-- migrate:no-transaction\nDROP TABLE t;",
+        ),
+    ]);
+    let flags: Vec<(u64, bool, bool)> = folder
+        .migrations()
+        .iter()
+        .map(|m| (m.version(), m.up_no_transaction(), m.down_no_transaction()))
+        .collect();
+    assert_eq!(
+        flags,
+        [
+            (1, false, false),
+            (2, true, false),
+            (3, true, true),
+            (4, false, true)
+        ]
+    );
+}
+
+#[test]
+fn an_unknown_or_misplaced_directive_is_an_error_naming_file_and_line() {
+    let folder = Folder::new(&[
+        ("0001_typo.sql", "-- migrate:no-transactions\nVACUUM;"),
+        (
+            "0002_late.up.sql",
+            "-- why: VACUUM\n-- migrate:no-transaction\nVACUUM;",
+        ),
+        ("0002_late.down.sql", "SELECT 1;\n  --Migrate:down\n"),
+    ]);
+    assert_eq!(
+        problems(&folder),
+        [
+            "`migrations/0001_typo.sql`, line 1: `-- migrate:no-transactions` is not a directive; the only one is `-- migrate:no-transaction`, alone on the first line (for a plain comment, leave out `migrate:`)",
+            "`migrations/0002_late.down.sql`, line 2: `--Migrate:down` is not a directive; the only one is `-- migrate:no-transaction`, alone on the first line (for a plain comment, leave out `migrate:`)",
+            "`migrations/0002_late.up.sql`, line 2: `-- migrate:no-transaction` must be the first line of the file; move it to line 1",
+        ]
+    );
+}
+
+#[test]
+fn rust_migrations_sit_in_the_sequence_with_sql_ones() {
+    let folder = Folder::new(&[
+        ("0001_a.sql", "CREATE TABLE t (x);"),
+        ("0002_seed.rs", RUST_UP),
+        ("0003_backfill.rs", RUST_UP_DOWN),
+        ("0004_b.sql", "SELECT 4;"),
+    ]);
+    let migrations = folder.migrations();
+    let shape: Vec<_> = migrations
+        .iter()
+        .map(|m| {
+            (
+                m.version(),
+                m.name(),
+                m.kind(),
+                m.down_file(),
+                m.is_runnable(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            (1, "a", MigrationKind::Sql, None, true),
+            (2, "seed", MigrationKind::Rust, None, false),
+            (
+                3,
+                "backfill",
+                MigrationKind::Rust,
+                Some("0003_backfill.rs"),
+                false
+            ),
+            (4, "b", MigrationKind::Sql, None, true),
+        ]
+    );
+    let backfill = migrations.get(3).unwrap();
+    assert!(backfill.is_reversible());
+    assert_eq!((backfill.up_sql(), backfill.down_sql()), (None, None));
+    assert_eq!(backfill.checksum(), Checksum::of_text(RUST_UP_DOWN));
+    assert_eq!(
+        backfill.running_checksum(),
+        Checksum::chain(
+            Some(&migrations.get(2).unwrap().running_checksum()),
+            3,
+            &backfill.checksum()
+        )
+    );
+}
+
+#[test]
+fn a_rust_file_has_no_directives() {
+    let folder = Folder::new(&[(
+        "0001_a.rs",
+        "// -- migrate:no-transaction\n-- migrate:whatever is not Rust, but not ours to judge\npub fn up(tx: &T) -> R {}\n",
+    )]);
+    let migrations = folder.migrations();
+    assert!(!migrations.get(1).unwrap().up_no_transaction());
+}
+
+#[test]
+fn a_rust_migration_needs_pub_fn_up() {
+    let folder = Folder::new(&[
+        (
+            "0001_private.rs",
+            "fn up(tx: &rusqlite::Transaction<'_>) -> R {}",
+        ),
+        (
+            "0002_down_only.rs",
+            "pub fn down(tx: &rusqlite::Transaction<'_>) -> R {}",
+        ),
+        ("0003_ok.rs", RUST_UP),
+    ]);
+    let expected = |file: &str| {
+        format!(
+            "`migrations/{file}` has no `pub fn up`: a Rust migration declares `pub fn up(tx: &rusqlite::Transaction<'_>) -> Result<(), E>` at the start of a line, where E converts into `migrate::BoxError`, and optionally `pub fn down` with the same signature"
+        )
+    };
+    assert_eq!(
+        problems(&folder),
+        [expected("0001_private.rs"), expected("0002_down_only.rs")]
+    );
+}
+
+#[test]
+fn a_down_sql_beside_a_rust_migration_is_an_error() {
+    let folder = Folder::new(&[
+        ("0001_seed.rs", RUST_UP),
+        ("0001_seed.down.sql", "DELETE FROM t;"),
+        ("0002_other.rs", RUST_UP_DOWN),
+        ("0002_renamed.down.sql", "DELETE FROM t;"),
+    ]);
+    assert_eq!(
+        problems(&folder),
+        [
+            "`migrations/0001_seed.down.sql` is a SQL down for the Rust migration `migrations/0001_seed.rs`: write the down in the `.rs` file as `pub fn down` with the signature of `pub fn up`, and delete the `.down.sql`",
+            "`migrations/0002_renamed.down.sql` is a SQL down for the Rust migration `migrations/0002_other.rs`: write the down in the `.rs` file as `pub fn down` with the signature of `pub fn up`, and delete the `.down.sql`",
+        ]
+    );
+}
+
+#[test]
+fn a_sql_and_a_rust_migration_with_one_version_are_duplicates() {
+    let folder = Folder::new(&[
+        ("0001_a.sql", "SELECT 1;"),
+        ("0002_x.sql", "SELECT 2;"),
+        ("0002_y.rs", RUST_UP),
+    ]);
+    assert_eq!(
+        problems(&folder),
+        [
+            "duplicate version 2: `migrations/0002_x.sql`, `migrations/0002_y.rs` each claim it; give every migration its own version"
+        ]
+    );
+}
+
+#[test]
+fn a_rust_migration_fills_a_version_and_a_missing_one_is_a_gap() {
+    let folder = Folder::new(&[
+        ("0001_a.sql", "SELECT 1;"),
+        ("0002_b.rs", RUST_UP),
+        ("0004_c.rs", RUST_UP),
+    ]);
+    let messages = problems(&folder);
+    assert_eq!(messages.len(), 1, "{messages:#?}");
+    assert!(
+        messages[0].starts_with(
+            "version 3 is missing between `migrations/0002_b.rs` and `migrations/0004_c.rs`"
+        ),
+        "{}",
+        messages[0]
+    );
+}
+
+#[test]
+fn rust_file_names_have_no_flyway_up_or_down_form() {
+    let folder = Folder::new(&[
+        ("0001_a.sql", "SELECT 1;"),
+        ("V2__b.rs", RUST_UP),
+        ("0003_c.up.rs", RUST_UP),
+        ("0004_d.down.rs", RUST_UP),
+        ("0005_e.RS", RUST_UP),
+    ]);
+    let error = Migrations::from_folder(folder.path()).unwrap_err();
+    let reasons: Vec<(String, FileNameError)> = error
+        .problems()
+        .iter()
+        .filter_map(|p| match p {
+            FolderProblem::BadFileName { file, reason } => Some((
+                file.file_name().unwrap().to_string_lossy().into_owned(),
+                *reason,
+            )),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            ("0003_c.up.rs".to_owned(), FileNameError::NotAMigration),
+            ("0004_d.down.rs".to_owned(), FileNameError::NotAMigration),
+            ("0005_e.RS".to_owned(), FileNameError::NotAMigration),
+            ("V2__b.rs".to_owned(), FileNameError::NotAMigration),
+        ]
+    );
+    assert_eq!(
+        error.problems().len(),
+        4,
+        "the bad names keep their versions from looking like gaps: {error}"
+    );
+    assert!(
+        error.problems()[0]
+            .to_string()
+            .contains("or `<version>_<name>.rs` for a Rust migration"),
+        "{error}"
+    );
+}
+
+#[test]
+fn empty_and_non_utf8_rust_files_are_errors() {
+    let folder = Folder::new(&[("0001_empty.rs", ""), ("0002_blank.rs", "\n  \r\n")]);
+    folder.write("0003_latin1.rs", b"// caf\xe9\npub fn up(tx: &T) -> R {}\n");
+    assert_eq!(
+        problems(&folder),
+        [
+            "`migrations/0001_empty.rs` is empty or only whitespace: declare `pub fn up(tx: &rusqlite::Transaction<'_>) -> Result<(), E>` in it",
+            "`migrations/0002_blank.rs` is empty or only whitespace: declare `pub fn up(tx: &rusqlite::Transaction<'_>) -> Result<(), E>` in it",
+            "`migrations/0003_latin1.rs` is not valid UTF-8 (first invalid byte at offset 6): save it as UTF-8",
+        ]
     );
 }

@@ -10,21 +10,51 @@
 //! | `<version>_<name>.up.sql`     | an up migration that may have a down      |
 //! | `<version>_<name>.down.sql`   | the down of the `.up.sql` with that version and name |
 //! | `V<version>__<name>.sql`      | an up migration, Flyway and refinery style |
+//! | `<version>_<name>.rs`         | a Rust migration: `pub fn up`, and optionally `pub fn down` |
 //!
 //! `<version>` is ASCII digits for an integer from 1 to 9223372036854775807
 //! (the largest SQLite `INTEGER`); leading zeros are allowed, so `0007` is 7.
 //! `<name>` is any non-empty text. Names starting with `.` (hidden files,
 //! editor state) and `README`, `readme`, … are ignored. Anything else —
-//! another extension, a subfolder, a name that does not match — is an error,
-//! never silently skipped, so a typo cannot hide a migration.
+//! another extension, a subfolder, a name that does not match, a
+//! `V<version>__<name>.rs`, `.up.rs` or `.down.rs` — is an error, never
+//! silently skipped, so a typo cannot hide a migration.
 //!
 //! # Folder rules
 //!
-//! Every file is UTF-8 and holds more than whitespace (a comment-only file is a
-//! valid, intentional no-op). No two up files share a version (`0001_a.sql` and
-//! `1_b.sql` both claim 1). Every down file has its `.up.sql`. Versions are
+//! Every file is UTF-8 and holds more than whitespace (a comment-only SQL file
+//! is a valid, intentional no-op). No two up files share a version
+//! (`0001_a.sql` and `1_b.sql` both claim 1, and so do `0003_x.sql` and
+//! `0003_y.rs`). Every down file has its `.up.sql`; a Rust migration has no
+//! `.down.sql`, its down is `pub fn down` in the `.rs` file. Versions are
 //! either all 14-digit UTC timestamps (`20240131120000`), which may have gaps,
-//! or sequential from the lowest one without gaps.
+//! or sequential from the lowest one without gaps; SQL and Rust migrations
+//! share one sequence.
+//!
+//! # Directives
+//!
+//! An up or down `.sql` file whose first line is `-- migrate:no-transaction`
+//! runs outside a transaction. Any other `-- migrate:` comment line, or the
+//! directive below the first line, is an error; see [`directive`](crate::directive).
+//!
+//! # Rust migrations
+//!
+//! A `<version>_<name>.rs` file is compiled into the crate by
+//! `embed_migrations!` as a module, and must declare, at the start of a line:
+//!
+//! ```ignore
+//! pub fn up(tx: &rusqlite::Transaction<'_>) -> Result<(), E>
+//! ```
+//!
+//! and may declare `pub fn down` with the same signature, where `E` is any
+//! error that converts into [`BoxError`](crate::BoxError) (`rusqlite::Error`,
+//! `anyhow::Error`, `String`, …). Both run inside the migration's
+//! transaction. They are found by a scan of the text, not by parsing Rust: a
+//! line that, after leading whitespace, starts with `pub fn up(` (or
+//! `pub fn up<'a>(`, spaces allowed before the `(`); the same for `down`. The
+//! checksum of a Rust migration is that of the whole `.rs` file. Read at run
+//! time by [`Migrations::from_folder`](crate::Migrations::from_folder), a Rust
+//! migration has no code ([`Migration::is_runnable`] is false).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -33,11 +63,16 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::Migration;
-use crate::migration::Script;
 use crate::checksum::Checksum;
+use crate::directive::{DirectiveError, parse_directives};
+use crate::migration::Script;
 
 /// The accepted file name patterns, as shown in error messages.
-pub const ACCEPTED_PATTERNS: &str = "`<version>_<name>.sql`, `<version>_<name>.up.sql` with an optional `<version>_<name>.down.sql`, or `V<version>__<name>.sql`";
+pub const ACCEPTED_PATTERNS: &str = "`<version>_<name>.sql`, `<version>_<name>.up.sql` with an optional `<version>_<name>.down.sql`, `V<version>__<name>.sql`, or `<version>_<name>.rs` for a Rust migration";
+
+/// The signature of a Rust migration's `up` (and `down`), as shown in error
+/// messages.
+const RUST_SIGNATURE: &str = "pub fn up(tx: &rusqlite::Transaction<'_>) -> Result<(), E>";
 
 /// The largest version: SQLite's largest `INTEGER`, 2^63 - 1.
 pub const MAX_VERSION: u64 = i64::MAX as u64;
@@ -54,6 +89,9 @@ pub enum FileRole {
     ReversibleUp,
     /// `<version>_<name>.down.sql`: reverts the `.up.sql` of the same version.
     Down,
+    /// `<version>_<name>.rs`: a Rust migration, with `pub fn up` and
+    /// optionally `pub fn down`.
+    Rust,
 }
 
 /// A migration file name, read by [`parse_file_name`].
@@ -66,7 +104,7 @@ pub struct FileName {
     pub digits: usize,
     /// The name after the version, without the extension.
     pub name: String,
-    /// Up, reversible up or down.
+    /// Up, reversible up, down or Rust.
     pub role: FileRole,
 }
 
@@ -117,6 +155,7 @@ pub fn is_ignored(file_name: &str) -> bool {
 /// assert_eq!((file.version, file.digits, file.name.as_str()), (7, 4, "add_email"));
 /// assert_eq!(file.role, FileRole::ReversibleUp);
 /// assert_eq!(parse_file_name("V2__seed.sql").unwrap().unwrap().version, 2);
+/// assert_eq!(parse_file_name("0003_backfill.rs").unwrap().unwrap().role, FileRole::Rust);
 /// assert!(parse_file_name("README.md").unwrap().is_none());
 /// assert!(parse_file_name("notes.txt").is_err());
 /// ```
@@ -130,6 +169,12 @@ pub fn parse_file_name(file_name: &str) -> Result<Option<FileName>, FileNameErro
         (stem, FileRole::ReversibleUp)
     } else if let Some(stem) = file_name.strip_suffix(".sql") {
         (stem, FileRole::Up)
+    } else if let Some(stem) = file_name.strip_suffix(".rs") {
+        // Up and down live in the one `.rs` file.
+        if stem.ends_with(".up") || stem.ends_with(".down") {
+            return Err(FileNameError::NotAMigration);
+        }
+        (stem, FileRole::Rust)
     } else {
         return Err(FileNameError::NotAMigration);
     };
@@ -286,11 +331,7 @@ pub enum FolderProblem {
         fix: String,
     },
     /// An empty or whitespace-only file.
-    #[error(
-        "`{}` is empty or only whitespace: write the migration's SQL, or a comment if it is meant to do nothing{}",
-        file.display(),
-        if *down { " (or delete it to make the migration irreversible)" } else { "" }
-    )]
+    #[error("`{}` is empty or only whitespace: {}", file.display(), empty_fix(file, *down))]
     EmptyFile {
         /// The file.
         file: PathBuf,
@@ -308,6 +349,46 @@ pub enum FolderProblem {
         /// Byte offset of the first invalid byte.
         offset: usize,
     },
+    /// A `-- migrate:` comment in a `.sql` file that is not a directive, or
+    /// a directive below the first line; see [`directive`](crate::directive).
+    #[error("`{}`, {problem}", file.display())]
+    BadDirective {
+        /// The `.sql` file.
+        file: PathBuf,
+        /// What is wrong, and on which line.
+        problem: DirectiveError,
+    },
+    /// A `.rs` file without a `pub fn up` line.
+    #[error(
+        "`{}` has no `pub fn up`: a Rust migration declares `{RUST_SIGNATURE}` at the start of a line, where E converts into `migrate::BoxError`, and optionally `pub fn down` with the same signature",
+        file.display()
+    )]
+    MissingRustUp {
+        /// The `.rs` file.
+        file: PathBuf,
+    },
+    /// A `.down.sql` file with the version of a Rust migration.
+    #[error(
+        "`{}` is a SQL down for the Rust migration `{}`: write the down in the `.rs` file as `pub fn down` with the signature of `pub fn up`, and delete the `.down.sql`",
+        file.display(), rust.display()
+    )]
+    DownBesideRust {
+        /// The `.down.sql` file.
+        file: PathBuf,
+        /// The `.rs` file with its version.
+        rust: PathBuf,
+    },
+}
+
+/// How to fix an empty file: SQL or Rust to write, or a down to delete.
+fn empty_fix(file: &Path, down: bool) -> String {
+    if file.extension().is_some_and(|ext| ext == "rs") {
+        format!("declare `{RUST_SIGNATURE}` in it")
+    } else if down {
+        "write the migration's SQL, or a comment if it is meant to do nothing (or delete it to make the migration irreversible)".to_owned()
+    } else {
+        "write the migration's SQL, or a comment if it is meant to do nothing".to_owned()
+    }
 }
 
 fn list(files: &[PathBuf]) -> String {
@@ -369,7 +450,15 @@ struct Entry {
     file_name: String,
     parsed: FileName,
     /// `None` when the content has a problem (already reported).
-    text: Option<String>,
+    body: Option<Body>,
+}
+
+/// The content of a migration file, without a byte order mark.
+enum Body {
+    /// A `.sql` file and its `-- migrate:no-transaction` directive.
+    Sql { text: String, no_transaction: bool },
+    /// A `.rs` file, and whether it declares `pub fn down`.
+    Rust { text: String, down: bool },
 }
 
 /// Reads and validates a migrations folder.
@@ -527,14 +616,95 @@ fn read_entries(
             }
             !empty
         });
+        let body = text.map(|text| read_body(text, parsed.role, &shown, problems));
         entries.push(Entry {
             shown,
             file_name: file_name.to_owned(),
             parsed,
-            text,
+            body,
         });
     }
     entries
+}
+
+/// Reads the directives of a `.sql` file or the steps of a `.rs` file,
+/// recording their problems.
+fn read_body(
+    text: String,
+    role: FileRole,
+    shown: &Path,
+    problems: &mut Vec<FolderProblem>,
+) -> Body {
+    if role == FileRole::Rust {
+        let steps = rust_steps(&text);
+        if !steps.up {
+            problems.push(FolderProblem::MissingRustUp {
+                file: shown.to_owned(),
+            });
+        }
+        return Body::Rust {
+            text,
+            down: steps.down,
+        };
+    }
+    let no_transaction = match parse_directives(&text) {
+        Ok(directives) => directives.no_transaction,
+        Err(errors) => {
+            problems.extend(
+                errors
+                    .into_iter()
+                    .map(|problem| FolderProblem::BadDirective {
+                        file: shown.to_owned(),
+                        problem,
+                    }),
+            );
+            false
+        }
+    };
+    Body::Sql {
+        text,
+        no_transaction,
+    }
+}
+
+/// Which steps a Rust migration declares.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct RustSteps {
+    up: bool,
+    down: bool,
+}
+
+/// Finds `pub fn up` and `pub fn down` in a `.rs` file by its lines, not by
+/// parsing Rust: a line that, after leading whitespace, is `pub fn up` or
+/// `pub fn down` followed by `(` or `<` (spaces allowed between the words and
+/// before the bracket). A commented-out declaration (`// pub fn down(`) does
+/// not count; one inside a block comment or a string does, and then rustc
+/// reports what is missing when the macro compiles the file.
+fn rust_steps(text: &str) -> RustSteps {
+    /// `rest` without its leading whitespace, if it has some.
+    fn after_space(rest: &str) -> Option<&str> {
+        let trimmed = rest.trim_start();
+        (trimmed.len() < rest.len()).then_some(trimmed)
+    }
+    /// The function a line declares, when it is `pub fn <name>(` or `<`.
+    fn declared(line: &str) -> Option<&str> {
+        let rest = after_space(line.trim_start().strip_prefix("pub")?)?;
+        let rest = after_space(rest.strip_prefix("fn")?)?;
+        let end = rest
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        let (name, rest) = rest.split_at(end);
+        rest.trim_start().starts_with(['(', '<']).then_some(name)
+    }
+    let mut steps = RustSteps::default();
+    for line in text.lines() {
+        match declared(line) {
+            Some("up") => steps.up = true,
+            Some("down") => steps.down = true,
+            _ => {}
+        }
+    }
+    steps
 }
 
 /// The version a file name starts with (after an optional `V`), if any.
@@ -561,7 +731,7 @@ fn validate(
     for entry in entries {
         let map = match entry.parsed.role {
             FileRole::Down => &mut downs,
-            FileRole::Up | FileRole::ReversibleUp => &mut ups,
+            FileRole::Up | FileRole::ReversibleUp | FileRole::Rust => &mut ups,
         };
         map.entry(entry.parsed.version).or_default().push(entry);
     }
@@ -594,6 +764,12 @@ fn validate(
                     && up.parsed.name == down.parsed.name =>
             {
                 paired.insert(version, down);
+            }
+            Some(up) if up.parsed.role == FileRole::Rust => {
+                problems.push(FolderProblem::DownBesideRust {
+                    file: down.shown,
+                    rust: up.shown.clone(),
+                });
             }
             Some(up) => {
                 let name = |p: &FileName, suffix| {
@@ -649,36 +825,59 @@ fn validate(
     let mut previous: Option<Checksum> = None;
     let mut migrations = Vec::with_capacity(ups.len());
     for (version, mut claims) in ups {
-        let Some(up) = claims.pop() else { continue };
-        let down = paired.remove(&version);
-        // Without problems, every entry has its text.
-        let down = match down {
-            Some(Entry {
-                file_name,
-                text: Some(text),
-                ..
-            }) => Some((
-                file_name,
-                Script::Sql {
-                    sql: text.into(),
-                    no_transaction: false,
-                },
-            )),
-            Some(_) => continue,
-            None => None,
+        // Without problems, every version has one up, and every entry its body.
+        let Some(Entry {
+            file_name,
+            parsed,
+            body: Some(body),
+            ..
+        }) = claims.pop()
+        else {
+            continue;
         };
-        let Some(up_text) = up.text else { continue };
-        let checksum = Checksum::of_text(&up_text);
+        let (text, up, down) = match body {
+            Body::Sql {
+                text,
+                no_transaction,
+            } => {
+                let up = Script::Sql {
+                    sql: text.clone().into(),
+                    no_transaction,
+                };
+                let down = match paired.remove(&version) {
+                    Some(Entry {
+                        file_name,
+                        body:
+                            Some(Body::Sql {
+                                text,
+                                no_transaction,
+                            }),
+                        ..
+                    }) => Some((
+                        file_name,
+                        Script::Sql {
+                            sql: text.into(),
+                            no_transaction,
+                        },
+                    )),
+                    Some(_) => continue,
+                    None => None,
+                };
+                (text, up, down)
+            }
+            Body::Rust { text, down } => {
+                let down = down.then(|| (file_name.clone(), Script::Rust(None)));
+                (text, Script::Rust(None), down)
+            }
+        };
+        let checksum = Checksum::of_text(&text);
         let running = Checksum::chain(previous.as_ref(), version, &checksum);
         previous = Some(running);
         migrations.push(Migration::from_parts(
             version,
-            up.parsed.name,
-            up.file_name,
-            Script::Sql {
-                sql: up_text.into(),
-                no_transaction: false,
-            },
+            parsed.name,
+            file_name,
+            up,
             down,
             checksum,
             running,
@@ -754,6 +953,8 @@ mod tests {
                 FileRole::Up,
             ),
             ("5_naïve café.sql", 5, 1, "naïve café", FileRole::Up),
+            ("0005_backfill.rs", 5, 4, "backfill", FileRole::Rust),
+            ("6_a.b.rs", 6, 1, "a.b", FileRole::Rust),
             (
                 "9223372036854775807_max.sql",
                 MAX_VERSION,
@@ -803,6 +1004,12 @@ mod tests {
             ("v1__init.sql", NotAMigration),
             ("_init.sql", NotAMigration),
             ("0001_init.sql~", NotAMigration),
+            ("0001_init.up.rs", NotAMigration),
+            ("0001_init.down.rs", NotAMigration),
+            ("V1__init.rs", NotAMigration),
+            ("0001_init.RS", NotAMigration),
+            ("0_init.rs", ZeroVersion),
+            ("0001_.rs", EmptyName),
             ("0_init.sql", ZeroVersion),
             ("0000_init.sql", ZeroVersion),
             ("9223372036854775808_x.sql", VersionTooLarge),
@@ -814,5 +1021,138 @@ mod tests {
         for (file, expected) in cases {
             assert_eq!(name(file), Err(expected), "{file}");
         }
+    }
+
+    #[test]
+    fn rust_steps_are_found_by_their_lines() {
+        let steps = |text| rust_steps(text);
+        let up = RustSteps {
+            up: true,
+            down: false,
+        };
+        let both = RustSteps {
+            up: true,
+            down: true,
+        };
+        for text in [
+            "pub fn up(tx: &Transaction<'_>) -> Result<(), Error> { Ok(()) }",
+            "use x;\n\n    pub fn up(tx: &Transaction) -> R {",
+            "pub fn up<'a>(tx: &Transaction<'a>) -> R {",
+            "pub  fn\tup (tx: &Transaction) -> R {",
+            "pub fn up(\n    tx: &Transaction,\n) -> R {",
+            "pub fn up(tx: &Transaction) -> R {}\r\n// pub fn down(tx: &Transaction) -> R {}\r\n",
+        ] {
+            assert_eq!(steps(text), up, "{text:?}");
+        }
+        assert_eq!(
+            steps("pub fn down(tx: &T) -> R {}\npub fn up(tx: &T) -> R {}\n"),
+            both
+        );
+        for text in [
+            "fn up(tx: &Transaction) -> R {",
+            "pub(crate) fn up(tx: &Transaction) -> R {",
+            "pub async fn up(tx: &Transaction) -> R {",
+            "pub fn upgrade(tx: &Transaction) -> R {",
+            "pub fn up_all(tx: &Transaction) -> R {",
+            "pubfn up(tx: &Transaction) -> R {",
+            "pub fnup(tx: &Transaction) -> R {",
+            "// pub fn up(tx: &Transaction) -> R {",
+            "pub fn\nup(tx: &Transaction) -> R {",
+            "pub fn up",
+        ] {
+            assert_eq!(steps(text), RustSteps::default(), "{text:?}");
+        }
+    }
+
+    /// `read_folder` on a temporary folder holding `files`.
+    fn read(files: &[(&str, &str)]) -> Result<Vec<Migration>, FolderError> {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            fs::write(dir.path().join(name), text).unwrap();
+        }
+        read_folder(dir.path(), Path::new("migrations"))
+    }
+
+    #[test]
+    fn directives_and_rust_steps_reach_the_migrations() {
+        let migrations = read(&[
+            ("1_a.up.sql", "-- migrate:no-transaction\r\nVACUUM;\r\n"),
+            ("1_a.down.sql", "SELECT 1;"),
+            (
+                "2_b.rs",
+                "pub fn up(tx: &T) -> R {}\npub fn down(tx: &T) -> R {}\n",
+            ),
+            ("3_c.rs", "pub fn up(tx: &T) -> R {}\n"),
+            ("4_d.up.sql", "SELECT 4;"),
+            ("4_d.down.sql", "-- migrate:no-transaction\nVACUUM;"),
+        ])
+        .unwrap();
+        let shape: Vec<_> = migrations
+            .iter()
+            .map(|m| {
+                (
+                    m.kind(),
+                    m.up_no_transaction(),
+                    m.down_file(),
+                    m.down_no_transaction(),
+                    m.is_runnable(),
+                )
+            })
+            .collect();
+        use crate::MigrationKind::{Rust, Sql};
+        assert_eq!(
+            shape,
+            [
+                (Sql, true, Some("1_a.down.sql"), false, true),
+                (Rust, false, Some("2_b.rs"), false, false),
+                (Rust, false, None, false, false),
+                (Sql, false, Some("4_d.down.sql"), true, true),
+            ]
+        );
+        let rust = "pub fn up(tx: &T) -> R {}\n";
+        assert_eq!(migrations[2].checksum(), Checksum::of_text(rust));
+        assert_eq!(migrations[2].up_sql(), None);
+    }
+
+    #[test]
+    fn rust_files_count_in_the_sequence_and_their_problems_are_named() {
+        let error = read(&[
+            ("0001_a.sql", "SELECT 1;"),
+            ("0002_b.rs", "fn up(tx: &T) -> R {}"),
+            ("0003_c.sql", "SELECT 3;"),
+            ("0003_c.rs", "pub fn up(tx: &T) -> R {}"),
+            ("0004_d.rs", "pub fn up(tx: &T) -> R {}"),
+            ("0004_d.down.sql", "SELECT 4;"),
+            ("0005_e.rs", "  \n"),
+            (
+                "0007_g.sql",
+                "-- migrate:no-transaction\n-- migrate:transaction\n",
+            ),
+        ])
+        .unwrap_err();
+        let kinds: Vec<&str> = error
+            .problems()
+            .iter()
+            .map(|problem| match problem {
+                FolderProblem::MissingRustUp { .. } => "missing up",
+                FolderProblem::EmptyFile { .. } => "empty",
+                FolderProblem::BadDirective { .. } => "directive",
+                FolderProblem::DuplicateVersion { .. } => "duplicate",
+                FolderProblem::DownBesideRust { .. } => "down beside rust",
+                FolderProblem::Gap { .. } => "gap",
+                other => panic!("unexpected {other}"),
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "missing up",
+                "empty",
+                "directive",
+                "duplicate",
+                "down beside rust",
+                "gap"
+            ]
+        );
     }
 }

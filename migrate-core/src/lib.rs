@@ -30,6 +30,7 @@
 #![warn(missing_docs)]
 
 pub mod checksum;
+pub mod directive;
 pub mod folder;
 mod migration;
 
