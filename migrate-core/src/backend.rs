@@ -552,9 +552,12 @@ CREATE TABLE IF NOT EXISTS "{events}" (
     }
 
     fn mark_dirty(&self, table: &str, migration: &Migration, direction: Direction) -> Result<()> {
-        let (sql, state) = match direction {
-            Direction::Up => (
-                format!(
+        let version = sql_version(migration.version());
+        let state = dirty_state(direction);
+        let changed = match direction {
+            // A new row, or one replacing a failed attempt.
+            Direction::Up => self.execute(
+                &format!(
                     r#"INSERT INTO "{table}"
                            (version, name, checksum, running_checksum, applied_at, duration_ms, state, error)
                        VALUES (?1, ?2, ?3, NULL, {NOW}, 0, ?4, NULL)
@@ -564,35 +567,33 @@ CREATE TABLE IF NOT EXISTS "{events}" (
                            state = excluded.state, error = NULL
                        WHERE state = 'failed'"#
                 ),
-                dirty_state(Direction::Up),
-            ),
-            Direction::Down => (
-                format!(
-                    r#"UPDATE "{table}" SET state = ?4, running_checksum = NULL,
-                           applied_at = {NOW}, error = NULL
-                       WHERE version = ?1 AND name = ?2 AND checksum = ?3 AND state = 'applied'"#
-                ),
-                dirty_state(Direction::Down),
-            ),
-        };
-        let changed = self
-            .execute(
-                &sql,
                 params![
-                    sql_version(migration.version()),
+                    version,
                     migration.name(),
                     migration.checksum().to_string(),
-                    state,
+                    state
                 ],
-            )
-            .map_err(writing(table))?;
+            ),
+            // The applied row; it leaves the running checksum chain.
+            Direction::Down => self.execute(
+                &format!(
+                    r#"UPDATE "{table}" SET state = ?2, running_checksum = NULL,
+                           applied_at = {NOW}, error = NULL
+                       WHERE version = ?1 AND state = 'applied'"#
+                ),
+                params![version, state],
+            ),
+        }
+        .map_err(writing(table))?;
         if changed == 1 {
             Ok(())
         } else {
             Err(Error::MalformedRow {
                 table: table.to_owned(),
-                version: Some(sql_version(migration.version())),
-                detail: "the row changed while it was being marked dirty".to_owned(),
+                version: Some(version),
+                detail: format!(
+                    "expected one row to mark `{state}`, found {changed}: the row changed under the write lock"
+                ),
             })
         }
     }
