@@ -7,9 +7,11 @@
 //! - [`folder`]: file names, folder rules and their errors, used by the macro
 //!   at build time and by [`Migrations::from_folder`] at run time;
 //! - [`Checksum`]: SHA-256 of a file with CRLF and a BOM normalised away;
-//! - [`Migrations::run`] and [`Migrations::status`] (feature `sqlite`, on by
-//!   default): the runner, over a [`Backend`] implemented for
-//!   [`rusqlite::Connection`].
+//! - the runner (feature `sqlite`, on by default), over a [`Backend`]
+//!   implemented for [`rusqlite::Connection`]: [`Migrations::run`],
+//!   [`Migrations::status`], [`Migrations::rollback`], and every option and
+//!   action on [`Runner`] (target, dry run, grouped, baseline, repair,
+//!   history).
 //!
 //! # The tracking table
 //!
@@ -20,12 +22,17 @@
 //! |--------------------|---------|
 //! | `version`          | `INTEGER PRIMARY KEY`, the migration's version |
 //! | `name`             | the migration's name |
-//! | `checksum`         | `sha256:<hex>` of the up file when it ran |
-//! | `running_checksum` | `sha256:<hex>` over this and every applied checksum below it ([`Checksum::chain`]); `NULL` on a failure |
-//! | `applied_at`       | UTC, RFC 3339 with milliseconds: when it was applied, or when it failed |
-//! | `duration_ms`      | how long its SQL ran, milliseconds |
-//! | `success`          | 1 applied, 0 the last attempt failed and was rolled back |
-//! | `error`            | the failure's message, when `success` is 0 |
+//! | `checksum`         | `sha256:<hex>` of the up file (or `.rs` file) when it ran |
+//! | `running_checksum` | `sha256:<hex>` over this and every applied checksum below it ([`Checksum::chain`]); `NULL` unless applied |
+//! | `applied_at`       | UTC, RFC 3339 with milliseconds: when it was applied, failed, or was marked dirty |
+//! | `duration_ms`      | how long it ran, milliseconds |
+//! | `state`            | `applied`; `failed` (the last attempt was rolled back); `dirty_up` / `dirty_down` (its up / down ran outside a transaction and did not finish) |
+//! | `error`            | the failure's message, for `failed` and a dirty row that failed |
+//!
+//! A rolled-back migration's row is deleted. Beside it, `<table>_events` is
+//! the append-only history ([`Runner::history`]): one row per event
+//! (`applied`, `rolled_back`, `failed`, `baselined`, `repaired`) with its
+//! time, version, name, direction, checksum, duration and detail.
 
 #![warn(missing_docs)]
 
