@@ -3,10 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use migrate_core::Migration;
 use migrate_core::folder::{FolderError, read_folder};
+use migrate_core::{Migration, MigrationKind};
 use proc_macro2::{Literal, Span, TokenStream};
-use quote::quote;
+use quote::{format_ident, quote};
 
 use crate::input::Input;
 
@@ -28,16 +28,43 @@ pub fn expand(input: &Input) -> syn::Result<TokenStream> {
     let shown = PathBuf::from(input.path.value());
     let dir = Path::new(&manifest_dir).join(&shown);
     let migrations = read_folder(&dir, &shown).map_err(|error| folder_errors(&error, span))?;
+    // An absolute path without `..`, for the files rustc reads: its messages
+    // about a Rust migration then name the file plainly.
+    let dir = dir.canonicalize().unwrap_or(dir);
+    let mut items = Vec::new();
     let entries = migrations
         .iter()
-        .map(|migration| migration_tokens(&dir, migration, span))
+        .map(|migration| match migration.kind() {
+            MigrationKind::Sql => sql_tokens(&dir, migration, span),
+            MigrationKind::Rust => rust_tokens(&dir, migration, span, &mut items),
+        })
         .collect::<syn::Result<Vec<_>>>()?;
     Ok(quote! {
         {
+            #(#items)*
             const __MIGRATE_EMBEDDED: &[::migrate::Migration] = &[#(#entries),*];
             ::migrate::Migrations::__embedded(__MIGRATE_EMBEDDED)
         }
     })
+}
+
+/// `dir.join(file)` as a string literal's text.
+///
+/// # Errors
+///
+/// When the path is not UTF-8, which `include_str!` and `#[path]` need.
+fn path_text(dir: &Path, file: &str, span: Span) -> syn::Result<String> {
+    let path = dir.join(file);
+    match path.to_str() {
+        Some(text) => Ok(text.to_owned()),
+        None => Err(syn::Error::new(
+            span,
+            format!(
+                "`{}` is not valid UTF-8, which `include_str!` and `#[path]` need: move the crate to a UTF-8 path",
+                path.display()
+            ),
+        )),
+    }
 }
 
 /// One compile error per problem, all spanned on the path literal.
@@ -54,20 +81,11 @@ fn folder_errors(error: &FolderError, span: Span) -> syn::Error {
     combined
 }
 
-/// `Migration::__embedded(...)` for one migration; the SQL comes through
+/// `Migration::__embedded(...)` for one SQL migration; the SQL comes through
 /// `include_str!` so that editing a file rebuilds the crate.
-fn migration_tokens(dir: &Path, migration: &Migration, span: Span) -> syn::Result<TokenStream> {
+fn sql_tokens(dir: &Path, migration: &Migration, span: Span) -> syn::Result<TokenStream> {
     let include = |file: &str| -> syn::Result<TokenStream> {
-        let path = dir.join(file);
-        let path = path.to_str().ok_or_else(|| {
-            syn::Error::new(
-                span,
-                format!(
-                    "`{}` is not valid UTF-8, which `include_str!` needs: move the crate to a UTF-8 path",
-                    path.display()
-                ),
-            )
-        })?;
+        let path = path_text(dir, file, span)?;
         Ok(quote!(::core::include_str!(#path)))
     };
     let version = Literal::u64_suffixed(migration.version());
@@ -83,10 +101,7 @@ fn migration_tokens(dir: &Path, migration: &Migration, span: Span) -> syn::Resul
         }
         None => quote!(::core::option::Option::None),
     };
-    let checksum = migration.checksum();
-    let checksum = checksum.as_bytes();
-    let running = migration.running_checksum();
-    let running = running.as_bytes();
+    let (checksum, running) = checksums(migration);
     Ok(quote! {
         ::migrate::Migration::__embedded(
             #version,
@@ -95,8 +110,70 @@ fn migration_tokens(dir: &Path, migration: &Migration, span: Span) -> syn::Resul
             #up,
             #up_no_transaction,
             #down,
-            [#(#checksum),*],
-            [#(#running),*],
+            #checksum,
+            #running,
         )
     })
+}
+
+/// `Migration::__embedded_rust(...)` for one Rust migration, and into `items`
+/// the items it needs in the expansion's block: the user's file as a module
+/// through `#[path]` (so rustc's errors point into that file and editing it
+/// rebuilds the crate), and a wrapper per step that boxes its error.
+fn rust_tokens(
+    dir: &Path,
+    migration: &Migration,
+    span: Span,
+    items: &mut Vec<TokenStream>,
+) -> syn::Result<TokenStream> {
+    let version = migration.version();
+    let name = migration.name();
+    let file = migration.file();
+    let path = path_text(dir, file, span)?;
+    let module = format_ident!("__migrate_rust_{version}");
+    let mut step = |step: &str| {
+        let wrapper = format_ident!("__migrate_rust_{version}_{step}");
+        let function = format_ident!("{step}");
+        items.push(quote! {
+            fn #wrapper(
+                tx: &::migrate::rusqlite::Transaction<'_>,
+            ) -> ::core::result::Result<(), ::migrate::BoxError> {
+                #module::#function(tx).map_err(::core::convert::Into::into)
+            }
+        });
+        wrapper
+    };
+    let up = step("up");
+    let down = if migration.is_reversible() {
+        let down = step("down");
+        quote!(::core::option::Option::Some(#down))
+    } else {
+        quote!(::core::option::Option::None)
+    };
+    items.push(quote! {
+        #[path = #path]
+        mod #module;
+    });
+    let version = Literal::u64_suffixed(version);
+    let (checksum, running) = checksums(migration);
+    Ok(quote! {
+        ::migrate::Migration::__embedded_rust(
+            #version,
+            #name,
+            #file,
+            #up,
+            #down,
+            #checksum,
+            #running,
+        )
+    })
+}
+
+/// The checksum and running checksum as `[u8; 32]` array expressions.
+fn checksums(migration: &Migration) -> (TokenStream, TokenStream) {
+    let checksum = migration.checksum();
+    let checksum = checksum.as_bytes();
+    let running = migration.running_checksum();
+    let running = running.as_bytes();
+    (quote!([#(#checksum),*]), quote!([#(#running),*]))
 }
