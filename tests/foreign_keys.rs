@@ -1,0 +1,309 @@
+//! Foreign keys: with `PRAGMA foreign_keys = ON`, a migration runs with them
+//! off so that a table rebuild does not cascade, `PRAGMA foreign_key_check`
+//! fails a migration (or a down) that breaks a reference, and they are on
+//! again afterwards, whatever happened. A connection with them off is left
+//! alone.
+
+mod common;
+
+use common::{Database, Folder, count, tracking_rows};
+use migrate::{DEFAULT_TABLE, Direction, Error, ForeignKeyViolations};
+use rusqlite::Connection;
+
+const AUTHORS: &str = "CREATE TABLE authors (id INTEGER PRIMARY KEY, name TEXT NOT NULL);";
+const BOOKS: &str = "CREATE TABLE books (
+    id INTEGER PRIMARY KEY,
+    author_id INTEGER NOT NULL REFERENCES authors (id) ON DELETE CASCADE,
+    title TEXT NOT NULL
+);";
+const SEED: &str = "INSERT INTO authors (id, name) VALUES (1, 'Le Guin'), (2, 'Lem');
+INSERT INTO books (id, author_id, title) VALUES
+    (1, 1, 'The Dispossessed'), (2, 1, 'The Lathe of Heaven'), (3, 2, 'Solaris');";
+
+/// The rebuild of <https://www.sqlite.org/lang_altertable.html#otheralter>
+/// that adds a column to the parent table `authors`, copying the rows chosen
+/// by `filter`.
+fn rebuild_authors(filter: &str) -> String {
+    format!(
+        "CREATE TABLE authors_new (id INTEGER PRIMARY KEY, name TEXT NOT NULL, born INTEGER);
+INSERT INTO authors_new (id, name) SELECT id, name FROM authors WHERE {filter};
+DROP TABLE authors;
+ALTER TABLE authors_new RENAME TO authors;"
+    )
+}
+
+/// Authors, books, and a seed.
+fn seeded_folder() -> Folder {
+    Folder::new(&[
+        ("0001_authors.sql", AUTHORS),
+        ("0002_books.sql", BOOKS),
+        ("0003_seed.sql", SEED),
+    ])
+}
+
+/// The seeded folder with `rebuild` as migration 4.
+fn folder_with_a_rebuild(rebuild: &str) -> Folder {
+    let folder = seeded_folder();
+    folder.write("0004_rebuild_authors.sql", rebuild);
+    folder
+}
+
+fn open_with_foreign_keys(db: &Database, on: bool) -> Connection {
+    let conn = db.open();
+    conn.pragma_update(None, "foreign_keys", on).unwrap();
+    conn
+}
+
+fn foreign_keys(conn: &Connection) -> i64 {
+    count(conn, "PRAGMA foreign_keys")
+}
+
+fn books(conn: &Connection) -> Vec<(i64, i64, String)> {
+    let mut statement = conn
+        .prepare("SELECT id, author_id, title FROM books ORDER BY id")
+        .unwrap();
+    statement
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+fn authors(conn: &Connection) -> Vec<(i64, String)> {
+    let mut statement = conn
+        .prepare("SELECT id, name FROM authors ORDER BY id")
+        .unwrap();
+    statement
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// The `CREATE` statement of a table, as SQLite keeps it.
+fn table_sql(conn: &Connection, table: &str) -> String {
+    conn.query_row(
+        "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+        [table],
+        |row| row.get(0),
+    )
+    .unwrap()
+}
+
+fn seeded_books() -> Vec<(i64, i64, String)> {
+    vec![
+        (1, 1, "The Dispossessed".to_owned()),
+        (2, 1, "The Lathe of Heaven".to_owned()),
+        (3, 2, "Solaris".to_owned()),
+    ]
+}
+
+#[test]
+fn the_rebuild_run_by_hand_with_foreign_keys_on_deletes_the_children() {
+    // What the runner protects against: the same SQL in a plain transaction
+    // cascades the drop of the parent to every book.
+    let db = Database::new();
+    let conn = open_with_foreign_keys(&db, true);
+    conn.execute_batch(&format!("{AUTHORS}\n{BOOKS}\n{SEED}"))
+        .unwrap();
+
+    conn.execute_batch(&format!("BEGIN;\n{}\nCOMMIT;", rebuild_authors("true")))
+        .unwrap();
+
+    assert!(books(&conn).is_empty());
+}
+
+#[test]
+fn a_rebuild_of_a_parent_table_keeps_the_child_rows() -> migrate::Result<()> {
+    let folder = folder_with_a_rebuild(&rebuild_authors("true"));
+    let db = Database::new();
+    let mut conn = open_with_foreign_keys(&db, true);
+
+    let report = folder.migrations().run(&mut conn)?;
+
+    assert_eq!(report.applied.len(), 4);
+    assert_eq!(books(&conn), seeded_books());
+    assert!(table_sql(&conn, "authors").contains("born INTEGER"));
+    assert_eq!(foreign_keys(&conn), 1, "foreign keys are on again");
+    assert_eq!(
+        count(&conn, "SELECT count(*) FROM pragma_foreign_key_check"),
+        0
+    );
+    // Enforced again: a book of an unknown author is refused.
+    let orphan = conn.execute(
+        "INSERT INTO books (author_id, title) VALUES (99, 'Orphan')",
+        [],
+    );
+    assert!(orphan.is_err(), "{orphan:?}");
+    Ok(())
+}
+
+#[test]
+fn a_rebuild_that_breaks_a_reference_is_rolled_back_and_names_the_row() -> migrate::Result<()> {
+    // Author 2 is not copied, so book 3 refers to nothing.
+    let folder = folder_with_a_rebuild(&rebuild_authors("id <> 2"));
+    let migrations = folder.migrations();
+    let db = Database::new();
+    let mut conn = open_with_foreign_keys(&db, true);
+    migrations.run_to(&mut conn, 3)?;
+    let authors_sql = table_sql(&conn, "authors");
+
+    let error = migrations.run(&mut conn).unwrap_err();
+
+    let Error::MigrationFailed {
+        version,
+        direction,
+        dirty,
+        source,
+        ..
+    } = &error
+    else {
+        panic!("expected MigrationFailed, got {error:?}");
+    };
+    assert_eq!((*version, *direction, *dirty), (4, Direction::Up, false));
+    let violations = source
+        .downcast_ref::<ForeignKeyViolations>()
+        .unwrap_or_else(|| panic!("expected ForeignKeyViolations, got {source:?}"));
+    let found: Vec<(&str, Option<i64>, &str)> = violations
+        .0
+        .iter()
+        .map(|v| (v.table.as_str(), v.rowid, v.parent.as_str()))
+        .collect();
+    assert_eq!(found, [("books", Some(3), "authors")]);
+    // The same through `std::error::Error::source`, as a caller would walk it.
+    let via_source = std::error::Error::source(&error)
+        .and_then(|source| source.downcast_ref::<ForeignKeyViolations>());
+    assert_eq!(via_source, Some(violations));
+    let message = error.to_string();
+    assert!(
+        message.contains("row 3 of `books` refers to a missing row of `authors`"),
+        "{message}"
+    );
+
+    // Rolled back: the old table, every author and book, and 4 not applied.
+    assert_eq!(table_sql(&conn, "authors"), authors_sql);
+    assert_eq!(
+        authors(&conn),
+        [(1, "Le Guin".to_owned()), (2, "Lem".to_owned())]
+    );
+    assert_eq!(books(&conn), seeded_books());
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT count(*) FROM sqlite_schema WHERE name = 'authors_new'"
+        ),
+        0
+    );
+    let states: Vec<(i64, String)> = tracking_rows(&conn, DEFAULT_TABLE)
+        .into_iter()
+        .map(|row| (row.0, row.3))
+        .collect();
+    assert_eq!(states.last(), Some(&(4, "failed".to_owned())));
+    assert_eq!(
+        foreign_keys(&conn),
+        1,
+        "foreign keys are on again after the error"
+    );
+    Ok(())
+}
+
+#[test]
+fn with_foreign_keys_off_nothing_is_checked_and_they_stay_off() -> migrate::Result<()> {
+    let folder = folder_with_a_rebuild(&rebuild_authors("id <> 2"));
+    let db = Database::new();
+    let mut conn = open_with_foreign_keys(&db, false);
+
+    let report = folder.migrations().run(&mut conn)?;
+
+    assert_eq!(report.applied.len(), 4, "the violating migration applies");
+    assert_eq!(foreign_keys(&conn), 0);
+    assert_eq!(books(&conn), seeded_books());
+    assert_eq!(authors(&conn), [(1, "Le Guin".to_owned())]);
+    assert_eq!(
+        count(&conn, "SELECT count(*) FROM pragma_foreign_key_check"),
+        1
+    );
+    Ok(())
+}
+
+/// Migration 4 adds `born` by a rebuild; its down removes it by a rebuild
+/// copying the authors chosen by `down_filter`.
+fn folder_with_a_reversible_rebuild(down_filter: &str) -> Folder {
+    let folder = seeded_folder();
+    folder.write("0004_rebuild_authors.up.sql", rebuild_authors("true"));
+    folder.write(
+        "0004_rebuild_authors.down.sql",
+        format!(
+            "CREATE TABLE authors_old (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+INSERT INTO authors_old (id, name) SELECT id, name FROM authors WHERE {down_filter};
+DROP TABLE authors;
+ALTER TABLE authors_old RENAME TO authors;"
+        ),
+    );
+    folder
+}
+
+#[test]
+fn a_down_that_rebuilds_a_parent_table_keeps_the_child_rows() -> migrate::Result<()> {
+    let folder = folder_with_a_reversible_rebuild("true");
+    let migrations = folder.migrations();
+    let db = Database::new();
+    let mut conn = open_with_foreign_keys(&db, true);
+    migrations.run(&mut conn)?;
+
+    let report = migrations.rollback(&mut conn, 1)?;
+
+    assert_eq!(report.rolled_back.len(), 1);
+    assert!(!table_sql(&conn, "authors").contains("born"));
+    assert_eq!(books(&conn), seeded_books());
+    assert_eq!(foreign_keys(&conn), 1);
+    Ok(())
+}
+
+#[test]
+fn a_down_that_breaks_a_reference_is_rolled_back() -> migrate::Result<()> {
+    let folder = folder_with_a_reversible_rebuild("id <> 2");
+    let migrations = folder.migrations();
+    let db = Database::new();
+    let mut conn = open_with_foreign_keys(&db, true);
+    migrations.run(&mut conn)?;
+    let authors_sql = table_sql(&conn, "authors");
+
+    let error = migrations.rollback(&mut conn, 1).unwrap_err();
+
+    let Error::MigrationFailed {
+        version,
+        direction,
+        file,
+        source,
+        ..
+    } = &error
+    else {
+        panic!("expected MigrationFailed, got {error:?}");
+    };
+    assert_eq!(
+        (*version, *direction, file.as_str()),
+        (4, Direction::Down, "0004_rebuild_authors.down.sql")
+    );
+    let violations = source
+        .downcast_ref::<ForeignKeyViolations>()
+        .unwrap_or_else(|| panic!("expected ForeignKeyViolations, got {source:?}"));
+    assert_eq!(violations.0.len(), 1);
+    assert_eq!(
+        (violations.0[0].table.as_str(), violations.0[0].rowid),
+        ("books", Some(3))
+    );
+
+    // The down was rolled back: `born` is still there, 4 is still applied.
+    assert_eq!(table_sql(&conn, "authors"), authors_sql);
+    assert_eq!(authors(&conn).len(), 2);
+    assert_eq!(books(&conn), seeded_books());
+    let status = migrations.status(&mut conn)?;
+    assert_eq!(status.current_version, Some(4));
+    assert_eq!(
+        foreign_keys(&conn),
+        1,
+        "foreign keys are on again after the error"
+    );
+    Ok(())
+}
