@@ -25,10 +25,47 @@
 //! # The folder
 //!
 //! `<version>_<name>.sql` (up only), or `<version>_<name>.up.sql` with an
-//! optional `<version>_<name>.down.sql`, or `V<version>__<name>.sql`. Versions
-//! are sequential without gaps (`0001`, `0002`, …; leading zeros allowed) or
-//! 14-digit UTC timestamps (`20240131120000`). Hidden files and `README*` are
-//! ignored; anything else is a compile error. See [`folder`] for every rule.
+//! optional `<version>_<name>.down.sql`, or `V<version>__<name>.sql`, or
+//! `<version>_<name>.rs` for a migration in Rust. Versions are sequential
+//! without gaps (`0001`, `0002`, …; leading zeros allowed) or 14-digit UTC
+//! timestamps (`20240131120000`), SQL and Rust migrations in one sequence.
+//! Hidden files and `README*` are ignored; anything else is a compile error.
+//! See [`folder`] for every rule.
+//!
+//! A `.sql` file whose first line is `-- migrate:no-transaction` runs outside
+//! a transaction; any other `-- migrate:` comment is an error (see
+//! [`directive`]).
+//!
+//! A Rust migration is compiled into your crate as a module and declares
+//! `pub fn up(tx: &rusqlite::Transaction<'_>) -> Result<(), E>`, and
+//! optionally `pub fn down` with the same signature, `E` being any error that
+//! converts into [`BoxError`] (`rusqlite` is re-exported as
+//! `migrate::rusqlite` for crates that do not depend on it). Both run inside
+//! the migration's transaction; its checksum is that of the whole `.rs` file:
+//!
+//! ```ignore
+//! // migrations/0005_weekdays.rs
+//! use rusqlite::{Transaction, params};
+//!
+//! const NAMES: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+//!
+//! pub fn up(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+//!     let mut insert = tx.prepare("INSERT INTO weekdays (number, name) VALUES (?1, ?2)")?;
+//!     for (number, name) in (1..).zip(NAMES) {
+//!         insert.execute(params![number, name])?;
+//!     }
+//!     Ok(())
+//! }
+//!
+//! pub fn down(tx: &Transaction<'_>) -> Result<(), migrate::BoxError> {
+//!     tx.execute("DELETE FROM weekdays", [])?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! A set read at run time with [`Migrations::from_folder`] knows a Rust
+//! migration's version, name and checksum but has no code to run
+//! ([`Migration::is_runnable`]).
 //!
 //! # Rebuilding when a file is added
 //!
@@ -59,17 +96,27 @@ pub use migrate_core::*;
 ///
 /// The path is relative to the crate's `Cargo.toml` (`CARGO_MANIFEST_DIR`).
 /// The expansion is const data: per migration its version, name, file name,
-/// SQL (through `include_str!`, so editing a file rebuilds), and the SHA-256
-/// checksum and running checksum computed at build time.
+/// SQL (through `include_str!`, so editing a file rebuilds) with its
+/// `-- migrate:no-transaction` flags, and the SHA-256 checksum and running
+/// checksum computed at build time. Each Rust migration `<version>_<name>.rs`
+/// becomes a module of your crate, declared with `#[path]` inside the
+/// expansion's block, and its `up` and `down` are embedded as function
+/// pointers; so rustc compiles the file (its errors point into it) and
+/// editing it rebuilds.
 ///
 /// # Compile errors
 ///
 /// Every problem in the folder at once, each naming its file(s): a missing
 /// folder (with the resolved path), no migrations, a duplicate version (every
-/// file claiming it), a gap (the missing versions), a file name that matches
-/// no pattern, version 0 or one above 2^63 - 1, a down file without its up,
-/// an empty or whitespace-only file, a file that is not UTF-8, a subfolder,
-/// a path that is not a folder, timestamp and sequential versions mixed.
+/// file claiming it, SQL or Rust), a gap (the missing versions), a file name
+/// that matches no pattern (including `V<version>__<name>.rs`, `.up.rs` and
+/// `.down.rs`), version 0 or one above 2^63 - 1, a down file without its up,
+/// a `.down.sql` beside a Rust migration, an empty or whitespace-only file, a
+/// file that is not UTF-8, a `-- migrate:` comment that is not a directive or
+/// a directive below the first line (with its line), a `.rs` file without a
+/// `pub fn up` line, a subfolder, a path that is not a folder, timestamp and
+/// sequential versions mixed. A Rust migration that does not compile is an
+/// ordinary rustc error in its file.
 ///
 /// The generated code names the crate `::migrate`, so depend on it under that
 /// name.
