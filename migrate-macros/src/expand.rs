@@ -29,7 +29,12 @@ pub fn expand(input: &Input) -> syn::Result<TokenStream> {
     let dir = Path::new(&manifest_dir).join(&shown);
     let migrations = read_folder(&dir, &shown).map_err(|error| folder_errors(&error, span))?;
     // An absolute path without `..`, for the files rustc reads: its messages
-    // about a Rust migration then name the file plainly.
+    // about a Rust migration then name the file plainly. On Windows
+    // `canonicalize` gives a `\\?\` verbatim path, and `absolute` already
+    // resolves `..` there.
+    #[cfg(windows)]
+    let dir = std::path::absolute(&dir).unwrap_or(dir);
+    #[cfg(not(windows))]
     let dir = dir.canonicalize().unwrap_or(dir);
     let mut items = Vec::new();
     let entries = migrations
