@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::report::{
     AppliedMigration, Direction, Event, EventKind, Repair, RepairAction, RepairReport,
 };
-use crate::runner::Runner;
+use crate::runner::{Runner, refuse_dirty};
 
 impl Runner<'_> {
     /// Marks every migration of the set up to and including `version` as
@@ -19,8 +19,9 @@ impl Runner<'_> {
     /// # Errors
     ///
     /// - [`Error::UnknownVersion`]: `version` is not in the set.
-    /// - [`Error::BaselineRefused`]: a migration is already applied (or
-    ///   dirty); nothing was changed.
+    /// - [`Error::BaselineRefused`]: a migration is already applied; nothing
+    ///   was changed.
+    /// - [`Error::Dirty`]: a migration is marked dirty; nothing was changed.
     /// - [`Error::Locked`], [`Error::TransactionOpen`],
     ///   [`Error::InvalidTableName`], [`Error::MalformedRow`],
     ///   [`Error::Sqlite`].
@@ -35,10 +36,13 @@ impl Runner<'_> {
         self.session(conn, |conn| {
             let tx = conn.begin(true, self.lock_timeout)?;
             tx.create_tables(&self.table)?;
-            let dirty = tx.dirty(&self.table)?.first().map(|d| d.version);
-            let applied = tx.applied(&self.table)?.first().map(|a| a.version);
-            if let Some(version) = dirty.into_iter().chain(applied).min() {
-                return Err(Error::BaselineRefused { version });
+            // A dirty migration needs a repair, not the advice that a
+            // baseline is only for a database with none applied.
+            refuse_dirty(&*tx, &self.table)?;
+            if let Some(applied) = tx.applied(&self.table)?.first() {
+                return Err(Error::BaselineRefused {
+                    version: applied.version,
+                });
             }
             let mut baselined = Vec::new();
             for migration in self.migrations().iter() {

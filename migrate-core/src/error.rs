@@ -102,7 +102,7 @@ pub enum Error {
         "cannot baseline: migration {version} is already applied; a baseline is only for a database with none applied"
     )]
     BaselineRefused {
-        /// The lowest applied (or dirty) version.
+        /// The lowest applied version.
         version: u64,
     },
 
