@@ -104,3 +104,34 @@ pub fn tracking_rows(conn: &Connection, table: &str) -> Vec<(i64, String, String
 pub fn count(conn: &Connection, sql: &str) -> i64 {
     conn.query_row(sql, [], |row| row.get(0)).unwrap()
 }
+
+/// Every schema object as `(type, name, tbl_name, sql)`, by type and name,
+/// without the tracking table and the history (nor their index).
+pub fn schema(conn: &Connection) -> Vec<(String, String, String, Option<String>)> {
+    let mut statement = conn
+        .prepare(
+            "SELECT type, name, tbl_name, sql FROM sqlite_schema
+             WHERE tbl_name NOT IN ('migrate_schema_history', 'migrate_schema_history_events')
+             ORDER BY type, name",
+        )
+        .unwrap();
+    statement
+        .query_map([], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// Every row of a query, every column as SQLite stores it: to compare whole
+/// tables (the tracking table included) before and after.
+pub fn rows(conn: &Connection, sql: &str) -> Vec<Vec<rusqlite::types::Value>> {
+    let mut statement = conn.prepare(sql).unwrap();
+    let columns = statement.column_count();
+    statement
+        .query_map([], |row| (0..columns).map(|i| row.get(i)).collect())
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
