@@ -292,10 +292,13 @@ fn a_migration_without_a_down_in_range_refuses_before_reverting_anything() -> mi
             let Error::Irreversible {
                 version: 2,
                 name,
-                reason: Irreversible::NoDown { file, fix: found },
+                reason,
             } = &error
             else {
-                panic!("expected Irreversible NoDown for 2, got {error:?}");
+                panic!("expected Irreversible for 2, got {error:?}");
+            };
+            let Irreversible::NoDown { file, fix: found } = &**reason else {
+                panic!("expected NoDown, got {reason:?}");
             };
             assert_eq!((name.as_str(), file.as_str()), ("seed", second));
             assert_eq!(found, fix);
@@ -335,15 +338,18 @@ fn a_migration_edited_since_it_was_applied_refuses_before_reverting_anything() -
     let Error::Irreversible {
         version: 2,
         name,
-        reason:
-            Irreversible::Divergent {
-                file,
-                applied: was,
-                embedded,
-            },
+        reason,
     } = &error
     else {
-        panic!("expected Irreversible Divergent for 2, got {error:?}");
+        panic!("expected Irreversible for 2, got {error:?}");
+    };
+    let Irreversible::Divergent {
+        file,
+        applied: was,
+        embedded,
+    } = &**reason
+    else {
+        panic!("expected Divergent, got {reason:?}");
     };
     assert_eq!(
         (name.as_str(), file.as_str()),
@@ -396,8 +402,8 @@ fn a_migration_unknown_to_this_build_refuses_before_reverting_anything() -> migr
     assert!(
         matches!(
             &error,
-            Error::Irreversible { version: 20240102000000, name, reason: Irreversible::Missing }
-                if name == "posts"
+            Error::Irreversible { version: 20240102000000, name, reason }
+                if name == "posts" && **reason == Irreversible::Missing
         ),
         "{error:?}"
     );

@@ -696,10 +696,10 @@ fn script_of(migration: &Migration, direction: Direction) -> Result<&Script> {
         Direction::Down => migration.down().ok_or_else(|| Error::Irreversible {
             version: migration.version(),
             name: migration.name().to_owned(),
-            reason: crate::error::Irreversible::NoDown {
+            reason: Box::new(crate::error::Irreversible::NoDown {
                 file: migration.file().to_owned(),
                 fix: crate::rollback::how_to_add_a_down(migration),
-            },
+            }),
         }),
     }
 }
@@ -726,8 +726,8 @@ fn run_sql(
         file: file_of(migration, direction).to_owned(),
         direction,
         dirty: outside,
-        line: failure.line,
-        statement: failure.statement,
+        line: failure.line.and_then(|line| u32::try_from(line).ok()),
+        statement: failure.statement.map(String::into_boxed_str),
         source: Box::new(failure.source),
     })
 }

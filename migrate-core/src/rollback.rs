@@ -9,7 +9,7 @@ use crate::migration::{Migration, MigrationKind, Script};
 use crate::report::{
     AppliedMigration, Direction, EventKind, RedoReport, RollbackReport, RolledBackMigration,
 };
-use crate::runner::{ForeignKeysOff, Runner, refuse_dirty};
+use crate::runner::{ForeignKeysOff, Runner, refuse_dirty, whole_millis};
 
 /// How far a rollback goes.
 #[derive(Clone, Copy)]
@@ -158,7 +158,7 @@ impl Runner<'_> {
         migration: &Migration,
         started: Instant,
     ) -> Result<RolledBackMigration> {
-        let duration = started.elapsed();
+        let duration = whole_millis(started.elapsed());
         conn.remove(&self.table, migration.version())?;
         conn.record_event(
             &self.table,
@@ -190,7 +190,7 @@ impl Runner<'_> {
         let refuse = |name: &str, reason| Error::Irreversible {
             version: row.version,
             name: name.to_owned(),
-            reason,
+            reason: Box::new(reason),
         };
         let Some(migration) = self.migrations().get(row.version) else {
             return Err(refuse(&row.name, Irreversible::Missing));
