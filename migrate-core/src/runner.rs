@@ -320,7 +320,7 @@ impl<'a> Runner<'a> {
                 } else {
                     match self.execute::<B>(&tx, migration, Direction::Up, foreign_keys) {
                         Ok(()) => {
-                            let duration = started.elapsed();
+                            let duration = whole_millis(started.elapsed());
                             self.record_applied(&*tx, migration, duration, EventKind::Applied)?;
                             DryRunOutcome::Ok(duration)
                         }
@@ -565,6 +565,7 @@ impl<'a> Runner<'a> {
         duration: Duration,
         kind: EventKind,
     ) -> Result<AppliedMigration> {
+        let duration = whole_millis(duration);
         let table = &self.table;
         let latest = conn.latest_applied(table)?.map(|(version, _)| version);
         let below = conn.running_checksum_below(table, migration.version())?;
@@ -762,6 +763,12 @@ pub(crate) fn not_compiled(migration: &Migration) -> Error {
         name: migration.name().to_owned(),
         file: migration.file().to_owned(),
     }
+}
+
+/// A duration cut to whole milliseconds, as the tracking table and the
+/// history store it, so that a report equals what is read back later.
+pub(crate) fn whole_millis(duration: Duration) -> Duration {
+    Duration::from_millis(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
 }
 
 fn trace_applied(applied: &AppliedMigration) {
