@@ -88,6 +88,22 @@ fn baseline_records_migrations_as_applied_without_running_them() -> migrate::Res
             (3, "applied".to_owned())
         ]
     );
+    // Chained as if they had run, so the up-to-date check stays one row.
+    let running: Vec<(i64, String)> = conn
+        .prepare(&format!(
+            "SELECT version, running_checksum FROM {DEFAULT_TABLE} ORDER BY version"
+        ))
+        .unwrap()
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let expected: Vec<(i64, String)> = migrations
+        .iter()
+        .take(3)
+        .map(|m| (m.version() as i64, m.running_checksum().to_string()))
+        .collect();
+    assert_eq!(running, expected);
     let status = migrations.status(&mut conn)?;
     assert_eq!(status.current_version, Some(3));
     let pending: Vec<u64> = status.pending.iter().map(|p| p.version).collect();
