@@ -1,5 +1,6 @@
 //! Applies the task tracker's migrations in `examples/migrations/` to a SQLite
-//! file, then prints the status.
+//! file, then prints the status. Twelve are SQL; `0013_project_slugs.rs` is a
+//! Rust data migration, compiled in by `embed_migrations!`.
 //!
 //! ```text
 //! cargo run --example quickstart -- app.db
@@ -48,10 +49,11 @@ fn main() -> anyhow::Result<()> {
         .current_version
         .map_or("none".to_owned(), |v| v.to_string());
     println!(
-        "status: version {current}, {} applied, {} pending, {} failed, {} problem(s)",
+        "status: version {current}, {} applied, {} pending, {} failed, {} dirty, {} problem(s)",
         status.applied.len(),
         status.pending.len(),
         status.failed.len(),
+        status.dirty.len(),
         status.problems.len()
     );
     for problem in &status.problems {

@@ -36,7 +36,7 @@ fn an_older_database_with_data_upgrades_to_the_latest_without_losing_a_row() -> 
     assert_eq!(older_build(5).run(&mut conn)?.applied.len(), 5);
     conn.execute_batch(
         "INSERT INTO users (id, email) VALUES (1, 'ada@example.com'), (2, 'grace@example.com'), (3, 'linus@example.com');
-         INSERT INTO projects (id, owner_id, name) VALUES (1, 1, 'Compiler'), (2, 2, 'Docs');
+         INSERT INTO projects (id, owner_id, name) VALUES (1, 1, 'Compiler'), (2, 2, 'Docs'), (3, 1, 'docs!');
          INSERT INTO tasks (id, project_id, assignee_id, title, done) VALUES
              (1, 1, 1, 'Parse input', 1),
              (2, 1, 2, 'Check types', 0),
@@ -59,11 +59,11 @@ fn an_older_database_with_data_upgrades_to_the_latest_without_losing_a_row() -> 
     // The latest build.
     let report = QUICKSTART.run(&mut conn)?;
     let applied: Vec<u64> = report.applied.iter().map(|a| a.version).collect();
-    assert_eq!(applied, [11, 12]);
+    assert_eq!(applied, [11, 12, 13]);
 
     for (table, rows) in [
         ("users", 3),
-        ("projects", 2),
+        ("projects", 3),
         ("tasks", 4),
         ("comments", 3),
         ("time_entries", 3),
@@ -127,6 +127,16 @@ fn an_older_database_with_data_upgrades_to_the_latest_without_losing_a_row() -> 
         ),
         1
     );
+
+    // 0013 (Rust) gave every project a unique slug.
+    let slugs: String = conn
+        .query_row(
+            "SELECT group_concat(slug, ',') FROM (SELECT slug FROM projects ORDER BY id)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(slugs, "compiler,docs,docs-2");
 
     assert_eq!(
         count(&conn, "SELECT count(*) FROM pragma_foreign_key_check"),
