@@ -212,3 +212,63 @@ fn without_build_rs_a_new_migration_file_goes_unseen() {
          drop the build.rs advice from the docs"
     );
 }
+
+/// A Rust migration in a user's crate: compiled in, run, rebuilt when its
+/// file is edited (rustc tracks `#[path]` modules), and a compile error in it
+/// points at the file.
+#[test]
+fn a_rust_migration_is_compiled_in_rebuilt_on_edit_and_its_errors_point_at_it() {
+    let _lock = one_build_at_a_time();
+    let seed = |rows: u32| {
+        format!(
+            "pub fn up(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {{\n    \
+                 for id in 1..={rows} {{\n        \
+                     tx.execute(\"INSERT INTO users (id) VALUES (?1)\", [id])?;\n    \
+                 }}\n    \
+                 Ok(())\n\
+             }}\n"
+        )
+    };
+    let app = ExternalCrate::new(&[
+        (
+            "0001_init.sql",
+            "CREATE TABLE users (id INTEGER PRIMARY KEY);",
+        ),
+        ("0002_seed.rs", &seed(2)),
+    ]);
+    app.write(
+        "src/main.rs",
+        MAIN_RS.replace(
+            "    Ok(())\n}",
+            "    let users: i64 = conn.query_row(\"SELECT count(*) FROM users\", [], |r| r.get(0))?;\n    \
+             println!(\"{users} users\");\n    Ok(())\n}",
+        ),
+    );
+    assert_eq!(
+        app.run(),
+        "2 migrations embedded\napplied 1 init\napplied 2 seed\n2 users\n"
+    );
+
+    // Editing the `.rs` file rebuilds: its new code runs.
+    app.add_migration_after_a_build("0002_seed.rs", &seed(5));
+    assert_eq!(
+        app.run(),
+        "2 migrations embedded\napplied 1 init\napplied 2 seed\n5 users\n"
+    );
+
+    // A type error in it is reported at its own line.
+    app.add_migration_after_a_build(
+        "0002_seed.rs",
+        "pub fn up(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {\n    \
+             let count: u32 = \"three\";\n    \
+             Ok(())\n\
+         }\n",
+    );
+    let build = app.cargo(&["build"]);
+    let stderr = text(&build.stderr);
+    assert!(!build.status.success(), "the build should fail:\n{stderr}");
+    assert!(
+        stderr.contains("migrations/0002_seed.rs:2:"),
+        "the error should point into the Rust migration:\n{stderr}"
+    );
+}
