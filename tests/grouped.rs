@@ -54,6 +54,7 @@ fn run_the_failing_group(migrations: &Migrations, conn: &mut Connection) {
         version: 4,
         file,
         direction: Direction::Up,
+        grouped: true,
         line: Some(2),
         ..
     } = &error
@@ -61,11 +62,12 @@ fn run_the_failing_group(migrations: &Migrations, conn: &mut Connection) {
         panic!("expected migration 4 to fail, got {error:?}");
     };
     assert_eq!(file, "0004_index.sql");
+    let message = error.to_string();
     assert!(
-        error
-            .to_string()
-            .starts_with("migration 4 (index) failed in `0004_index.sql` at line 2"),
-        "{error}"
+        message.starts_with("migration 4 (index) failed in `0004_index.sql` at line 2")
+            && message
+                .ends_with("the whole group was rolled back: none of its migrations is applied"),
+        "{message}"
     );
     assert_eq!(
         new_events(migrations, conn, events_before),

@@ -33,7 +33,7 @@ pub enum Error {
         if *direction == Direction::Down { "the down of " } else { "" },
         location(file, *line, statement.as_deref()),
         failure_message(source.as_ref()),
-        aftermath(*direction, *dirty)
+        aftermath(*direction, *dirty, *grouped)
     )]
     MigrationFailed {
         /// The migration's version.
@@ -48,6 +48,9 @@ pub enum Error {
         /// Whether it ran outside a transaction and may have been partly
         /// applied: the migration is now marked dirty.
         dirty: bool,
+        /// Whether it ran in a grouped run ([`Runner::grouped`](crate::Runner::grouped)):
+        /// the migrations of the group before it were rolled back with it.
+        grouped: bool,
         /// 1-based line in the file where the failing statement starts, when
         /// it could be located.
         line: Option<u32>,
@@ -204,8 +207,11 @@ fn failure_message(source: &(dyn std::error::Error + Send + Sync + 'static)) -> 
     }
 }
 
-fn aftermath(direction: Direction, dirty: bool) -> &'static str {
+fn aftermath(direction: Direction, dirty: bool, grouped: bool) -> &'static str {
     match (direction, dirty) {
+        (Direction::Up, false) if grouped => {
+            "the whole group was rolled back: none of its migrations is applied"
+        }
         (_, true) => {
             "it ran outside a transaction, so part of it may be in the database: the migration is marked dirty until repaired"
         }

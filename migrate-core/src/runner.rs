@@ -498,8 +498,11 @@ impl<'a> Runner<'a> {
         let mut report = Report::default();
         for migration in pending {
             let started = Instant::now();
-            if let Err(error) = self.execute::<B>(&tx, migration, Direction::Up, foreign_keys) {
+            if let Err(mut error) = self.execute::<B>(&tx, migration, Direction::Up, foreign_keys) {
                 drop(tx);
+                if let Error::MigrationFailed { grouped, .. } = &mut error {
+                    *grouped = true;
+                }
                 self.record_failure(conn, migration, Direction::Up, started.elapsed(), &error);
                 return Err(error);
             }
