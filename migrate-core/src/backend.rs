@@ -444,21 +444,23 @@ CREATE TABLE IF NOT EXISTS "{events}" (
             Script::Rust(Some(step)) => {
                 let result = step(tx);
                 // A Rust step holds `&Transaction` and could still end it by
-                // executing `COMMIT` itself; that would split the migration
-                // from its tracking row.
-                let result = result.and_then(|()| {
-                    if tx.is_autocommit() {
-                        Err("the migration ended its own transaction (COMMIT or ROLLBACK); it must leave it open".into())
-                    } else {
-                        Ok(())
-                    }
-                });
+                // executing `COMMIT` or `ROLLBACK` itself. What it did before
+                // may then be committed without its tracking row: nothing can
+                // undo that, so the migration fails dirty, like one cut short
+                // outside a transaction.
+                let ended = tx.is_autocommit();
+                let result = match result {
+                    Ok(()) if ended => Err(
+                        "the migration ended its own transaction (COMMIT or ROLLBACK); it must leave it open".into(),
+                    ),
+                    other => other,
+                };
                 result.map_err(|source| Error::MigrationFailed {
                     version: migration.version(),
                     name: migration.name().to_owned(),
                     file: file_of(migration, direction).to_owned(),
                     direction,
-                    dirty: false,
+                    dirty: ended,
                     grouped: false,
                     line: None,
                     statement: None,

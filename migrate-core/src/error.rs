@@ -45,8 +45,9 @@ pub enum Error {
         file: String,
         /// Up or down.
         direction: Direction,
-        /// Whether it ran outside a transaction and may have been partly
-        /// applied: the migration is now marked dirty.
+        /// Whether part of it may be in the database: it ran outside a
+        /// transaction (`-- migrate:no-transaction`), or a Rust migration
+        /// ended its own transaction. The migration is now marked dirty.
         dirty: bool,
         /// Whether it ran in a grouped run ([`Runner::grouped`](crate::Runner::grouped)):
         /// the migrations of the group before it were rolled back with it.
@@ -64,10 +65,10 @@ pub enum Error {
     },
 
     /// A migration is marked dirty: it ran outside a transaction and did not
-    /// finish. Nothing was changed; fix the database by hand, then call
+    /// finish, or it was a Rust migration that ended its own transaction. Nothing was changed; fix the database by hand, then call
     /// [`Runner::repair`](crate::Runner::repair).
     #[error(
-        "migration {version} ({name}) is marked dirty: its {} ran outside a transaction and did not finish{}; \
+        "migration {version} ({name}) is marked dirty: its {} did not finish and part of it may be in the database{}; \
          nothing was changed. Complete or undo its effects by hand, then run repair",
         match direction { Direction::Up => "up", Direction::Down => "down" },
         error.as_deref().map(|e| format!(" ({e})")).unwrap_or_else(|| " (the process stopped, or another one is still running it)".to_owned())
@@ -213,7 +214,7 @@ fn aftermath(direction: Direction, dirty: bool, grouped: bool) -> &'static str {
             "the whole group was rolled back: none of its migrations is applied"
         }
         (_, true) => {
-            "it ran outside a transaction, so part of it may be in the database: the migration is marked dirty until repaired"
+            "it was not inside a transaction to the end, so part of it may be in the database: the migration is marked dirty until repaired"
         }
         (Direction::Up, false) => "it was rolled back and no later migration ran",
         (Direction::Down, false) => "it was rolled back and the migration stays applied",

@@ -632,6 +632,15 @@ impl<'a> Runner<'a> {
         let recorded = conn.begin(true, self.lock_timeout).and_then(|tx| {
             tx.create_tables(&self.table)?;
             if dirty {
+                // Outside a transaction the mark was set before it ran; a Rust
+                // migration that ended its own transaction gets it now.
+                if !tx
+                    .dirty(&self.table)?
+                    .iter()
+                    .any(|d| d.version == migration.version())
+                {
+                    tx.mark_dirty(&self.table, migration, direction)?;
+                }
                 tx.set_dirty_error(&self.table, migration.version(), &message)?;
             } else if direction == Direction::Up {
                 tx.record_failure(&self.table, migration, duration, &message)?;

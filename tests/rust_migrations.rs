@@ -1,0 +1,127 @@
+//! Rust-code migrations (`<version>_<name>.rs`) at run time: a failure rolls
+//! back everything the code did together with its tracking row; a dry run
+//! tries them like SQL; one that ends its own transaction is marked dirty.
+//! (Applying and reverting a Rust migration that succeeds, and the embedded
+//! set's structure, are in `embed.rs`; the compile errors in `tests/ui/`.)
+
+mod common;
+
+use common::{Database, count, schema_objects, tracking_rows};
+use migrate::{
+    DEFAULT_TABLE, Direction, DryRunOutcome, Error, EventKind, Migrations, embed_migrations,
+};
+
+const FAILING: Migrations = embed_migrations!("tests/fixtures/rust_failing");
+const ENDS_ITS_TRANSACTION: Migrations =
+    embed_migrations!("tests/fixtures/rust_ends_its_transaction");
+
+#[test]
+fn a_failing_rust_migration_rolls_back_with_its_tracking_row() -> migrate::Result<()> {
+    let db = Database::new();
+    let mut conn = db.open();
+
+    let error = FAILING.run(&mut conn).unwrap_err();
+
+    let Error::MigrationFailed {
+        version: 2,
+        file,
+        direction: Direction::Up,
+        dirty: false,
+        line: None,
+        source,
+        ..
+    } = &error
+    else {
+        panic!("expected migration 2 to fail, got {error:?}");
+    };
+    assert_eq!(file, "0002_opening_balances.rs");
+    assert_eq!(source.to_string(), "no opening balance for tier `platinum`");
+    assert_eq!(
+        error.to_string(),
+        "migration 2 (opening_balances) failed in `0002_opening_balances.rs`: \
+         no opening balance for tier `platinum`; it was rolled back and no later migration ran"
+    );
+
+    // The two accounts it inserted before failing are gone; 3 never ran.
+    assert_eq!(count(&conn, "SELECT count(*) FROM accounts"), 0);
+    assert_eq!(schema_objects(&conn), ["table accounts"]);
+    let states: Vec<(i64, String)> = tracking_rows(&conn, DEFAULT_TABLE)
+        .into_iter()
+        .map(|row| (row.0, row.3))
+        .collect();
+    assert_eq!(
+        states,
+        [(1, "applied".to_owned()), (2, "failed".to_owned())]
+    );
+    let failed = FAILING.status(&mut conn)?.failed;
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].error, error.to_string());
+    let last = FAILING.history(&mut conn)?.pop().expect("a failed event");
+    assert_eq!((last.kind, last.version), (EventKind::Failed, 2));
+    assert_eq!(last.detail.as_deref(), Some(error.to_string().as_str()));
+    Ok(())
+}
+
+#[test]
+fn a_dry_run_tries_rust_migrations_and_changes_nothing() -> migrate::Result<()> {
+    let db = Database::new();
+    let mut conn = db.open();
+    FAILING.run_to(&mut conn, 1)?;
+    let before = std::fs::read(db.path()).expect("read the database file");
+
+    let report = FAILING.runner().dry_run(&mut conn)?;
+
+    assert_eq!(report.steps.len(), 1, "stops at the failing Rust migration");
+    assert_eq!(report.steps[0].version, 2);
+    assert!(
+        matches!(
+            &report.steps[0].outcome,
+            DryRunOutcome::Failed(Error::MigrationFailed { source, .. })
+                if source.to_string() == "no opening balance for tier `platinum`"
+        ),
+        "{:?}",
+        report.steps[0].outcome
+    );
+    assert_eq!(std::fs::read(db.path()).expect("read it again"), before);
+    Ok(())
+}
+
+#[test]
+fn a_rust_migration_that_ends_its_transaction_is_marked_dirty() -> migrate::Result<()> {
+    let db = Database::new();
+    let mut conn = db.open();
+
+    let error = ENDS_ITS_TRANSACTION.run(&mut conn).unwrap_err();
+
+    assert!(
+        matches!(
+            &error,
+            Error::MigrationFailed {
+                version: 2,
+                dirty: true,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains(
+            "the migration ended its own transaction (COMMIT or ROLLBACK); it must leave it open"
+        ),
+        "{error}"
+    );
+    // Its insert was committed by its own COMMIT: the runner cannot undo it,
+    // so it says so with a dirty mark instead of pretending it rolled back.
+    assert_eq!(count(&conn, "SELECT count(*) FROM log"), 1);
+    let status = ENDS_ITS_TRANSACTION.status(&mut conn)?;
+    assert_eq!(status.dirty.len(), 1);
+    assert_eq!(status.dirty[0].version, 2);
+    assert_eq!(status.dirty[0].direction, Direction::Up);
+
+    let refused = ENDS_ITS_TRANSACTION.run(&mut conn).unwrap_err();
+    assert!(
+        matches!(refused, Error::Dirty { version: 2, .. }),
+        "{refused:?}"
+    );
+    Ok(())
+}
