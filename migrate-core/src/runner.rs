@@ -7,8 +7,8 @@ use crate::checksum::Checksum;
 use crate::error::{Error, Problem, Result};
 use crate::migration::{Migration, Migrations};
 use crate::report::{
-    AppliedMigration, Direction, DryRunOutcome, DryRunReport, DryRunStep, EventKind,
-    PendingMigration, Report, Status,
+    AppliedMigration, Direction, DryRunOutcome, DryRunReport, DryRunStep, Event, EventKind,
+    PendingMigration, RedoReport, Report, RollbackReport, Status,
 };
 
 /// The tracking table's default name (Flyway's is `flyway_schema_history`).
@@ -102,11 +102,7 @@ impl Migrations {
     /// # Errors
     ///
     /// As [`Runner::rollback`].
-    pub fn rollback<B: Backend>(
-        &self,
-        conn: &mut B,
-        count: usize,
-    ) -> Result<crate::RollbackReport> {
+    pub fn rollback<B: Backend>(&self, conn: &mut B, count: usize) -> Result<RollbackReport> {
         self.runner().rollback(conn, count)
     }
 
@@ -116,11 +112,7 @@ impl Migrations {
     /// # Errors
     ///
     /// As [`Runner::rollback`].
-    pub fn rollback_to<B: Backend>(
-        &self,
-        conn: &mut B,
-        version: u64,
-    ) -> Result<crate::RollbackReport> {
+    pub fn rollback_to<B: Backend>(&self, conn: &mut B, version: u64) -> Result<RollbackReport> {
         self.runner().rollback_to(conn, version)
     }
 
@@ -130,7 +122,7 @@ impl Migrations {
     /// # Errors
     ///
     /// As [`Runner::redo`].
-    pub fn redo<B: Backend>(&self, conn: &mut B) -> Result<Option<crate::RedoReport>> {
+    pub fn redo<B: Backend>(&self, conn: &mut B) -> Result<Option<RedoReport>> {
         self.runner().redo(conn)
     }
 
@@ -139,7 +131,7 @@ impl Migrations {
     /// # Errors
     ///
     /// As [`Runner::history`].
-    pub fn history<B: Backend>(&self, conn: &mut B) -> Result<Vec<crate::Event>> {
+    pub fn history<B: Backend>(&self, conn: &mut B) -> Result<Vec<Event>> {
         self.runner().history(conn)
     }
 }
