@@ -85,8 +85,18 @@
 //! or out-of-order migration stops it before anything is applied), then
 //! applies each pending migration in its own transaction together with its
 //! row in the tracking table `migrate_schema_history`. [`Migrations::status`]
-//! reports applied, pending, failed and problems. [`Migrations::runner`]
-//! changes the options. See [`Error`] for what can fail.
+//! reports applied, pending, failed and dirty migrations and problems. See
+//! [`Error`] for what can fail.
+//!
+//! [`Migrations::runner`] gives the options and the other actions: a target
+//! version ([`Runner::target`]), a dry run that rolls back
+//! ([`Runner::dry_run`]), all pending in one transaction
+//! ([`Runner::grouped`]), rollback with the downs ([`Runner::rollback`],
+//! [`Runner::rollback_to`], [`Runner::redo`]), [`Runner::baseline`] for a
+//! database that existed before, [`Runner::repair`], and the append-only
+//! [`Runner::history`]. With foreign keys on, each migration runs with them
+//! off and `PRAGMA foreign_key_check` before its commit (see
+//! [`Runner::run`]).
 
 #![warn(missing_docs)]
 
