@@ -307,3 +307,44 @@ fn a_down_that_breaks_a_reference_is_rolled_back() -> migrate::Result<()> {
     );
     Ok(())
 }
+
+/// A database that already breaks a foreign key (a row written while they
+/// were off) can still be migrated: only a violation a migration adds fails
+/// it, and the message names only that one.
+#[test]
+fn only_violations_a_migration_adds_fail_it() -> migrate::Result<()> {
+    let db = Database::new();
+    let mut conn = open_with_foreign_keys(&db, true);
+    seeded_folder().migrations().run(&mut conn)?;
+    conn.pragma_update(None, "foreign_keys", false).unwrap();
+    conn.execute(
+        "INSERT INTO books (id, author_id, title) VALUES (4, 99, 'Orphan')",
+        [],
+    )
+    .unwrap();
+    conn.pragma_update(None, "foreign_keys", true).unwrap();
+
+    let unrelated = seeded_folder();
+    unrelated.write(
+        "0004_tags.sql",
+        "CREATE TABLE tags (book_id INTEGER NOT NULL REFERENCES books (id), tag TEXT NOT NULL);",
+    );
+    let report = unrelated.migrations().run(&mut conn)?;
+    assert_eq!(report.applied.len(), 1, "the old orphan does not block 4");
+
+    // 5 adds a new violation: it fails, naming that row and not the old one.
+    unrelated.write(
+        "0005_tag_a_missing_book.sql",
+        "INSERT INTO tags (book_id, tag) VALUES (42, 'lost');",
+    );
+    let error = unrelated.migrations().run(&mut conn).unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("row 1 of `tags` refers to a missing row of `books`")
+            && !message.contains("`books` refers"),
+        "{message}"
+    );
+    assert_eq!(count(&conn, "SELECT count(*) FROM tags"), 0);
+    assert_eq!(foreign_keys(&conn), 1);
+    Ok(())
+}

@@ -48,6 +48,8 @@ mod backend;
 #[cfg(feature = "sqlite")]
 mod error;
 #[cfg(feature = "sqlite")]
+mod foreign_keys;
+#[cfg(feature = "sqlite")]
 mod report;
 #[cfg(feature = "sqlite")]
 mod rollback;

@@ -333,7 +333,7 @@ pub struct Event {
 /// A row that breaks a foreign key, from SQLite's `PRAGMA foreign_key_check`
 /// (<https://www.sqlite.org/pragma.html#pragma_foreign_key_check>).
 #[non_exhaustive]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ForeignKeyViolation {
     /// The table holding the row.
     pub table: String,

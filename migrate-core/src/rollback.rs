@@ -9,7 +9,8 @@ use crate::migration::{Migration, MigrationKind, Script};
 use crate::report::{
     AppliedMigration, Direction, EventKind, RedoReport, RollbackReport, RolledBackMigration,
 };
-use crate::runner::{ForeignKeysOff, Runner, refuse_dirty, whole_millis};
+use crate::foreign_keys::ForeignKeyCheck;
+use crate::runner::{Runner, refuse_dirty, whole_millis};
 
 /// How far a rollback goes.
 #[derive(Clone, Copy)]
@@ -81,13 +82,13 @@ impl Runner<'_> {
 
     fn revert<B: Backend>(&self, conn: &mut B, until: Until) -> Result<RollbackReport> {
         self.session(conn, |conn| {
-            let foreign_keys = conn.foreign_keys()?;
+            let mut foreign_keys = ForeignKeyCheck::new(conn)?;
             let mut report = RollbackReport::default();
             // Fixed under the first write lock, so that `Count` means the
             // last n applied when the rollback started.
             let mut target = None;
             loop {
-                let off = ForeignKeysOff::new(conn, foreign_keys)?;
+                let off = foreign_keys.off(conn)?;
                 let tx = conn.begin(true, self.lock_timeout)?;
                 if !tx.table_exists(&self.table)? {
                     return Ok(report);
@@ -132,7 +133,8 @@ impl Runner<'_> {
                     report.rolled_back.push(rolled_back);
                     continue;
                 }
-                if let Err(error) = self.execute::<B>(&tx, migration, Direction::Down, foreign_keys)
+                if let Err(error) =
+                    self.execute::<B>(&tx, migration, Direction::Down, &mut foreign_keys)
                 {
                     drop(tx);
                     self.record_failure(

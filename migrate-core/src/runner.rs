@@ -2,9 +2,10 @@
 
 use std::time::{Duration, Instant};
 
-use crate::backend::{Backend, NewEvent, foreign_key_failure};
+use crate::backend::{Backend, NewEvent};
 use crate::checksum::Checksum;
 use crate::error::{Error, Problem, Result};
+use crate::foreign_keys::ForeignKeyCheck;
 use crate::migration::{Migration, Migrations};
 use crate::report::{
     AppliedMigration, Direction, DryRunOutcome, DryRunReport, DryRunStep, Event, EventKind,
@@ -143,36 +144,6 @@ struct Plan {
     problems: Vec<Problem>,
 }
 
-/// Turns a connection's foreign keys off for one migration's transaction and
-/// back on when dropped, whatever happened in between (an error or a panic).
-///
-/// SQLite ignores `PRAGMA foreign_keys` inside a transaction
-/// (<https://www.sqlite.org/foreignkeys.html#fk_enable>), so a table rebuild
-/// (create new, copy, drop, rename: <https://www.sqlite.org/lang_altertable.html#otheralter>)
-/// would cascade or fail on the drop. Integrity is checked instead with
-/// `PRAGMA foreign_key_check` before the commit.
-pub(crate) struct ForeignKeysOff<'c, B: Backend> {
-    conn: &'c B,
-    was_on: bool,
-}
-
-impl<'c, B: Backend> ForeignKeysOff<'c, B> {
-    pub(crate) fn new(conn: &'c B, on: bool) -> Result<Self> {
-        if on {
-            conn.set_foreign_keys(false)?;
-        }
-        Ok(ForeignKeysOff { conn, was_on: on })
-    }
-}
-
-impl<B: Backend> Drop for ForeignKeysOff<'_, B> {
-    fn drop(&mut self) {
-        if self.was_on && self.conn.set_foreign_keys(true).is_err() {
-            tracing::error!("could not turn foreign keys back on after a migration");
-        }
-    }
-}
-
 impl<'a> Runner<'a> {
     /// Names the tracking table (default [`DEFAULT_TABLE`]); the history is
     /// `<name>_events`. The name must be ASCII letters, digits and `_`, not
@@ -234,8 +205,9 @@ impl<'a> Runner<'a> {
     ///   [`repair`](Runner::repair).
     /// - With foreign keys on (`PRAGMA foreign_keys`), each migration runs
     ///   with them off, `PRAGMA foreign_key_check` runs before its commit and
-    ///   a violation fails it (naming table and row), and they are turned
-    ///   back on afterwards whatever happened.
+    ///   a violation it added fails it (naming table and row; violations the
+    ///   database already had do not), and they are turned back on afterwards
+    ///   whatever happened.
     ///
     /// On an up-to-date database this is one read transaction with a fixed
     /// number of queries, whatever the number of migrations: the latest
@@ -272,11 +244,11 @@ impl<'a> Runner<'a> {
             if up_to_date {
                 return Ok(Report::default());
             }
-            let foreign_keys = conn.foreign_keys()?;
+            let mut foreign_keys = ForeignKeyCheck::new(conn)?;
             if self.grouped {
-                self.run_grouped(conn, foreign_keys)
+                self.run_grouped(conn, &mut foreign_keys)
             } else {
-                self.run_each(conn, foreign_keys)
+                self.run_each(conn, &mut foreign_keys)
             }
         })
     }
@@ -298,8 +270,8 @@ impl<'a> Runner<'a> {
     pub fn dry_run<B: Backend>(&self, conn: &mut B) -> Result<DryRunReport> {
         self.check_target()?;
         self.session(conn, |conn| {
-            let foreign_keys = conn.foreign_keys()?;
-            let _off = ForeignKeysOff::new(conn, foreign_keys)?;
+            let mut foreign_keys = ForeignKeyCheck::new(conn)?;
+            let _off = foreign_keys.off(conn)?;
             let tx = conn.begin(true, self.lock_timeout)?;
             tx.create_tables(&self.table)?;
             let plan = self.verify(&*tx)?;
@@ -310,7 +282,7 @@ impl<'a> Runner<'a> {
                 let outcome = if migration.up_no_transaction() {
                     DryRunOutcome::SkippedNoTransaction
                 } else {
-                    match self.execute::<B>(&tx, migration, Direction::Up, foreign_keys) {
+                    match self.execute::<B>(&tx, migration, Direction::Up, &mut foreign_keys) {
                         Ok(()) => {
                             let duration = whole_millis(started.elapsed());
                             self.record_applied(&*tx, migration, duration, EventKind::Applied)?;
@@ -417,10 +389,10 @@ impl<'a> Runner<'a> {
 
     /// One transaction per migration; re-verifies under the write lock before
     /// each one.
-    fn run_each<B: Backend>(&self, conn: &B, foreign_keys: bool) -> Result<Report> {
+    fn run_each<B: Backend>(&self, conn: &B, foreign_keys: &mut ForeignKeyCheck) -> Result<Report> {
         let mut report = Report::default();
         loop {
-            let off = ForeignKeysOff::new(conn, foreign_keys)?;
+            let off = foreign_keys.off(conn)?;
             let tx = conn.begin(true, self.lock_timeout)?;
             tx.create_tables(&self.table)?;
             let plan = self.verify(&*tx)?;
@@ -464,8 +436,12 @@ impl<'a> Runner<'a> {
     }
 
     /// All pending migrations in one transaction.
-    fn run_grouped<B: Backend>(&self, conn: &B, foreign_keys: bool) -> Result<Report> {
-        let _off = ForeignKeysOff::new(conn, foreign_keys)?;
+    fn run_grouped<B: Backend>(
+        &self,
+        conn: &B,
+        foreign_keys: &mut ForeignKeyCheck,
+    ) -> Result<Report> {
+        let _off = foreign_keys.off(conn)?;
         let tx = conn.begin(true, self.lock_timeout)?;
         tx.create_tables(&self.table)?;
         let plan = self.verify(&*tx)?;
@@ -538,16 +514,10 @@ impl<'a> Runner<'a> {
         tx: &B::Tx<'_>,
         migration: &Migration,
         direction: Direction,
-        foreign_keys: bool,
+        foreign_keys: &mut ForeignKeyCheck,
     ) -> Result<()> {
         B::execute(tx, migration, direction)?;
-        if foreign_keys {
-            let violations = tx.foreign_key_violations()?;
-            if !violations.is_empty() {
-                return Err(foreign_key_failure(migration, direction, violations));
-            }
-        }
-        Ok(())
+        foreign_keys.check(&**tx, migration, direction)
     }
 
     /// Records `migration` as applied (or baselined) with its history event,
