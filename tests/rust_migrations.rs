@@ -125,3 +125,33 @@ fn a_rust_migration_that_ends_its_transaction_is_marked_dirty() -> migrate::Resu
     );
     Ok(())
 }
+
+/// A set read at run time cannot run a Rust migration: `run` refuses before
+/// applying anything, even the SQL migrations below it.
+#[test]
+fn a_rust_migration_read_at_run_time_is_refused_before_anything_is_applied() {
+    let folder = common::Folder::new(&[
+        (
+            "0001_accounts.sql",
+            "CREATE TABLE accounts (id INTEGER PRIMARY KEY);",
+        ),
+        (
+            "0002_seed.rs",
+            "pub fn up(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> { Ok(()) }\n",
+        ),
+    ]);
+    let db = Database::new();
+    let mut conn = db.open();
+
+    let error = folder.migrations().run(&mut conn).unwrap_err();
+
+    assert!(
+        matches!(&error, Error::NotCompiled { version: 2, file, .. } if file == "0002_seed.rs"),
+        "{error:?}"
+    );
+    assert!(
+        schema_objects(&conn).is_empty(),
+        "{:?}",
+        schema_objects(&conn)
+    );
+}

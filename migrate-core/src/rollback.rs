@@ -5,11 +5,11 @@ use std::time::Instant;
 
 use crate::backend::{Backend, NewEvent};
 use crate::error::{Error, Irreversible, Result};
+use crate::foreign_keys::ForeignKeyCheck;
 use crate::migration::{Migration, MigrationKind, Script};
 use crate::report::{
     AppliedMigration, Direction, EventKind, RedoReport, RollbackReport, RolledBackMigration,
 };
-use crate::foreign_keys::ForeignKeyCheck;
 use crate::runner::{Runner, refuse_dirty, whole_millis};
 
 /// How far a rollback goes.

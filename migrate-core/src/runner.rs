@@ -391,6 +391,9 @@ impl<'a> Runner<'a> {
     /// each one.
     fn run_each<B: Backend>(&self, conn: &B, foreign_keys: &mut ForeignKeyCheck) -> Result<Report> {
         let mut report = Report::default();
+        // The first pass, under the write lock, checks every pending migration
+        // before any is applied.
+        let mut first = true;
         loop {
             let off = foreign_keys.off(conn)?;
             let tx = conn.begin(true, self.lock_timeout)?;
@@ -400,10 +403,11 @@ impl<'a> Runner<'a> {
                 B::commit(tx)?;
                 return Ok(report);
             };
-            let migration = &self.migrations.as_slice()[next];
-            if !migration.is_runnable() {
-                return Err(not_compiled(migration));
+            if first {
+                self.refuse_before_applying(&plan.pending, false)?;
+                first = false;
             }
+            let migration = &self.migrations.as_slice()[next];
             if migration.up_no_transaction() {
                 tx.mark_dirty(&self.table, migration, Direction::Up)?;
                 B::commit(tx)?;
@@ -445,26 +449,9 @@ impl<'a> Runner<'a> {
         let tx = conn.begin(true, self.lock_timeout)?;
         tx.create_tables(&self.table)?;
         let plan = self.verify(&*tx)?;
-        let pending: Vec<&Migration> = plan
-            .pending
-            .iter()
-            .map(|&i| &self.migrations.as_slice()[i])
-            .collect();
-        // Refuse before applying anything.
-        for migration in &pending {
-            if !migration.is_runnable() {
-                return Err(not_compiled(migration));
-            }
-            if migration.up_no_transaction() {
-                return Err(Error::NoTransactionInGroup {
-                    version: migration.version(),
-                    name: migration.name().to_owned(),
-                    file: migration.file().to_owned(),
-                });
-            }
-        }
+        self.refuse_before_applying(&plan.pending, true)?;
         let mut report = Report::default();
-        for migration in pending {
+        for migration in plan.pending.iter().map(|&i| &self.migrations.as_slice()[i]) {
             let started = Instant::now();
             if let Err(mut error) = self.execute::<B>(&tx, migration, Direction::Up, foreign_keys) {
                 drop(tx);
@@ -664,6 +651,25 @@ impl<'a> Runner<'a> {
             Some(problem) => Err(Error::Verification(problem.clone())),
             None => Ok(self.within_target(plan)),
         }
+    }
+
+    /// Refuses, before anything is applied, a pending Rust migration whose
+    /// code is not compiled in and, in a grouped run, a migration that must
+    /// run outside a transaction.
+    fn refuse_before_applying(&self, pending: &[usize], grouped: bool) -> Result<()> {
+        for migration in pending.iter().map(|&i| &self.migrations.as_slice()[i]) {
+            if !migration.is_runnable() {
+                return Err(not_compiled(migration));
+            }
+            if grouped && migration.up_no_transaction() {
+                return Err(Error::NoTransactionInGroup {
+                    version: migration.version(),
+                    name: migration.name().to_owned(),
+                    file: migration.file().to_owned(),
+                });
+            }
+        }
+        Ok(())
     }
 
     fn within_target(&self, mut plan: Plan) -> Plan {
