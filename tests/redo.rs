@@ -119,3 +119,33 @@ fn redo_of_a_migration_without_a_down_changes_nothing() -> migrate::Result<()> {
     assert_eq!(migrations.history(&mut conn)?, events_before);
     Ok(())
 }
+
+/// Redo verifies the whole set before reverting: an edited migration below
+/// the latest refuses it, where reverting first would leave the latest
+/// rolled back and the run after it refused.
+#[test]
+fn a_divergent_migration_below_refuses_the_redo_before_anything_changes() -> migrate::Result<()> {
+    let folder = two();
+    let db = Database::new();
+    let mut conn = db.open();
+    folder.migrations().run(&mut conn)?;
+    folder.write(
+        "0001_users.up.sql",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL, name TEXT);",
+    );
+    let schema_before = schema(&conn);
+    let tracking_before = tracking_rows(&conn, DEFAULT_TABLE);
+
+    let error = folder.migrations().redo(&mut conn).unwrap_err();
+
+    assert!(
+        matches!(
+            &error,
+            Error::Verification(migrate::Problem::Divergent { version: 1, .. })
+        ),
+        "{error:?}"
+    );
+    assert_eq!(schema(&conn), schema_before);
+    assert_eq!(tracking_rows(&conn, DEFAULT_TABLE), tracking_before);
+    Ok(())
+}

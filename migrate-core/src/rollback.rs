@@ -66,9 +66,16 @@ impl Runner<'_> {
     ///
     /// # Errors
     ///
-    /// As [`rollback`](Runner::rollback), then as [`run`](Runner::run); if
-    /// the up fails, the migration stays rolled back and pending.
+    /// [`Error::Verification`] or [`Error::Dirty`] before anything changes,
+    /// as [`run`](Runner::run) would refuse; then as
+    /// [`rollback`](Runner::rollback), then as [`run`](Runner::run). If the
+    /// up fails, the migration stays rolled back and pending. Another process
+    /// may apply it between the two steps; `applied` is then empty.
     pub fn redo<B: Backend>(&self, conn: &mut B) -> Result<Option<RedoReport>> {
+        // The run after the rollback verifies the whole set; verify first, so
+        // that a problem elsewhere refuses the redo before anything is
+        // reverted.
+        self.verified(conn)?;
         let Some(rolled_back) = self.rollback(conn, 1)?.rolled_back.pop() else {
             return Ok(None);
         };

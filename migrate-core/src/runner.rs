@@ -337,6 +337,14 @@ impl<'a> Runner<'a> {
         })
     }
 
+    /// Verifies the database in a read transaction, as `run` does first.
+    pub(crate) fn verified<B: Backend>(&self, conn: &mut B) -> Result<()> {
+        self.session(conn, |conn| {
+            let tx = conn.begin(false, self.lock_timeout)?;
+            self.verify(&*tx).map(drop)
+        })
+    }
+
     pub(crate) fn migrations(&self) -> &'a Migrations {
         self.migrations
     }
