@@ -367,6 +367,30 @@ fn a_failed_no_transaction_down_leaves_the_migration_dirty() -> migrate::Result<
         ),
         "{refused:?}"
     );
+    let message = refused.unwrap_err().to_string();
+    assert!(
+        message
+            .ends_with("Complete its down by hand, then run repair: it then counts as not applied"),
+        "{message}"
+    );
+
+    // The down is completed by hand (its table is already gone); repair
+    // clears the mark as a cut-short down, and 2 counts as not applied.
+    let repairs = migrations.runner().repair(&mut conn)?.repairs;
+    assert_eq!(repairs.len(), 1);
+    assert_eq!(
+        (repairs[0].version, repairs[0].direction, &repairs[0].action),
+        (2, Direction::Down, &RepairAction::ClearedDirty)
+    );
+    let event = migrations
+        .history(&mut conn)?
+        .pop()
+        .expect("the repair event");
+    assert_eq!(
+        (event.kind, event.version, event.direction),
+        (migrate::EventKind::Repaired, 2, Direction::Down)
+    );
+    assert_eq!(states(&conn), [(1, "applied".to_owned())]);
     Ok(())
 }
 

@@ -65,12 +65,13 @@ impl Runner<'_> {
     /// Accepts the current state of things: records this build's checksum
     /// for every divergent migration (its file was edited after it was
     /// applied), and clears dirty marks and failed attempts, so the
-    /// migrations they belong to count as pending again. Every change gets a
+    /// migrations they belong to count as not applied. Every change gets a
     /// `repaired` history event saying what changed. Missing migrations
     /// (applied but unknown to this build) are left as they are.
     ///
-    /// Before clearing a dirty mark, complete or undo by hand what the cut
-    /// short migration did: a later run applies it from its start.
+    /// Before clearing a dirty mark, bring the database by hand to the state
+    /// "not applied": undo what a cut-short up did (a later run applies it
+    /// again from its start), or complete a cut-short down.
     ///
     /// # Errors
     ///
@@ -96,6 +97,7 @@ impl Runner<'_> {
                     repairs.push(Repair {
                         version: row.version,
                         name: row.name.clone(),
+                        direction: Direction::Up,
                         action: RepairAction::AcceptedChecksum {
                             previous: row.checksum,
                             current: checksum,
@@ -113,6 +115,7 @@ impl Runner<'_> {
                 repairs.push(Repair {
                     version: dirty.version,
                     name: dirty.name,
+                    direction: dirty.direction,
                     action: RepairAction::ClearedDirty,
                 });
             }
@@ -121,6 +124,7 @@ impl Runner<'_> {
                 repairs.push(Repair {
                     version: failed.version,
                     name: failed.name,
+                    direction: Direction::Up,
                     action: RepairAction::ClearedFailed,
                 });
             }
@@ -133,7 +137,7 @@ impl Runner<'_> {
                         kind: EventKind::Repaired,
                         version: repair.version,
                         name: &repair.name,
-                        direction: Direction::Up,
+                        direction: repair.direction,
                         checksum: match repair.action {
                             RepairAction::AcceptedChecksum { current, .. } => Some(current),
                             _ => None,

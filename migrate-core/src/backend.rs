@@ -630,7 +630,7 @@ CREATE TABLE IF NOT EXISTS "{events}" (
                 event.kind.as_str(),
                 sql_version(event.version),
                 event.name,
-                direction_str(event.direction),
+                event.direction.as_str(),
                 event.checksum.map(|c| c.to_string()),
                 event.duration.map(millis),
                 event.detail,
@@ -681,13 +681,6 @@ CREATE TABLE IF NOT EXISTS "{events}" (
                 detail: column(row, 8, &events, Some(version))?,
             })
         })
-    }
-}
-
-fn direction_str(direction: Direction) -> &'static str {
-    match direction {
-        Direction::Up => "up",
-        Direction::Down => "down",
     }
 }
 

@@ -65,13 +65,15 @@ pub enum Error {
     },
 
     /// A migration is marked dirty: it ran outside a transaction and did not
-    /// finish, or it was a Rust migration that ended its own transaction. Nothing was changed; fix the database by hand, then call
-    /// [`Runner::repair`](crate::Runner::repair).
+    /// finish, or it was a Rust migration that ended its own transaction.
+    /// Nothing was changed. Undo a cut-short up (or complete a cut-short
+    /// down) by hand, then call [`Runner::repair`](crate::Runner::repair),
+    /// after which the migration counts as not applied.
     #[error(
-        "migration {version} ({name}) is marked dirty: its {} did not finish and part of it may be in the database{}; \
-         nothing was changed. Complete or undo its effects by hand, then run repair",
-        match direction { Direction::Up => "up", Direction::Down => "down" },
-        error.as_deref().map(|e| format!(" ({e})")).unwrap_or_else(|| " (the process stopped, or another one is still running it)".to_owned())
+        "migration {version} ({name}) is marked dirty: its {} did not finish and part of it may be in the database{}; nothing was changed. {}",
+        direction.as_str(),
+        error.as_deref().map(|e| format!(" ({e})")).unwrap_or_else(|| " (the process stopped, or another one is still running it)".to_owned()),
+        dirty_fix(*direction)
     )]
     Dirty {
         /// The version.
@@ -205,6 +207,17 @@ fn failure_message(source: &(dyn std::error::Error + Send + Sync + 'static)) -> 
     match source.downcast_ref::<rusqlite::Error>() {
         Some(error) => sqlite_message(error),
         None => source.to_string(),
+    }
+}
+
+fn dirty_fix(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Up => {
+            "Undo what it did by hand, then run repair: it then counts as pending and runs again from its start"
+        }
+        Direction::Down => {
+            "Complete its down by hand, then run repair: it then counts as not applied"
+        }
     }
 }
 

@@ -186,7 +186,8 @@ pub enum RepairAction {
         /// This build's checksum, now recorded.
         current: Checksum,
     },
-    /// A dirty mark removed: the migration counts as pending again.
+    /// A dirty mark removed: the migration counts as not applied (see
+    /// [`Repair::direction`] for which step was cut short).
     ClearedDirty,
     /// A failed attempt's record removed.
     ClearedFailed,
@@ -215,6 +216,9 @@ pub struct Repair {
     pub version: u64,
     /// The name.
     pub name: String,
+    /// The step concerned: the one cut short for a cleared dirty mark, `Up`
+    /// otherwise.
+    pub direction: Direction,
     /// What changed.
     pub action: RepairAction,
 }
@@ -293,6 +297,16 @@ impl EventKind {
         ]
         .into_iter()
         .find(|kind| kind.as_str() == text)
+    }
+}
+
+impl Direction {
+    /// `up` or `down`, as stored in the history table.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Direction::Up => "up",
+            Direction::Down => "down",
+        }
     }
 }
 
