@@ -14,6 +14,7 @@ use migrate::{
 const FAILING: Migrations = embed_migrations!("tests/fixtures/rust_failing");
 const ENDS_ITS_TRANSACTION: Migrations =
     embed_migrations!("tests/fixtures/rust_ends_its_transaction");
+const COMMITS_AND_BEGINS: Migrations = embed_migrations!("tests/fixtures/rust_commits_and_begins");
 
 #[test]
 fn a_failing_rust_migration_rolls_back_with_its_tracking_row() -> migrate::Result<()> {
@@ -154,4 +155,54 @@ fn a_rust_migration_read_at_run_time_is_refused_before_anything_is_applied() {
         "{:?}",
         schema_objects(&conn)
     );
+}
+
+/// Committing and beginning a new transaction hides nothing: the savepoint
+/// the runner put around the step is gone, so it is marked dirty too.
+#[test]
+fn a_rust_migration_that_commits_and_begins_again_is_marked_dirty() -> migrate::Result<()> {
+    let db = Database::new();
+    let mut conn = db.open();
+
+    let error = COMMITS_AND_BEGINS.run(&mut conn).unwrap_err();
+
+    assert!(
+        matches!(
+            &error,
+            Error::MigrationFailed {
+                version: 2,
+                dirty: true,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(count(&conn, "SELECT count(*) FROM log"), 1);
+    let dirty = COMMITS_AND_BEGINS.status(&mut conn)?.dirty;
+    assert_eq!(dirty.len(), 1);
+    assert_eq!(dirty[0].version, 2);
+    Ok(())
+}
+
+/// A dry run cannot undo a Rust migration's own `COMMIT`: what was committed
+/// stays (migration 1 and its tracking row, the Rust migration's insert), and
+/// the Rust migration is marked dirty, as its error says.
+#[test]
+fn a_dry_run_marks_a_rust_migration_that_commits_dirty() -> migrate::Result<()> {
+    let db = Database::new();
+    let mut conn = db.open();
+
+    let report = ENDS_ITS_TRANSACTION.runner().dry_run(&mut conn)?;
+
+    let (step, error) = report.failure().expect("the Rust migration fails");
+    assert_eq!(step.version, 2);
+    assert!(
+        matches!(error, Error::MigrationFailed { dirty: true, .. }),
+        "{error:?}"
+    );
+    let status = ENDS_ITS_TRANSACTION.status(&mut conn)?;
+    assert_eq!(status.current_version, Some(1));
+    assert_eq!(status.dirty.len(), 1);
+    assert_eq!(count(&conn, "SELECT count(*) FROM log"), 1);
+    Ok(())
 }

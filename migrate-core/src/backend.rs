@@ -442,13 +442,22 @@ CREATE TABLE IF NOT EXISTS "{events}" (
         match script_of(migration, direction)? {
             Script::Sql { sql, .. } => run_sql(tx, migration, direction, sql, false),
             Script::Rust(Some(step)) => {
-                let result = step(tx);
                 // A Rust step holds `&Transaction` and could still end it by
-                // executing `COMMIT` or `ROLLBACK` itself. What it did before
-                // may then be committed without its tracking row: nothing can
-                // undo that, so the migration fails dirty, like one cut short
-                // outside a transaction.
-                let ended = tx.is_autocommit();
+                // executing `COMMIT` or `ROLLBACK` itself (and even begin a
+                // new one). What it did before may then be committed without
+                // its tracking row: nothing can undo that, so the migration
+                // fails dirty, like one cut short outside a transaction. The
+                // savepoint tells: it no longer exists once the transaction
+                // it was in has ended.
+                const SAVEPOINT: &str = "migrate_rust_step";
+                tx.execute_batch(&format!("SAVEPOINT {SAVEPOINT}"))
+                    .map_err(context("starting the savepoint around a Rust migration"))?;
+                let result = step(tx);
+                let released = tx.execute_batch(&format!("RELEASE {SAVEPOINT}")).is_ok();
+                // An error after which SQLite rolled the whole transaction
+                // back also removes the savepoint; nothing was committed then.
+                let rolled_back_by_sqlite = result.is_err() && tx.is_autocommit();
+                let ended = !released && !rolled_back_by_sqlite;
                 let result = match result {
                     Ok(()) if ended => Err(
                         "the migration ended its own transaction (COMMIT or ROLLBACK); it must leave it open".into(),

@@ -255,7 +255,10 @@ impl<'a> Runner<'a> {
 
     /// Applies what [`run`](Runner::run) would apply inside one transaction,
     /// reports what happened to each migration, and rolls everything back:
-    /// the database file is left unchanged byte for byte.
+    /// the database file is left unchanged byte for byte — unless a Rust
+    /// migration ends the transaction itself (`COMMIT`), which no dry run can
+    /// undo: what it committed stays, and it is marked dirty as in a real
+    /// run.
     ///
     /// Stops at the first failure, as a real run would. A migration that must
     /// run outside a transaction is not tried
@@ -304,6 +307,15 @@ impl<'a> Runner<'a> {
             }
             // Dropping the transaction rolls everything back.
             drop(tx);
+            // Unless a Rust migration ended the transaction itself: what it
+            // committed stays, so it gets the dirty mark its error announces.
+            if let Some(step) = report.steps.last()
+                && let DryRunOutcome::Failed(error @ Error::MigrationFailed { dirty: true, .. }) =
+                    &step.outcome
+                && let Some(migration) = self.migrations.get(step.version)
+            {
+                self.record_failure(conn, migration, Direction::Up, Duration::ZERO, error);
+            }
             Ok(report)
         })
     }
