@@ -243,8 +243,50 @@ pub(crate) fn how_to_add_a_down(migration: &Migration) -> String {
             Some(stem) => format!("add `{stem}.down.sql`"),
             None => {
                 let stem = file.strip_suffix(".sql").unwrap_or(file);
+                // `V<version>__<name>.sql` has no reversible form: the pair
+                // is `<version>_<name>.up.sql` and `.down.sql`.
+                let stem = match stem
+                    .strip_prefix('V')
+                    .and_then(|rest| rest.split_once("__"))
+                {
+                    Some((digits, name)) => format!("{digits}_{name}"),
+                    None => stem.to_owned(),
+                };
                 format!("rename it to `{stem}.up.sql` and add `{stem}.down.sql`")
             }
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::how_to_add_a_down;
+    use crate::Migrations;
+
+    #[test]
+    fn the_advice_names_files_the_grammar_accepts() {
+        let dir = tempfile::tempdir().unwrap();
+        for (file, sql) in [
+            ("V1__users.sql", "CREATE TABLE users (id INTEGER);"),
+            ("0002_posts.sql", "CREATE TABLE posts (id INTEGER);"),
+            ("0003_tags.up.sql", "CREATE TABLE tags (id INTEGER);"),
+            (
+                "0004_fill.rs",
+                "pub fn up(tx: &rusqlite::Transaction<'_>) {}",
+            ),
+        ] {
+            std::fs::write(dir.path().join(file), sql).unwrap();
+        }
+        let set = Migrations::from_folder(dir.path()).unwrap();
+        let advice: Vec<String> = set.iter().map(how_to_add_a_down).collect();
+        assert_eq!(
+            advice,
+            [
+                "rename it to `1_users.up.sql` and add `1_users.down.sql`",
+                "rename it to `0002_posts.up.sql` and add `0002_posts.down.sql`",
+                "add `0003_tags.down.sql`",
+                "add `pub fn down` to `0004_fill.rs`",
+            ]
+        );
     }
 }
