@@ -163,8 +163,9 @@ impl Runner<'_> {
     /// [`Error::TransactionOpen`], [`Error::InvalidTableName`],
     /// [`Error::MalformedRow`], [`Error::Sqlite`].
     pub fn history<B: Backend>(&self, conn: &mut B) -> Result<Vec<Event>> {
-        self.check_connection(conn)?;
-        let tx = conn.begin(false, self.lock_timeout)?;
-        tx.events(&self.table)
+        self.session(conn, |conn| {
+            let tx = conn.begin(false, self.lock_timeout)?;
+            tx.events(&self.table)
+        })
     }
 }

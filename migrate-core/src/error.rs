@@ -13,7 +13,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 ///
 /// Whatever the variant, a failed run leaves the database as it was before
 /// the failing migration: each migration commits together with its tracking
-/// row or not at all.
+/// row or not at all. The one exception says so: a migration that ran
+/// outside a transaction, or a Rust migration that ended its own, fails with
+/// [`Error::MigrationFailed`] `dirty: true` and stays marked dirty.
 #[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -26,8 +26,9 @@ impl Runner<'_> {
     /// them when fewer are applied).
     ///
     /// Before changing anything, every migration in the range is checked: it
-    /// must be known to this build, unchanged since it was applied (same
-    /// checksum) and have a down (a `.down.sql` file, or `pub fn down` in its
+    /// must be known to this build, unchanged since it was applied (the same
+    /// checksum, which covers the up file or the `.rs` file, not a
+    /// `.down.sql`) and have a down (a `.down.sql` file, or `pub fn down` in its
     /// `.rs` file); otherwise [`Error::Irreversible`] names it and nothing is
     /// rolled back. Each down then runs in its own transaction together with
     /// the removal of its tracking row and a `rolled_back` history event; a

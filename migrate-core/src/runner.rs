@@ -321,31 +321,33 @@ impl<'a> Runner<'a> {
     }
 
     /// The database's state against the set: current version, applied,
-    /// pending, failed and dirty migrations, and every problem. Only reads; a
-    /// database without the tracking table has everything pending.
+    /// pending, failed and dirty migrations, and every problem. Only reads
+    /// (waiting up to the lock timeout for a writer's commit); a database
+    /// without the tracking table has everything pending.
     ///
     /// # Errors
     ///
     /// [`Error::TransactionOpen`], [`Error::InvalidTableName`],
     /// [`Error::MalformedRow`], [`Error::Sqlite`].
     pub fn status<B: Backend>(&self, conn: &mut B) -> Result<Status> {
-        self.check_connection(conn)?;
-        let tx = conn.begin(false, self.lock_timeout)?;
-        if !tx.table_exists(&self.table)? {
-            return Ok(Status {
-                pending: self.pending(0..self.migrations.len()),
-                ..Status::default()
-            });
-        }
-        let applied = tx.applied(&self.table)?;
-        let plan = self.diagnose(&applied);
-        Ok(Status {
-            current_version: applied.last().map(|m| m.version),
-            pending: self.pending(plan.pending),
-            failed: tx.failed(&self.table)?,
-            dirty: tx.dirty(&self.table)?,
-            problems: plan.problems,
-            applied,
+        self.session(conn, |conn| {
+            let tx = conn.begin(false, self.lock_timeout)?;
+            if !tx.table_exists(&self.table)? {
+                return Ok(Status {
+                    pending: self.pending(0..self.migrations.len()),
+                    ..Status::default()
+                });
+            }
+            let applied = tx.applied(&self.table)?;
+            let plan = self.diagnose(&applied);
+            Ok(Status {
+                current_version: applied.last().map(|m| m.version),
+                pending: self.pending(plan.pending),
+                failed: tx.failed(&self.table)?,
+                dirty: tx.dirty(&self.table)?,
+                problems: plan.problems,
+                applied,
+            })
         })
     }
 

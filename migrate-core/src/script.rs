@@ -51,7 +51,7 @@ pub(crate) fn execute_script(conn: &Connection, sql: &str) -> Result<(), ScriptF
             && let Some(keyword) = transaction_control(&sql[start..cursor])
         {
             let message = format!(
-                "`{keyword}` is not allowed in a migration: each migration runs in a transaction of its own"
+                "`{keyword}` is not allowed in a migration: the runner begins and ends its transactions"
             );
             return Err(ScriptFailure {
                 line: Some(line_of(sql, start)),
