@@ -42,14 +42,23 @@ fn dirty_state(direction: Direction) -> &'static str {
     }
 }
 
-/// An event to append to the history.
+/// An event to append to the history; the fields of [`Event`] that the
+/// database does not assign (`id`, `at`). Public only because the sealed
+/// trait names it; this module is private.
 pub struct NewEvent<'a> {
+    /// What happened.
     pub kind: EventKind,
+    /// The migration's version.
     pub version: u64,
+    /// The migration's name.
     pub name: &'a str,
+    /// Up or down.
     pub direction: Direction,
+    /// The checksum involved.
     pub checksum: Option<Checksum>,
+    /// How long the migration ran.
     pub duration: Option<Duration>,
+    /// An error, or what a repair changed.
     pub detail: Option<&'a str>,
 }
 

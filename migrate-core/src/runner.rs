@@ -643,25 +643,21 @@ impl<'a> Runner<'a> {
     /// pending (up to the target), or the first blocking problem. Without a
     /// tracking table, everything is pending.
     fn verify<B: Backend>(&self, conn: &B) -> Result<Plan> {
+        // Everything after the applied prefix ending at `index` is pending.
+        let after = |index: Option<usize>| Plan {
+            pending: (index.map_or(0, |i| i + 1)..self.migrations.len()).collect(),
+            problems: Vec::new(),
+        };
         if !conn.table_exists(&self.table)? {
-            return Ok(self.within_target(Plan {
-                pending: (0..self.migrations.len()).collect(),
-                problems: Vec::new(),
-            }));
+            return Ok(self.within_target(after(None)));
         }
         refuse_dirty(conn, &self.table)?;
         let plan = match conn.latest_applied(&self.table)? {
-            None => Plan {
-                pending: (0..self.migrations.len()).collect(),
-                problems: Vec::new(),
-            },
+            None => after(None),
             // The fast path: one row's running checksum covers all before it.
             Some((version, running)) => match self.migrations.position(version) {
                 Some(index) if self.migrations.as_slice()[index].running_checksum() == running => {
-                    Plan {
-                        pending: (index + 1..self.migrations.len()).collect(),
-                        problems: Vec::new(),
-                    }
+                    after(Some(index))
                 }
                 _ => self.diagnose(&conn.applied(&self.table)?),
             },
