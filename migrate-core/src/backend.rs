@@ -525,7 +525,19 @@ CREATE TABLE IF NOT EXISTS "{events}" (
             ],
             |row| row.get(0),
         )
-        .map_err(writing(table))
+        .map_err(|source| match source {
+            // The upsert skips a row that is already applied: another process
+            // recorded it while this one ran it outside a transaction.
+            rusqlite::Error::QueryReturnedNoRows => Error::Sqlite {
+                context: format!(
+                    "recording migration {} ({}) as applied in `{table}`: it is already recorded as applied, by another process",
+                    migration.version(),
+                    migration.name()
+                ),
+                source,
+            },
+            source => writing(table)(source),
+        })
     }
 
     fn set_running_checksum(&self, table: &str, version: u64, running: Checksum) -> Result<()> {
