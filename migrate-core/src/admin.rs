@@ -16,6 +16,26 @@ impl Runner<'_> {
     /// a `baselined` history event, in one transaction. Later runs apply only
     /// what is above `version`.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use migrate_core::Migrations;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # std::fs::write(dir.path().join("0001_users.up.sql"), "CREATE TABLE users (id INTEGER);")?;
+    /// # std::fs::write(dir.path().join("0001_users.down.sql"), "DROP TABLE users;")?;
+    /// # std::fs::write(dir.path().join("0002_posts.up.sql"), "CREATE TABLE posts (id INTEGER);")?;
+    /// # std::fs::write(dir.path().join("0002_posts.down.sql"), "DROP TABLE posts;")?;
+    /// # let migrations = Migrations::from_folder(dir.path())?;
+    /// let mut conn = rusqlite::Connection::open_in_memory()?;
+    /// conn.execute_batch("CREATE TABLE users (id INTEGER);")?; // made before this tool
+    /// migrations.runner().baseline(&mut conn, 1)?;
+    /// let report = migrations.run(&mut conn)?;
+    /// assert_eq!(report.applied.len(), 1, "only 2 runs");
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// - [`Error::UnknownVersion`]: `version` is not in the set.
@@ -72,6 +92,31 @@ impl Runner<'_> {
     /// Before clearing a dirty mark, bring the database by hand to the state
     /// "not applied": undo what a cut-short up did (a later run applies it
     /// again from its start), or complete a cut-short down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use migrate_core::Migrations;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # std::fs::write(dir.path().join("0001_users.up.sql"), "CREATE TABLE users (id INTEGER);")?;
+    /// # std::fs::write(dir.path().join("0001_users.down.sql"), "DROP TABLE users;")?;
+    /// # std::fs::write(dir.path().join("0002_posts.up.sql"), "CREATE TABLE posts (id INTEGER);")?;
+    /// # std::fs::write(dir.path().join("0002_posts.down.sql"), "DROP TABLE posts;")?;
+    /// # let migrations = Migrations::from_folder(dir.path())?;
+    /// use migrate_core::RepairAction;
+    /// let mut conn = rusqlite::Connection::open_in_memory()?;
+    /// migrations.run(&mut conn)?;
+    /// // 0002 is edited after it was applied: runs refuse until a repair.
+    /// std::fs::write(dir.path().join("0002_posts.up.sql"), "CREATE TABLE posts (id INTEGER); -- v2")?;
+    /// let edited = Migrations::from_folder(dir.path())?;
+    /// assert!(edited.run(&mut conn).is_err());
+    /// let report = edited.runner().repair(&mut conn)?;
+    /// assert!(matches!(report.repairs[0].action, RepairAction::AcceptedChecksum { .. }));
+    /// assert!(edited.run(&mut conn)?.applied.is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///
@@ -157,6 +202,31 @@ impl Runner<'_> {
     /// rolled back, failed (with its error), baselined or repaired, with its
     /// time, version, name, checksum and duration. Only reads; empty on a
     /// database the runner never wrote to.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use migrate_core::Migrations;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # std::fs::write(dir.path().join("0001_users.up.sql"), "CREATE TABLE users (id INTEGER);")?;
+    /// # std::fs::write(dir.path().join("0001_users.down.sql"), "DROP TABLE users;")?;
+    /// # std::fs::write(dir.path().join("0002_posts.up.sql"), "CREATE TABLE posts (id INTEGER);")?;
+    /// # std::fs::write(dir.path().join("0002_posts.down.sql"), "DROP TABLE posts;")?;
+    /// # let migrations = Migrations::from_folder(dir.path())?;
+    /// use migrate_core::EventKind;
+    /// let mut conn = rusqlite::Connection::open_in_memory()?;
+    /// migrations.run(&mut conn)?;
+    /// migrations.rollback(&mut conn, 1)?;
+    /// let kinds: Vec<(EventKind, u64)> =
+    ///     migrations.history(&mut conn)?.iter().map(|e| (e.kind, e.version)).collect();
+    /// assert_eq!(
+    ///     kinds,
+    ///     [(EventKind::Applied, 1), (EventKind::Applied, 2), (EventKind::RolledBack, 2)]
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///

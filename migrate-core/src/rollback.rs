@@ -36,6 +36,26 @@ impl Runner<'_> {
     /// marked dirty until it finishes. Foreign keys are handled as in
     /// [`run`](Runner::run).
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use migrate_core::Migrations;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # std::fs::write(dir.path().join("0001_users.up.sql"), "CREATE TABLE users (id INTEGER);")?;
+    /// # std::fs::write(dir.path().join("0001_users.down.sql"), "DROP TABLE users;")?;
+    /// # std::fs::write(dir.path().join("0002_posts.up.sql"), "CREATE TABLE posts (id INTEGER);")?;
+    /// # std::fs::write(dir.path().join("0002_posts.down.sql"), "DROP TABLE posts;")?;
+    /// # let migrations = Migrations::from_folder(dir.path())?;
+    /// let mut conn = rusqlite::Connection::open_in_memory()?;
+    /// migrations.run(&mut conn)?;
+    /// let report = migrations.runner().rollback(&mut conn, 1)?;
+    /// assert_eq!(report.rolled_back[0].version, 2);
+    /// assert_eq!(migrations.status(&mut conn)?.current_version, Some(1));
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// - [`Error::Irreversible`] before anything is rolled back.
@@ -92,8 +112,10 @@ impl Runner<'_> {
         self.session(conn, |conn| {
             let mut foreign_keys = ForeignKeyCheck::new(conn)?;
             let mut report = RollbackReport::default();
-            // Fixed under the first write lock, so that `Count` means the
-            // last n applied when the rollback started.
+            // The target version is fixed under the first write lock (`Count`
+            // becomes the version below the last n applied then); each pass
+            // reverts the latest applied above it, including one another
+            // process applied meanwhile.
             let mut target = None;
             loop {
                 let off = foreign_keys.off(conn)?;

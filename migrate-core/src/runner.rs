@@ -265,6 +265,27 @@ impl<'a> Runner<'a> {
     /// ([`DryRunOutcome::SkippedNoTransaction`]). Nothing is recorded in the
     /// tracking table or the history.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use migrate_core::Migrations;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # std::fs::write(dir.path().join("0001_users.up.sql"), "CREATE TABLE users (id INTEGER);")?;
+    /// # std::fs::write(dir.path().join("0001_users.down.sql"), "DROP TABLE users;")?;
+    /// # std::fs::write(dir.path().join("0002_posts.up.sql"), "CREATE TABLE posts (id INTEGER);")?;
+    /// # std::fs::write(dir.path().join("0002_posts.down.sql"), "DROP TABLE posts;")?;
+    /// # let migrations = Migrations::from_folder(dir.path())?;
+    /// use migrate_core::DryRunOutcome;
+    /// let mut conn = rusqlite::Connection::open_in_memory()?;
+    /// let report = migrations.runner().dry_run(&mut conn)?;
+    /// assert!(report.steps.iter().all(|step| matches!(step.outcome, DryRunOutcome::Ok(_))));
+    /// assert!(report.failure().is_none());
+    /// assert_eq!(migrations.status(&mut conn)?.current_version, None, "nothing stays");
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// As [`run`](Runner::run) before anything is applied (verification,
