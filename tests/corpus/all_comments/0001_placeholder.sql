@@ -1,0 +1,2 @@
+-- reserved for the billing tables
+-- (see ADR 12)

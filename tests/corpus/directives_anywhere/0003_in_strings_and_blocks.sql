@@ -1,0 +1,4 @@
+SELECT '-- migrate:x'; -- migrate:y
+/*
+-- MIGRATE:in a block comment
+*/

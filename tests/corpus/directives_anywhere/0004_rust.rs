@@ -1,0 +1,3 @@
+// -- migrate:no-transaction
+-- migrate:not a Rust directive
+pub fn up(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> { Ok(()) }

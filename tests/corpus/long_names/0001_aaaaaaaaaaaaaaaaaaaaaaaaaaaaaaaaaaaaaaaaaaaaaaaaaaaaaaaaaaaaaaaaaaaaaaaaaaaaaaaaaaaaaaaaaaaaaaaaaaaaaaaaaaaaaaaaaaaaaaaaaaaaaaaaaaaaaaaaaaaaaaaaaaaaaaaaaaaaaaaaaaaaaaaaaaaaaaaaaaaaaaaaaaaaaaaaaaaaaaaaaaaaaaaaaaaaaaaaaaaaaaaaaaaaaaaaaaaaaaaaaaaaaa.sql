@@ -1,0 +1,1 @@
+CREATE TABLE long_ascii (x);

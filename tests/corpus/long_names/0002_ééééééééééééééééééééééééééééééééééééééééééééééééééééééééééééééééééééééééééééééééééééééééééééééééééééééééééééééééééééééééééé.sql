@@ -1,0 +1,1 @@
+CREATE TABLE long_utf8 (x);

@@ -1,0 +1,4 @@
+-- migrate:no-transaction
+DROP TABLE a;DROP TABLE b;
+DROP TABLE c;
+DROP TABLE d;

@@ -1,0 +1,1 @@
+CREATE TABLE rtl_override (x);
