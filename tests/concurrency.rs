@@ -163,8 +163,8 @@ const CHILD_START: &str = "MIGRATE_RACE_START";
 fn separate_processes_apply_each_migration_exactly_once() {
     const PROCESSES: usize = 8;
     for round in 0..rounds(3, 40) {
-        // Both journal modes take turns.
-        let journal_mode = if round % 2 == 0 { "DELETE" } else { "WAL" };
+        // Rollback-journal and WAL mode take turns.
+        let journal_mode = ["DELETE", "WAL"][round % 2];
         race_processes(PROCESSES, journal_mode, round);
     }
 }
@@ -335,7 +335,7 @@ fn a_held_write_lock_fails_the_run_with_locked_after_the_lock_timeout() {
         let mut conn = db.open();
         // The connection's own busy timeout is much longer: the run must use
         // its lock timeout instead, and restore this one after.
-        conn.busy_timeout(Duration::from_secs(30)).unwrap();
+        conn.busy_timeout(Duration::from_secs(10)).unwrap();
 
         let started = Instant::now();
         let result = migrations.runner().lock_timeout(TIMEOUT).run(&mut conn);
@@ -353,14 +353,14 @@ fn a_held_write_lock_fails_the_run_with_locked_after_the_lock_timeout() {
             other => panic!("{case}: expected Error::Locked, got {other:?}"),
         }
         // Generous bounds: the point is that it waited for the lock timeout,
-        // neither less nor the connection's 30 s.
+        // neither less nor the connection's 10 s.
         assert!(
-            (TIMEOUT..Duration::from_secs(10)).contains(&elapsed),
+            (TIMEOUT..Duration::from_secs(5)).contains(&elapsed),
             "{case}: gave up after {elapsed:?}, not after the lock timeout"
         );
         assert_eq!(
             count(&conn, "PRAGMA busy_timeout"),
-            30_000,
+            10_000,
             "{case}: the connection's busy timeout is restored"
         );
         holder.execute_batch("ROLLBACK").unwrap();
@@ -462,4 +462,50 @@ fn a_lock_held_past_the_timeout_is_locked_wherever_the_run_waits() {
         "expected Error::Locked:\n{}",
         failures.join("\n")
     );
+}
+
+/// A run that starts while another is applying a no-transaction migration
+/// (marked dirty while it runs) should wait for it, as it waits for a
+/// migration's transaction, and succeed — as when two instances of an
+/// application start a few seconds apart during a deploy.
+#[test]
+#[ignore = "runner limitation: the second run fails at once with Error::Dirty, advising a repair"]
+fn a_run_started_during_another_runs_no_transaction_migration_succeeds() {
+    let folder = Folder::new(&[
+        (
+            "0001_numbers.sql",
+            "CREATE TABLE numbers (n INTEGER);
+             WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < 100000)
+             INSERT INTO numbers SELECT n FROM seq;",
+        ),
+        (
+            "0002_index.sql",
+            "-- migrate:no-transaction
+             CREATE INDEX IF NOT EXISTS numbers_by_n ON numbers (n);
+             VACUUM;",
+        ),
+        ("0003_tags.sql", "CREATE TABLE tags (name TEXT);"),
+    ]);
+    let migrations = Arc::new(folder.migrations());
+    let db = Arc::new(Database::new());
+    migrations.run_to(&mut db.open(), 1).unwrap();
+    let first = {
+        let (migrations, db) = (migrations.clone(), db.clone());
+        thread::spawn(move || migrations.run(&mut db.open()))
+    };
+    // Wait until the first run has marked migration 2 dirty and is running
+    // it, then start a second run.
+    let mut watcher = db.open();
+    let waiting = Instant::now();
+    while migrations.status(&mut watcher).unwrap().dirty.is_empty() {
+        assert!(!first.is_finished(), "the first run finished unseen");
+        assert!(waiting.elapsed() < Duration::from_secs(30));
+        thread::sleep(Duration::from_millis(1));
+    }
+
+    let second = migrations.run(&mut db.open());
+
+    first.join().unwrap().expect("the first run succeeds");
+    let second = second.map_err(|e| e.to_string());
+    assert!(second.is_ok(), "the second run: {second:?}");
 }
