@@ -75,7 +75,8 @@ pub fn parse_directives(sql: &str) -> Result<Directives, Vec<DirectiveError>> {
     // `lines` splits on LF and drops the CR of a CRLF; `trim` drops any other.
     for (index, line) in sql.lines().enumerate() {
         let line_number = index + 1;
-        let text = line.trim();
+        // SQLite reads U+FEFF as whitespace anywhere in a script.
+        let text = line.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
         if !is_directive_comment(text) {
             continue;
         }

@@ -358,6 +358,31 @@ pub enum FolderProblem {
         /// What is wrong, and on which line.
         problem: DirectiveError,
     },
+    /// Something in the folder that is not a regular file or a folder (a
+    /// named pipe, a socket, a device, or a symlink to one).
+    #[error(
+        "`{}` is not a regular file (a named pipe, socket or device?): move it out of the migrations folder",
+        path.display()
+    )]
+    NotAFile {
+        /// The entry.
+        path: PathBuf,
+    },
+    /// A `.sql` file with a `--` comment followed by a carriage return that
+    /// is not followed by a line feed (old Mac line endings). SQLite ends a
+    /// `--` comment only at a line feed
+    /// (<https://www.sqlite.org/lang_comment.html>), so the statements after
+    /// it on the following "lines" would silently not run.
+    #[error(
+        "`{}`, line {line}: a `--` comment ends with a carriage return but no line feed; SQLite ends such a comment only at a line feed, so the statements after it would silently not run: save the file with LF or CRLF line endings",
+        file.display()
+    )]
+    LoneCarriageReturn {
+        /// The `.sql` file.
+        file: PathBuf,
+        /// The 1-based line (counting line feeds) of the first one.
+        line: usize,
+    },
     /// A `.rs` file without a `pub fn up` line.
     #[error(
         "`{}` has no `pub fn up`: a Rust migration declares `{RUST_SIGNATURE}` at the start of a line, where E converts into `migrate::BoxError`, and optionally `pub fn down` with the same signature",
@@ -561,6 +586,11 @@ fn read_entries(
                 problems.push(FolderProblem::Subfolder { path: shown });
                 continue;
             }
+            // A named pipe would block the read, a device never end it.
+            Ok(meta) if !meta.is_file() => {
+                problems.push(FolderProblem::NotAFile { path: shown });
+                continue;
+            }
             Ok(_) => {}
             Err(source) => {
                 problems.push(FolderProblem::Unreadable {
@@ -586,11 +616,10 @@ fn read_entries(
         };
         // A file whose content is unusable still claims its version, so it
         // does not also cause a gap, an orphan down or a missed duplicate.
+        // The text as in the file, a leading byte order mark included: the
+        // checksum removes it (`Checksum::of_text`), and so does the SQL.
         let text = match fs::read(&path).map(String::from_utf8) {
-            Ok(Ok(text)) => match text.strip_prefix('\u{feff}') {
-                Some(rest) => Some(rest.to_owned()),
-                None => Some(text),
-            },
+            Ok(Ok(text)) => Some(text),
             Ok(Err(error)) => {
                 problems.push(FolderProblem::NonUtf8 {
                     file: shown.clone(),
@@ -607,7 +636,10 @@ fn read_entries(
             }
         };
         let text = text.filter(|text| {
-            let empty = text.trim().is_empty();
+            // SQLite reads U+FEFF as whitespace anywhere in a script.
+            let empty = text
+                .trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
+                .is_empty();
             if empty {
                 problems.push(FolderProblem::EmptyFile {
                     file: shown.clone(),
@@ -647,6 +679,12 @@ fn read_body(
             down: steps.down,
         };
     }
+    if let Some(line) = comment_swallowing_a_line(&text) {
+        problems.push(FolderProblem::LoneCarriageReturn {
+            file: shown.to_owned(),
+            line,
+        });
+    }
     let no_transaction = match parse_directives(&text) {
         Ok(directives) => directives.no_transaction,
         Err(errors) => {
@@ -665,6 +703,48 @@ fn read_body(
         text,
         no_transaction,
     }
+}
+
+/// The 1-based line (counting line feeds) of the first `--` comment that a
+/// carriage return without a line feed would extend: SQLite's comment runs to
+/// the next line feed (<https://www.sqlite.org/lang_comment.html>), past what
+/// an editor showing old Mac line endings displays as the end of the line.
+///
+/// A small lexer of SQLite's tokens that can hold `--`: string literals and
+/// quoted identifiers (`'…'`, `"…"`, `` `…` ``, `[…]`) and block comments. A
+/// lone carriage return anywhere else is whitespace to SQLite, and fine.
+fn comment_swallowing_a_line(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut line = 1;
+    let mut i = 0;
+    // Skips to just after the first `end` at or after `from`.
+    let skip_to = |from: usize, end: &[u8]| {
+        bytes[from..]
+            .windows(end.len())
+            .position(|w| w == end)
+            .map_or(bytes.len(), |at| from + at + end.len())
+    };
+    while i < bytes.len() {
+        let next = match (bytes[i], bytes.get(i + 1)) {
+            (b'-', Some(b'-')) => {
+                let mut j = i + 2;
+                while j < bytes.len() && bytes[j] != b'\n' {
+                    if bytes[j] == b'\r' && bytes.get(j + 1) != Some(&b'\n') {
+                        return Some(line);
+                    }
+                    j += 1;
+                }
+                j
+            }
+            (b'/', Some(b'*')) => skip_to(i + 2, b"*/"),
+            (quote @ (b'\'' | b'"' | b'`'), _) => skip_to(i + 1, &[quote]),
+            (b'[', _) => skip_to(i + 1, b"]"),
+            _ => i + 1,
+        };
+        line += bytes[i..next].iter().filter(|&&b| b == b'\n').count();
+        i = next;
+    }
+    None
 }
 
 /// Which steps a Rust migration declares.
@@ -841,7 +921,7 @@ fn validate(
                 no_transaction,
             } => {
                 let up = Script::Sql {
-                    sql: text.clone().into(),
+                    sql: without_bom(&text).to_owned().into(),
                     no_transaction,
                 };
                 let down = match paired.remove(&version) {
@@ -856,7 +936,7 @@ fn validate(
                     }) => Some((
                         file_name,
                         Script::Sql {
-                            sql: text.into(),
+                            sql: without_bom(&text).to_owned().into(),
                             no_transaction,
                         },
                     )),
@@ -884,6 +964,11 @@ fn validate(
         ));
     }
     migrations
+}
+
+/// A file's text without its leading byte order mark, if it has one.
+fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
 }
 
 /// Timestamp folders may have gaps; sequential ones must not; a mix is an error.
@@ -932,6 +1017,23 @@ fn check_sequence(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lone_carriage_return_matters_only_inside_a_line_comment() {
+        for (sql, expected) in [
+            ("CREATE TABLE a (x);\rCREATE TABLE b (x);", None),
+            ("-- first\r\nCREATE TABLE a (x);", None),
+            ("-- tables\rCREATE TABLE a (x);", Some(1)),
+            ("SELECT 1;\n\n-- two\rSELECT 2;", Some(3)),
+            ("SELECT '--\r';\nSELECT 1;", None),
+            ("SELECT \"a--\r\";", None),
+            ("/* -- \r */ SELECT 1;", None),
+            ("SELECT [--\r];", None),
+            ("SELECT 'it''s';\n-- x\r", Some(2)),
+        ] {
+            assert_eq!(comment_swallowing_a_line(sql), expected, "{sql:?}");
+        }
+    }
 
     fn name(file: &str) -> Result<Option<FileName>, FileNameError> {
         parse_file_name(file)
