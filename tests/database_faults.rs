@@ -470,7 +470,9 @@ fn a_dropped_column_is_a_named_error() {
         [
             (Run, Sqlite),
             (RunPending, Sqlite),
-            (Status, Works),
+            // `status` reads the row `run` trusts first, so as not to call
+            // up to date what `run` refuses.
+            (Status, Sqlite),
             (Rollback, Works),
             (History, Works),
         ],

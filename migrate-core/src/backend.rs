@@ -14,9 +14,7 @@
 use std::ops::Deref;
 use std::time::Duration;
 
-use rusqlite::{
-    Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior, params,
-};
+use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior, params};
 
 use crate::checksum::Checksum;
 use crate::error::{Error, Result};
@@ -101,7 +99,8 @@ pub(crate) mod sealed {
         fn applied(&self, table: &str) -> Result<Vec<AppliedMigration>>;
         /// Every recorded failure, in version order.
         fn failed(&self, table: &str) -> Result<Vec<FailedMigration>>;
-        /// Every dirty migration, in version order (an indexed lookup).
+        /// Every dirty migration, in version order (an indexed lookup); a row
+        /// with a state the runner never writes is [`Error::MalformedRow`].
         fn dirty(&self, table: &str) -> Result<Vec<DirtyMigration>>;
         /// Runs a migration's up or down inside `tx`.
         fn execute(tx: &Self::Tx<'_>, migration: &Migration, direction: Direction) -> Result<()>;
@@ -233,6 +232,12 @@ fn checksum_column(row: &rusqlite::Row<'_>, table: &str, version: i64) -> Result
 /// A UTC timestamp in RFC 3339 with milliseconds, computed by SQLite.
 const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
+/// Rows that are neither applied nor a failed attempt: dirty ones, and any
+/// with a state the runner never writes (a hand edit), which must be refused
+/// rather than ignored. The same text in the partial index and the query, so
+/// that SQLite answers from the index without a scan.
+const UNFINISHED: &str = "coalesce(state, '') NOT IN ('applied', 'failed')";
+
 /// The history table beside a tracking table.
 fn events_table(table: &str) -> String {
     format!("{table}_events")
@@ -321,7 +326,8 @@ impl sealed::Sealed for Connection {
         // One row per version: applied, the last failed attempt (rolled
         // back), or dirty (cut short outside a transaction). Only applied
         // rows have a running checksum. The partial index finds dirty rows
-        // without a scan, so the up-to-date check stays constant-cost.
+        // (and hand-edited states) without a scan, so the up-to-date check
+        // stays constant-cost.
         let events = events_table(table);
         let sql = format!(
             r#"CREATE TABLE IF NOT EXISTS "{table}" (
@@ -335,8 +341,8 @@ impl sealed::Sealed for Connection {
                      CHECK (state IN ('applied', 'failed', 'dirty_up', 'dirty_down')),
     error            TEXT
 );
-CREATE INDEX IF NOT EXISTS "{table}_dirty" ON "{table}" (version)
-    WHERE state IN ('dirty_up', 'dirty_down');
+CREATE INDEX IF NOT EXISTS "{table}_unfinished" ON "{table}" (version)
+    WHERE {UNFINISHED};
 CREATE TABLE IF NOT EXISTS "{events}" (
     id          INTEGER PRIMARY KEY,
     at          TEXT    NOT NULL,
@@ -359,39 +365,32 @@ CREATE TABLE IF NOT EXISTS "{events}" (
             r#"SELECT version, running_checksum FROM "{table}"
                WHERE state = 'applied' ORDER BY version DESC LIMIT 1"#
         );
-        let row = self
-            .query_row(&sql, [], |row| {
-                Ok((row.get::<_, i64>(0)?, row.get::<_, Option<String>>(1)?))
-            })
-            .optional()
-            .map_err(reading(table))?;
-        let Some((version, running)) = row else {
-            return Ok(None);
-        };
-        let running = running.ok_or_else(|| Error::MalformedRow {
-            table: table.to_owned(),
-            version: Some(version),
-            detail: "an applied migration without `running_checksum`".to_owned(),
+        let rows = tracking_rows(self, table, &sql, |row, version| {
+            let running: Option<String> = column(row, 1, table, Some(version))?;
+            let running = running.ok_or_else(|| Error::MalformedRow {
+                table: table.to_owned(),
+                version: Some(version),
+                detail: "an applied migration without `running_checksum`".to_owned(),
+            })?;
+            Ok((
+                version_of(table, version)?,
+                checksum_of(table, version, "running_checksum", &running)?,
+            ))
         })?;
-        Ok(Some((
-            version_of(table, version)?,
-            checksum_of(table, version, "running_checksum", &running)?,
-        )))
+        Ok(rows.into_iter().next())
     }
 
     fn running_checksum_below(&self, table: &str, version: u64) -> Result<Option<Checksum>> {
         let sql = format!(
             r#"SELECT version, running_checksum FROM "{table}"
-               WHERE state = 'applied' AND version < ?1 ORDER BY version DESC LIMIT 1"#
+               WHERE state = 'applied' AND version < {} ORDER BY version DESC LIMIT 1"#,
+            sql_version(version)
         );
-        let row = self
-            .query_row(&sql, [sql_version(version)], |row| {
-                Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
-            })
-            .optional()
-            .map_err(reading(table))?;
-        row.map(|(v, text)| checksum_of(table, v, "running_checksum", &text))
-            .transpose()
+        let rows = tracking_rows(self, table, &sql, |row, version| {
+            let running: String = column(row, 1, table, Some(version))?;
+            checksum_of(table, version, "running_checksum", &running)
+        })?;
+        Ok(rows.into_iter().next())
     }
 
     fn applied(&self, table: &str) -> Result<Vec<AppliedMigration>> {
@@ -429,18 +428,28 @@ CREATE TABLE IF NOT EXISTS "{events}" (
     fn dirty(&self, table: &str) -> Result<Vec<DirtyMigration>> {
         let sql = format!(
             r#"SELECT version, name, checksum, applied_at, error, state FROM "{table}"
-               WHERE state IN ('dirty_up', 'dirty_down') ORDER BY version"#
+               WHERE {UNFINISHED} ORDER BY version"#
         );
         tracking_rows(self, table, &sql, |row, version| {
-            let state: String = column(row, 5, table, Some(version))?;
+            let state: Option<String> = column(row, 5, table, Some(version))?;
+            let direction = match state.as_deref() {
+                Some(state) if state == dirty_state(Direction::Up) => Direction::Up,
+                Some(state) if state == dirty_state(Direction::Down) => Direction::Down,
+                other => {
+                    return Err(Error::MalformedRow {
+                        table: table.to_owned(),
+                        version: Some(version),
+                        detail: format!(
+                            "column `state` is {}, not one of applied, failed, dirty_up, dirty_down",
+                            other.map_or("NULL".to_owned(), |s| format!("`{s}`"))
+                        ),
+                    });
+                }
+            };
             Ok(DirtyMigration {
                 version: version_of(table, version)?,
                 name: column(row, 1, table, Some(version))?,
-                direction: if state == dirty_state(Direction::Down) {
-                    Direction::Down
-                } else {
-                    Direction::Up
-                },
+                direction,
                 started_at: column(row, 3, table, Some(version))?,
                 error: column(row, 4, table, Some(version))?,
             })

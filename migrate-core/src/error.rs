@@ -145,7 +145,7 @@ pub enum Error {
     /// Another connection held the write lock for longer than the lock
     /// timeout (see [`Runner::lock_timeout`](crate::Runner::lock_timeout)).
     #[error(
-        "the database is locked by another connection; gave up after waiting {} ms for the write lock",
+        "the database is locked by another connection; gave up after waiting {} ms for it",
         waited.as_millis()
     )]
     Locked {
@@ -193,6 +193,25 @@ pub enum Error {
         #[source]
         source: rusqlite::Error,
     },
+}
+
+impl Error {
+    /// An [`Error::Sqlite`] that is SQLite's "database is locked" or "busy"
+    /// as [`Error::Locked`], after the busy timeout `waited`.
+    pub(crate) fn busy_as_locked(self, waited: Duration) -> Error {
+        match self {
+            Error::Sqlite { source, .. } if is_busy(&source) => Error::Locked { waited, source },
+            other => other,
+        }
+    }
+}
+
+fn is_busy(error: &rusqlite::Error) -> bool {
+    matches!(
+        error,
+        rusqlite::Error::SqliteFailure(failure, _)
+            if matches!(failure.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 /// SQLite's own message for an error, without rusqlite's decoration.

@@ -359,6 +359,9 @@ impl<'a> Runner<'a> {
                     ..Status::default()
                 });
             }
+            // The row `run` trusts first must be readable: a status may not
+            // call up to date what `run` refuses.
+            tx.latest_applied(&self.table)?;
             let applied = tx.applied(&self.table)?;
             let plan = self.diagnose(&applied);
             Ok(Status {
@@ -411,7 +414,10 @@ impl<'a> Runner<'a> {
         let conn = &*conn;
         self.check_connection(conn)?;
         let previous = conn.set_lock_timeout(self.lock_timeout)?;
-        let result = body(conn);
+        // Waiting happens wherever SQLite needs a lock: at `BEGIN IMMEDIATE`,
+        // at a read while another connection holds an exclusive lock (in
+        // rollback-journal mode), at `COMMIT` while readers hold shared ones.
+        let result = body(conn).map_err(|error| error.busy_as_locked(self.lock_timeout));
         let restored = conn.set_lock_timeout(previous);
         let value = result?;
         restored?;
