@@ -418,7 +418,6 @@ enum Holder {
 /// it commits) should fail as it does at `BEGIN IMMEDIATE`: with
 /// [`Error::Locked`], saying how long it waited, and nothing applied.
 #[test]
-#[ignore = "runner bug: SQLITE_BUSY outside `begin` is Error::Sqlite, not Error::Locked"]
 fn a_lock_held_past_the_timeout_is_locked_wherever_the_run_waits() {
     const TIMEOUT: Duration = Duration::from_millis(200);
     let folder = Folder::new(&[
@@ -469,7 +468,6 @@ fn a_lock_held_past_the_timeout_is_locked_wherever_the_run_waits() {
 /// migration's transaction, and succeed — as when two instances of an
 /// application start a few seconds apart during a deploy.
 #[test]
-#[ignore = "runner limitation: the second run fails at once with Error::Dirty, advising a repair"]
 fn a_run_started_during_another_runs_no_transaction_migration_succeeds() {
     let folder = Folder::new(&[
         (

@@ -12,6 +12,7 @@
 //! together on the first write.
 
 use std::ops::Deref;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior, params};
@@ -74,6 +75,8 @@ pub(crate) mod sealed {
 
         /// Whether a transaction is open on this connection.
         fn in_transaction(&self) -> bool;
+        /// The database's file, if it has one (not in memory).
+        fn database_file(&self) -> Option<PathBuf>;
         /// Sets how long to wait for a lock; returns the previous setting.
         fn set_lock_timeout(&self, timeout: Duration) -> Result<Duration>;
         /// Starts a transaction: a read transaction, or one holding the write
@@ -248,6 +251,13 @@ impl sealed::Sealed for Connection {
 
     fn in_transaction(&self) -> bool {
         !self.is_autocommit()
+    }
+
+    fn database_file(&self) -> Option<PathBuf> {
+        // `Some("")` for an in-memory or temporary database.
+        self.path()
+            .filter(|path| !path.is_empty())
+            .map(PathBuf::from)
     }
 
     fn set_lock_timeout(&self, timeout: Duration) -> Result<Duration> {

@@ -184,6 +184,17 @@ pub enum Error {
     )]
     TransactionOpen,
 
+    /// A file beside the database could not be used (the lock file of a
+    /// no-transaction migration, `<database>-migrate-lock`).
+    #[error("{context}: {source}")]
+    Io {
+        /// What the runner was doing, naming the file.
+        context: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// Any other database error, with what was being done.
     #[error("{context}: {source}")]
     Sqlite {

@@ -6,6 +6,7 @@ use std::time::Instant;
 use crate::backend::{Backend, NewEvent};
 use crate::error::{Error, Irreversible, Result};
 use crate::foreign_keys::ForeignKeyCheck;
+use crate::in_progress::Running;
 use crate::migration::{Migration, MigrationKind, Script};
 use crate::report::{
     AppliedMigration, Direction, EventKind, RedoReport, RollbackReport, RolledBackMigration,
@@ -144,6 +145,8 @@ impl Runner<'_> {
                 let migration = self.reversible(row)?;
                 let started = Instant::now();
                 if migration.down_no_transaction() {
+                    // As for a no-transaction up (see `Runner::run_each`).
+                    let _running = Running::start(conn)?;
                     tx.mark_dirty(&self.table, migration, Direction::Down)?;
                     B::commit(tx)?;
                     drop(off);

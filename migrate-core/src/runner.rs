@@ -6,6 +6,7 @@ use crate::backend::{Backend, NewEvent};
 use crate::checksum::Checksum;
 use crate::error::{Error, Problem, Result};
 use crate::foreign_keys::ForeignKeyCheck;
+use crate::in_progress::{Running, another_is_running};
 use crate::migration::{Migration, Migrations};
 use crate::report::{
     AppliedMigration, Direction, DryRunOutcome, DryRunReport, DryRunStep, Event, EventKind,
@@ -239,7 +240,13 @@ impl<'a> Runner<'a> {
             // Read first, without the write lock: an up-to-date database (the
             // usual start of an application) never waits for or takes it.
             let tx = conn.begin(false, self.lock_timeout)?;
-            let up_to_date = self.verify(&*tx)?.pending.is_empty();
+            let up_to_date = match self.verify(&*tx) {
+                Ok(plan) => plan.pending.is_empty(),
+                // Another process is running a no-transaction migration:
+                // wait for it below, as for a migration's transaction.
+                Err(Error::Dirty { .. }) if another_is_running(conn) => false,
+                Err(error) => return Err(error),
+            };
             drop(tx);
             if up_to_date {
                 return Ok(Report::default());
@@ -443,11 +450,24 @@ impl<'a> Runner<'a> {
         // The first pass, under the write lock, checks every pending migration
         // before any is applied.
         let mut first = true;
+        let started = Instant::now();
         loop {
             let off = foreign_keys.off(conn)?;
             let tx = conn.begin(true, self.lock_timeout)?;
             tx.create_tables(&self.table)?;
-            let plan = self.verify(&*tx)?;
+            let plan = match self.verify(&*tx) {
+                // Marked dirty by a process that is still running it: wait
+                // (up to the lock timeout) for it to finish and record it.
+                Err(Error::Dirty { .. })
+                    if started.elapsed() < self.lock_timeout && another_is_running(conn) =>
+                {
+                    drop(tx);
+                    drop(off);
+                    std::thread::sleep(Duration::from_millis(20));
+                    continue;
+                }
+                plan => plan?,
+            };
             let Some(&next) = plan.pending.first() else {
                 B::commit(tx)?;
                 return Ok(report);
@@ -458,12 +478,17 @@ impl<'a> Runner<'a> {
             }
             let migration = &self.migrations.as_slice()[next];
             if migration.up_no_transaction() {
+                // Held from before the mark is visible until the outcome is
+                // recorded, so that others wait instead of refusing.
+                let running = Running::start(conn)?;
                 tx.mark_dirty(&self.table, migration, Direction::Up)?;
                 B::commit(tx)?;
                 // Outside a transaction, foreign keys are enforced as the
                 // connection has them.
                 drop(off);
-                report.applied.push(self.apply_outside(conn, migration)?);
+                let applied = self.apply_outside(conn, migration);
+                drop(running);
+                report.applied.push(applied?);
                 continue;
             }
             let started = Instant::now();
