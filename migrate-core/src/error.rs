@@ -207,6 +207,17 @@ pub enum Error {
 }
 
 impl Error {
+    /// An [`Error::Sqlite`] with `context` as what was being done.
+    pub(crate) fn while_doing(self, context: &str) -> Error {
+        match self {
+            Error::Sqlite { source, .. } => Error::Sqlite {
+                context: context.to_owned(),
+                source,
+            },
+            other => other,
+        }
+    }
+
     /// An [`Error::Sqlite`] that is SQLite's "database is locked" or "busy"
     /// as [`Error::Locked`], after the busy timeout `waited`.
     pub(crate) fn busy_as_locked(self, waited: Duration) -> Error {

@@ -11,7 +11,7 @@ use crate::migration::{Migration, MigrationKind, Script};
 use crate::report::{
     AppliedMigration, Direction, EventKind, RedoReport, RollbackReport, RolledBackMigration,
 };
-use crate::runner::{Runner, refuse_dirty, whole_millis};
+use crate::runner::{Runner, commit_migration, refuse_dirty, whole_millis};
 
 /// How far a rollback goes.
 #[derive(Clone, Copy)]
@@ -65,7 +65,11 @@ impl Runner<'_> {
     ///   stay committed, and the failure is in the history.
     /// - [`Error::Dirty`], [`Error::Locked`], [`Error::TransactionOpen`],
     ///   [`Error::InvalidTableName`], [`Error::MalformedRow`],
-    ///   [`Error::Sqlite`].
+    ///   [`Error::Sqlite`], [`Error::Io`].
+    ///
+    /// # Panics
+    ///
+    /// As [`run`](Runner::run), when a Rust migration's `down` panics.
     pub fn rollback<B: Backend>(&self, conn: &mut B, count: usize) -> Result<RollbackReport> {
         self.revert(conn, Until::Count(count))
     }
@@ -162,7 +166,7 @@ impl Runner<'_> {
                     }
                     let tx = conn.begin(true, self.lock_timeout)?;
                     let rolled_back = self.record_rolled_back(&*tx, migration, started)?;
-                    B::commit(tx)?;
+                    commit_migration::<B>(tx, migration)?;
                     report.rolled_back.push(rolled_back);
                     continue;
                 }
@@ -180,7 +184,7 @@ impl Runner<'_> {
                     return Err(error);
                 }
                 let rolled_back = self.record_rolled_back(&*tx, migration, started)?;
-                B::commit(tx)?;
+                commit_migration::<B>(tx, migration)?;
                 report.rolled_back.push(rolled_back);
             }
         })

@@ -233,7 +233,14 @@ impl<'a> Runner<'a> {
     /// - [`Error::Locked`]: another connection held the lock too long.
     /// - [`Error::TransactionOpen`]: `conn` is inside a transaction.
     /// - [`Error::InvalidTableName`], [`Error::MalformedRow`],
-    ///   [`Error::Sqlite`].
+    ///   [`Error::Sqlite`], [`Error::Io`] (the lock file of a no-transaction
+    ///   migration).
+    ///
+    /// # Panics
+    ///
+    /// When a Rust migration panics, the panic goes on to the caller; the
+    /// migration's transaction is rolled back on the way and foreign keys are
+    /// turned back on, but the failure is not recorded.
     pub fn run<B: Backend>(&self, conn: &mut B) -> Result<Report> {
         self.check_target()?;
         self.session(conn, |conn| {
@@ -500,7 +507,7 @@ impl<'a> Runner<'a> {
                         started.elapsed(),
                         EventKind::Applied,
                     )?;
-                    B::commit(tx)?;
+                    commit_migration::<B>(tx, migration)?;
                     trace_applied(&applied);
                     report.applied.push(applied);
                 }
@@ -539,7 +546,7 @@ impl<'a> Runner<'a> {
                 self.record_applied(&*tx, migration, started.elapsed(), EventKind::Applied)?;
             report.applied.push(applied);
         }
-        B::commit(tx)?;
+        B::commit(tx).map_err(|error| error.while_doing("committing the grouped run"))?;
         report.applied.iter().for_each(trace_applied);
         Ok(report)
     }
@@ -557,7 +564,7 @@ impl<'a> Runner<'a> {
                 let tx = conn.begin(true, self.lock_timeout)?;
                 let applied =
                     self.record_applied(&*tx, migration, started.elapsed(), EventKind::Applied)?;
-                B::commit(tx)?;
+                commit_migration::<B>(tx, migration)?;
                 trace_applied(&applied);
                 Ok(applied)
             }
@@ -805,6 +812,17 @@ pub(crate) fn refuse_dirty<B: Backend>(conn: &B, table: &str) -> Result<()> {
         }),
         None => Ok(()),
     }
+}
+
+/// Commits a migration's transaction; a failure names the migration.
+pub(crate) fn commit_migration<B: Backend>(tx: B::Tx<'_>, migration: &Migration) -> Result<()> {
+    B::commit(tx).map_err(|error| {
+        error.while_doing(&format!(
+            "committing migration {} ({})",
+            migration.version(),
+            migration.name()
+        ))
+    })
 }
 
 pub(crate) fn not_compiled(migration: &Migration) -> Error {
