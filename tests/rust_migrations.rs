@@ -1,6 +1,7 @@
 //! Rust-code migrations (`<version>_<name>.rs`) at run time: a failure rolls
 //! back everything the code did together with its tracking row; a dry run
-//! tries them like SQL; one that ends its own transaction is marked dirty.
+//! tries them like SQL; one that runs `COMMIT` itself has it turned into a
+//! rollback.
 //! (Applying and reverting a Rust migration that succeeds, and the embedded
 //! set's structure, are in `embed.rs`; the compile errors in `tests/ui/`.)
 
@@ -87,43 +88,45 @@ fn a_dry_run_tries_rust_migrations_and_changes_nothing() -> migrate::Result<()> 
     Ok(())
 }
 
+/// A Rust migration that runs `COMMIT` on the transaction it was given: the
+/// runner's commit hook turns that commit into a rollback, so its insert is
+/// gone with it, and the migration fails like any other (no dirty mark).
 #[test]
-fn a_rust_migration_that_ends_its_transaction_is_marked_dirty() -> migrate::Result<()> {
-    let db = Database::new();
-    let mut conn = db.open();
+fn a_rust_migration_cannot_commit_its_transaction() -> migrate::Result<()> {
+    for set in [&ENDS_ITS_TRANSACTION, &COMMITS_AND_BEGINS] {
+        let db = Database::new();
+        let mut conn = db.open();
 
-    let error = ENDS_ITS_TRANSACTION.run(&mut conn).unwrap_err();
+        let error = set.run(&mut conn).unwrap_err();
 
-    assert!(
-        matches!(
-            &error,
-            Error::MigrationFailed {
-                version: 2,
-                dirty: true,
-                ..
-            }
-        ),
-        "{error:?}"
-    );
-    assert!(
-        error.to_string().contains(
-            "the migration ended its own transaction (COMMIT or ROLLBACK); it must leave it open"
-        ),
-        "{error}"
-    );
-    // Its insert was committed by its own COMMIT: the runner cannot undo it,
-    // so it says so with a dirty mark instead of pretending it rolled back.
-    assert_eq!(count(&conn, "SELECT count(*) FROM log"), 1);
-    let status = ENDS_ITS_TRANSACTION.status(&mut conn)?;
-    assert_eq!(status.dirty.len(), 1);
-    assert_eq!(status.dirty[0].version, 2);
-    assert_eq!(status.dirty[0].direction, Direction::Up);
-
-    let refused = ENDS_ITS_TRANSACTION.run(&mut conn).unwrap_err();
-    assert!(
-        matches!(refused, Error::Dirty { version: 2, .. }),
-        "{refused:?}"
-    );
+        let Error::MigrationFailed {
+            version: 2,
+            dirty: false,
+            source,
+            ..
+        } = &error
+        else {
+            panic!("expected migration 2 to fail, got {error:?}");
+        };
+        assert_eq!(
+            source.to_string(),
+            "the migration ran COMMIT, which was turned into a rollback of everything it did: \
+             a Rust migration must leave its transaction open"
+        );
+        assert_eq!(
+            count(&conn, "SELECT count(*) FROM log"),
+            0,
+            "nothing committed"
+        );
+        let status = set.status(&mut conn)?;
+        assert_eq!(status.current_version, Some(1));
+        assert!(status.dirty.is_empty());
+        assert_eq!(status.failed.len(), 1);
+        // The hook is removed afterwards: the application's own commits work.
+        conn.execute_batch("BEGIN; INSERT INTO log (line) VALUES ('mine'); COMMIT;")
+            .unwrap();
+        assert_eq!(count(&conn, "SELECT count(*) FROM log"), 1);
+    }
     Ok(())
 }
 
@@ -157,52 +160,23 @@ fn a_rust_migration_read_at_run_time_is_refused_before_anything_is_applied() {
     );
 }
 
-/// Committing and beginning a new transaction hides nothing: the savepoint
-/// the runner put around the step is gone, so it is marked dirty too.
+/// A dry run of a Rust migration that runs `COMMIT` leaves the file as it
+/// was, byte for byte, like any other dry run.
 #[test]
-fn a_rust_migration_that_commits_and_begins_again_is_marked_dirty() -> migrate::Result<()> {
+fn a_dry_run_of_a_rust_migration_that_commits_changes_nothing() -> migrate::Result<()> {
     let db = Database::new();
     let mut conn = db.open();
-
-    let error = COMMITS_AND_BEGINS.run(&mut conn).unwrap_err();
-
-    assert!(
-        matches!(
-            &error,
-            Error::MigrationFailed {
-                version: 2,
-                dirty: true,
-                ..
-            }
-        ),
-        "{error:?}"
-    );
-    assert_eq!(count(&conn, "SELECT count(*) FROM log"), 1);
-    let dirty = COMMITS_AND_BEGINS.status(&mut conn)?.dirty;
-    assert_eq!(dirty.len(), 1);
-    assert_eq!(dirty[0].version, 2);
-    Ok(())
-}
-
-/// A dry run cannot undo a Rust migration's own `COMMIT`: what was committed
-/// stays (migration 1 and its tracking row, the Rust migration's insert), and
-/// the Rust migration is marked dirty, as its error says.
-#[test]
-fn a_dry_run_marks_a_rust_migration_that_commits_dirty() -> migrate::Result<()> {
-    let db = Database::new();
-    let mut conn = db.open();
+    ENDS_ITS_TRANSACTION.run_to(&mut conn, 1)?;
+    let before = std::fs::read(db.path()).expect("read the database file");
 
     let report = ENDS_ITS_TRANSACTION.runner().dry_run(&mut conn)?;
 
     let (step, error) = report.failure().expect("the Rust migration fails");
     assert_eq!(step.version, 2);
     assert!(
-        matches!(error, Error::MigrationFailed { dirty: true, .. }),
+        matches!(error, Error::MigrationFailed { dirty: false, .. }),
         "{error:?}"
     );
-    let status = ENDS_ITS_TRANSACTION.status(&mut conn)?;
-    assert_eq!(status.current_version, Some(1));
-    assert_eq!(status.dirty.len(), 1);
-    assert_eq!(count(&conn, "SELECT count(*) FROM log"), 1);
+    assert_eq!(std::fs::read(db.path()).expect("read it again"), before);
     Ok(())
 }

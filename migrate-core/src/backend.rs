@@ -11,6 +11,7 @@
 //! it, the append-only history `<table>_events` (one row per event), created
 //! together on the first write.
 
+use std::cell::Cell;
 use std::ops::Deref;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -77,6 +78,10 @@ pub(crate) mod sealed {
         fn in_transaction(&self) -> bool;
         /// The database's file, if it has one (not in memory).
         fn database_file(&self) -> Option<PathBuf>;
+        /// Installs (or removes) the commit hook that turns a `COMMIT` run by
+        /// a Rust migration's step into a rollback. SQLite keeps one commit
+        /// hook per connection, so this replaces one the application set.
+        fn guard_commits(&mut self, on: bool) -> Result<()>;
         /// Sets how long to wait for a lock; returns the previous setting.
         fn set_lock_timeout(&self, timeout: Duration) -> Result<Duration>;
         /// Starts a transaction: a read transaction, or one holding the write
@@ -232,6 +237,47 @@ fn checksum_column(row: &rusqlite::Row<'_>, table: &str, version: i64) -> Result
     checksum_of(table, version, "checksum", &text)
 }
 
+thread_local! {
+    /// Whether a Rust migration's step is running on this thread; the commit
+    /// hook (see `guard_commits`) then turns a `COMMIT` into a rollback.
+    static IN_RUST_STEP: Cell<bool> = const { Cell::new(false) };
+    /// Whether the commit hook turned a `COMMIT` of the running step into a
+    /// rollback.
+    static COMMIT_REFUSED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The commit hook: refuses (rolls back) a commit while a Rust step runs.
+fn refuse_commit_in_rust_step() -> bool {
+    let refuse = IN_RUST_STEP.with(Cell::get);
+    if refuse {
+        COMMIT_REFUSED.with(|refused| refused.set(true));
+    }
+    refuse
+}
+
+/// Marks a Rust step as running on this thread until dropped (also when the
+/// step panics).
+struct RustStepRunning;
+
+impl RustStepRunning {
+    fn start() -> RustStepRunning {
+        COMMIT_REFUSED.with(|refused| refused.set(false));
+        IN_RUST_STEP.with(|running| running.set(true));
+        RustStepRunning
+    }
+
+    /// Whether the step ran `COMMIT` (which was turned into a rollback).
+    fn committed(&self) -> bool {
+        COMMIT_REFUSED.with(Cell::get)
+    }
+}
+
+impl Drop for RustStepRunning {
+    fn drop(&mut self) {
+        IN_RUST_STEP.with(|running| running.set(false));
+    }
+}
+
 /// A UTC timestamp in RFC 3339 with milliseconds, computed by SQLite.
 const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
@@ -258,6 +304,15 @@ impl sealed::Sealed for Connection {
         self.path()
             .filter(|path| !path.is_empty())
             .map(PathBuf::from)
+    }
+
+    fn guard_commits(&mut self, on: bool) -> Result<()> {
+        let installed = if on {
+            self.commit_hook(Some(refuse_commit_in_rust_step))
+        } else {
+            self.commit_hook(None::<fn() -> bool>)
+        };
+        installed.map_err(context("setting the commit hook"))
     }
 
     fn set_lock_timeout(&self, timeout: Duration) -> Result<Duration> {
@@ -472,23 +527,26 @@ CREATE TABLE IF NOT EXISTS "{events}" (
             Script::Rust(Some(step)) => {
                 // A Rust step holds `&Transaction` and could still end it by
                 // executing `COMMIT` or `ROLLBACK` itself (and even begin a
-                // new one). What it did before may then be committed without
-                // its tracking row: nothing can undo that, so the migration
-                // fails dirty, like one cut short outside a transaction. The
-                // savepoint tells: it no longer exists once the transaction
-                // it was in has ended.
+                // new one). The commit hook the session installed turns a
+                // `COMMIT` during the step into a rollback, so nothing of the
+                // migration is committed without its tracking row; the
+                // savepoint tells afterwards whether the transaction ended.
                 const SAVEPOINT: &str = "migrate_rust_step";
                 tx.execute_batch(&format!("SAVEPOINT {SAVEPOINT}"))
                     .map_err(context("starting the savepoint around a Rust migration"))?;
-                let result = step(tx);
+                let (result, committed) = {
+                    let running = RustStepRunning::start();
+                    let result = step(tx);
+                    (result, running.committed())
+                };
                 let released = tx.execute_batch(&format!("RELEASE {SAVEPOINT}")).is_ok();
-                // An error after which SQLite rolled the whole transaction
-                // back also removes the savepoint; nothing was committed then.
-                let rolled_back_by_sqlite = result.is_err() && tx.is_autocommit();
-                let ended = !released && !rolled_back_by_sqlite;
                 let result = match result {
-                    Ok(()) if ended => Err(
-                        "the migration ended its own transaction (COMMIT or ROLLBACK); it must leave it open".into(),
+                    // Whatever the step returned (its `COMMIT` failed).
+                    _ if committed => Err(
+                        "the migration ran COMMIT, which was turned into a rollback of everything it did: a Rust migration must leave its transaction open".into(),
+                    ),
+                    Ok(()) if !released => Err(
+                        "the migration ended its own transaction (ROLLBACK), undoing what it did: a Rust migration must leave its transaction open".into(),
                     ),
                     other => other,
                 };
@@ -497,7 +555,7 @@ CREATE TABLE IF NOT EXISTS "{events}" (
                     name: migration.name().to_owned(),
                     file: file_of(migration, direction).to_owned(),
                     direction,
-                    dirty: ended,
+                    dirty: false,
                     grouped: false,
                     line: None,
                     statement: None,

@@ -14,8 +14,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Whatever the variant, a failed run leaves the database as it was before
 /// the failing migration: each migration commits together with its tracking
 /// row or not at all. The one exception says so: a migration that ran
-/// outside a transaction, or a Rust migration that ended its own, fails with
-/// [`Error::MigrationFailed`] `dirty: true` and stays marked dirty.
+/// outside a transaction fails with [`Error::MigrationFailed`] `dirty: true`
+/// and stays marked dirty.
 #[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -48,8 +48,8 @@ pub enum Error {
         /// Up or down.
         direction: Direction,
         /// Whether part of it may be in the database: it ran outside a
-        /// transaction (`-- migrate:no-transaction`), or a Rust migration
-        /// ended its own transaction. The migration is now marked dirty.
+        /// transaction (`-- migrate:no-transaction`). The migration is now
+        /// marked dirty.
         dirty: bool,
         /// Whether it ran in a grouped run ([`Runner::grouped`](crate::Runner::grouped)):
         /// the migrations of the group before it were rolled back with it.
@@ -67,7 +67,7 @@ pub enum Error {
     },
 
     /// A migration is marked dirty: it ran outside a transaction and did not
-    /// finish, or it was a Rust migration that ended its own transaction.
+    /// finish.
     /// Nothing was changed. Undo a cut-short up (or complete a cut-short
     /// down) by hand, then call [`Runner::repair`](crate::Runner::repair),
     /// after which the migration counts as not applied.

@@ -50,9 +50,8 @@ pub struct FailedMigration {
 }
 
 /// A migration marked dirty: it ran outside a transaction
-/// (`-- migrate:no-transaction`) and did not finish, or it was a Rust
-/// migration that ended its own transaction, so part of it may be in the
-/// database. Every run, rollback, redo and baseline refuses until
+/// (`-- migrate:no-transaction`) and did not finish, so part of it may be in
+/// the database. Every run, rollback, redo and baseline refuses until
 /// [`Runner::repair`](crate::Runner::repair) clears it.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -269,10 +269,7 @@ impl<'a> Runner<'a> {
 
     /// Applies what [`run`](Runner::run) would apply inside one transaction,
     /// reports what happened to each migration, and rolls everything back:
-    /// the database file is left unchanged byte for byte — unless a Rust
-    /// migration ends the transaction itself (`COMMIT`), which no dry run can
-    /// undo: what it committed stays, and it is marked dirty as in a real
-    /// run.
+    /// the database file is left unchanged byte for byte.
     ///
     /// Stops at the first failure, as a real run would. A migration that must
     /// run outside a transaction is not tried
@@ -342,15 +339,6 @@ impl<'a> Runner<'a> {
             }
             // Dropping the transaction rolls everything back.
             drop(tx);
-            // Unless a Rust migration ended the transaction itself: what it
-            // committed stays, so it gets the dirty mark its error announces.
-            if let Some(step) = report.steps.last()
-                && let DryRunOutcome::Failed(error @ Error::MigrationFailed { dirty: true, .. }) =
-                    &step.outcome
-                && let Some(migration) = self.migrations.get(step.version)
-            {
-                self.record_failure(conn, migration, Direction::Up, Duration::ZERO, error);
-            }
             Ok(report)
         })
     }
@@ -418,15 +406,35 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
-    /// Checks the connection, sets the lock timeout for `body` and restores
-    /// the connection's own afterwards.
+    /// Checks the connection, then runs `body` with the lock timeout as the
+    /// connection's busy timeout (restoring its own afterwards) and, when the
+    /// set has Rust migrations, with the commit hook that keeps them from
+    /// committing their transaction (removed afterwards).
     pub(crate) fn session<B: Backend, T>(
         &self,
         conn: &mut B,
         body: impl FnOnce(&B) -> Result<T>,
     ) -> Result<T> {
-        let conn = &*conn;
         self.check_connection(conn)?;
+        // Only with Rust migrations to run: the hook replaces the
+        // application's own (SQLite keeps one per connection).
+        let guard_commits = self.migrations.iter().any(Migration::is_runnable_rust);
+        if guard_commits {
+            conn.guard_commits(true)?;
+        }
+        let result = self.with_lock_timeout(conn, body);
+        if guard_commits {
+            let removed = conn.guard_commits(false);
+            return result.and_then(|value| removed.map(|()| value));
+        }
+        result
+    }
+
+    fn with_lock_timeout<B: Backend, T>(
+        &self,
+        conn: &B,
+        body: impl FnOnce(&B) -> Result<T>,
+    ) -> Result<T> {
         let previous = conn.set_lock_timeout(self.lock_timeout)?;
         // Waiting happens wherever SQLite needs a lock: at `BEGIN IMMEDIATE`,
         // at a read while another connection holds an exclusive lock (in
@@ -662,15 +670,6 @@ impl<'a> Runner<'a> {
         let recorded = conn.begin(true, self.lock_timeout).and_then(|tx| {
             tx.create_tables(&self.table)?;
             if dirty {
-                // Outside a transaction the mark was set before it ran; a Rust
-                // migration that ended its own transaction gets it now.
-                if !tx
-                    .dirty(&self.table)?
-                    .iter()
-                    .any(|d| d.version == migration.version())
-                {
-                    tx.mark_dirty(&self.table, migration, direction)?;
-                }
                 tx.set_dirty_error(&self.table, migration.version(), &message)?;
             } else if direction == Direction::Up {
                 tx.record_failure(&self.table, migration, duration, &message)?;
