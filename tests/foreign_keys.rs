@@ -348,3 +348,61 @@ fn only_violations_a_migration_adds_fail_it() -> migrate::Result<()> {
     assert_eq!(foreign_keys(&conn), 1);
     Ok(())
 }
+
+/// Old violations are counted per foreign key, not matched by rowid: a
+/// rebuild of the child table renumbers the old orphan's row and passes, and
+/// in a `WITHOUT ROWID` table (no rowids to match) a second orphan of the
+/// same key still fails.
+#[test]
+fn old_violations_are_counted_per_foreign_key_not_matched_by_row() -> migrate::Result<()> {
+    let db = Database::new();
+    let mut conn = open_with_foreign_keys(&db, true);
+    let folder = Folder::new(&[
+        ("0001_authors.sql", AUTHORS),
+        (
+            "0002_books.sql",
+            "CREATE TABLE books (title TEXT NOT NULL, author_id INTEGER NOT NULL REFERENCES authors (id));
+             CREATE TABLE quotes (
+                 text TEXT PRIMARY KEY,
+                 author_id INTEGER NOT NULL REFERENCES authors (id)
+             ) WITHOUT ROWID;",
+        ),
+    ]);
+    folder.migrations().run(&mut conn)?;
+    conn.pragma_update(None, "foreign_keys", false).unwrap();
+    conn.execute_batch(
+        "INSERT INTO authors (id, name) VALUES (1, 'Le Guin');
+         INSERT INTO books (rowid, title, author_id) VALUES (5, 'Lost', 99), (7, 'Kept', 1);
+         INSERT INTO quotes (text, author_id) VALUES ('old orphan', 99);",
+    )
+    .unwrap();
+    conn.pragma_update(None, "foreign_keys", true).unwrap();
+
+    // The rebuild copies without rowids: the orphan moves from rowid 5 to 1.
+    folder.write(
+        "0003_rebuild_books.sql",
+        "CREATE TABLE books_new (title TEXT NOT NULL, author_id INTEGER NOT NULL REFERENCES authors (id), year INTEGER);
+         INSERT INTO books_new (title, author_id) SELECT title, author_id FROM books ORDER BY rowid;
+         DROP TABLE books;
+         ALTER TABLE books_new RENAME TO books;",
+    );
+    assert_eq!(folder.migrations().run(&mut conn)?.applied.len(), 1);
+    assert_eq!(
+        count(&conn, "SELECT rowid FROM books WHERE title = 'Lost'"),
+        1
+    );
+
+    folder.write(
+        "0004_another_quote.sql",
+        "INSERT INTO quotes (text, author_id) VALUES ('new orphan', 42);",
+    );
+    let error = folder.migrations().run(&mut conn).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("a row of `quotes` refers to a missing row of `authors`"),
+        "{error}"
+    );
+    assert_eq!(count(&conn, "SELECT count(*) FROM quotes"), 1);
+    Ok(())
+}

@@ -369,6 +369,7 @@ impl sealed::Sealed for Connection {
                     table: row.get(0)?,
                     rowid: row.get(1)?,
                     parent: row.get(2)?,
+                    foreign_key: row.get(3)?,
                 })
             })
             .map_err(checking())?;

@@ -8,7 +8,7 @@
 //! they are turned off before each migration's transaction and back on after
 //! it, and `PRAGMA foreign_key_check` runs before its commit instead.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use crate::backend::{Backend, foreign_key_failure};
 use crate::error::Result;
@@ -18,12 +18,35 @@ use crate::report::{Direction, ForeignKeyViolation};
 /// The check around the migrations of one action: whether the connection
 /// enforces foreign keys, and the violations the database already had.
 ///
-/// Only a violation that was not there before fails a migration: a database
+/// Only violations that were not there before fail a migration: a database
 /// that already breaks a foreign key (rows written while enforcement was off)
-/// can still be migrated, and the old violations are logged once.
+/// can still be migrated, and the old violations are logged once. Violations
+/// are counted per foreign key (table, parent, index), not matched by row: a
+/// table rebuild renumbers rowids, and a `WITHOUT ROWID` table has none. So a
+/// migration fails when it leaves more violations of some foreign key than
+/// there were; one that fixes a violation and adds another of the same key
+/// passes.
 pub(crate) struct ForeignKeyCheck {
     enabled: bool,
-    known: HashSet<ForeignKeyViolation>,
+    known: HashMap<ForeignKey, usize>,
+}
+
+/// A foreign key: the table holding it, the table it refers to, and its
+/// index in the table's `PRAGMA foreign_key_list`.
+type ForeignKey = (String, String, i64);
+
+/// Violations counted per foreign key.
+fn count(violations: &[ForeignKeyViolation]) -> HashMap<ForeignKey, usize> {
+    let mut counts = HashMap::new();
+    for violation in violations {
+        let key = (
+            violation.table.clone(),
+            violation.parent.clone(),
+            violation.foreign_key,
+        );
+        *counts.entry(key).or_insert(0) += 1;
+    }
+    counts
 }
 
 impl ForeignKeyCheck {
@@ -31,14 +54,14 @@ impl ForeignKeyCheck {
     /// it has now (a scan of every table with a foreign key).
     pub(crate) fn new<B: Backend>(conn: &B) -> Result<Self> {
         let enabled = conn.foreign_keys()?;
-        let known: HashSet<_> = if enabled {
-            conn.foreign_key_violations()?.into_iter().collect()
+        let known = if enabled {
+            count(&conn.foreign_key_violations()?)
         } else {
-            HashSet::new()
+            HashMap::new()
         };
         if !known.is_empty() {
             tracing::warn!(
-                violations = known.len(),
+                violations = known.values().sum::<usize>(),
                 "the database already breaks foreign keys; only new violations fail a migration"
             );
         }
@@ -57,8 +80,9 @@ impl ForeignKeyCheck {
     }
 
     /// After `migration` ran inside the transaction on `conn`: fails it with
-    /// the violations it added, naming table and row. A migration that passes
-    /// sets what is known for the next one.
+    /// the violations of every foreign key it left more violations of, naming
+    /// table and row. A migration that passes sets what is known for the next
+    /// one.
     pub(crate) fn check<B: Backend>(
         &mut self,
         conn: &B,
@@ -69,15 +93,16 @@ impl ForeignKeyCheck {
             return Ok(());
         }
         let violations = conn.foreign_key_violations()?;
+        let counts = count(&violations);
+        let grown = |key: &ForeignKey| counts[key] > self.known.get(key).copied().unwrap_or(0);
         let added: Vec<ForeignKeyViolation> = violations
-            .iter()
-            .filter(|violation| !self.known.contains(violation))
-            .cloned()
+            .into_iter()
+            .filter(|v| grown(&(v.table.clone(), v.parent.clone(), v.foreign_key)))
             .collect();
         if !added.is_empty() {
             return Err(foreign_key_failure(migration, direction, added));
         }
-        self.known = violations.into_iter().collect();
+        self.known = counts;
         Ok(())
     }
 }

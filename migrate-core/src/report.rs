@@ -347,7 +347,7 @@ pub struct Event {
 /// A row that breaks a foreign key, from SQLite's `PRAGMA foreign_key_check`
 /// (<https://www.sqlite.org/pragma.html#pragma_foreign_key_check>).
 #[non_exhaustive]
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ForeignKeyViolation {
     /// The table holding the row.
     pub table: String,
@@ -355,6 +355,9 @@ pub struct ForeignKeyViolation {
     pub rowid: Option<i64>,
     /// The table the row refers to.
     pub parent: String,
+    /// Which foreign key of `table` it breaks: its index in
+    /// `PRAGMA foreign_key_list(table)`.
+    pub foreign_key: i64,
 }
 
 impl fmt::Display for ForeignKeyViolation {
