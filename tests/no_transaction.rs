@@ -287,7 +287,10 @@ fn a_process_stopped_mid_migration_leaves_a_dirty_mark_without_an_error() -> mig
     let result = migrations.run(&mut conn);
 
     let message = result.as_ref().map(|_| ()).unwrap_err().to_string();
-    assert!(message.contains("the process stopped"), "{message}");
+    assert!(
+        message.contains("the process running it stopped"),
+        "{message}"
+    );
     assert_dirty(result, None);
     assert_eq!(snapshot(&conn), before);
     let status = migrations.status(&mut conn)?;
@@ -431,5 +434,57 @@ fn a_dry_run_skips_a_no_transaction_migration_and_tries_the_rest() -> migrate::R
         .collect();
     assert_eq!(outcomes, [(1, "ok"), (2, "skipped"), (3, "ok")]);
     assert!(schema_objects(&conn).is_empty());
+    Ok(())
+}
+
+/// While another process holds the lock of a dirty mark (it is running the
+/// migration right now), nothing treats the mark as cut short: `run` waits
+/// up to its lock timeout and then says so, and repair refuses to clear it.
+/// A lock on another tracking table's file is not this table's.
+#[test]
+fn a_mark_another_process_still_runs_under_is_in_progress_not_dirty() -> migrate::Result<()> {
+    let folder = folder_with_second("0002_vacuum.sql", "-- migrate:no-transaction\nVACUUM;\n");
+    let migrations = folder.migrations();
+    let db = Database::new();
+    let mut conn = db.open();
+    migrations.run_to(&mut conn, 1)?;
+    // What the running process has done: taken the lock, marked 2 dirty.
+    let lock_file = format!("{}-{DEFAULT_TABLE}-lock", db.path().display());
+    let held = std::fs::File::create(&lock_file).unwrap();
+    held.lock().unwrap();
+    conn.execute(
+        &format!(
+            "INSERT INTO {DEFAULT_TABLE} (version, name, checksum, applied_at, duration_ms, state)
+             VALUES (2, 'vacuum', ?1, '2024-01-01T00:00:00.000Z', 0, 'dirty_up')"
+        ),
+        [migrations.get(2).unwrap().checksum().to_string()],
+    )
+    .unwrap();
+
+    let started = std::time::Instant::now();
+    let waited = migrations
+        .runner()
+        .lock_timeout(std::time::Duration::from_millis(300))
+        .run(&mut conn)
+        .unwrap_err();
+    assert!(
+        matches!(waited, Error::InProgress { version: 2, .. }),
+        "{waited:?}"
+    );
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+    let refused = migrations.runner().repair(&mut conn).unwrap_err();
+    assert!(
+        matches!(refused, Error::InProgress { version: 2, .. }),
+        "{refused:?}"
+    );
+    assert_eq!(states(&conn)[1], (2, "dirty_up".to_owned()));
+
+    // Released (the process finished or died): now the mark is cut short.
+    drop(held);
+    let dirty = migrations.run(&mut conn).unwrap_err();
+    assert!(
+        matches!(dirty, Error::Dirty { version: 2, .. }),
+        "{dirty:?}"
+    );
     Ok(())
 }

@@ -4,6 +4,7 @@
 use crate::backend::{Backend, NewEvent};
 use crate::checksum::Checksum;
 use crate::error::{Error, Result};
+use crate::in_progress::another_is_running;
 use crate::report::{
     AppliedMigration, Direction, Event, EventKind, Repair, RepairAction, RepairReport,
 };
@@ -120,7 +121,8 @@ impl Runner<'_> {
     ///
     /// # Errors
     ///
-    /// [`Error::Locked`], [`Error::TransactionOpen`],
+    /// [`Error::InProgress`]: a dirty migration is still being run by
+    /// another process. [`Error::Locked`], [`Error::TransactionOpen`],
     /// [`Error::InvalidTableName`], [`Error::MalformedRow`],
     /// [`Error::Sqlite`].
     pub fn repair<B: Backend>(&self, conn: &mut B) -> Result<RepairReport> {
@@ -155,7 +157,17 @@ impl Runner<'_> {
                 tx.set_running_checksum(&self.table, row.version, running)?;
                 previous = Some(running);
             }
-            for dirty in tx.dirty(&self.table)? {
+            let dirty = tx.dirty(&self.table)?;
+            // A mark another process still works under is not to clear.
+            if let Some(running) = dirty.first()
+                && another_is_running(conn, &self.table)
+            {
+                return Err(Error::InProgress {
+                    version: running.version,
+                    name: running.name.clone(),
+                });
+            }
+            for dirty in dirty {
                 tx.remove(&self.table, dirty.version)?;
                 repairs.push(Repair {
                     version: dirty.version,

@@ -74,7 +74,7 @@ pub enum Error {
     #[error(
         "migration {version} ({name}) is marked dirty: its {} did not finish and part of it may be in the database{}; nothing was changed. {}",
         direction.as_str(),
-        error.as_deref().map(|e| format!(" ({e})")).unwrap_or_else(|| " (the process stopped, or another one is still running it)".to_owned()),
+        error.as_deref().map(|e| format!(" ({e})")).unwrap_or_else(|| " (the process running it stopped)".to_owned()),
         dirty_fix(*direction)
     )]
     Dirty {
@@ -86,6 +86,21 @@ pub enum Error {
         direction: Direction,
         /// The recorded error, if it failed rather than stopped.
         error: Option<String>,
+    },
+
+    /// A migration is marked dirty because another process is applying it
+    /// (or its down) outside a transaction right now: it holds the lock file
+    /// `<database>-<table>-lock`. `run` waits for it up to the lock timeout;
+    /// other actions refuse at once. Nothing was changed; try again when it
+    /// has finished (do not repair it).
+    #[error(
+        "migration {version} ({name}) is being run outside a transaction by another process right now; nothing was changed: try again when it has finished"
+    )]
+    InProgress {
+        /// The version.
+        version: u64,
+        /// The name.
+        name: String,
     },
 
     /// A rollback would revert a migration it cannot revert; nothing was
@@ -185,7 +200,7 @@ pub enum Error {
     TransactionOpen,
 
     /// A file beside the database could not be used (the lock file of a
-    /// no-transaction migration, `<database>-migrate-lock`).
+    /// no-transaction migration, `<database>-<table>-lock`).
     #[error("{context}: {source}")]
     Io {
         /// What the runner was doing, naming the file.

@@ -64,8 +64,8 @@ pub struct DirtyMigration {
     pub direction: Direction,
     /// When it started: UTC, RFC 3339 with milliseconds.
     pub started_at: String,
-    /// The error it failed with; `None` when the process stopped (or is
-    /// still running it) before an error could be recorded.
+    /// The error it failed with; `None` when the process running it stopped
+    /// (or is still running it) before an error could be recorded.
     pub error: Option<String>,
 }
 

@@ -150,7 +150,7 @@ impl Runner<'_> {
                 let started = Instant::now();
                 if migration.down_no_transaction() {
                     // As for a no-transaction up (see `Runner::run_each`).
-                    let _running = Running::start(conn)?;
+                    let running = Running::start(conn, &self.table, self.lock_timeout)?;
                     tx.mark_dirty(&self.table, migration, Direction::Down)?;
                     B::commit(tx)?;
                     drop(off);
@@ -167,6 +167,7 @@ impl Runner<'_> {
                     let tx = conn.begin(true, self.lock_timeout)?;
                     let rolled_back = self.record_rolled_back(&*tx, migration, started)?;
                     commit_migration::<B>(tx, migration)?;
+                    drop(running);
                     report.rolled_back.push(rolled_back);
                     continue;
                 }

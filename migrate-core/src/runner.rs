@@ -163,10 +163,11 @@ impl<'a> Runner<'a> {
         self
     }
 
-    /// How long to wait for another connection's write lock before failing
-    /// with [`Error::Locked`] (default [`DEFAULT_LOCK_TIMEOUT`]). Applies
-    /// while an action runs; the connection's own busy timeout is restored
-    /// after.
+    /// How long to wait for another connection's lock before failing with
+    /// [`Error::Locked`] (default [`DEFAULT_LOCK_TIMEOUT`]), and how long
+    /// `run` waits for another process's no-transaction migration before
+    /// failing with [`Error::InProgress`]. Applies while an action runs; the
+    /// connection's own busy timeout is restored after.
     pub fn lock_timeout(mut self, timeout: Duration) -> Self {
         self.lock_timeout = timeout;
         self
@@ -251,7 +252,7 @@ impl<'a> Runner<'a> {
                 Ok(plan) => plan.pending.is_empty(),
                 // Another process is running a no-transaction migration:
                 // wait for it below, as for a migration's transaction.
-                Err(Error::Dirty { .. }) if another_is_running(conn) => false,
+                Err(Error::InProgress { .. }) => false,
                 Err(error) => return Err(error),
             };
             drop(tx);
@@ -465,7 +466,8 @@ impl<'a> Runner<'a> {
         // The first pass, under the write lock, checks every pending migration
         // before any is applied.
         let mut first = true;
-        let started = Instant::now();
+        // When another process's no-transaction migration was first seen.
+        let mut waiting_since: Option<Instant> = None;
         loop {
             let off = foreign_keys.off(conn)?;
             let tx = conn.begin(true, self.lock_timeout)?;
@@ -473,8 +475,9 @@ impl<'a> Runner<'a> {
             let plan = match self.verify(&*tx) {
                 // Marked dirty by a process that is still running it: wait
                 // (up to the lock timeout) for it to finish and record it.
-                Err(Error::Dirty { .. })
-                    if started.elapsed() < self.lock_timeout && another_is_running(conn) =>
+                Err(Error::InProgress { .. })
+                    if waiting_since.get_or_insert_with(Instant::now).elapsed()
+                        < self.lock_timeout =>
                 {
                     drop(tx);
                     drop(off);
@@ -483,6 +486,7 @@ impl<'a> Runner<'a> {
                 }
                 plan => plan?,
             };
+            waiting_since = None;
             let Some(&next) = plan.pending.first() else {
                 B::commit(tx)?;
                 return Ok(report);
@@ -495,15 +499,15 @@ impl<'a> Runner<'a> {
             if migration.up_no_transaction() {
                 // Held from before the mark is visible until the outcome is
                 // recorded, so that others wait instead of refusing.
-                let running = Running::start(conn)?;
+                let running = Running::start(conn, &self.table, self.lock_timeout)?;
                 tx.mark_dirty(&self.table, migration, Direction::Up)?;
                 B::commit(tx)?;
                 // Outside a transaction, foreign keys are enforced as the
                 // connection has them.
                 drop(off);
-                let applied = self.apply_outside(conn, migration);
-                drop(running);
-                report.applied.push(applied?);
+                report
+                    .applied
+                    .push(self.apply_outside(conn, migration, running)?);
                 continue;
             }
             let started = Instant::now();
@@ -561,10 +565,12 @@ impl<'a> Runner<'a> {
 
     /// Runs a migration marked dirty outside a transaction, then records it
     /// as applied (clearing the mark) or records its error (keeping it).
+    /// `running` is held until the outcome is committed.
     fn apply_outside<B: Backend>(
         &self,
         conn: &B,
         migration: &Migration,
+        running: Running,
     ) -> Result<AppliedMigration> {
         let started = Instant::now();
         match conn.execute_outside(migration, Direction::Up) {
@@ -573,11 +579,13 @@ impl<'a> Runner<'a> {
                 let applied =
                     self.record_applied(&*tx, migration, started.elapsed(), EventKind::Applied)?;
                 commit_migration::<B>(tx, migration)?;
+                drop(running);
                 trace_applied(&applied);
                 Ok(applied)
             }
             Err(error) => {
                 self.record_failure(conn, migration, Direction::Up, started.elapsed(), &error);
+                drop(running);
                 Err(error)
             }
         }
@@ -800,9 +808,14 @@ impl<'a> Runner<'a> {
     }
 }
 
-/// Refuses with [`Error::Dirty`] while a migration is marked dirty.
+/// Refuses while a migration is marked dirty: [`Error::InProgress`] while
+/// another process is still running it, [`Error::Dirty`] once none is.
 pub(crate) fn refuse_dirty<B: Backend>(conn: &B, table: &str) -> Result<()> {
     match conn.dirty(table)?.into_iter().next() {
+        Some(dirty) if another_is_running(conn, table) => Err(Error::InProgress {
+            version: dirty.version,
+            name: dirty.name,
+        }),
         Some(dirty) => Err(Error::Dirty {
             version: dirty.version,
             name: dirty.name,
