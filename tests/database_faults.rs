@@ -682,44 +682,6 @@ fn assert_read_only(error: &Error) {
     assert!(error.to_string().contains("readonly"), "{error}");
 }
 
-/// The same through the file system: file and folder without write
-/// permission. Root ignores permissions, so there the test has nothing to
-/// check and returns.
-#[cfg(unix)]
-#[test]
-fn a_database_file_without_write_permission_reads_and_refuses_to_apply() {
-    use std::os::unix::fs::PermissionsExt;
-
-    let (db, bytes) = database_at_three();
-    let dir = db.path().parent().unwrap().to_owned();
-    let set_mode = |path: &std::path::Path, mode| {
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
-    };
-    set_mode(&db.path(), 0o444);
-    set_mode(&dir, 0o555);
-    let privileged = std::fs::OpenOptions::new()
-        .append(true)
-        .open(db.path())
-        .is_ok();
-    let outcome = (!privileged).then(|| {
-        let mut conn = db.open();
-        let four = four().migrations();
-        let status = four.status(&mut conn).map(|s| s.pending.len());
-        let up_to_date = three().migrations().run(&mut conn).map(|r| r.applied.len());
-        let pending = four.run(&mut conn).map(|r| r.applied.len());
-        (status, up_to_date, pending)
-    });
-    set_mode(&dir, 0o755);
-    set_mode(&db.path(), 0o644);
-    let Some((status, up_to_date, pending)) = outcome else {
-        return; // running as root
-    };
-    assert_eq!(status.unwrap(), 1);
-    assert_eq!(up_to_date.unwrap(), 0);
-    assert_read_only(&pending.unwrap_err());
-    assert_eq!(std::fs::read(db.path()).unwrap(), bytes, "the file changed");
-}
-
 /// Another connection holds `BEGIN EXCLUSIVE` in this journal mode. A run
 /// that must write gives up after the lock timeout with `Error::Locked`; an
 /// action that only reads does too when the lock blocks readers
