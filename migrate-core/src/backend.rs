@@ -20,7 +20,7 @@ use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior, params};
 
 use crate::checksum::Checksum;
 use crate::error::{Error, Result};
-use crate::migration::{Migration, Script};
+use crate::migration::{BoxError, Migration, Script};
 use crate::report::{
     AppliedMigration, Direction, DirtyMigration, Event, EventKind, FailedMigration,
     ForeignKeyViolation, ForeignKeyViolations,
@@ -551,17 +551,7 @@ CREATE TABLE IF NOT EXISTS "{events}" (
                     ),
                     other => other,
                 };
-                result.map_err(|source| Error::MigrationFailed {
-                    version: migration.version(),
-                    name: migration.name().to_owned(),
-                    file: file_of(migration, direction).to_owned(),
-                    direction,
-                    dirty: false,
-                    grouped: false,
-                    line: None,
-                    statement: None,
-                    source,
-                })
+                result.map_err(|source| failure(migration, direction, source))
             }
             Script::Rust(None) => Err(not_compiled(migration)),
         }
@@ -837,13 +827,9 @@ fn run_sql(
     })
 }
 
-/// Wraps the violations found by the foreign key check as a migration's
-/// failure.
-pub(crate) fn foreign_key_failure(
-    migration: &Migration,
-    direction: Direction,
-    violations: Vec<ForeignKeyViolation>,
-) -> Error {
+/// A migration's failure in its transaction, not at a statement of its
+/// file: a Rust step's error, or the foreign key check's.
+fn failure(migration: &Migration, direction: Direction, source: BoxError) -> Error {
     Error::MigrationFailed {
         version: migration.version(),
         name: migration.name().to_owned(),
@@ -853,8 +839,22 @@ pub(crate) fn foreign_key_failure(
         grouped: false,
         line: None,
         statement: None,
-        source: Box::new(ForeignKeyViolations(violations)),
+        source,
     }
+}
+
+/// Wraps the violations found by the foreign key check as a migration's
+/// failure.
+pub(crate) fn foreign_key_failure(
+    migration: &Migration,
+    direction: Direction,
+    violations: Vec<ForeignKeyViolation>,
+) -> Error {
+    failure(
+        migration,
+        direction,
+        Box::new(ForeignKeyViolations(violations)),
+    )
 }
 
 /// A version as SQLite INTEGER. Every version of a [`Migration`] or read from
