@@ -148,6 +148,17 @@ impl Runner<'_> {
                 };
                 let migration = self.reversible(row)?;
                 let started = Instant::now();
+                // A failed down: recorded in the history, then returned.
+                let failed = |error: Error| {
+                    self.record_failure(
+                        conn,
+                        migration,
+                        Direction::Down,
+                        started.elapsed(),
+                        &error,
+                    );
+                    Err(error)
+                };
                 if migration.down_no_transaction() {
                     // As for a no-transaction up (see `Runner::run_each`).
                     let running = Running::start(conn, &self.table, self.lock_timeout)?;
@@ -155,14 +166,7 @@ impl Runner<'_> {
                     B::commit(tx)?;
                     drop(off);
                     if let Err(error) = conn.execute_outside(migration, Direction::Down) {
-                        self.record_failure(
-                            conn,
-                            migration,
-                            Direction::Down,
-                            started.elapsed(),
-                            &error,
-                        );
-                        return Err(error);
+                        return failed(error);
                     }
                     let tx = conn.begin(true, self.lock_timeout)?;
                     let rolled_back = self.record_rolled_back(&*tx, migration, started)?;
@@ -175,14 +179,7 @@ impl Runner<'_> {
                     self.execute::<B>(&tx, migration, Direction::Down, &mut foreign_keys)
                 {
                     drop(tx);
-                    self.record_failure(
-                        conn,
-                        migration,
-                        Direction::Down,
-                        started.elapsed(),
-                        &error,
-                    );
-                    return Err(error);
+                    return failed(error);
                 }
                 let rolled_back = self.record_rolled_back(&*tx, migration, started)?;
                 commit_migration::<B>(tx, migration)?;
