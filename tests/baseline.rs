@@ -4,9 +4,8 @@
 
 mod common;
 
-use common::{Database, Folder, count, schema_objects, tracking_rows};
+use common::{Database, Folder, count, schema_objects, tracking_rows, tracking_states};
 use migrate::{DEFAULT_TABLE, Direction, Error, EventKind};
-use rusqlite::Connection;
 
 /// Five migrations; the first three are what the existing database already
 /// has. Running 1..3 on it would fail (their tables exist) or duplicate rows.
@@ -49,13 +48,6 @@ fn existing_database() -> Database {
     db
 }
 
-fn versions_and_states(conn: &Connection) -> Vec<(i64, String)> {
-    tracking_rows(conn, DEFAULT_TABLE)
-        .into_iter()
-        .map(|row| (row.0, row.3))
-        .collect()
-}
-
 #[test]
 fn baseline_records_migrations_as_applied_without_running_them() -> migrate::Result<()> {
     let folder = five();
@@ -81,7 +73,7 @@ fn baseline_records_migrations_as_applied_without_running_them() -> migrate::Res
     assert_eq!(count(&conn, "SELECT count(*) FROM users"), 2);
     assert_eq!(schema_objects(&conn), ["table posts", "table users"]);
     assert_eq!(
-        versions_and_states(&conn),
+        tracking_states(&conn),
         [
             (1, "applied".to_owned()),
             (2, "applied".to_owned()),
@@ -219,7 +211,7 @@ fn a_second_baseline_is_refused() -> migrate::Result<()> {
         matches!(&result, Err(Error::BaselineRefused { version: 1 })),
         "{result:?}"
     );
-    assert_eq!(versions_and_states(&conn).len(), 2);
+    assert_eq!(tracking_states(&conn).len(), 2);
     Ok(())
 }
 

@@ -14,7 +14,7 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::{Database, Folder, count, rows, tracking_rows};
+use common::{Database, Folder, count, rows};
 use migrate::{DEFAULT_TABLE, Error, EventKind, Migrations};
 
 /// Every migration appends a row to `applied_log`, which has no uniqueness
@@ -129,10 +129,7 @@ fn assert_each_applied_once(mut reported: Vec<u64>, db: &Database, migrations: &
         2,
         "0004 ran once"
     );
-    let states: Vec<(i64, String)> = tracking_rows(&conn, DEFAULT_TABLE)
-        .into_iter()
-        .map(|row| (row.0, row.3))
-        .collect();
+    let states = common::tracking_states(&conn);
     assert_eq!(
         states,
         [1, 2, 3, 4].map(|v| (v, "applied".to_owned())),

@@ -6,8 +6,8 @@
 
 mod common;
 
-use common::{Database, Folder, count, tracking_rows};
-use migrate::{DEFAULT_TABLE, Direction, Error, ForeignKeyViolations};
+use common::{Database, Folder, count};
+use migrate::{Direction, Error, ForeignKeyViolations};
 use rusqlite::Connection;
 
 const AUTHORS: &str = "CREATE TABLE authors (id INTEGER PRIMARY KEY, name TEXT NOT NULL);";
@@ -194,10 +194,7 @@ fn a_rebuild_that_breaks_a_reference_is_rolled_back_and_names_the_row() -> migra
         ),
         0
     );
-    let states: Vec<(i64, String)> = tracking_rows(&conn, DEFAULT_TABLE)
-        .into_iter()
-        .map(|row| (row.0, row.3))
-        .collect();
+    let states = common::tracking_states(&conn);
     assert_eq!(states.last(), Some(&(4, "failed".to_owned())));
     assert_eq!(
         foreign_keys(&conn),

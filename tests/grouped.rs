@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Database, Folder, count, rows, schema, tracking_rows};
+use common::{Database, Folder, count, rows, schema, tracking_rows, tracking_states};
 use migrate::{DEFAULT_TABLE, Direction, Error, EventKind, Migrations};
 use rusqlite::Connection;
 
@@ -74,13 +74,6 @@ fn run_the_failing_group(migrations: &Migrations, conn: &mut Connection) {
         [(EventKind::Failed, 4, Direction::Up)],
         "no applied event"
     );
-}
-
-fn tracking_states(conn: &Connection) -> Vec<(i64, String)> {
-    tracking_rows(conn, DEFAULT_TABLE)
-        .into_iter()
-        .map(|row| (row.0, row.3))
-        .collect()
 }
 
 #[test]

@@ -786,10 +786,6 @@ fn corpus_set(case: &str) -> (Migrations, Vec<Shape>) {
     (set, shape)
 }
 
-fn schema_tables(conn: &Connection) -> Vec<String> {
-    common::schema_objects(conn)
-}
-
 #[test]
 fn corpus_non_utf8_content_names_the_file_and_the_offset() {
     assert_eq!(
@@ -828,11 +824,11 @@ fn corpus_mixed_line_endings_are_one_checksum_and_run() -> migrate::Result<()> {
     let mut conn = Connection::open_in_memory().unwrap();
     set.run(&mut conn)?;
     assert_eq!(
-        schema_tables(&conn),
+        common::schema_objects(&conn),
         ["table a", "table b", "table c", "table d"]
     );
     set.rollback(&mut conn, 1)?;
-    assert!(schema_tables(&conn).is_empty());
+    assert!(common::schema_objects(&conn).is_empty());
     Ok(())
 }
 
@@ -854,7 +850,7 @@ fn corpus_a_comment_ended_by_a_lone_cr_does_not_swallow_the_rest() {
     let mut conn = Connection::open_in_memory().unwrap();
     set.run(&mut conn).unwrap();
     assert_eq!(
-        schema_tables(&conn),
+        common::schema_objects(&conn),
         ["table a", "table b"],
         "accepted, applied and recorded, but `CREATE TABLE b` never ran"
     );
@@ -887,7 +883,7 @@ fn corpus_double_bom_is_accepted_and_runs() -> migrate::Result<()> {
     );
     let mut conn = Connection::open_in_memory().unwrap();
     set.run(&mut conn)?;
-    assert_eq!(schema_tables(&conn), ["table t"]);
+    assert_eq!(common::schema_objects(&conn), ["table t"]);
     Ok(())
 }
 
@@ -953,7 +949,7 @@ fn corpus_comment_only_files_are_intentional_no_ops() -> migrate::Result<()> {
     );
     let mut conn = Connection::open_in_memory().unwrap();
     assert_eq!(set.run(&mut conn)?.applied.len(), 3);
-    assert!(schema_tables(&conn).is_empty());
+    assert!(common::schema_objects(&conn).is_empty());
     assert_eq!(set.rollback(&mut conn, 1)?.rolled_back.len(), 1);
     Ok(())
 }
@@ -1080,7 +1076,7 @@ fn corpus_the_largest_version_applies_and_rolls_back() -> migrate::Result<()> {
         set.status(&mut conn)?.current_version,
         Some(MAX_VERSION - 1)
     );
-    assert_eq!(schema_tables(&conn), ["table almost"]);
+    assert_eq!(common::schema_objects(&conn), ["table almost"]);
     Ok(())
 }
 

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Database, Folder, count, schema_objects, tracking_rows};
+use common::{Database, Folder, count, schema_objects, tracking_states};
 use migrate::{DEFAULT_TABLE, Direction, DryRunOutcome, Error, RepairAction};
 use rusqlite::Connection;
 use rusqlite::types::Value;
@@ -27,23 +27,9 @@ fn snapshot(conn: &Connection) -> Vec<Vec<Value>> {
         &format!("SELECT * FROM {DEFAULT_TABLE} ORDER BY version"),
         &format!("SELECT * FROM {DEFAULT_TABLE}_events ORDER BY id"),
     ] {
-        let mut statement = conn.prepare(sql).unwrap();
-        let columns = statement.column_count();
-        let rows = statement
-            .query_map([], |row| (0..columns).map(|i| row.get(i)).collect())
-            .unwrap()
-            .collect::<Result<Vec<Vec<Value>>, _>>()
-            .unwrap();
-        all.extend(rows);
+        all.extend(common::rows(conn, sql));
     }
     all
-}
-
-fn states(conn: &Connection) -> Vec<(i64, String)> {
-    tracking_rows(conn, DEFAULT_TABLE)
-        .into_iter()
-        .map(|row| (row.0, row.3))
-        .collect()
 }
 
 fn assert_dirty(result: Result<impl std::fmt::Debug, Error>, expected_error: Option<&str>) {
@@ -128,7 +114,7 @@ fn a_no_transaction_migration_runs_outside_a_transaction_and_is_applied() -> mig
         .unwrap();
     assert_eq!(mode, "wal", "the pragma took effect");
     assert_eq!(
-        states(&conn),
+        tracking_states(&conn),
         [
             (1, "applied".to_owned()),
             (2, "applied".to_owned()),
@@ -172,7 +158,7 @@ fn a_failure_part_way_leaves_the_migration_dirty() -> migrate::Result<()> {
     // Its first statement stayed; nothing after it ran.
     assert_eq!(schema_objects(&conn), ["table a", "table notes"]);
     assert_eq!(
-        states(&conn),
+        tracking_states(&conn),
         [(1, "applied".to_owned()), (2, "dirty_up".to_owned())]
     );
 
@@ -242,7 +228,7 @@ fn after_a_repair_and_a_fix_a_run_completes() -> migrate::Result<()> {
         .map(|r| (r.version, r.name.as_str(), &r.action))
         .collect();
     assert_eq!(repairs, [(2, "partial", &RepairAction::ClearedDirty)]);
-    assert_eq!(states(&conn), [(1, "applied".to_owned())]);
+    assert_eq!(tracking_states(&conn), [(1, "applied".to_owned())]);
 
     // Undo by hand what ran, and fix the file.
     conn.execute_batch("DROP TABLE a;").unwrap();
@@ -319,7 +305,7 @@ fn a_no_transaction_down_runs_outside_a_transaction() -> migrate::Result<()> {
 
     assert_eq!(report.rolled_back.len(), 1);
     assert_eq!(schema_objects(&conn), ["table notes"]);
-    assert_eq!(states(&conn), [(1, "applied".to_owned())]);
+    assert_eq!(tracking_states(&conn), [(1, "applied".to_owned())]);
     Ok(())
 }
 
@@ -354,7 +340,7 @@ fn a_failed_no_transaction_down_leaves_the_migration_dirty() -> migrate::Result<
     );
     assert_eq!(schema_objects(&conn), ["table notes"], "the drop stayed");
     assert_eq!(
-        states(&conn),
+        tracking_states(&conn),
         [(1, "applied".to_owned()), (2, "dirty_down".to_owned())]
     );
     let refused = migrations.run(&mut conn);
@@ -393,7 +379,7 @@ fn a_failed_no_transaction_down_leaves_the_migration_dirty() -> migrate::Result<
         (event.kind, event.version, event.direction),
         (migrate::EventKind::Repaired, 2, Direction::Down)
     );
-    assert_eq!(states(&conn), [(1, "applied".to_owned())]);
+    assert_eq!(tracking_states(&conn), [(1, "applied".to_owned())]);
     Ok(())
 }
 
@@ -477,7 +463,7 @@ fn a_mark_another_process_still_runs_under_is_in_progress_not_dirty() -> migrate
         matches!(refused, Error::InProgress { version: 2, .. }),
         "{refused:?}"
     );
-    assert_eq!(states(&conn)[1], (2, "dirty_up".to_owned()));
+    assert_eq!(tracking_states(&conn)[1], (2, "dirty_up".to_owned()));
 
     // Released (the process finished or died): now the mark is cut short.
     drop(held);

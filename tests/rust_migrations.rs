@@ -7,10 +7,8 @@
 
 mod common;
 
-use common::{Database, count, schema_objects, tracking_rows};
-use migrate::{
-    DEFAULT_TABLE, Direction, DryRunOutcome, Error, EventKind, Migrations, embed_migrations,
-};
+use common::{Database, count, schema_objects};
+use migrate::{Direction, DryRunOutcome, Error, EventKind, Migrations, embed_migrations};
 
 const FAILING: Migrations = embed_migrations!("tests/fixtures/rust_failing");
 const ENDS_ITS_TRANSACTION: Migrations =
@@ -47,10 +45,7 @@ fn a_failing_rust_migration_rolls_back_with_its_tracking_row() -> migrate::Resul
     // The two accounts it inserted before failing are gone; 3 never ran.
     assert_eq!(count(&conn, "SELECT count(*) FROM accounts"), 0);
     assert_eq!(schema_objects(&conn), ["table accounts"]);
-    let states: Vec<(i64, String)> = tracking_rows(&conn, DEFAULT_TABLE)
-        .into_iter()
-        .map(|row| (row.0, row.3))
-        .collect();
+    let states = common::tracking_states(&conn);
     assert_eq!(
         states,
         [(1, "applied".to_owned()), (2, "failed".to_owned())]

@@ -101,6 +101,14 @@ pub fn tracking_rows(conn: &Connection, table: &str) -> Vec<(i64, String, String
         .unwrap()
 }
 
+/// `(version, state)` of every row of the default tracking table, by version.
+pub fn tracking_states(conn: &Connection) -> Vec<(i64, String)> {
+    tracking_rows(conn, migrate::DEFAULT_TABLE)
+        .into_iter()
+        .map(|row| (row.0, row.3))
+        .collect()
+}
+
 pub fn count(conn: &Connection, sql: &str) -> i64 {
     conn.query_row(sql, [], |row| row.get(0)).unwrap()
 }
