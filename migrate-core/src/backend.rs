@@ -26,7 +26,9 @@ use crate::report::{
     ForeignKeyViolation, ForeignKeyViolations,
 };
 use crate::runner::not_compiled;
+use crate::schema::Schema;
 use crate::script::execute_script;
+use crate::verify::tracking_tables;
 
 /// A database connection migrations can run on: implemented for
 /// [`rusqlite::Connection`].
@@ -153,6 +155,9 @@ pub(crate) mod sealed {
         fn record_event(&self, table: &str, event: &NewEvent<'_>) -> Result<()>;
         /// The whole history, oldest first; empty without a history table.
         fn events(&self, table: &str) -> Result<Vec<Event>>;
+        /// The application's schema: every object but SQLite's own and the
+        /// tracking tables of `table`.
+        fn schema(&self, table: &str) -> Result<Schema>;
     }
 }
 
@@ -736,6 +741,10 @@ CREATE TABLE IF NOT EXISTS "{events}" (
         )
         .map(drop)
         .map_err(context(format!("writing to the history `{events}`")))
+    }
+
+    fn schema(&self, table: &str) -> Result<Schema> {
+        Schema::read(self, &tracking_tables(table)).map_err(context("reading the schema"))
     }
 
     fn events(&self, table: &str) -> Result<Vec<Event>> {

@@ -186,6 +186,17 @@ pub enum Error {
         detail: String,
     },
 
+    /// The schema the migrations produce could not be worked out, so
+    /// [`check_schema`](crate::Migrations::check_schema) has nothing to
+    /// compare with: the set was not verified at build time, and applying it
+    /// to an empty in-memory database now failed (see
+    /// [`verify`](crate::verify())).
+    #[error("the schema the migrations produce is unknown: {reason}")]
+    SchemaUnknown {
+        /// Why: verification's problems, or where it stopped.
+        reason: Box<str>,
+    },
+
     /// The tracking table name is not a plain SQL identifier.
     #[error(
         "`{0}` is not a valid tracking table name: use ASCII letters, digits and `_`, not starting with a digit"
@@ -261,7 +272,7 @@ pub(crate) fn sqlite_message(error: &rusqlite::Error) -> String {
 }
 
 /// The message of a migration's failure: SQLite's own for SQLite errors.
-fn failure_message(source: &(dyn std::error::Error + Send + Sync + 'static)) -> String {
+pub(crate) fn failure_message(source: &(dyn std::error::Error + Send + Sync + 'static)) -> String {
     match source.downcast_ref::<rusqlite::Error>() {
         Some(error) => sqlite_message(error),
         None => source.to_string(),
@@ -292,7 +303,7 @@ fn aftermath(direction: Direction, dirty: bool, grouped: bool) -> &'static str {
     }
 }
 
-fn location(file: &str, line: Option<u32>, statement: Option<&str>) -> String {
+pub(crate) fn location(file: &str, line: Option<u32>, statement: Option<&str>) -> String {
     let mut text = format!(" in `{file}`");
     if let Some(line) = line {
         text.push_str(&format!(" at line {line}"));

@@ -58,7 +58,11 @@ mod rollback;
 #[cfg(feature = "sqlite")]
 mod runner;
 #[cfg(feature = "sqlite")]
+pub mod schema;
+#[cfg(feature = "sqlite")]
 mod script;
+#[cfg(feature = "sqlite")]
+pub mod verify;
 
 pub use checksum::{Checksum, ChecksumAlgorithm};
 pub use migration::{BoxError, Migration, MigrationKind, Migrations, RustStep};
@@ -78,3 +82,7 @@ pub use report::{
 pub use runner::{DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, Runner};
 #[cfg(feature = "sqlite")]
 pub use rusqlite;
+#[cfg(feature = "sqlite")]
+pub use schema::{ObjectKind, Schema, SchemaDifference, SchemaObject};
+#[cfg(feature = "sqlite")]
+pub use verify::{VerifyError, VerifyProblem, verify};

@@ -5,6 +5,8 @@ use std::path::Path;
 
 use crate::checksum::Checksum;
 use crate::folder::{self, FolderError};
+#[cfg(feature = "sqlite")]
+use crate::schema::{Schema, SchemaObject};
 
 /// The error a Rust-code migration returns, boxed: anything that converts
 /// into `Box<dyn Error + Send + Sync>` (`rusqlite::Error`, `anyhow::Error`,
@@ -289,6 +291,24 @@ impl Migration {
     pub(crate) fn down(&self) -> Option<&Script> {
         self.down.as_ref().map(|(_, script)| script)
     }
+
+    /// This migration with its Rust steps, when their code is not compiled
+    /// in, replaced by steps that do nothing: verification runs a set in an
+    /// in-memory database (see `verify`).
+    #[cfg(feature = "sqlite")]
+    pub(crate) fn with_stand_ins(&self) -> Migration {
+        fn nothing(_: &rusqlite::Transaction<'_>) -> Result<(), BoxError> {
+            Ok(())
+        }
+        let mut migration = self.clone();
+        if let Script::Rust(step @ None) = &mut migration.up {
+            *step = Some(nothing);
+        }
+        if let Some((_, Script::Rust(step @ None))) = &mut migration.down {
+            *step = Some(nothing);
+        }
+        migration
+    }
 }
 
 /// Removes a leading UTF-8 byte order mark, in a const context.
@@ -307,10 +327,26 @@ const fn strip_bom(text: &str) -> &str {
 /// ```ignore
 /// const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("migrations");
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Two sets are equal when their migrations are equal (see [`Migration`]);
+/// whether a set carries the schema its migrations produce
+/// ([`embedded_schema`](Migrations::embedded_schema)) does not count.
+#[derive(Clone, Debug)]
 pub struct Migrations {
     migrations: Cow<'static, [Migration]>,
+    /// The schema the migrations produce, when `embed_migrations!` verified
+    /// them at build time.
+    #[cfg(feature = "sqlite")]
+    schema: Option<Schema>,
 }
+
+impl PartialEq for Migrations {
+    fn eq(&self, other: &Migrations) -> bool {
+        self.migrations == other.migrations
+    }
+}
+
+impl Eq for Migrations {}
 
 impl Migrations {
     /// Const constructor for `embed_migrations!`'s expansion; not public API.
@@ -319,7 +355,43 @@ impl Migrations {
     pub const fn __embedded(migrations: &'static [Migration]) -> Migrations {
         Migrations {
             migrations: Cow::Borrowed(migrations),
+            #[cfg(feature = "sqlite")]
+            schema: None,
         }
+    }
+
+    /// Const constructor for `embed_migrations!`'s expansion of a set it
+    /// verified, with the schema the migrations produce; not public API.
+    #[doc(hidden)]
+    #[cfg(feature = "sqlite")]
+    pub const fn __embedded_verified(
+        migrations: &'static [Migration],
+        schema: &'static [SchemaObject],
+    ) -> Migrations {
+        Migrations {
+            migrations: Cow::Borrowed(migrations),
+            schema: Some(Schema::__embedded(schema)),
+        }
+    }
+
+    /// A set of migrations already validated and in version order (by
+    /// `folder::read_folder`), for `embed_migrations!`'s build-time
+    /// verification; not public API.
+    #[doc(hidden)]
+    pub fn __validated(migrations: Vec<Migration>) -> Migrations {
+        Migrations {
+            migrations: Cow::Owned(migrations),
+            schema: None,
+        }
+    }
+
+    /// The schema these migrations produce on an empty database, when
+    /// `embed_migrations!` verified them at build time; `None` for a set read
+    /// at run time, embedded with `verify = false`, or with Rust migrations
+    /// (whose code cannot run at build time).
+    #[cfg(feature = "sqlite")]
+    pub fn embedded_schema(&self) -> Option<&Schema> {
+        self.schema.as_ref()
     }
 
     /// Reads and validates a migrations folder at run time, with the same
@@ -333,6 +405,8 @@ impl Migrations {
         let migrations = folder::read_folder(dir, dir)?;
         Ok(Migrations {
             migrations: Cow::Owned(migrations),
+            #[cfg(feature = "sqlite")]
+            schema: None,
         })
     }
 

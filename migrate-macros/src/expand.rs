@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use migrate_core::folder::{FolderError, read_folder};
-use migrate_core::{Migration, MigrationKind};
+use migrate_core::{Migration, MigrationKind, Migrations, ObjectKind, Schema, SchemaObject};
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote};
 
@@ -44,13 +44,83 @@ pub fn expand(input: &Input) -> syn::Result<TokenStream> {
             MigrationKind::Rust => rust_tokens(&dir, migration, span, &mut items),
         })
         .collect::<syn::Result<Vec<_>>>()?;
+    // The schema is embedded only for a set without Rust migrations: their
+    // code cannot run here, so `check_schema` works it out at run time.
+    let has_rust = migrations.iter().any(|m| m.kind() == MigrationKind::Rust);
+    let schema = if input.verify {
+        verify(migrations, &shown, span)?.filter(|_| !has_rust)
+    } else {
+        None
+    };
+    let set = match schema {
+        Some(schema) => {
+            let objects = schema.objects().iter().map(object_tokens);
+            quote! {
+                const __MIGRATE_SCHEMA: &[::migrate::SchemaObject] = &[#(#objects),*];
+                ::migrate::Migrations::__embedded_verified(__MIGRATE_EMBEDDED, __MIGRATE_SCHEMA)
+            }
+        }
+        None => quote!(::migrate::Migrations::__embedded(__MIGRATE_EMBEDDED)),
+    };
     Ok(quote! {
         {
             #(#items)*
             const __MIGRATE_EMBEDDED: &[::migrate::Migration] = &[#(#entries),*];
-            ::migrate::Migrations::__embedded(__MIGRATE_EMBEDDED)
+            #set
         }
     })
+}
+
+/// Applies the set to an in-memory SQLite database (see
+/// `migrate_core::verify`) and returns the schema it produces, or `None`
+/// when verification stopped after a Rust migration.
+///
+/// # Errors
+///
+/// One error per problem, combined.
+fn verify(migrations: Vec<Migration>, shown: &Path, span: Span) -> syn::Result<Option<Schema>> {
+    match migrate_core::verify(&Migrations::__validated(migrations)) {
+        Ok(verified) => Ok(verified.schema),
+        Err(error) => {
+            let mut errors = error
+                .problems()
+                .iter()
+                .map(|problem| {
+                    let folder = shown.display();
+                    let mut message = format!(
+                        "checking `{folder}` on an empty in-memory SQLite database: {problem}"
+                    );
+                    if problem.needs_application_setup() {
+                        message.push_str(&format!(
+                            "; if the application registers it on its connection (or loads an extension), the build cannot: turn the check off with `embed_migrations!(\"{folder}\", verify = false)`"
+                        ));
+                    }
+                    syn::Error::new(span, message)
+                });
+            // A `VerifyError` holds at least one problem.
+            let mut combined = errors
+                .next()
+                .unwrap_or_else(|| syn::Error::new(span, &error));
+            errors.for_each(|next| combined.combine(next));
+            Err(combined)
+        }
+    }
+}
+
+/// `SchemaObject::__embedded(...)` for one object of the verified schema.
+fn object_tokens(object: &SchemaObject) -> TokenStream {
+    let kind = match object.kind() {
+        ObjectKind::Table => quote!(Table),
+        ObjectKind::Index => quote!(Index),
+        ObjectKind::View => quote!(View),
+        ObjectKind::Trigger => quote!(Trigger),
+    };
+    let name = object.name();
+    let table = object.table();
+    let sql = object.sql();
+    quote! {
+        ::migrate::SchemaObject::__embedded(::migrate::ObjectKind::#kind, #name, #table, #sql)
+    }
 }
 
 /// `dir.join(file)` as a string literal's text.

@@ -1,12 +1,16 @@
-//! What the user wrote: `embed_migrations!("path")`.
+//! What the user wrote: `embed_migrations!("path")` or
+//! `embed_migrations!("path", verify = false)`.
 
-use syn::LitStr;
 use syn::parse::{Parse, ParseStream};
+use syn::{Ident, LitBool, LitStr, Token};
 
 /// The macro's arguments.
 pub struct Input {
     /// The migrations folder, relative to `CARGO_MANIFEST_DIR`.
     pub path: LitStr,
+    /// Whether to apply the migrations to an in-memory SQLite database at
+    /// build time (`verify = false` turns it off); on by default.
+    pub verify: bool,
 }
 
 impl Parse for Input {
@@ -16,12 +20,29 @@ impl Parse for Input {
             return Err(input.error(expected));
         }
         let path: LitStr = input.parse()?;
-        if input.peek(syn::Token![,]) {
-            input.parse::<syn::Token![,]>()?;
+        let mut verify = true;
+        if input.peek(Token![,]) {
+            input.parse::<Token![,]>()?;
+            if input.peek(Ident) {
+                let option: Ident = input.parse()?;
+                if option != "verify" {
+                    return Err(syn::Error::new(
+                        option.span(),
+                        format!("unknown option `{option}`: the only option is `verify = false`"),
+                    ));
+                }
+                input.parse::<Token![=]>()?;
+                verify = input.parse::<LitBool>()?.value;
+                if input.peek(Token![,]) {
+                    input.parse::<Token![,]>()?;
+                }
+            }
         }
         if !input.is_empty() {
-            return Err(input.error("unexpected tokens after the migrations folder"));
+            return Err(input.error(
+                "unexpected tokens: write `embed_migrations!(\"migrations\")` or `embed_migrations!(\"migrations\", verify = false)`",
+            ));
         }
-        Ok(Input { path })
+        Ok(Input { path, verify })
     }
 }

@@ -143,3 +143,21 @@ pub fn rows(conn: &Connection, sql: &str) -> Vec<Vec<rusqlite::types::Value>> {
         .collect::<Result<_, _>>()
         .unwrap()
 }
+
+/// The `CREATE` statement of every schema object in the order SQLite created
+/// them, without SQLite's own objects and the tracking tables.
+pub fn schema_in_creation_order(conn: &Connection) -> Vec<String> {
+    let mut statement = conn
+        .prepare(
+            r"SELECT sql FROM sqlite_schema
+              WHERE name NOT LIKE 'sqlite\_%' ESCAPE '\'
+                AND tbl_name NOT IN ('migrate_schema_history', 'migrate_schema_history_events')
+              ORDER BY rowid",
+        )
+        .unwrap();
+    statement
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}

@@ -1,0 +1,4 @@
+const MIGRATIONS: migrate::Migrations =
+    migrate::embed_migrations!("../../../../tests/ui/fixtures/verify_sql_error", verify = maybe);
+
+fn main() {}
