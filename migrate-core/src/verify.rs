@@ -5,10 +5,13 @@
 //!
 //! # What runs
 //!
-//! The set runs through the same runner as at run time, on a connection with
+//! Each up and down runs as the runner runs it — in its own transaction
+//! with foreign keys off and `PRAGMA foreign_key_check` before the commit,
+//! or outside one for `-- migrate:no-transaction` — on a connection with
 //! SQLite's defaults as this crate builds it (foreign keys on), so
-//! `-- migrate:no-transaction`, `PRAGMA` statements and the foreign key
-//! check behave as they will in production. For each migration:
+//! directives, `PRAGMA` statements and the foreign key check behave as they
+//! will in production. Only the tracking table is left out. For each
+//! migration:
 //!
 //! 1. its up is applied; a failing statement is a problem naming its file,
 //!    line, statement and SQLite's message, and nothing after it is tried;
@@ -38,11 +41,13 @@ use std::fmt;
 use rusqlite::Connection;
 
 use crate::backend::Backend;
+use crate::backend::sealed::Sealed;
 use crate::error::{Error, Result as RunResult, failure_message, location};
+use crate::foreign_keys::ForeignKeyCheck;
 use crate::migration::{Migration, Migrations};
 use crate::report::Direction;
 use crate::runner::DEFAULT_TABLE;
-use crate::runner::Runner;
+use crate::runner::{Runner, commit_migration};
 use crate::schema::{Schema, SchemaDifference};
 
 /// The outcome of a verification that found no problem.
@@ -312,82 +317,187 @@ impl Runner<'_> {
 /// every down that fails or does not restore the schema.
 pub fn verify(migrations: &Migrations) -> Result<Verified, VerifyError> {
     let set = Migrations::__validated(migrations.iter().map(Migration::with_stand_ins).collect());
-    let internal = |error: rusqlite::Error| VerifyError {
+    let mut conn = Connection::open_in_memory().map_err(|error| VerifyError {
         problems: vec![VerifyProblem::Internal {
             message: error.to_string(),
         }],
-    };
-    let mut conn = Connection::open_in_memory().map_err(internal)?;
-    let mut before = read_schema(&conn).map_err(internal)?;
-    let mut problems = Vec::new();
-    let mut after_rust: Option<u64> = None;
-    let mut stopped = None;
-    for migration in set.iter() {
-        let version = migration.version();
-        let mut found = set
-            .runner()
-            .target(version)
-            .run(&mut conn)
-            .err()
-            .map(|error| problem(error, migration, Direction::Up, false));
-        let ended = found.is_some();
-        let mut after = None;
-        // The original's code: the stand-in always has some.
-        let runs = migrations.get(version).is_some_and(Migration::is_runnable);
-        if found.is_none() {
-            match read_schema(&conn) {
-                Ok(schema) => after = Some(schema),
-                Err(error) => return Err(internal(error)),
-            }
-            if runs && migration.is_reversible() {
-                found = check_down(&set, &mut conn, migration, &before);
-            }
-        }
-        match (found, after_rust) {
-            (None, _) => {}
-            // What the Rust code did may be what the statement needed.
-            (Some(problem @ VerifyProblem::Failed { .. }), Some(rust)) => {
-                stopped = Some(Stopped {
-                    version,
-                    after_rust: rust,
-                    message: problem.to_string(),
-                });
-                break;
-            }
-            (Some(problem), _) => {
-                problems.push(problem);
-                if ended {
-                    break;
-                }
-                // Go on from what the up leaves: a fresh database with every
-                // migration up to this one applied.
-                match fresh(&set, migration) {
-                    Ok(fresh) => conn = fresh,
-                    Err(problem) => {
-                        problems.push(problem);
-                        break;
-                    }
-                }
-            }
-        }
-        if !runs {
-            after_rust.get_or_insert(version);
-        }
-        before = after.unwrap_or(before);
-    }
-    if problems.is_empty() {
-        Ok(Verified {
-            schema: stopped.is_none().then_some(before),
-            stopped,
-        })
-    } else {
-        Err(VerifyError { problems })
+    })?;
+    let runner = set.runner();
+    // The session installs the commit hook that keeps Rust steps from
+    // committing, as at run time.
+    let outcome = runner.session(&mut conn, |conn| {
+        let mut verification = Verification {
+            runner: &runner,
+            originals: migrations,
+            foreign_keys: ForeignKeyCheck::new(conn)?,
+            problems: Vec::new(),
+            stopped: None,
+        };
+        let schema = verification.run(conn)?;
+        Ok((schema, verification.problems, verification.stopped))
+    });
+    match outcome {
+        Ok((schema, problems, stopped)) if problems.is_empty() => Ok(Verified { schema, stopped }),
+        Ok((_, problems, _)) => Err(VerifyError { problems }),
+        Err(error) => Err(VerifyError {
+            problems: vec![VerifyProblem::Internal {
+                message: error.to_string(),
+            }],
+        }),
     }
 }
 
-/// The schema of `conn` without the tracking tables.
-fn read_schema(conn: &Connection) -> rusqlite::Result<Schema> {
-    Schema::read(conn, &tracking_tables(DEFAULT_TABLE))
+/// The state of one verification.
+struct Verification<'a> {
+    /// Over the set with stand-ins for Rust code that is not compiled in.
+    runner: &'a Runner<'a>,
+    /// The set as given, to tell which Rust migrations really run.
+    originals: &'a Migrations,
+    foreign_keys: ForeignKeyCheck,
+    problems: Vec<VerifyProblem>,
+    stopped: Option<Stopped>,
+}
+
+impl Verification<'_> {
+    /// Applies every migration in turn, checking the downs; returns the final
+    /// schema unless verification ended early. An `Err` is a database error
+    /// outside any migration.
+    fn run(&mut self, conn: &Connection) -> RunResult<Option<Schema>> {
+        let set = self.runner.migrations().as_slice();
+        // A Rust migration whose code did not run, once one has been passed.
+        let mut after_rust: Option<u64> = None;
+        // The schema now, read only when a down will be compared with it.
+        let mut before: Option<Schema> = None;
+        let mut fresh_conn: Option<Connection> = None;
+        for (index, migration) in set.iter().enumerate() {
+            let conn = fresh_conn.as_ref().unwrap_or(conn);
+            let version = migration.version();
+            let runs = self
+                .originals
+                .get(version)
+                .is_some_and(Migration::is_runnable);
+            let check_down = runs && migration.is_reversible();
+            if check_down && before.is_none() {
+                before = Some(conn.schema(DEFAULT_TABLE)?);
+            }
+            let mut found = self.step(conn, migration, Direction::Up, false);
+            let ended = found.is_some();
+            if found.is_none() && check_down {
+                let before = before.take().unwrap_or_default();
+                found = self.check_down(conn, migration, &before)?;
+            }
+            before = None;
+            match (found, after_rust) {
+                (None, _) => {}
+                // What the Rust code would have done may be what the
+                // statement needed.
+                (Some(problem @ VerifyProblem::Failed { .. }), Some(rust)) => {
+                    self.stopped = Some(Stopped {
+                        version,
+                        after_rust: rust,
+                        message: problem.to_string(),
+                    });
+                    return Ok(None);
+                }
+                (Some(problem), _) => {
+                    self.problems.push(problem);
+                    if ended {
+                        return Ok(None);
+                    }
+                    // Go on from what the ups alone leave: a fresh database
+                    // with every migration up to this one applied.
+                    match self.fresh(&set[..=index]) {
+                        Ok(conn) => fresh_conn = Some(conn),
+                        Err(problem) => {
+                            self.problems.push(problem);
+                            return Ok(None);
+                        }
+                    }
+                }
+            }
+            if !runs {
+                after_rust.get_or_insert(version);
+            }
+        }
+        let conn = fresh_conn.as_ref().unwrap_or(conn);
+        Ok(Some(conn.schema(DEFAULT_TABLE)?))
+    }
+
+    /// Runs the up or down of `migration` as the runner does, without the
+    /// tracking table: in a transaction with foreign keys off and checked
+    /// before the commit, or outside one for `-- migrate:no-transaction`.
+    fn step(
+        &mut self,
+        conn: &Connection,
+        migration: &Migration,
+        direction: Direction,
+        again: bool,
+    ) -> Option<VerifyProblem> {
+        let outside = match direction {
+            Direction::Up => migration.up_no_transaction(),
+            Direction::Down => migration.down_no_transaction(),
+        };
+        let result = if outside {
+            conn.execute_outside(migration, direction)
+        } else {
+            self.foreign_keys.off(conn).and_then(|_off| {
+                let tx = conn.begin(true, self.runner.lock_timeout)?;
+                self.runner.execute::<Connection>(
+                    &tx,
+                    migration,
+                    direction,
+                    &mut self.foreign_keys,
+                )?;
+                commit_migration::<Connection>(tx, migration)
+            })
+        };
+        result
+            .err()
+            .map(|error| problem(error, migration, direction, again))
+    }
+
+    /// Runs the down of `migration`, just applied, compares the schema with
+    /// `before` (the schema before its up), and applies the up again. On a
+    /// problem, the database is left wherever it got to.
+    fn check_down(
+        &mut self,
+        conn: &Connection,
+        migration: &Migration,
+        before: &Schema,
+    ) -> RunResult<Option<VerifyProblem>> {
+        if let Some(problem) = self.step(conn, migration, Direction::Down, false) {
+            return Ok(Some(problem));
+        }
+        let differences = before.differences(&conn.schema(DEFAULT_TABLE)?);
+        if !differences.is_empty() {
+            return Ok(Some(VerifyProblem::NotRestored {
+                version: migration.version(),
+                name: migration.name().to_owned(),
+                file: migration.down_file().unwrap_or_default().to_owned(),
+                differences,
+            }));
+        }
+        Ok(self.step(conn, migration, Direction::Up, true))
+    }
+
+    /// A new in-memory database with the ups of `migrations` applied; they
+    /// were applied once already, so a failure is unexpected.
+    fn fresh(&mut self, migrations: &[Migration]) -> Result<Connection, VerifyProblem> {
+        let internal = |error: Error| VerifyProblem::Internal {
+            message: error.to_string(),
+        };
+        let mut conn = Connection::open_in_memory().map_err(|error| VerifyProblem::Internal {
+            message: error.to_string(),
+        })?;
+        conn.guard_commits(true).map_err(internal)?;
+        self.foreign_keys = ForeignKeyCheck::new(&conn).map_err(internal)?;
+        for migration in migrations {
+            if let Some(problem) = self.step(&conn, migration, Direction::Up, false) {
+                return Err(problem);
+            }
+        }
+        Ok(conn)
+    }
 }
 
 /// The tracking table `table`, its history and its index: not part of the
@@ -398,54 +508,6 @@ pub(crate) fn tracking_tables(table: &str) -> [String; 3] {
         format!("{table}_events"),
         format!("{table}_unfinished"),
     ]
-}
-
-/// Runs the down of `migration`, the latest applied, compares the schema with
-/// `before` (the schema before its up), and applies the up again. On a
-/// problem, the database is left wherever it got to.
-fn check_down(
-    set: &Migrations,
-    conn: &mut Connection,
-    migration: &Migration,
-    before: &Schema,
-) -> Option<VerifyProblem> {
-    if let Err(error) = set.runner().rollback(conn, 1) {
-        return Some(problem(error, migration, Direction::Down, false));
-    }
-    let after_down = match read_schema(conn) {
-        Ok(schema) => schema,
-        Err(error) => {
-            return Some(VerifyProblem::Internal {
-                message: error.to_string(),
-            });
-        }
-    };
-    let differences = before.differences(&after_down);
-    if !differences.is_empty() {
-        return Some(VerifyProblem::NotRestored {
-            version: migration.version(),
-            name: migration.name().to_owned(),
-            file: migration.down_file().unwrap_or_default().to_owned(),
-            differences,
-        });
-    }
-    set.runner()
-        .target(migration.version())
-        .run(conn)
-        .err()
-        .map(|error| problem(error, migration, Direction::Up, true))
-}
-
-/// A new in-memory database with the migrations of `set` up to `migration`
-/// applied; they were applied once already, so a failure is unexpected.
-fn fresh(set: &Migrations, migration: &Migration) -> Result<Connection, VerifyProblem> {
-    let mut conn = Connection::open_in_memory().map_err(|error| VerifyProblem::Internal {
-        message: error.to_string(),
-    })?;
-    match set.runner().target(migration.version()).run(&mut conn) {
-        Ok(_) => Ok(conn),
-        Err(error) => Err(problem(error, migration, Direction::Up, false)),
-    }
 }
 
 /// A runner's error while applying (or reverting) `migration` as a problem.
