@@ -331,3 +331,32 @@ fn an_embedded_set_with_rust_code_runs_it() -> migrate::Result<()> {
     assert_eq!(names, ["accounts", "accounts_by_name", "audit"]);
     Ok(())
 }
+
+#[test]
+fn verify_false_embeds_a_set_that_needs_the_applications_connection() -> migrate::Result<()> {
+    // Verified, this set would not build: `app_hash` exists only on the
+    // application's connection (`tests/ui/verify-unknown-function.rs`).
+    const NEEDS_APP: Migrations =
+        migrate::embed_migrations!("tests/fixtures/needs_app_function", verify = false);
+    let db = Database::new();
+    let mut conn = db.open();
+    conn.create_scalar_function(
+        "app_hash",
+        1,
+        rusqlite::functions::FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| Ok(format!("hashed:{}", ctx.get::<String>(0)?)),
+    )
+    .map_err(|source| migrate::Error::Sqlite {
+        context: "registering app_hash".to_owned(),
+        source,
+    })?;
+
+    NEEDS_APP.run(&mut conn)?;
+
+    assert_eq!(NEEDS_APP.embedded_schema(), None);
+    assert_eq!(
+        common::rows(&conn, "SELECT password FROM users"),
+        [[rusqlite::types::Value::Text("hashed:hunter2".to_owned())]]
+    );
+    Ok(())
+}
