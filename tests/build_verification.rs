@@ -238,6 +238,35 @@ fn the_foreign_key_check_runs_as_at_run_time() {
 }
 
 #[test]
+fn a_table_rebuild_that_breaks_foreign_keys_only_part_way_passes_as_at_run_time() {
+    // SQLite's way to change a column's type: copy, drop, rename. With
+    // foreign keys enforced, the DROP would fail; the runner turns them off
+    // for the transaction and checks before the commit, and so does
+    // verification.
+    let folder = Folder::new(&[
+        (
+            "0001_tables.sql",
+            "CREATE TABLE teams (id INTEGER PRIMARY KEY, name INTEGER);
+             CREATE TABLE players (team_id INTEGER REFERENCES teams (id));
+             INSERT INTO teams VALUES (1, 7);
+INSERT INTO players VALUES (1);",
+        ),
+        (
+            "0002_team_names_as_text.sql",
+            "CREATE TABLE teams_new (id INTEGER PRIMARY KEY, name TEXT);
+             INSERT INTO teams_new SELECT id, CAST(name AS TEXT) FROM teams;
+             DROP TABLE teams;
+             ALTER TABLE teams_new RENAME TO teams;",
+        ),
+    ]);
+
+    let verified = verify(&folder.migrations()).unwrap_or_else(|error| panic!("{error}"));
+
+    let schema = verified.schema.expect("the whole set ran").to_sql();
+    assert!(schema.contains("name TEXT"), "{schema}");
+}
+
+#[test]
 fn a_function_only_the_application_has_is_flagged_for_the_opt_out() {
     let folder = Folder::new(&[
         ("0001_users.sql", "CREATE TABLE users (password TEXT);"),

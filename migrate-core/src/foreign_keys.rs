@@ -68,6 +68,11 @@ impl ForeignKeyCheck {
         Ok(ForeignKeyCheck { enabled, known })
     }
 
+    /// Whether the connection enforces foreign keys (when it was read).
+    pub(crate) fn enabled(&self) -> bool {
+        self.enabled
+    }
+
     /// Turns foreign keys off until the guard is dropped, if they are on.
     pub(crate) fn off<'c, B: Backend>(&self, conn: &'c B) -> Result<ForeignKeysOff<'c, B>> {
         if self.enabled {

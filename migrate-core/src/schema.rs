@@ -129,10 +129,7 @@ impl Schema {
     /// Reads the schema of `conn`'s main database, leaving out SQLite's own
     /// objects and those named in `exclude` (the tracking tables).
     pub(crate) fn read(conn: &Connection, exclude: &[String]) -> rusqlite::Result<Schema> {
-        let mut statement = conn.prepare(
-            r"SELECT type, name, tbl_name, sql FROM main.sqlite_schema
-              WHERE name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY rowid",
-        )?;
+        let mut statement = conn.prepare(READ)?;
         let mut rows = statement.query([])?;
         let mut objects = Vec::new();
         while let Some(row) = rows.next()? {
@@ -153,6 +150,43 @@ impl Schema {
         Ok(Schema {
             objects: Cow::Owned(objects),
         })
+    }
+
+    /// Whether `conn`'s schema (without the objects named in `exclude`) is
+    /// exactly this one, statement for statement and in the same order; a
+    /// quick check that allocates nothing, for the usual case before
+    /// [`differences`](Schema::differences).
+    pub(crate) fn is_exactly(
+        &self,
+        conn: &Connection,
+        exclude: &[String],
+    ) -> rusqlite::Result<bool> {
+        let mut statement = conn.prepare(READ)?;
+        let mut rows = statement.query([])?;
+        let mut expected = self.objects.iter();
+        while let Some(row) = rows.next()? {
+            let name = row.get_ref(1)?.as_str()?;
+            let Some(kind) = ObjectKind::parse(row.get_ref(0)?.as_str()?) else {
+                continue;
+            };
+            if exclude.iter().any(|excluded| excluded == name) {
+                continue;
+            }
+            let same = expected.next().is_some_and(|object| {
+                object.kind == kind
+                    && object.name == name
+                    && row.get_ref(2).ok().and_then(|v| v.as_str().ok()) == Some(&*object.table)
+                    && row
+                        .get_ref(3)
+                        .ok()
+                        .map(|v| v.as_str_or_null().ok().flatten().unwrap_or_default())
+                        == Some(&*object.sql)
+            });
+            if !same {
+                return Ok(false);
+            }
+        }
+        Ok(expected.next().is_none())
     }
 
     /// The objects, in the order SQLite created them.
@@ -210,6 +244,10 @@ impl Schema {
         differences
     }
 }
+
+/// Every object of the main database but SQLite's own, in creation order.
+const READ: &str = r"SELECT type, name, tbl_name, sql FROM main.sqlite_schema
+    WHERE name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY rowid";
 
 /// Objects by kind and lower-case name (SQLite's names are case-insensitive
 /// for ASCII letters).

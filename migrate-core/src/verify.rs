@@ -329,7 +329,7 @@ pub fn verify(migrations: &Migrations) -> Result<Verified, VerifyError> {
         let mut verification = Verification {
             runner: &runner,
             originals: migrations,
-            foreign_keys: ForeignKeyCheck::new(conn)?,
+            foreign_keys: foreign_keys_off(conn)?,
             problems: Vec::new(),
             stopped: None,
         };
@@ -437,11 +437,15 @@ impl Verification<'_> {
             Direction::Up => migration.up_no_transaction(),
             Direction::Down => migration.down_no_transaction(),
         };
+        let enforced = self.foreign_keys.enabled();
         let result = if outside {
-            conn.execute_outside(migration, direction)
+            // Outside a transaction, foreign keys are enforced as the
+            // connection has them.
+            conn.set_foreign_keys(enforced)
+                .and_then(|()| conn.execute_outside(migration, direction))
+                .and_then(|()| conn.set_foreign_keys(false))
         } else {
-            self.foreign_keys.off(conn).and_then(|_off| {
-                let tx = conn.begin(true, self.runner.lock_timeout)?;
+            conn.begin(true, self.runner.lock_timeout).and_then(|tx| {
                 self.runner.execute::<Connection>(
                     &tx,
                     migration,
@@ -468,6 +472,15 @@ impl Verification<'_> {
         if let Some(problem) = self.step(conn, migration, Direction::Down, false) {
             return Ok(Some(problem));
         }
+        if before
+            .is_exactly(conn, &tracking_tables(DEFAULT_TABLE))
+            .map_err(|source| Error::Sqlite {
+                context: "reading the schema".to_owned(),
+                source,
+            })?
+        {
+            return Ok(self.step(conn, migration, Direction::Up, true));
+        }
         let differences = before.differences(&conn.schema(DEFAULT_TABLE)?);
         if !differences.is_empty() {
             return Ok(Some(VerifyProblem::NotRestored {
@@ -490,7 +503,7 @@ impl Verification<'_> {
             message: error.to_string(),
         })?;
         conn.guard_commits(true).map_err(internal)?;
-        self.foreign_keys = ForeignKeyCheck::new(&conn).map_err(internal)?;
+        self.foreign_keys = foreign_keys_off(&conn).map_err(internal)?;
         for migration in migrations {
             if let Some(problem) = self.step(&conn, migration, Direction::Up, false) {
                 return Err(problem);
@@ -498,6 +511,18 @@ impl Verification<'_> {
         }
         Ok(conn)
     }
+}
+
+/// Reads whether `conn` enforces foreign keys, then turns them off for good.
+/// The runner turns them off around each migration's transaction and back on
+/// after it; on a connection that runs nothing else, off between migrations
+/// is the same, without two `PRAGMA`s per migration that each cost a pass
+/// over the schema. A migration outside a transaction turns them back on
+/// (see `Verification::step`).
+fn foreign_keys_off(conn: &Connection) -> RunResult<ForeignKeyCheck> {
+    let check = ForeignKeyCheck::new(conn)?;
+    conn.set_foreign_keys(false)?;
+    Ok(check)
 }
 
 /// The tracking table `table`, its history and its index: not part of the
