@@ -311,6 +311,25 @@ impl Runner<'_> {
 /// Rust migrations run when their code is compiled in, and are taken as
 /// changing nothing otherwise.
 ///
+/// # Examples
+///
+/// ```
+/// # use migrate_core::{Migrations, verify};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// # std::fs::write(dir.path().join("0001_users.up.sql"), "CREATE TABLE users (id INTEGER PRIMARY KEY);\nCREATE TABLE sessions (user_id INTEGER);")?;
+/// # std::fs::write(dir.path().join("0001_users.down.sql"), "DROP TABLE users;")?;
+/// let migrations = Migrations::from_folder(dir.path())?;
+/// let error = verify(&migrations).unwrap_err();
+/// assert_eq!(
+///     error.problems()[0].to_string(),
+///     "the down of migration 1 (users) in `0001_users.down.sql` does not restore the schema \
+///      from before its up: table `sessions` still exists"
+/// );
+/// # Ok(())
+/// # }
+/// ```
+///
 /// # Errors
 ///
 /// [`VerifyError`] with every problem found: up to the first failing up,

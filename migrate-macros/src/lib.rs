@@ -3,8 +3,9 @@
 //!
 //! The work is in steps: `input` reads what the user wrote, then
 //! `migrate_core::folder::read_folder` scans and validates the folder with
-//! the same grammar the runtime uses, and `expand` turns the result into
-//! const data or into one compile error per problem.
+//! the same grammar the runtime uses, `migrate_core::verify` runs it on an
+//! in-memory SQLite database, and `expand` turns the result into const data
+//! or into one compile error per problem.
 
 #![warn(missing_docs)]
 
@@ -21,8 +22,15 @@ mod input;
 /// `migrate` crate's documentation for the grammar and the `build.rs` line
 /// that makes `cargo` rebuild when a file is added.
 ///
+/// The migrations are then applied to an empty in-memory SQLite database,
+/// every down checked to restore the schema (`migrate::verify`), and each
+/// problem is a compile error too; `verify = false` turns that off, for SQL
+/// that needs functions or extensions only the application's connection has.
+///
 /// ```ignore
 /// const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("migrations");
+/// const NEEDS_APP: migrate::Migrations =
+///     migrate::embed_migrations!("migrations", verify = false);
 /// ```
 #[proc_macro]
 pub fn embed_migrations(input: TokenStream) -> TokenStream {
