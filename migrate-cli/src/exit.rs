@@ -1,0 +1,57 @@
+//! Exit codes, mapped from an error in this one place.
+
+use std::process::ExitCode;
+
+use migrate_core::Error;
+
+/// Exit code of a command that succeeded.
+pub const SUCCESS: u8 = 0;
+
+/// Exit code of a command that failed: a migration failed, the folder is
+/// invalid, the database could not be opened or was locked, a version is not
+/// in the set, and every other error not listed under [`REFUSED`].
+pub const FAILURE: u8 = 1;
+
+/// Exit code of a command line clap could not parse (clap's own).
+pub const USAGE: u8 = 2;
+
+/// Exit code of a command refused before it changed anything because of the
+/// state of the database: a divergent, missing or out-of-order migration
+/// ([`Error::Verification`]), a dirty migration ([`Error::Dirty`]), one
+/// another process is running ([`Error::InProgress`]), a rollback of a
+/// migration that cannot be reverted ([`Error::Irreversible`]), or a baseline
+/// of a database with applied migrations ([`Error::BaselineRefused`]).
+pub const REFUSED: u8 = 3;
+
+/// The exit code for `error`: [`REFUSED`] when a [`migrate_core::Error`] in
+/// its chain is a refusal, [`FAILURE`] otherwise.
+pub fn exit_code(error: &anyhow::Error) -> ExitCode {
+    let refused = error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<Error>(),
+            Some(
+                Error::Verification(_)
+                    | Error::Dirty { .. }
+                    | Error::InProgress { .. }
+                    | Error::Irreversible { .. }
+                    | Error::BaselineRefused { .. }
+            )
+        )
+    });
+    ExitCode::from(if refused { REFUSED } else { FAILURE })
+}
+
+/// Prints `result`'s error, if any, on standard error with all its causes
+/// (`error: <what was done>: <why>`), and returns its exit code: what `main`
+/// returns, for the standalone binary and for an application that mounts
+/// [`Db`](crate::Db).
+pub fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::from(SUCCESS),
+        Err(error) => {
+            let style = crate::output::ERROR;
+            anstream::eprintln!("{style}error:{style:#} {error:#}");
+            exit_code(&error)
+        }
+    }
+}
