@@ -48,10 +48,20 @@ pub fn exit_code(error: &anyhow::Error) -> ExitCode {
 pub fn report(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::from(SUCCESS),
+        // The reader went away (`migrate history | head`): not an error.
+        Err(error) if is_broken_pipe(&error) => ExitCode::from(SUCCESS),
         Err(error) => {
             let style = crate::output::ERROR;
             anstream::eprintln!("{style}error:{style:#} {error:#}");
             exit_code(&error)
         }
     }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -51,16 +51,19 @@ impl<'a> Session<'a> {
     }
 }
 
-/// Runs a database command over `migrations` and `conn`, writing to `out`.
+/// Runs a database command over `migrations` and `conn`, writing to `out`;
+/// messages name the database `shown_as`, or else by its file.
 fn run_db(
     command: &DbCommand,
     options: &Options,
     migrations: &Migrations,
     conn: &mut Connection,
+    shown_as: Option<&Path>,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let database = match conn.path() {
-        Some(path) if !path.is_empty() => path.to_owned(),
+    let database = match (shown_as, conn.path()) {
+        (Some(path), _) => path.display().to_string(),
+        (None, Some(path)) if !path.is_empty() => path.to_owned(),
         _ => "the database".to_owned(),
     };
     let log = Log::open(options.log_file.as_deref(), &database)?;
@@ -109,7 +112,7 @@ impl Cli {
                 let migrations = read_folder(&self.dir)?;
                 let path = database::path(self.database.as_deref())?;
                 let mut conn = database::open(&path, command.creates_database())?;
-                run_db(command, &self.options, &migrations, &mut conn, out)
+                run_db(command, &self.options, &migrations, &mut conn, Some(&path), out)
             }
         }
     }
@@ -168,6 +171,6 @@ impl Db {
         conn: &mut Connection,
         out: &mut dyn Write,
     ) -> Result<()> {
-        run_db(&self.command, &self.options, migrations, conn, out)
+        run_db(&self.command, &self.options, migrations, conn, None, out)
     }
 }
