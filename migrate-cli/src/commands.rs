@@ -124,7 +124,7 @@ pub(crate) fn up(s: &mut Session, args: &UpArgs) -> Result<()> {
     }
     let result =
         logged(s, "up", result).with_context(|| format!("applying migrations to `{}`", s.database));
-    let error = result.as_ref().err().map(|e| format!("{e:#}"));
+    let error = result.as_ref().err().map(crate::exit::message);
     let current = match &result {
         Ok(()) => current_version(s, &runner)?,
         Err(_) => None,
@@ -802,7 +802,7 @@ impl Lines {
         detail: &str,
     ) -> std::io::Result<()> {
         let line = format!(
-            "{style}{verb:<11}{style:#} {version:>width$}  {name:<name_width$}  {detail}",
+            "{style}{verb:<11}{style:#}  {version:>width$}  {name:<name_width$}  {detail}",
             width = self.version,
             name_width = self.name
         );

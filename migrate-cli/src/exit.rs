@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use migrate_core::Error;
+use migrate_core::folder::FolderError;
 
 /// Exit code of a command that succeeded.
 pub const SUCCESS: u8 = 0;
@@ -41,8 +42,26 @@ pub fn exit_code(error: &anyhow::Error) -> ExitCode {
     ExitCode::from(if refused { REFUSED } else { FAILURE })
 }
 
-/// Prints `result`'s error, if any, on standard error with all its causes
-/// (`error: <what was done>: <why>`), and returns its exit code: what `main`
+/// The error with its causes, `<what was done>: <why>`, as `{:#}` would
+/// print it, but ending at the first error of the runtime, of the folder or
+/// of SQLite: their messages already include their sources', which `{:#}`
+/// would repeat (`…: no such table: t: Error code 1: SQL logic error`).
+pub(crate) fn message(error: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in error.chain() {
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&cause.to_string());
+        if cause.is::<Error>() || cause.is::<FolderError>() || cause.is::<rusqlite::Error>() {
+            break;
+        }
+    }
+    message
+}
+
+/// Prints `result`'s error, if any, on standard error with its causes
+/// (`error: <what was done>: <why>`, see [`message`]), and returns its exit code: what `main`
 /// returns, for the standalone binary and for an application that mounts
 /// [`Db`](crate::Db).
 pub fn report(result: anyhow::Result<()>) -> ExitCode {
@@ -52,7 +71,7 @@ pub fn report(result: anyhow::Result<()>) -> ExitCode {
         Err(error) if is_broken_pipe(&error) => ExitCode::from(SUCCESS),
         Err(error) => {
             let style = crate::output::ERROR;
-            anstream::eprintln!("{style}error:{style:#} {error:#}");
+            anstream::eprintln!("{style}error:{style:#} {}", message(&error));
             exit_code(&error)
         }
     }

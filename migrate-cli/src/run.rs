@@ -112,7 +112,14 @@ impl Cli {
                 let migrations = read_folder(&self.dir)?;
                 let path = database::path(self.database.as_deref())?;
                 let mut conn = database::open(&path, command.creates_database())?;
-                run_db(command, &self.options, &migrations, &mut conn, Some(&path), out)
+                run_db(
+                    command,
+                    &self.options,
+                    &migrations,
+                    &mut conn,
+                    Some(&path),
+                    out,
+                )
             }
         }
     }
