@@ -461,12 +461,7 @@ pub(crate) fn status(s: &mut Session) -> Result<()> {
         .problems
         .iter()
         .map(|p| p.to_string())
-        .chain(status.failed.iter().map(|m| {
-            format!(
-                "the last attempt of migration {} ({}) failed: {}",
-                m.version, m.name, m.error
-            )
-        }))
+        .chain(status.failed.iter().map(|m| m.error.clone()))
         .chain(status.dirty.iter().map(|m| {
             Error::Dirty {
                 version: m.version,

@@ -86,7 +86,7 @@ impl Table {
     }
 
     /// Prints the table, two spaces between columns, without trailing
-    /// spaces.
+    /// spaces (also when styled: the escape codes come after the padding).
     pub(crate) fn write(&self, out: &mut dyn Write) -> io::Result<()> {
         let width = |text: &str| text.chars().count();
         let widths: Vec<usize> = (0..self.header.len())
@@ -101,25 +101,29 @@ impl Table {
             .collect();
         let header: Vec<Cell> = self.header.iter().map(|h| cell(h, HEADER)).collect();
         for row in std::iter::once(&header).chain(&self.rows) {
+            // Empty cells at the end of a row print nothing, not even spaces.
+            let used = row
+                .iter()
+                .rposition(|cell| !cell.text.is_empty())
+                .map_or(0, |i| i + 1);
             let mut line = String::new();
-            let last = row.len() - 1;
-            for (column, cell) in row.iter().enumerate() {
-                let pad = " ".repeat(widths[column] - width(&cell.text));
-                let text = format!("{}{}{:#}", cell.style, cell.text, cell.style);
-                if self.right.contains(&self.header[column]) {
-                    line.push_str(&pad);
-                    line.push_str(&text);
-                } else {
-                    line.push_str(&text);
-                    if column != last {
-                        line.push_str(&pad);
-                    }
-                }
-                if column != last {
+            for (column, cell) in row[..used].iter().enumerate() {
+                if column > 0 {
                     line.push_str("  ");
                 }
+                let pad = " ".repeat(widths[column] - width(&cell.text));
+                let right = self.right.contains(&self.header[column]);
+                if right {
+                    line.push_str(&pad);
+                }
+                if !cell.text.is_empty() {
+                    line.push_str(&format!("{}{}{:#}", cell.style, cell.text, cell.style));
+                }
+                if !right && column + 1 < used {
+                    line.push_str(&pad);
+                }
             }
-            writeln!(out, "{}", line.trim_end())?;
+            writeln!(out, "{line}")?;
         }
         Ok(())
     }
