@@ -632,7 +632,8 @@ pub(crate) fn schema(s: &mut Session, args: &SchemaArgs) -> Result<()> {
 }
 
 /// Logs a failed command's error to `--log-file`: a failed migration as a
-/// `failed` event naming it, anything else as an `error` event.
+/// `failed` event naming it, a refusal (exit code 3) as `refused`, anything
+/// else as `error`.
 fn logged<T>(s: &mut Session, command: &str, result: Result<T, Error>) -> Result<T> {
     let Err(error) = &result else {
         return Ok(result?);
@@ -654,10 +655,10 @@ fn logged<T>(s: &mut Session, command: &str, result: Result<T, Error>) -> Result
         }),
         _ => json!({ "command": command, "error": error.to_string() }),
     };
-    let event = if matches!(error, Error::MigrationFailed { .. }) {
-        "failed"
-    } else {
-        "error"
+    let event = match error {
+        Error::MigrationFailed { .. } => "failed",
+        error if crate::exit::is_refusal(error) => "refused",
+        _ => "error",
     };
     s.log.event(event, fields)?;
     Ok(result?)

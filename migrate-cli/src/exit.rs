@@ -27,18 +27,9 @@ pub const REFUSED: u8 = 3;
 /// The exit code for `error`: [`REFUSED`] when a [`migrate_core::Error`] in
 /// its chain is a refusal, [`FAILURE`] otherwise.
 pub fn exit_code(error: &anyhow::Error) -> ExitCode {
-    let refused = error.chain().any(|cause| {
-        matches!(
-            cause.downcast_ref::<Error>(),
-            Some(
-                Error::Verification(_)
-                    | Error::Dirty { .. }
-                    | Error::InProgress { .. }
-                    | Error::Irreversible { .. }
-                    | Error::BaselineRefused { .. }
-            )
-        )
-    });
+    let refused = error
+        .chain()
+        .any(|cause| cause.downcast_ref::<Error>().is_some_and(is_refusal));
     ExitCode::from(if refused { REFUSED } else { FAILURE })
 }
 
@@ -58,6 +49,19 @@ pub(crate) fn message(error: &anyhow::Error) -> String {
         }
     }
     message
+}
+
+/// Whether the runtime refused before changing anything because of the
+/// state of the database: see [`REFUSED`].
+pub(crate) fn is_refusal(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::Verification(_)
+            | Error::Dirty { .. }
+            | Error::InProgress { .. }
+            | Error::Irreversible { .. }
+            | Error::BaselineRefused { .. }
+    )
 }
 
 /// Prints `result`'s error, if any, on standard error with its causes
