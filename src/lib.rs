@@ -131,3 +131,10 @@ pub use migrate_core::*;
 /// The generated code names the crate `::migrate`, so depend on it under that
 /// name.
 pub use migrate_macros::embed_migrations;
+
+/// The `migrate` command line's commands, to mount in your own clap parser
+/// (feature `cli`): add [`cli::Db`] as a subcommand and run it over your
+/// embedded migrations and your connection (`myapp db status`). See
+/// `examples/app_cli.rs`.
+#[cfg(feature = "cli")]
+pub use migrate_cli as cli;

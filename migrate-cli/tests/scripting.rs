@@ -45,8 +45,17 @@ fn up_down_and_redo_report_in_json() {
     let output = project.run(&["up", "--json"], 1);
     let up = json(&output.stdout);
     assert_eq!(up["applied"].as_array().unwrap().len(), 3);
-    assert!(up["error"].as_str().unwrap().contains("migration 4 (broken) failed"));
-    assert!(output.stderr.starts_with("error: applying migrations to `app.db`: migration 4 (broken) failed"));
+    assert!(
+        up["error"]
+            .as_str()
+            .unwrap()
+            .contains("migration 4 (broken) failed")
+    );
+    assert!(
+        output
+            .stderr
+            .starts_with("error: applying migrations to `app.db`: migration 4 (broken) failed")
+    );
 }
 
 #[test]
@@ -57,12 +66,19 @@ fn the_log_file_gets_one_json_line_per_change() {
     project.run(&["up", "--log-file", log_arg], 0);
     project.run(&["down", "--log-file", log_arg], 0);
     project.run(&["status", "--log-file", log_arg], 0);
-    project.write("0003_posts_by_user.up.sql", "CREATE INDEX posts_by_user ON nowhere (user_id);\n");
+    project.write(
+        "0003_posts_by_user.up.sql",
+        "CREATE INDEX posts_by_user ON nowhere (user_id);\n",
+    );
     project.run(&["up", "--log-file", log_arg], 1);
     project.write("0001_users.up.sql", "-- edited\n");
     project.run(&["up", "--log-file", log_arg], 3);
 
-    let lines: Vec<Value> = fs::read_to_string(&log).unwrap().lines().map(json).collect();
+    let lines: Vec<Value> = fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(json)
+        .collect();
     let events: Vec<(&str, Option<u64>)> = lines
         .iter()
         .map(|l| (l["event"].as_str().unwrap(), l["version"].as_u64()))
@@ -81,17 +97,36 @@ fn the_log_file_gets_one_json_line_per_change() {
     for line in &lines {
         assert_eq!(line["database"], "app.db");
         let at = line["at"].as_str().unwrap();
-        assert!(at.len() == 24 && at.ends_with('Z') && at.as_bytes()[10] == b'T', "{at}");
+        assert!(
+            at.len() == 24 && at.ends_with('Z') && at.as_bytes()[10] == b'T',
+            "{at}"
+        );
     }
     assert_eq!(lines[0]["name"], "users");
     assert!(lines[0]["duration_ms"].is_u64());
     assert_eq!(lines[4]["direction"], "up");
-    assert!(lines[4]["error"].as_str().unwrap().contains("no such table: main.nowhere"));
+    assert!(
+        lines[4]["error"]
+            .as_str()
+            .unwrap()
+            .contains("no such table: main.nowhere")
+    );
     assert_eq!(lines[5]["command"], "up");
-    assert!(lines[5]["error"].as_str().unwrap().contains("migration 1 (users) was applied with checksum"));
+    assert!(
+        lines[5]["error"]
+            .as_str()
+            .unwrap()
+            .contains("migration 1 (users) was applied with checksum")
+    );
 
     let output = project.run(&["up", "--log-file", "no/such/folder/x.log"], 1);
-    assert!(output.stderr.starts_with("error: opening the log file `no/such/folder/x.log`: "), "{}", output.stderr);
+    assert!(
+        output
+            .stderr
+            .starts_with("error: opening the log file `no/such/folder/x.log`: "),
+        "{}",
+        output.stderr
+    );
 }
 
 #[test]
@@ -101,7 +136,12 @@ fn colour_only_when_forced_on_and_never_with_no_color() {
     assert!(!piped.stdout.contains(&0x1b), "no colour when piped");
 
     project.run(&["down"], 0);
-    let forced = project.migrate().env("CLICOLOR_FORCE", "1").arg("up").output().unwrap();
+    let forced = project
+        .migrate()
+        .env("CLICOLOR_FORCE", "1")
+        .arg("up")
+        .output()
+        .unwrap();
     let text = String::from_utf8(forced.stdout).unwrap();
     assert!(text.starts_with("\u{1b}[32mapplied"), "{text:?}");
 
@@ -119,18 +159,30 @@ fn colour_only_when_forced_on_and_never_with_no_color() {
 #[test]
 fn usage_errors_exit_with_2_and_every_subcommand_shows_an_example() {
     let project = Project::new(REVERSIBLE);
-    for args in [&["frobnicate"][..], &["up", "--to", "x"], &["down", "1", "--to", "0"], &["up", "--dry-run", "--grouped"]] {
+    for args in [
+        &["frobnicate"][..],
+        &["up", "--to", "x"],
+        &["down", "1", "--to", "0"],
+        &["up", "--dry-run", "--grouped"],
+    ] {
         let output = project.bare().args(args).output().unwrap();
         assert_eq!(output.status.code(), Some(2), "{args:?}");
     }
     for command in [
-        "new", "validate", "up", "down", "redo", "status", "history", "baseline", "repair", "schema",
+        "new", "validate", "up", "down", "redo", "status", "history", "baseline", "repair",
+        "schema",
     ] {
         let output = project.bare().args([command, "--help"]).output().unwrap();
         assert!(output.status.success());
         let help = String::from_utf8(output.stdout).unwrap();
-        assert!(help.contains(&format!("Examples:\n  migrate {command}")), "{command}: {help}");
+        assert!(
+            help.contains(&format!("Examples:\n  migrate {command}")),
+            "{command}: {help}"
+        );
     }
     let help = String::from_utf8(project.bare().arg("--help").output().unwrap().stdout).unwrap();
-    assert!(help.contains("Exit codes: 0 success, 1 failure, 2 usage, 3 refused"), "{help}");
+    assert!(
+        help.contains("Exit codes: 0 success, 1 failure, 2 usage, 3 refused"),
+        "{help}"
+    );
 }
