@@ -98,6 +98,15 @@
 //! off and `PRAGMA foreign_key_check` before its commit (see
 //! [`Runner::run`]).
 
+//!
+//! # Command line
+//!
+//! The `migrate` binary (crate `migrate-cli`) runs these actions from a
+//! shell over a folder read at run time. With the feature `cli`, [`cli::Db`]
+//! mounts the same commands in your application's own clap parser
+//! (`myapp db status`), over your embedded migrations and your connection;
+//! see `examples/app_cli.rs`.
+
 #![warn(missing_docs)]
 
 pub use migrate_core::*;
