@@ -102,7 +102,7 @@
 //! # Command line
 //!
 //! The `migrate` binary (crate `migrate-cli`) runs these actions from a
-//! shell over a folder read at run time. With the feature `cli`, [`cli::Db`]
+//! shell over a folder read at run time. With the feature `cli`, `cli::Db`
 //! mounts the same commands in your application's own clap parser
 //! (`myapp db status`), over your embedded migrations and your connection;
 //! see `examples/app_cli.rs`.

@@ -70,13 +70,8 @@ fn status_in_json_lists_applied_pending_failed_divergent_and_missing() {
     assert_eq!(versions("missing"), [9]);
     assert_eq!(versions("out_of_order"), [3, 4]);
     assert_eq!(versions("dirty"), Vec::<u64>::new());
-    assert_eq!(
-        status["failed"][0]["error"]
-            .as_str()
-            .unwrap()
-            .contains("no such table: main.nowhere"),
-        true
-    );
+    let error = status["failed"][0]["error"].as_str().unwrap();
+    assert!(error.contains("no such table: main.nowhere"), "{error}");
     assert_eq!(
         status["applied"][0]["applied_at"],
         "2024-01-31T12:00:00.000Z"
