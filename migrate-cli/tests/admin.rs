@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Project, REVERSIBLE};
+use common::{Project, REVERSIBLE, assert_contains};
 
 #[test]
 fn baseline_marks_migrations_applied_without_running_them() {
@@ -32,13 +32,7 @@ fn baseline_marks_migrations_applied_without_running_them() {
          a baseline is only for a database with none applied\n"
     );
     let output = project.run(&["baseline", "8"], 1);
-    assert!(
-        output
-            .stderr
-            .contains("version 8 is not a migration of this set"),
-        "{}",
-        output.stderr
-    );
+    assert_contains(&output.stderr, "version 8 is not a migration of this set");
 }
 
 #[test]
@@ -102,12 +96,9 @@ fn a_dirty_migration_is_refused_until_repaired() {
         ),
     ]);
     let output = project.run(&["up"], 1);
-    assert!(
-        output
-            .stderr
-            .contains("the migration is marked dirty until repaired"),
-        "{}",
-        output.stderr
+    assert_contains(
+        &output.stderr,
+        "the migration is marked dirty until repaired",
     );
     assert_eq!(
         project.tracking("migrate_schema_history"),
@@ -139,11 +130,7 @@ fn a_dirty_migration_is_refused_until_repaired() {
         "-- migrate:no-transaction\nCREATE TABLE half (x);\n",
     );
     let output = project.run(&["repair"], 0);
-    assert!(
-        output.stdout.contains("cleared the dirty mark"),
-        "{}",
-        output.stdout
-    );
+    assert_contains(&output.stdout, "cleared the dirty mark");
     project.run(&["up"], 0);
     assert_eq!(project.objects(), ["table half", "table users"]);
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Project, REVERSIBLE, snapshot, without_durations};
+use common::{Project, REVERSIBLE, assert_contains, snapshot, without_durations};
 
 #[test]
 fn up_applies_every_pending_migration_and_prints_each() {
@@ -34,11 +34,7 @@ fn up_applies_every_pending_migration_and_prints_each() {
 fn up_to_a_version_stops_there_and_an_unknown_target_changes_nothing() {
     let project = Project::new(REVERSIBLE);
     let output = project.run(&["up", "--to", "2"], 0);
-    assert!(
-        output.stdout.contains("applied 2 migrations to `app.db`"),
-        "{}",
-        output.stdout
-    );
+    assert_contains(&output.stdout, "applied 2 migrations to `app.db`");
     assert_eq!(project.objects(), ["table posts", "table users"]);
 
     let output = project.run(&["up", "--to", "7"], 1);
@@ -93,11 +89,7 @@ fn a_dry_run_reports_each_migration_and_leaves_the_file_unchanged() {
 
     project.write("0004_broken.up.sql", "INSERT INTO nowhere VALUES (1);\n");
     let output = project.run(&["up", "--dry-run"], 1);
-    assert!(
-        output.stdout.contains("would fail   4  broken"),
-        "{}",
-        output.stdout
-    );
+    assert_contains(&output.stdout, "would fail   4  broken");
     assert!(
         output.stderr.starts_with(
             "error: dry run on `app.db`: a real run would fail: migration 4 (broken) failed in `0004_broken.up.sql`"
@@ -113,22 +105,15 @@ fn a_grouped_run_applies_all_or_nothing() {
     let project = Project::new(REVERSIBLE);
     project.write("0004_broken.sql", "INSERT INTO nowhere VALUES (1);\n");
     let output = project.run(&["up", "--grouped"], 1);
-    assert!(
-        output
-            .stderr
-            .contains("the whole group was rolled back: none of its migrations is applied"),
-        "{}",
-        output.stderr
+    assert_contains(
+        &output.stderr,
+        "the whole group was rolled back: none of its migrations is applied",
     );
     assert!(project.objects().is_empty());
 
     std::fs::remove_file(project.migrations().join("0004_broken.sql")).unwrap();
     let output = project.run(&["up", "--grouped"], 0);
-    assert!(
-        output.stdout.contains("applied 3 migrations"),
-        "{}",
-        output.stdout
-    );
+    assert_contains(&output.stdout, "applied 3 migrations");
     assert_eq!(project.objects().len(), 3);
 }
 
@@ -245,22 +230,10 @@ fn a_divergent_file_refuses_up_down_and_redo_with_exit_code_3() {
             "{command:?}: {}",
             output.stderr
         );
-        assert!(
-            output
-                .stderr
-                .contains("but `0001_users.up.sql` now has sha256:"),
-            "{}",
-            output.stderr
-        );
+        assert_contains(&output.stderr, "but `0001_users.up.sql` now has sha256:");
     }
     let output = project.run(&["down", "2"], 3);
-    assert!(
-        output
-            .stderr
-            .contains("cannot roll back migration 1 (users)"),
-        "{}",
-        output.stderr
-    );
+    assert_contains(&output.stderr, "cannot roll back migration 1 (users)");
     assert_eq!(project.objects(), ["table posts", "table users"]);
 }
 
@@ -302,10 +275,9 @@ fn a_rust_migration_needs_the_application_that_embeds_it() {
         "{}",
         output.stdout
     );
-    assert!(
-        output.stderr.contains("migration 2 (fill) is Rust code in `0002_fill.rs`, which only the application that embeds it can run"),
-        "{}",
-        output.stderr
+    assert_contains(
+        &output.stderr,
+        "migration 2 (fill) is Rust code in `0002_fill.rs`, which only the application that embeds it can run",
     );
 }
 

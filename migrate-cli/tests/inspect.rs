@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Project, REVERSIBLE, snapshot};
+use common::{Project, REVERSIBLE, assert_contains, snapshot};
 use serde_json::Value;
 
 /// A database where 1 is applied, 2 was applied and its file edited since
@@ -87,11 +87,7 @@ fn status_of_a_new_database_has_everything_pending() {
     assert_eq!(status["current_version"], Value::Null);
     assert_eq!(status["pending"].as_array().unwrap().len(), 3);
     let output = project.run(&["status"], 0);
-    assert!(
-        output.stdout.contains("current   none applied\n"),
-        "{}",
-        output.stdout
-    );
+    assert_contains(&output.stdout, "current   none applied\n");
 }
 
 #[test]
@@ -133,11 +129,9 @@ fn history_shows_every_event_with_time_and_duration() {
     assert_eq!(events, expected.map(|(e, v)| (e.to_owned(), v)));
     assert_eq!(history["events"][5]["direction"], "down");
     assert_eq!(history["events"][0]["duration_ms"], 3);
-    assert!(
-        history["events"][5]["detail"]
-            .as_str()
-            .unwrap()
-            .contains("no such index: nowhere")
+    assert_contains(
+        history["events"][5]["detail"].as_str().unwrap(),
+        "no such index: nowhere",
     );
 }
 
@@ -199,11 +193,8 @@ fn table_names_the_tracking_table_for_every_command() {
     assert!(!schema.contains("schema_migrations"), "{schema}");
 
     let output = project.run(&["--table", "bad-name", "status"], 1);
-    assert!(
-        output
-            .stderr
-            .contains("`bad-name` is not a valid tracking table name"),
-        "{}",
-        output.stderr
+    assert_contains(
+        &output.stderr,
+        "`bad-name` is not a valid tracking table name",
     );
 }

@@ -6,7 +6,7 @@ mod common;
 
 use std::fs;
 
-use common::{Project, REVERSIBLE};
+use common::{Project, REVERSIBLE, assert_contains};
 use serde_json::Value;
 
 fn json(stdout: &str) -> Value {
@@ -45,12 +45,7 @@ fn up_down_and_redo_report_in_json() {
     let output = project.run(&["up", "--json"], 1);
     let up = json(&output.stdout);
     assert_eq!(up["applied"].as_array().unwrap().len(), 3);
-    assert!(
-        up["error"]
-            .as_str()
-            .unwrap()
-            .contains("migration 4 (broken) failed")
-    );
+    assert_contains(up["error"].as_str().unwrap(), "migration 4 (broken) failed");
     assert!(
         output
             .stderr
@@ -105,18 +100,14 @@ fn the_log_file_gets_one_json_line_per_change() {
     assert_eq!(lines[0]["name"], "users");
     assert!(lines[0]["duration_ms"].is_u64());
     assert_eq!(lines[4]["direction"], "up");
-    assert!(
-        lines[4]["error"]
-            .as_str()
-            .unwrap()
-            .contains("no such table: main.nowhere")
+    assert_contains(
+        lines[4]["error"].as_str().unwrap(),
+        "no such table: main.nowhere",
     );
     assert_eq!(lines[5]["command"], "up");
-    assert!(
-        lines[5]["error"]
-            .as_str()
-            .unwrap()
-            .contains("migration 1 (users) was applied with checksum")
+    assert_contains(
+        lines[5]["error"].as_str().unwrap(),
+        "migration 1 (users) was applied with checksum",
     );
 
     let output = project.run(&["up", "--log-file", "no/such/folder/x.log"], 1);

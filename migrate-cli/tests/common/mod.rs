@@ -110,34 +110,34 @@ impl Project {
     /// Tables, indexes, views and triggers of `app.db`, as `type name`,
     /// without SQLite's own and the tracking tables.
     pub fn objects(&self) -> Vec<String> {
-        let conn = self.open();
-        let mut statement = conn
-            .prepare(
-                "SELECT type || ' ' || name FROM sqlite_master
-                 WHERE name NOT LIKE 'sqlite_%' AND tbl_name NOT LIKE 'migrate_schema_history%'
-                 ORDER BY type, name",
-            )
-            .unwrap();
-        statement
-            .query_map([], |row| row.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap()
+        self.rows(
+            "SELECT type || ' ' || name FROM sqlite_master
+             WHERE name NOT LIKE 'sqlite_%' AND tbl_name NOT LIKE 'migrate_schema_history%'
+             ORDER BY type, name",
+            |row| row.get(0),
+        )
     }
 
     /// `(version, state)` of every row of the tracking table `table`.
     pub fn tracking(&self, table: &str) -> Vec<(i64, String)> {
+        self.rows(
+            &format!("SELECT version, state FROM {table} ORDER BY version"),
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+    }
+
+    /// Every row of a query on `app.db`, read by `read`.
+    pub fn rows<T>(
+        &self,
+        sql: &str,
+        read: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Vec<T> {
         let conn = self.open();
-        let mut statement = conn
-            .prepare(&format!(
-                "SELECT version, state FROM {table} ORDER BY version"
-            ))
-            .unwrap();
+        let mut statement = conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
         statement
-            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap()
+            .query_map([], read)
+            .and_then(Iterator::collect)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
     /// Sets every recorded time to 2024-01-31T12:00:00.000Z and every
@@ -207,4 +207,10 @@ pub fn without_durations(text: &str) -> String {
     }
     result.push_str(&digits);
     result
+}
+
+/// Asserts that `text` contains `part`, showing both when it does not.
+#[track_caller]
+pub fn assert_contains(text: &str, part: &str) {
+    assert!(text.contains(part), "expected\n{part}\nin\n{text}");
 }
