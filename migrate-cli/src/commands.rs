@@ -392,67 +392,15 @@ pub(crate) fn status(s: &mut Session) -> Result<()> {
     )?;
     writeln!(s.out)?;
 
-    // One row per version: the latest word on it wins (dirty over failed
-    // over pending; divergent and missing over applied).
-    let mut rows: BTreeMap<u64, (String, Style, String, String)> = BTreeMap::new();
-    for m in &status.applied {
-        let duration = output::duration(m.duration);
-        rows.insert(
-            m.version,
-            (m.name.clone(), GOOD, m.applied_at.clone(), duration),
-        );
-    }
-    for m in &status.pending {
-        rows.insert(
-            m.version,
-            (m.name.clone(), WAITING, String::new(), String::new()),
-        );
-    }
-    let mut states: BTreeMap<u64, String> = BTreeMap::new();
-    for m in &status.applied {
-        states.insert(m.version, "applied".into());
-    }
-    for m in &status.pending {
-        states.insert(m.version, "pending".into());
-    }
-    for m in &status.failed {
-        states.insert(m.version, "failed".into());
-        let row = rows
-            .entry(m.version)
-            .or_insert_with(|| (m.name.clone(), ERROR, String::new(), String::new()));
-        row.1 = ERROR;
-        row.2 = m.failed_at.clone();
-    }
-    for problem in &status.problems {
-        let (version, state) = match problem {
-            Problem::Divergent { version, .. } => (*version, "divergent"),
-            Problem::Missing { version, .. } => (*version, "missing"),
-            Problem::OutOfOrder { version, .. } => (*version, "out of order"),
-            _ => continue,
-        };
-        states.insert(version, state.into());
-        if let Some(row) = rows.get_mut(&version) {
-            row.1 = ERROR;
-        }
-    }
-    for m in &status.dirty {
-        states.insert(m.version, format!("dirty ({})", m.direction.as_str()));
-        let row = rows
-            .entry(m.version)
-            .or_insert_with(|| (m.name.clone(), ERROR, String::new(), String::new()));
-        row.1 = ERROR;
-        row.2 = m.started_at.clone();
-    }
     let mut table =
         Table::new(&["version", "name", "state", "at", "duration"]).right(&["version", "duration"]);
-    for (version, (name, style, at, duration)) in rows {
-        let state = states.remove(&version).unwrap_or_default();
+    for (version, row) in status_rows(&status) {
         table.row(vec![
             plain(version),
-            plain(name),
-            cell(state, style),
-            cell(at, DIM),
-            plain(duration),
+            plain(row.name),
+            cell(row.state, row.style),
+            cell(row.at, DIM),
+            plain(row.duration),
         ]);
     }
     table.write(s.out)?;
@@ -479,6 +427,77 @@ pub(crate) fn status(s: &mut Session) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A version's row in `status`.
+struct StatusRow {
+    name: String,
+    state: String,
+    style: Style,
+    /// When it was applied, failed, or started (dirty).
+    at: String,
+    duration: String,
+}
+
+/// One row per version. A version can be in several lists of [`Status`]: the
+/// most pressing word on it wins (dirty over failed over pending; divergent,
+/// missing and out of order over applied and pending).
+fn status_rows(status: &Status) -> BTreeMap<u64, StatusRow> {
+    let mut rows = BTreeMap::new();
+    let mut set = |version: u64, name: &str, state: String, style: Style, at: Option<&str>| {
+        let row = rows.entry(version).or_insert_with(|| StatusRow {
+            name: name.to_owned(),
+            state: String::new(),
+            style,
+            at: String::new(),
+            duration: String::new(),
+        });
+        row.state = state;
+        row.style = style;
+        if let Some(at) = at {
+            row.at = at.to_owned();
+        }
+    };
+    for m in &status.applied {
+        set(
+            m.version,
+            &m.name,
+            "applied".into(),
+            GOOD,
+            Some(&m.applied_at),
+        );
+    }
+    for m in &status.pending {
+        set(m.version, &m.name, "pending".into(), WAITING, None);
+    }
+    for m in &status.failed {
+        set(
+            m.version,
+            &m.name,
+            "failed".into(),
+            ERROR,
+            Some(&m.failed_at),
+        );
+    }
+    for problem in &status.problems {
+        let (version, name, state) = match problem {
+            Problem::Divergent { version, name, .. } => (*version, name, "divergent"),
+            Problem::Missing { version, name } => (*version, name, "missing"),
+            Problem::OutOfOrder { version, name, .. } => (*version, name, "out of order"),
+            _ => continue,
+        };
+        set(version, name, state.into(), ERROR, None);
+    }
+    for m in &status.dirty {
+        let state = format!("dirty ({})", m.direction.as_str());
+        set(m.version, &m.name, state, ERROR, Some(&m.started_at));
+    }
+    for m in &status.applied {
+        if let Some(row) = rows.get_mut(&m.version) {
+            row.duration = output::duration(m.duration);
+        }
+    }
+    rows
 }
 
 /// `history`: every event, oldest first.
