@@ -106,22 +106,16 @@ pub(crate) fn up(s: &mut Session, args: &UpArgs) -> Result<()> {
     let lines = Lines::new(s.migrations);
     let mut applied = Vec::new();
     let result = if args.grouped {
-        runner
-            .clone()
-            .grouped(true)
-            .run(s.conn)
-            .map(|report| applied = report.applied)
+        let result = runner.clone().grouped(true).run(s.conn);
+        result.map_err(anyhow::Error::from).and_then(|report| {
+            report
+                .applied
+                .into_iter()
+                .try_for_each(|m| record_applied(s, &lines, m, &mut applied))
+        })
     } else {
         apply_each(s, &runner, args.to, &lines, &mut applied)
     };
-    if args.grouped && !s.options.json {
-        for migration in &applied {
-            lines.applied(s.out, migration)?;
-        }
-    }
-    for migration in &applied {
-        s.log.event("applied", applied_json(migration))?;
-    }
     let result =
         logged(s, "up", result).with_context(|| format!("applying migrations to `{}`", s.database));
     let error = result.as_ref().err().map(crate::exit::message);
@@ -162,20 +156,20 @@ pub(crate) fn up(s: &mut Session, args: &UpArgs) -> Result<()> {
     result
 }
 
-/// One run per pending migration (up to `to`), each printed when done. A run
-/// verifies the whole set first, as one run of everything would; with
-/// nothing pending, one run still verifies.
+/// One run per pending migration (up to `to`), each printed and logged as
+/// soon as it is applied. Each run verifies the whole set first, as one run
+/// of everything would; with nothing pending, one run still verifies.
 fn apply_each(
     s: &mut Session,
     runner: &Runner,
     to: Option<u64>,
     lines: &Lines,
     applied: &mut Vec<AppliedMigration>,
-) -> Result<(), Error> {
+) -> Result<()> {
     if let Some(to) = to
         && s.migrations.get(to).is_none()
     {
-        return Err(Error::UnknownVersion(to));
+        return Err(Error::UnknownVersion(to).into());
     }
     let pending: Vec<u64> = runner
         .status(s.conn)?
@@ -184,28 +178,36 @@ fn apply_each(
         .map(|m| m.version)
         .filter(|&version| to.is_none_or(|to| version <= to))
         .collect();
-    if pending.is_empty() {
-        applied.extend(runner.run(s.conn)?.applied);
-    }
-    for version in pending {
-        for migration in runner.clone().target(version).run(s.conn)?.applied {
-            if !s.options.json {
-                lines
-                    .applied(s.out, &migration)
-                    .map_err(|source| io_error("writing to standard output", source))?;
-            }
-            applied.push(migration);
+    let steps: Vec<Runner> = if pending.is_empty() {
+        vec![runner.clone()]
+    } else {
+        pending
+            .into_iter()
+            .map(|v| runner.clone().target(v))
+            .collect()
+    };
+    for step in steps {
+        for migration in step.run(s.conn)?.applied {
+            record_applied(s, lines, migration, applied)?;
         }
     }
     Ok(())
 }
 
-/// An I/O error as the runtime's, so that a handler returns one error type.
-fn io_error(context: &str, source: std::io::Error) -> Error {
-    Error::Io {
-        context: context.to_owned(),
-        source,
+/// Prints (unless `--json`) and logs a migration just applied, and keeps it
+/// for the report.
+fn record_applied(
+    s: &mut Session,
+    lines: &Lines,
+    migration: AppliedMigration,
+    applied: &mut Vec<AppliedMigration>,
+) -> Result<()> {
+    if !s.options.json {
+        lines.applied(s.out, &migration)?;
     }
+    s.log.event("applied", applied_json(&migration))?;
+    applied.push(migration);
+    Ok(())
 }
 
 /// `up --dry-run`: what a run would do, then everything rolled back.
@@ -653,34 +655,41 @@ pub(crate) fn schema(s: &mut Session, args: &SchemaArgs) -> Result<()> {
 /// Logs a failed command's error to `--log-file`: a failed migration as a
 /// `failed` event naming it, a refusal (exit code 3) as `refused`, anything
 /// else as `error`.
-fn logged<T>(s: &mut Session, command: &str, result: Result<T, Error>) -> Result<T> {
-    let Err(error) = &result else {
-        return Ok(result?);
+fn logged<T, E: Into<anyhow::Error>>(
+    s: &mut Session,
+    command: &str,
+    result: Result<T, E>,
+) -> Result<T> {
+    let error = match result {
+        Ok(value) => return Ok(value),
+        Err(error) => error.into(),
     };
-    let fields = match error {
-        Error::MigrationFailed {
+    let message = crate::exit::message(&error);
+    let (event, fields) = match error.downcast_ref::<Error>() {
+        Some(Error::MigrationFailed {
             version,
             name,
             file,
             direction,
             ..
-        } => json!({
-            "command": command,
-            "version": version,
-            "name": name,
-            "file": file,
-            "direction": direction.as_str(),
-            "error": error.to_string(),
-        }),
-        _ => json!({ "command": command, "error": error.to_string() }),
-    };
-    let event = match error {
-        Error::MigrationFailed { .. } => "failed",
-        error if crate::exit::is_refusal(error) => "refused",
-        _ => "error",
+        }) => (
+            "failed",
+            json!({
+                "command": command,
+                "version": version,
+                "name": name,
+                "file": file,
+                "direction": direction.as_str(),
+                "error": message,
+            }),
+        ),
+        Some(core) if crate::exit::is_refusal(core) => {
+            ("refused", json!({ "command": command, "error": message }))
+        }
+        _ => ("error", json!({ "command": command, "error": message })),
     };
     s.log.event(event, fields)?;
-    Ok(result?)
+    Err(error)
 }
 
 /// The highest applied version after a command.
