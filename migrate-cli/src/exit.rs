@@ -65,7 +65,8 @@ pub(crate) fn is_refusal(error: &Error) -> bool {
 }
 
 /// Prints `result`'s error, if any, on standard error with its causes
-/// (`error: <what was done>: <why>`, see [`message`]), and returns its exit code: what `main`
+/// (`error: <what was done>: <why>`, the chain ending at the runtime's own
+/// message, which includes its source), and returns its exit code: what `main`
 /// returns, for the standalone binary and for an application that mounts
 /// [`Db`](crate::Db).
 pub fn report(result: anyhow::Result<()>) -> ExitCode {
