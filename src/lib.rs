@@ -109,6 +109,15 @@
 //! off and `PRAGMA foreign_key_check` before its commit (see
 //! [`Runner::run`]).
 
+//!
+//! # Command line
+//!
+//! The `migrate` binary (crate `migrate-cli`) runs these actions from a
+//! shell over a folder read at run time. With the feature `cli`, `cli::Db`
+//! mounts the same commands in your application's own clap parser
+//! (`myapp db status`), over your embedded migrations and your connection;
+//! see `examples/app_cli.rs`.
+
 #![warn(missing_docs)]
 
 pub use migrate_core::*;
@@ -142,3 +151,10 @@ pub use migrate_core::*;
 /// The generated code names the crate `::migrate`, so depend on it under that
 /// name.
 pub use migrate_macros::embed_migrations;
+
+/// The `migrate` command line's commands, to mount in your own clap parser
+/// (feature `cli`): add [`cli::Db`] as a subcommand and run it over your
+/// embedded migrations and your connection (`myapp db status`). See
+/// `examples/app_cli.rs`.
+#[cfg(feature = "cli")]
+pub use migrate_cli as cli;

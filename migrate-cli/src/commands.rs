@@ -1,0 +1,858 @@
+//! One handler per subcommand. Each prints text (or JSON with `--json`),
+//! logs what it changed to `--log-file`, and returns an error that names the
+//! database, folder or file.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+use anstyle::Style;
+use anyhow::{Context, Result, anyhow};
+use migrate_core::{
+    AppliedMigration, DryRunOutcome, Error, Event, Migrations, Problem, RolledBackMigration,
+    Runner, Status,
+};
+use serde_json::{Value, json};
+
+use crate::args::{BaselineArgs, DownArgs, NewArgs, Options, SchemaArgs, UpArgs};
+use crate::output::{self, DIM, ERROR, GOOD, HEADER, Table, WAITING, cell, plain};
+use crate::run::Session;
+use crate::schema;
+
+/// `new`: the next migration's file(s) from a template.
+pub(crate) fn new(
+    dir: &Path,
+    args: &NewArgs,
+    options: &Options,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let files = crate::new::create(dir, &args.name, args.reversible)?;
+    if options.json {
+        let files: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        return Ok(output::json(out, &json!({ "created": files }))?);
+    }
+    for file in files {
+        writeln!(out, "{GOOD}created{GOOD:#} {}", file.display())?;
+    }
+    Ok(())
+}
+
+/// `validate`: every folder check; the error lists every problem.
+pub(crate) fn validate(dir: &Path, options: &Options, out: &mut dyn Write) -> Result<()> {
+    let set = match Migrations::from_folder(dir) {
+        Ok(set) => set,
+        Err(error) => {
+            if options.json {
+                let problems: Vec<String> =
+                    error.problems().iter().map(|p| p.to_string()).collect();
+                output::json(
+                    out,
+                    &json!({ "folder": dir.display().to_string(), "valid": false, "problems": problems }),
+                )?;
+            }
+            return Err(error.into());
+        }
+    };
+    if options.json {
+        let migrations: Vec<Value> = set
+            .iter()
+            .map(|m| {
+                json!({
+                    "version": m.version(),
+                    "name": m.name(),
+                    "file": m.file(),
+                    "kind": match m.kind() {
+                        migrate_core::MigrationKind::Sql => "sql",
+                        migrate_core::MigrationKind::Rust => "rust",
+                    },
+                    "down_file": m.down_file(),
+                    "no_transaction": m.up_no_transaction(),
+                    "checksum": m.checksum().to_string(),
+                })
+            })
+            .collect();
+        return Ok(output::json(
+            out,
+            &json!({ "folder": dir.display().to_string(), "valid": true, "migrations": migrations }),
+        )?);
+    }
+    let first = set.iter().next().map_or(0, |m| m.version());
+    let reversible = set.iter().filter(|m| m.is_reversible()).count();
+    let rust = set
+        .iter()
+        .filter(|m| m.kind() == migrate_core::MigrationKind::Rust)
+        .count();
+    writeln!(
+        out,
+        "{GOOD}valid{GOOD:#}: `{}` has {} ({first} to {}), {reversible} reversible, {rust} in Rust",
+        dir.display(),
+        count(set.len(), "migration"),
+        set.latest_version().unwrap_or(0),
+    )?;
+    Ok(())
+}
+
+/// `up`: with `--dry-run` a rehearsal; with `--grouped` one transaction;
+/// otherwise one run per pending migration, so that each is printed as soon
+/// as it is applied.
+pub(crate) fn up(s: &mut Session, args: &UpArgs) -> Result<()> {
+    let mut runner = s.runner().allow_out_of_order(args.allow_out_of_order);
+    if let Some(to) = args.to {
+        runner = runner.target(to);
+    }
+    if args.dry_run {
+        return dry_run(s, &runner);
+    }
+    let lines = Lines::new(s.migrations);
+    let mut applied = Vec::new();
+    let result = if args.grouped {
+        let result = runner.clone().grouped(true).run(s.conn);
+        result.map_err(anyhow::Error::from).and_then(|report| {
+            report
+                .applied
+                .into_iter()
+                .try_for_each(|m| record_applied(s, &lines, m, &mut applied))
+        })
+    } else {
+        apply_each(s, &runner, args.to, &lines, &mut applied)
+    };
+    let result =
+        logged(s, "up", result).with_context(|| format!("applying migrations to `{}`", s.database));
+    let error = result.as_ref().err().map(crate::exit::message);
+    let current = match &result {
+        Ok(()) => current_version(s, &runner)?,
+        Err(_) => None,
+    };
+    if s.options.json {
+        let applied: Vec<Value> = applied.iter().map(applied_json).collect();
+        output::json(
+            s.out,
+            &json!({
+                "database": s.database,
+                "applied": applied,
+                "current_version": current,
+                "error": error,
+            }),
+        )?;
+    } else if result.is_ok() {
+        let at = at_version(current);
+        if applied.is_empty() {
+            writeln!(
+                s.out,
+                "`{}` is up to date{at}: nothing to apply",
+                s.database
+            )?;
+        } else {
+            let total = applied.iter().map(|m| m.duration).sum();
+            writeln!(
+                s.out,
+                "{GOOD}applied{GOOD:#} {} to `{}` in {}{at}",
+                count(applied.len(), "migration"),
+                s.database,
+                output::duration(total)
+            )?;
+        }
+    }
+    result
+}
+
+/// One run per pending migration (up to `to`), each printed and logged as
+/// soon as it is applied. Each run verifies the whole set first, as one run
+/// of everything would; with nothing pending, one run still verifies.
+fn apply_each(
+    s: &mut Session,
+    runner: &Runner,
+    to: Option<u64>,
+    lines: &Lines,
+    applied: &mut Vec<AppliedMigration>,
+) -> Result<()> {
+    if let Some(to) = to
+        && s.migrations.get(to).is_none()
+    {
+        return Err(Error::UnknownVersion(to).into());
+    }
+    let pending: Vec<u64> = runner
+        .status(s.conn)?
+        .pending
+        .iter()
+        .map(|m| m.version)
+        .filter(|&version| to.is_none_or(|to| version <= to))
+        .collect();
+    let steps: Vec<Runner> = if pending.is_empty() {
+        vec![runner.clone()]
+    } else {
+        pending
+            .into_iter()
+            .map(|v| runner.clone().target(v))
+            .collect()
+    };
+    for step in steps {
+        for migration in step.run(s.conn)?.applied {
+            record_applied(s, lines, migration, applied)?;
+        }
+    }
+    Ok(())
+}
+
+/// Prints (unless `--json`) and logs a migration just applied, and keeps it
+/// for the report.
+fn record_applied(
+    s: &mut Session,
+    lines: &Lines,
+    migration: AppliedMigration,
+    applied: &mut Vec<AppliedMigration>,
+) -> Result<()> {
+    if !s.options.json {
+        lines.applied(s.out, &migration)?;
+    }
+    s.log.event("applied", applied_json(&migration))?;
+    applied.push(migration);
+    Ok(())
+}
+
+/// `up --dry-run`: what a run would do, then everything rolled back.
+fn dry_run(s: &mut Session, runner: &Runner) -> Result<()> {
+    let report = runner
+        .dry_run(s.conn)
+        .with_context(|| format!("dry run on `{}`", s.database))?;
+    let lines = Lines::new(s.migrations);
+    let mut steps = Vec::new();
+    let mut failure = None;
+    for step in report.steps {
+        let (outcome, duration, error) = match step.outcome {
+            DryRunOutcome::Ok(duration) => ("ok", Some(duration), None),
+            DryRunOutcome::Failed(error) => {
+                let message = error.to_string();
+                failure = Some(error);
+                ("failed", None, Some(message))
+            }
+            DryRunOutcome::SkippedNoTransaction => ("skipped_no_transaction", None, None),
+            _ => ("unknown", None, None),
+        };
+        if !s.options.json {
+            let (verb, style, detail) = match outcome {
+                "ok" => ("would apply", GOOD, duration.map(output::duration)),
+                "failed" => ("would fail", ERROR, None),
+                _ => (
+                    "not tried",
+                    WAITING,
+                    Some("runs outside a transaction".to_owned()),
+                ),
+            };
+            lines.line(
+                s.out,
+                verb,
+                style,
+                step.version,
+                &step.name,
+                detail.as_deref().unwrap_or(""),
+            )?;
+        }
+        steps.push(json!({
+            "version": step.version,
+            "name": step.name,
+            "file": step.file,
+            "outcome": outcome,
+            "duration_ms": duration.map(|d| d.as_millis() as u64),
+            "error": error,
+        }));
+    }
+    if s.options.json {
+        output::json(
+            s.out,
+            &json!({ "database": s.database, "dry_run": true, "steps": steps }),
+        )?;
+    } else if steps.is_empty() {
+        writeln!(
+            s.out,
+            "dry run: `{}` is up to date: nothing to apply",
+            s.database
+        )?;
+    } else {
+        writeln!(
+            s.out,
+            "dry run: {} tried, then rolled back; `{}` is unchanged",
+            count(steps.len(), "migration"),
+            s.database
+        )?;
+    }
+    match failure {
+        Some(error) => Err(anyhow!(error).context(format!(
+            "dry run on `{}`: a real run would fail",
+            s.database
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// `down`: the last N applied migrations, or everything above `--to`.
+pub(crate) fn down(s: &mut Session, args: &DownArgs) -> Result<()> {
+    let runner = s.runner();
+    let result = match args.to {
+        Some(to) if to != 0 && s.migrations.get(to).is_none() => Err(Error::UnknownVersion(to)),
+        Some(to) => runner.rollback_to(s.conn, to),
+        None => runner.rollback(s.conn, args.count),
+    };
+    let result = logged(s, "down", result);
+    let report = result.with_context(|| format!("rolling back migrations of `{}`", s.database))?;
+    for migration in &report.rolled_back {
+        s.log.event("rolled_back", rolled_back_json(migration))?;
+    }
+    let current = current_version(s, &runner)?;
+    if s.options.json {
+        let rolled_back: Vec<Value> = report.rolled_back.iter().map(rolled_back_json).collect();
+        return Ok(output::json(
+            s.out,
+            &json!({ "database": s.database, "rolled_back": rolled_back, "current_version": current }),
+        )?);
+    }
+    let lines = Lines::new(s.migrations);
+    for migration in &report.rolled_back {
+        lines.rolled_back(s.out, migration)?;
+    }
+    let at = at_version(current);
+    if report.rolled_back.is_empty() {
+        writeln!(s.out, "nothing to roll back in `{}`{at}", s.database)?;
+    } else {
+        writeln!(
+            s.out,
+            "{GOOD}rolled back{GOOD:#} {} of `{}`{at}",
+            count(report.rolled_back.len(), "migration"),
+            s.database
+        )?;
+    }
+    Ok(())
+}
+
+/// `redo`: the latest applied migration's down, then its up.
+pub(crate) fn redo(s: &mut Session) -> Result<()> {
+    let runner = s.runner();
+    let result = runner.redo(s.conn);
+    let result = logged(s, "redo", result);
+    let report =
+        result.with_context(|| format!("redoing the latest migration of `{}`", s.database))?;
+    if let Some(report) = &report {
+        s.log
+            .event("rolled_back", rolled_back_json(&report.rolled_back))?;
+        for migration in &report.applied {
+            s.log.event("applied", applied_json(migration))?;
+        }
+    }
+    if s.options.json {
+        let value = match &report {
+            Some(report) => json!({
+                "database": s.database,
+                "rolled_back": [rolled_back_json(&report.rolled_back)],
+                "applied": report.applied.iter().map(applied_json).collect::<Vec<_>>(),
+            }),
+            None => json!({ "database": s.database, "rolled_back": [], "applied": [] }),
+        };
+        return Ok(output::json(s.out, &value)?);
+    }
+    let Some(report) = report else {
+        writeln!(
+            s.out,
+            "nothing is applied to `{}`: nothing to redo",
+            s.database
+        )?;
+        return Ok(());
+    };
+    let lines = Lines::new(s.migrations);
+    lines.rolled_back(s.out, &report.rolled_back)?;
+    for migration in &report.applied {
+        lines.applied(s.out, migration)?;
+    }
+    Ok(())
+}
+
+/// `status`: one row per version, then every problem in full.
+pub(crate) fn status(s: &mut Session) -> Result<()> {
+    let status = s
+        .runner()
+        .status(s.conn)
+        .with_context(|| format!("reading the status of `{}`", s.database))?;
+    if s.options.json {
+        return Ok(output::json(s.out, &status_json(&s.database, &status))?);
+    }
+    let problems = status.problems.len();
+    writeln!(s.out, "{HEADER}database{HEADER:#}  {}", s.database)?;
+    writeln!(
+        s.out,
+        "{HEADER}current{HEADER:#}   {}",
+        status
+            .current_version
+            .map_or("none applied".to_owned(), |v| format!("version {v}"))
+    )?;
+    writeln!(
+        s.out,
+        "{HEADER}summary{HEADER:#}   {} applied, {} pending, {} failed, {} dirty, {}",
+        status.applied.len(),
+        status.pending.len(),
+        status.failed.len(),
+        status.dirty.len(),
+        count(problems, "problem"),
+    )?;
+    writeln!(s.out)?;
+
+    let mut table =
+        Table::new(&["version", "name", "state", "at", "duration"]).right(&["version", "duration"]);
+    for (version, row) in status_rows(&status) {
+        table.row(vec![
+            plain(version),
+            plain(row.name),
+            cell(row.state, row.style),
+            cell(row.at, DIM),
+            plain(row.duration),
+        ]);
+    }
+    table.write(s.out)?;
+
+    let details: Vec<String> = status
+        .problems
+        .iter()
+        .map(|p| p.to_string())
+        .chain(status.failed.iter().map(|m| m.error.clone()))
+        .chain(status.dirty.iter().map(|m| {
+            Error::Dirty {
+                version: m.version,
+                name: m.name.clone(),
+                direction: m.direction,
+                error: m.error.clone(),
+            }
+            .to_string()
+        }))
+        .collect();
+    if !details.is_empty() {
+        writeln!(s.out)?;
+        for detail in details {
+            writeln!(s.out, "{ERROR}-{ERROR:#} {detail}")?;
+        }
+    }
+    Ok(())
+}
+
+/// A version's row in `status`.
+struct StatusRow {
+    name: String,
+    state: String,
+    style: Style,
+    /// When it was applied, failed, or started (dirty).
+    at: String,
+    duration: String,
+}
+
+/// One row per version. A version can be in several lists of [`Status`]: the
+/// most pressing word on it wins (dirty over failed over pending; divergent,
+/// missing and out of order over applied and pending).
+fn status_rows(status: &Status) -> BTreeMap<u64, StatusRow> {
+    let mut rows = BTreeMap::new();
+    let mut set = |version: u64, name: &str, state: String, style: Style, at: Option<&str>| {
+        let row = rows.entry(version).or_insert_with(|| StatusRow {
+            name: name.to_owned(),
+            state: String::new(),
+            style,
+            at: String::new(),
+            duration: String::new(),
+        });
+        row.state = state;
+        row.style = style;
+        if let Some(at) = at {
+            row.at = at.to_owned();
+        }
+    };
+    for m in &status.applied {
+        set(
+            m.version,
+            &m.name,
+            "applied".into(),
+            GOOD,
+            Some(&m.applied_at),
+        );
+    }
+    for m in &status.pending {
+        set(m.version, &m.name, "pending".into(), WAITING, None);
+    }
+    for m in &status.failed {
+        set(
+            m.version,
+            &m.name,
+            "failed".into(),
+            ERROR,
+            Some(&m.failed_at),
+        );
+    }
+    for problem in &status.problems {
+        let (version, name, state) = match problem {
+            Problem::Divergent { version, name, .. } => (*version, name, "divergent"),
+            Problem::Missing { version, name } => (*version, name, "missing"),
+            Problem::OutOfOrder { version, name, .. } => (*version, name, "out of order"),
+            _ => continue,
+        };
+        set(version, name, state.into(), ERROR, None);
+    }
+    for m in &status.dirty {
+        let state = format!("dirty ({})", m.direction.as_str());
+        set(m.version, &m.name, state, ERROR, Some(&m.started_at));
+    }
+    for m in &status.applied {
+        if let Some(row) = rows.get_mut(&m.version) {
+            row.duration = output::duration(m.duration);
+        }
+    }
+    rows
+}
+
+/// `history`: every event, oldest first.
+pub(crate) fn history(s: &mut Session) -> Result<()> {
+    let events = s
+        .runner()
+        .history(s.conn)
+        .with_context(|| format!("reading the history of `{}`", s.database))?;
+    if s.options.json {
+        let events: Vec<Value> = events.iter().map(event_json).collect();
+        return Ok(output::json(
+            s.out,
+            &json!({ "database": s.database, "events": events }),
+        )?);
+    }
+    if events.is_empty() {
+        writeln!(
+            s.out,
+            "no history in `{}`: nothing was applied yet",
+            s.database
+        )?;
+        return Ok(());
+    }
+    let mut table = Table::new(&[
+        "at",
+        "event",
+        "version",
+        "name",
+        "direction",
+        "duration",
+        "detail",
+    ])
+    .right(&["version", "duration"]);
+    for event in &events {
+        let style = match event.kind {
+            migrate_core::EventKind::Failed => ERROR,
+            migrate_core::EventKind::Applied | migrate_core::EventKind::Baselined => GOOD,
+            _ => WAITING,
+        };
+        table.row(vec![
+            cell(&event.at, DIM),
+            cell(event.kind, style),
+            plain(event.version),
+            plain(&event.name),
+            plain(event.direction.as_str()),
+            plain(event.duration.map(output::duration).unwrap_or_default()),
+            plain(event.detail.as_deref().unwrap_or("")),
+        ]);
+    }
+    Ok(table.write(s.out)?)
+}
+
+/// `baseline V`.
+pub(crate) fn baseline(s: &mut Session, args: &BaselineArgs) -> Result<()> {
+    let result = s.runner().baseline(s.conn, args.version);
+    let result = logged(s, "baseline", result);
+    let baselined = result
+        .with_context(|| format!("baselining `{}` at version {}", s.database, args.version))?;
+    for migration in &baselined {
+        s.log.event("baselined", applied_json(migration))?;
+    }
+    if s.options.json {
+        let baselined: Vec<Value> = baselined.iter().map(applied_json).collect();
+        return Ok(output::json(
+            s.out,
+            &json!({ "database": s.database, "baselined": baselined }),
+        )?);
+    }
+    let lines = Lines::new(s.migrations);
+    for migration in &baselined {
+        lines.line(
+            s.out,
+            "baselined",
+            GOOD,
+            migration.version,
+            &migration.name,
+            "",
+        )?;
+    }
+    writeln!(
+        s.out,
+        "{GOOD}baselined{GOOD:#} `{}` at version {}: {} marked as applied without running",
+        s.database,
+        args.version,
+        count(baselined.len(), "migration")
+    )?;
+    Ok(())
+}
+
+/// `repair`.
+pub(crate) fn repair(s: &mut Session) -> Result<()> {
+    let result = s.runner().repair(s.conn);
+    let result = logged(s, "repair", result);
+    let report = result.with_context(|| format!("repairing `{}`", s.database))?;
+    let repairs: Vec<Value> = report
+        .repairs
+        .iter()
+        .map(|r| {
+            json!({
+                "version": r.version,
+                "name": r.name,
+                "direction": r.direction.as_str(),
+                "action": r.action.to_string(),
+            })
+        })
+        .collect();
+    for repair in &repairs {
+        s.log.event("repaired", repair.clone())?;
+    }
+    if s.options.json {
+        return Ok(output::json(
+            s.out,
+            &json!({ "database": s.database, "repairs": repairs }),
+        )?);
+    }
+    if report.repairs.is_empty() {
+        writeln!(s.out, "nothing to repair in `{}`", s.database)?;
+        return Ok(());
+    }
+    let lines = Lines::new(s.migrations);
+    for repair in &report.repairs {
+        lines.line(
+            s.out,
+            "repaired",
+            GOOD,
+            repair.version,
+            &repair.name,
+            &repair.action.to_string(),
+        )?;
+    }
+    Ok(())
+}
+
+/// `schema`: the SQL that creates the database's objects.
+pub(crate) fn schema(s: &mut Session, args: &SchemaArgs) -> Result<()> {
+    let objects = schema::read(s.conn, &s.database, &s.options.table, args.include_tracking)?;
+    if s.options.json {
+        let objects: Vec<Value> = objects
+            .iter()
+            .map(|o| json!({ "type": o.kind, "name": o.name, "table": o.table, "sql": o.sql }))
+            .collect();
+        return Ok(output::json(
+            s.out,
+            &json!({ "database": s.database, "objects": objects }),
+        )?);
+    }
+    for object in &objects {
+        writeln!(s.out, "{};", object.sql)?;
+    }
+    Ok(())
+}
+
+/// Logs a failed command's error to `--log-file`: a failed migration as a
+/// `failed` event naming it, a refusal (exit code 3) as `refused`, anything
+/// else as `error`.
+fn logged<T, E: Into<anyhow::Error>>(
+    s: &mut Session,
+    command: &str,
+    result: Result<T, E>,
+) -> Result<T> {
+    let error = match result {
+        Ok(value) => return Ok(value),
+        Err(error) => error.into(),
+    };
+    let message = crate::exit::message(&error);
+    let (event, fields) = match error.downcast_ref::<Error>() {
+        Some(Error::MigrationFailed {
+            version,
+            name,
+            file,
+            direction,
+            ..
+        }) => (
+            "failed",
+            json!({
+                "command": command,
+                "version": version,
+                "name": name,
+                "file": file,
+                "direction": direction.as_str(),
+                "error": message,
+            }),
+        ),
+        Some(core) if crate::exit::is_refusal(core) => {
+            ("refused", json!({ "command": command, "error": message }))
+        }
+        _ => ("error", json!({ "command": command, "error": message })),
+    };
+    s.log.event(event, fields)?;
+    Err(error)
+}
+
+/// The highest applied version after a command.
+fn current_version(s: &mut Session, runner: &Runner) -> Result<Option<u64>> {
+    Ok(runner
+        .status(s.conn)
+        .with_context(|| format!("reading the status of `{}`", s.database))?
+        .current_version)
+}
+
+/// `, at version V` (or `, with none applied`).
+fn at_version(version: Option<u64>) -> String {
+    match version {
+        Some(version) => format!(", at version {version}"),
+        None => ", with none applied".to_owned(),
+    }
+}
+
+/// `1 migration`, `2 migrations`.
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+fn applied_json(m: &AppliedMigration) -> Value {
+    json!({
+        "version": m.version,
+        "name": m.name,
+        "checksum": m.checksum.to_string(),
+        "applied_at": m.applied_at,
+        "duration_ms": m.duration.as_millis() as u64,
+    })
+}
+
+fn rolled_back_json(m: &RolledBackMigration) -> Value {
+    json!({ "version": m.version, "name": m.name, "duration_ms": m.duration.as_millis() as u64 })
+}
+
+fn event_json(e: &Event) -> Value {
+    json!({
+        "id": e.id,
+        "at": e.at,
+        "event": e.kind.as_str(),
+        "version": e.version,
+        "name": e.name,
+        "direction": e.direction.as_str(),
+        "checksum": e.checksum.map(|c| c.to_string()),
+        "duration_ms": e.duration.map(|d| d.as_millis() as u64),
+        "detail": e.detail,
+    })
+}
+
+fn status_json(database: &str, status: &Status) -> Value {
+    let mut divergent = Vec::new();
+    let mut missing = Vec::new();
+    let mut out_of_order = Vec::new();
+    for problem in &status.problems {
+        match problem {
+            Problem::Divergent {
+                version,
+                name,
+                file,
+                applied,
+                embedded,
+            } => divergent.push(json!({
+                "version": version, "name": name, "file": file,
+                "applied_checksum": applied.to_string(), "checksum": embedded.to_string(),
+            })),
+            Problem::Missing { version, name } => {
+                missing.push(json!({ "version": version, "name": name }))
+            }
+            Problem::OutOfOrder {
+                version,
+                name,
+                file,
+                latest_applied,
+            } => out_of_order.push(json!({
+                "version": version, "name": name, "file": file, "latest_applied": latest_applied,
+            })),
+            _ => {}
+        }
+    }
+    json!({
+        "database": database,
+        "current_version": status.current_version,
+        "up_to_date": status.is_up_to_date(),
+        "applied": status.applied.iter().map(applied_json).collect::<Vec<_>>(),
+        "pending": status.pending.iter().map(|m| json!({ "version": m.version, "name": m.name, "file": m.file })).collect::<Vec<_>>(),
+        "failed": status.failed.iter().map(|m| json!({
+            "version": m.version, "name": m.name, "checksum": m.checksum.to_string(),
+            "failed_at": m.failed_at, "error": m.error,
+        })).collect::<Vec<_>>(),
+        "dirty": status.dirty.iter().map(|m| json!({
+            "version": m.version, "name": m.name, "direction": m.direction.as_str(),
+            "started_at": m.started_at, "error": m.error,
+        })).collect::<Vec<_>>(),
+        "divergent": divergent,
+        "missing": missing,
+        "out_of_order": out_of_order,
+        "problems": status.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+    })
+}
+
+/// One line per migration acted on (`applied  3  add_email  12 ms`), aligned
+/// for the whole set so that lines printed one at a time line up.
+struct Lines {
+    version: usize,
+    name: usize,
+}
+
+impl Lines {
+    fn new(set: &Migrations) -> Lines {
+        Lines {
+            version: set.latest_version().unwrap_or(0).to_string().len(),
+            name: set
+                .iter()
+                .map(|m| m.name().chars().count())
+                .max()
+                .unwrap_or(0)
+                .min(40),
+        }
+    }
+
+    fn line(
+        &self,
+        out: &mut dyn Write,
+        verb: &str,
+        style: Style,
+        version: u64,
+        name: &str,
+        detail: &str,
+    ) -> std::io::Result<()> {
+        let line = format!(
+            "{style}{verb:<11}{style:#}  {version:>width$}  {name:<name_width$}  {detail}",
+            width = self.version,
+            name_width = self.name
+        );
+        writeln!(out, "{}", line.trim_end())?;
+        out.flush()
+    }
+
+    fn applied(&self, out: &mut dyn Write, m: &AppliedMigration) -> std::io::Result<()> {
+        self.line(
+            out,
+            "applied",
+            GOOD,
+            m.version,
+            &m.name,
+            &output::duration(m.duration),
+        )
+    }
+
+    fn rolled_back(&self, out: &mut dyn Write, m: &RolledBackMigration) -> std::io::Result<()> {
+        self.line(
+            out,
+            "rolled back",
+            GOOD,
+            m.version,
+            &m.name,
+            &output::duration(m.duration),
+        )
+    }
+}

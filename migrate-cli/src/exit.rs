@@ -1,0 +1,91 @@
+//! Exit codes, mapped from an error in this one place.
+
+use std::process::ExitCode;
+
+use migrate_core::Error;
+use migrate_core::folder::FolderError;
+
+/// Exit code of a command that succeeded.
+pub const SUCCESS: u8 = 0;
+
+/// Exit code of a command that failed: a migration failed, the folder is
+/// invalid, the database could not be opened or was locked, a version is not
+/// in the set, and every other error not listed under [`REFUSED`].
+pub const FAILURE: u8 = 1;
+
+/// Exit code of a command line clap could not parse (clap's own).
+pub const USAGE: u8 = 2;
+
+/// Exit code of a command refused before it changed anything because of the
+/// state of the database: a divergent, missing or out-of-order migration
+/// ([`Error::Verification`]), a dirty migration ([`Error::Dirty`]), one
+/// another process is running ([`Error::InProgress`]), a rollback of a
+/// migration that cannot be reverted ([`Error::Irreversible`]), or a baseline
+/// of a database with applied migrations ([`Error::BaselineRefused`]).
+pub const REFUSED: u8 = 3;
+
+/// The exit code for `error`: [`REFUSED`] when a [`migrate_core::Error`] in
+/// its chain is a refusal, [`FAILURE`] otherwise.
+pub fn exit_code(error: &anyhow::Error) -> ExitCode {
+    let refused = error
+        .chain()
+        .any(|cause| cause.downcast_ref::<Error>().is_some_and(is_refusal));
+    ExitCode::from(if refused { REFUSED } else { FAILURE })
+}
+
+/// The error with its causes, `<what was done>: <why>`, as `{:#}` would
+/// print it, but ending at the first error of the runtime, of the folder or
+/// of SQLite: their messages already include their sources', which `{:#}`
+/// would repeat (`…: no such table: t: Error code 1: SQL logic error`).
+pub(crate) fn message(error: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in error.chain() {
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&cause.to_string());
+        if cause.is::<Error>() || cause.is::<FolderError>() || cause.is::<rusqlite::Error>() {
+            break;
+        }
+    }
+    message
+}
+
+/// Whether the runtime refused before changing anything because of the
+/// state of the database: see [`REFUSED`].
+pub(crate) fn is_refusal(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::Verification(_)
+            | Error::Dirty { .. }
+            | Error::InProgress { .. }
+            | Error::Irreversible { .. }
+            | Error::BaselineRefused { .. }
+    )
+}
+
+/// Prints `result`'s error, if any, on standard error with its causes
+/// (`error: <what was done>: <why>`, the chain ending at the runtime's own
+/// message, which includes its source), and returns its exit code: what `main`
+/// returns, for the standalone binary and for an application that mounts
+/// [`Db`](crate::Db).
+pub fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::from(SUCCESS),
+        // The reader went away (`migrate history | head`): not an error.
+        Err(error) if is_broken_pipe(&error) => ExitCode::from(SUCCESS),
+        Err(error) => {
+            let style = crate::output::ERROR;
+            anstream::eprintln!("{style}error:{style:#} {}", message(&error));
+            exit_code(&error)
+        }
+    }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

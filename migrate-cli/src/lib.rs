@@ -1,0 +1,68 @@
+//! The `migrate` command line, and the same commands mounted in an
+//! application's own command line.
+//!
+//! Two ways in, one implementation:
+//!
+//! - the `migrate` binary ([`Cli`]) reads a migrations folder at run time
+//!   with [`Migrations::from_folder`](migrate_core::Migrations::from_folder)
+//!   — the grammar and checks of `embed_migrations!`, so the same problems
+//!   with the same words — and opens the database named by `--database` or
+//!   `DATABASE_URL`;
+//! - an application adds [`Db`] to its own clap parser (`myapp db status`)
+//!   and runs it over its embedded `MIGRATIONS` and its own connection, so
+//!   its Rust migrations can run too.
+//!
+//! The database commands are `up`, `down`, `redo`, `status`, `history`,
+//! `baseline`, `repair` and `schema` ([`DbCommand`]); the binary adds `new`
+//! and `validate`, which work on the folder. Every command takes `--json`,
+//! `--log-file` and `--table` ([`Options`]). [`report`] prints an error and
+//! maps it to the exit codes [`SUCCESS`], [`FAILURE`], [`USAGE`] and
+//! [`REFUSED`].
+//!
+//! # Examples
+//!
+//! ```
+//! use clap::{Parser, Subcommand};
+//!
+//! #[derive(Parser)]
+//! struct App {
+//!     #[command(subcommand)]
+//!     command: AppCommand,
+//! }
+//!
+//! #[derive(Subcommand)]
+//! enum AppCommand {
+//!     /// Database migrations
+//!     Db(migrate_cli::Db),
+//! }
+//!
+//! # fn main() -> anyhow::Result<()> {
+//! # let dir = tempfile::tempdir()?;
+//! # std::fs::write(dir.path().join("0001_users.sql"), "CREATE TABLE users (id INTEGER);")?;
+//! # let migrations = migrate_core::Migrations::from_folder(dir.path())?;
+//! let mut conn = rusqlite::Connection::open_in_memory()?;
+//! let AppCommand::Db(db) = App::try_parse_from(["myapp", "db", "up"])?.command;
+//! let mut out = anstream::StripStream::new(Vec::new());
+//! db.run_to(&migrations, &mut conn, &mut out)?;
+//! assert!(String::from_utf8(out.into_inner())?.starts_with("applied"));
+//! # Ok(())
+//! # }
+//! ```
+
+#![warn(missing_docs)]
+
+mod args;
+mod commands;
+mod database;
+mod exit;
+mod log;
+mod new;
+mod output;
+mod run;
+mod schema;
+mod time;
+
+pub use args::{
+    BaselineArgs, Cli, Command, Db, DbCommand, DownArgs, NewArgs, Options, SchemaArgs, UpArgs,
+};
+pub use exit::{FAILURE, REFUSED, SUCCESS, USAGE, exit_code, report};

@@ -1,0 +1,213 @@
+//! `validate` and `new`: the folder, with the grammar and checks of
+//! `embed_migrations!`. That the set read at run time equals the embedded
+//! set field by field is proven once, in the workspace's `tests/embed.rs`;
+//! here, that `validate` reports a bad folder with the very words of the
+//! macro's compile errors in `tests/ui/*.stderr`.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::{Project, REVERSIBLE, snapshot};
+use migrate_core::Migrations;
+
+/// The workspace root, where `tests/ui` is.
+fn workspace() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+}
+
+/// Where the ui cases' fixture paths (`../../../../tests/ui/fixtures/…`,
+/// relative to trybuild's project in `target/tests/trybuild/migrate`) point,
+/// and how they are named from the workspace root.
+const UI_FIXTURES: (&str, &str) = ("../../../../tests/ui/fixtures/", "tests/ui/fixtures/");
+
+#[test]
+fn validate_prints_the_macros_compile_errors_word_for_word() {
+    let mut checked = 0;
+    let mut cases: Vec<_> = fs::read_dir(workspace().join("tests/ui"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "rs"))
+        .collect();
+    cases.sort();
+    for case in cases {
+        let source = fs::read_to_string(&case).unwrap();
+        let Some(start) = source.find(UI_FIXTURES.0) else {
+            continue; // not about a folder (bad macro input)
+        };
+        let folder = &source[start..start + source[start..].find('"').unwrap()];
+        let folder = folder.replace(UI_FIXTURES.0, UI_FIXTURES.1);
+        let stderr = fs::read_to_string(case.with_extension("stderr")).unwrap();
+        // The folder problems; not rustc's own errors (`error[E…]`) about a
+        // Rust migration, nor those naming trybuild's project (`$DIR`).
+        let expected: Vec<String> = stderr
+            .lines()
+            .filter_map(|line| line.strip_prefix("error: "))
+            .filter(|message| !message.contains("$DIR"))
+            .map(|message| message.replace(UI_FIXTURES.0, UI_FIXTURES.1))
+            .collect();
+        let output = assert_cmd::Command::cargo_bin("migrate")
+            .unwrap()
+            .current_dir(workspace())
+            .args(["validate", "--dir", &folder])
+            .output()
+            .unwrap();
+        let printed = String::from_utf8(output.stderr).unwrap();
+        if stderr.lines().any(|line| line.starts_with("error: ")) && !expected.is_empty() {
+            assert_eq!(output.status.code(), Some(1), "{}", case.display());
+            for message in &expected {
+                assert!(
+                    printed.contains(&format!("error: {message}\n"))
+                        || printed.contains(&format!("\n  - {message}\n")),
+                    "{}: `migrate validate` does not print\n{message}\nit printed\n{printed}",
+                    case.display()
+                );
+            }
+            // Nothing more than the macro's problems: one line each, and a
+            // heading when there are several.
+            let lines = printed.lines().count();
+            assert!(
+                lines == expected.len() + usize::from(expected.len() > 1),
+                "{printed}"
+            );
+            checked += 1;
+        } else if !stderr.contains("$DIR") {
+            // rustc's errors in a Rust migration: the folder itself is valid.
+            assert!(output.status.success(), "{}: {printed}", case.display());
+        }
+    }
+    assert!(checked >= 15, "only {checked} ui cases checked");
+}
+
+#[test]
+fn validate_lists_every_problem_in_text_and_json() {
+    let output = assert_cmd::Command::cargo_bin("migrate")
+        .unwrap()
+        .current_dir(workspace())
+        .args(["validate", "--dir", "tests/ui/fixtures/several_problems"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty());
+    snapshot(
+        "validate-several-problems",
+        &String::from_utf8(output.stderr).unwrap(),
+    );
+
+    let output = assert_cmd::Command::cargo_bin("migrate")
+        .unwrap()
+        .current_dir(workspace())
+        .args([
+            "validate",
+            "--json",
+            "--dir",
+            "tests/ui/fixtures/several_problems",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["valid"], false);
+    assert_eq!(report["problems"].as_array().unwrap().len(), 9);
+}
+
+#[test]
+fn validate_needs_no_database_and_summarises_a_valid_folder() {
+    let project = Project::new(REVERSIBLE);
+    project.write(
+        "0004_fill.rs",
+        "pub fn up(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> { Ok(()) }\n",
+    );
+    let output = project.bare().arg("validate").output().unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        "valid: `migrations` has 4 migrations (1 to 4), 3 reversible, 1 in Rust\n"
+    );
+    assert!(!project.database().exists());
+
+    let output = project
+        .bare()
+        .args(["validate", "--json"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let set = Migrations::from_folder(project.migrations()).unwrap();
+    let fill = set.get(4).unwrap();
+    assert_eq!(report["migrations"][3]["kind"], "rust");
+    assert_eq!(
+        report["migrations"][3]["checksum"],
+        fill.checksum().to_string()
+    );
+    assert_eq!(report["migrations"][0]["down_file"], "0001_users.down.sql");
+}
+
+#[test]
+fn new_continues_the_folders_numbering_with_its_padding() {
+    let project = Project::new(REVERSIBLE);
+    let output = project.bare().args(["new", "add_email"]).output().unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        "created migrations/0004_add_email.sql\n"
+    );
+    let output = project
+        .bare()
+        .args(["new", "tags", "--reversible"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        "created migrations/0005_tags.up.sql\ncreated migrations/0005_tags.down.sql\n"
+    );
+    // The templates are valid migrations (comment-only: no-ops) in one folder.
+    let set = Migrations::from_folder(project.migrations()).unwrap();
+    assert_eq!(set.len(), 5);
+    assert!(set.get(5).unwrap().is_reversible());
+    let up = set.get(4).unwrap().up_sql().unwrap();
+    assert!(
+        up.starts_with("-- Migration 0004: add_email (up, without a down)\n"),
+        "{up}"
+    );
+    assert!(!set.get(4).unwrap().up_no_transaction());
+}
+
+#[test]
+fn new_starts_an_empty_folder_at_0001_and_follows_a_timestamp_folder() {
+    let project = Project::new(&[]);
+    fs::remove_dir(project.migrations()).unwrap();
+    let output = project.bare().args(["new", "init"]).output().unwrap();
+    assert!(output.status.success());
+    assert!(project.migrations().join("0001_init.sql").exists());
+
+    let project = Project::new(&[("20200101000000_init.sql", "CREATE TABLE t (x);\n")]);
+    let output = project
+        .bare()
+        .args(["new", "more", "--json"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let created = report["created"][0].as_str().unwrap();
+    let version = &created["migrations/".len()..created.find("_more").unwrap()];
+    assert_eq!(version.len(), 14, "{created}");
+    assert!(
+        version.as_bytes().iter().all(u8::is_ascii_digit) && version > "20200101000000",
+        "{created}"
+    );
+    Migrations::from_folder(project.migrations()).expect("still one scheme");
+}
+
+#[test]
+fn new_refuses_a_name_that_would_not_read_back() {
+    let project = Project::new(REVERSIBLE);
+    for name in ["x.up", "a/b", ""] {
+        let output = project.bare().args(["new", name]).output().unwrap();
+        assert_eq!(output.status.code(), Some(1), "{name:?}");
+        assert!(String::from_utf8_lossy(&output.stderr).starts_with(&format!("error: `{name}`")));
+    }
+    assert_eq!(
+        fs::read_dir(project.migrations()).unwrap().count(),
+        REVERSIBLE.len()
+    );
+}

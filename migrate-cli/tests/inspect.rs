@@ -1,0 +1,200 @@
+//! `status`, `history` and `schema`: what they print about a database, in
+//! text (snapshots) and in JSON.
+
+mod common;
+
+use common::{Project, REVERSIBLE, assert_contains, snapshot};
+use serde_json::Value;
+
+/// A database where 1 is applied, 2 was applied and its file edited since
+/// (divergent), 3 failed, and 4 is pending; times and durations fixed.
+fn mixed_states() -> Project {
+    let project = Project::new(REVERSIBLE);
+    project.run(&["up", "--to", "2"], 0);
+    project.write(
+        "0003_posts_by_user.up.sql",
+        "CREATE INDEX posts_by_user ON nowhere (user_id);\n",
+    );
+    project.write("0004_tags.sql", "CREATE TABLE tags (name TEXT);\n");
+    project.run(&["up"], 1);
+    project.write(
+        "0002_posts.up.sql",
+        "CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users (id), title TEXT);\n",
+    );
+    project.fix_times();
+    project
+}
+
+fn json(project: &Project, args: &[&str]) -> Value {
+    let mut args = args.to_vec();
+    args.push("--json");
+    serde_json::from_str(&project.run(&args, 0).stdout).expect("JSON output")
+}
+
+#[test]
+fn status_shows_every_version_and_every_problem_in_full() {
+    let project = mixed_states();
+    let output = project.run(&["status"], 0);
+    snapshot("status", &output.stdout);
+    assert!(output.stderr.is_empty());
+}
+
+#[test]
+fn status_in_json_lists_applied_pending_failed_divergent_and_missing() {
+    let project = mixed_states();
+    // 9 is applied but no file has it: the database is newer than the folder.
+    project
+        .open()
+        .execute_batch(
+            "INSERT INTO migrate_schema_history (version, name, checksum, running_checksum, applied_at, duration_ms, state)
+             SELECT 9, 'from_the_future', checksum, running_checksum, applied_at, 0, 'applied'
+             FROM migrate_schema_history WHERE version = 2",
+        )
+        .unwrap();
+    let status = json(&project, &["status"]);
+    assert_eq!(status["database"], "app.db");
+    assert_eq!(status["current_version"], 9);
+    assert_eq!(status["up_to_date"], false);
+    let versions = |key: &str| -> Vec<u64> {
+        status[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["version"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(versions("applied"), [1, 2, 9]);
+    assert_eq!(versions("pending"), [3, 4]);
+    assert_eq!(versions("failed"), [3]);
+    assert_eq!(versions("divergent"), [2]);
+    assert_eq!(versions("missing"), [9]);
+    assert_eq!(versions("out_of_order"), [3, 4]);
+    assert_eq!(versions("dirty"), Vec::<u64>::new());
+    let error = status["failed"][0]["error"].as_str().unwrap();
+    assert!(error.contains("no such table: main.nowhere"), "{error}");
+    assert_eq!(
+        status["applied"][0]["applied_at"],
+        "2024-01-31T12:00:00.000Z"
+    );
+    assert_eq!(status["problems"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn status_of_a_new_database_has_everything_pending() {
+    let project = Project::new(REVERSIBLE);
+    project.open(); // an empty database file
+    let status = json(&project, &["status"]);
+    assert_eq!(status["current_version"], Value::Null);
+    assert_eq!(status["pending"].as_array().unwrap().len(), 3);
+    let output = project.run(&["status"], 0);
+    assert_contains(&output.stdout, "current   none applied\n");
+}
+
+#[test]
+fn history_shows_every_event_with_time_and_duration() {
+    let project = Project::new(REVERSIBLE);
+    project.open();
+    assert_eq!(
+        project.run(&["history"], 0).stdout,
+        "no history in `app.db`: nothing was applied yet\n"
+    );
+    project.run(&["up"], 0);
+    project.run(&["down"], 0);
+    project.write("0003_posts_by_user.down.sql", "DROP INDEX nowhere;\n");
+    project.run(&["up"], 0);
+    project.run(&["down"], 1);
+    project.fix_times();
+    snapshot("history", &project.run(&["history"], 0).stdout);
+
+    let history = json(&project, &["history"]);
+    let events: Vec<(String, u64)> = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["event"].as_str().unwrap().to_owned(),
+                e["version"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("applied", 1),
+        ("applied", 2),
+        ("applied", 3),
+        ("rolled_back", 3),
+        ("applied", 3),
+        ("failed", 3),
+    ];
+    assert_eq!(events, expected.map(|(e, v)| (e.to_owned(), v)));
+    assert_eq!(history["events"][5]["direction"], "down");
+    assert_eq!(history["events"][0]["duration_ms"], 3);
+    assert_contains(
+        history["events"][5]["detail"].as_str().unwrap(),
+        "no such index: nowhere",
+    );
+}
+
+#[test]
+fn schema_prints_sql_that_rebuilds_the_schema_without_the_tracking_tables() {
+    let project = Project::new(REVERSIBLE);
+    project.run(&["up"], 0);
+    project
+        .open()
+        .execute_batch("CREATE VIEW named AS SELECT name FROM users;")
+        .unwrap();
+    let schema = project.run(&["schema"], 0).stdout;
+    assert_eq!(
+        schema,
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);\n\
+         CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users (id));\n\
+         CREATE INDEX posts_by_user ON posts (user_id);\n\
+         CREATE VIEW named AS SELECT name FROM users;\n"
+    );
+    // Replayed on a new database, it gives the same objects.
+    let copy = rusqlite::Connection::open_in_memory().unwrap();
+    copy.execute_batch(&schema).unwrap();
+    let count: i64 = copy
+        .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(count, 4);
+
+    let with_tracking = project.run(&["schema", "--include-tracking"], 0).stdout;
+    assert!(
+        with_tracking.contains("CREATE TABLE \"migrate_schema_history\" ("),
+        "{with_tracking}"
+    );
+    assert!(
+        with_tracking.contains("CREATE TABLE \"migrate_schema_history_events\" ("),
+        "{with_tracking}"
+    );
+
+    let objects = json(&project, &["schema"]);
+    assert_eq!(objects["objects"][2]["type"], "index");
+    assert_eq!(objects["objects"][2]["name"], "posts_by_user");
+    assert_eq!(objects["objects"][2]["table"], "posts");
+}
+
+#[test]
+fn table_names_the_tracking_table_for_every_command() {
+    let project = Project::new(REVERSIBLE);
+    project.run(&["--table", "schema_migrations", "up", "--to", "2"], 0);
+    assert_eq!(
+        project.tracking("schema_migrations"),
+        [(1, "applied".into()), (2, "applied".into())]
+    );
+    let status = json(&project, &["--table", "schema_migrations", "status"]);
+    assert_eq!(status["current_version"], 2);
+    let history = json(&project, &["history", "--table", "schema_migrations"]);
+    assert_eq!(history["events"].as_array().unwrap().len(), 2);
+    let schema = project
+        .run(&["schema", "--table", "schema_migrations"], 0)
+        .stdout;
+    assert!(!schema.contains("schema_migrations"), "{schema}");
+
+    let output = project.run(&["--table", "bad-name", "status"], 1);
+    assert_contains(
+        &output.stderr,
+        "`bad-name` is not a valid tracking table name",
+    );
+}
