@@ -60,14 +60,17 @@ of the latest file, or the current UTC time (YYYYMMDDHHMMSS) in a folder of
 14-digit timestamp versions. An empty or missing folder starts at 0001.")]
     New(NewArgs),
 
-    /// Check the migrations folder with every rule of `embed_migrations!`; needs no database
+    /// Check the migrations folder with every rule of `embed_migrations!`, and run it on an empty in-memory database as the macro does; needs no database
     #[command(after_help = "\
 Examples:
   migrate validate
   migrate validate --dir db/migrations --json
+  migrate validate --no-verify           # the folder rules only
 
-Lists every problem, each naming its file, and exits 1 if there is one.")]
-    Validate,
+Lists every problem, each naming its file, and exits 1 if there is one: the
+folder rules, then (when they pass) every migration applied in order to an
+empty in-memory SQLite database, every down checked to restore the schema.")]
+    Validate(ValidateArgs),
 
     /// A command on the database.
     #[command(flatten)]
@@ -200,12 +203,17 @@ Before clearing a dirty mark, bring the database by hand to the migration's
 \"not applied\" state: undo what a cut-short up did, or complete a cut-short down.")]
     Repair,
 
-    /// Print the database's schema as SQL, without SQLite's own objects and the tracking tables
+    /// Print the database's schema as SQL, without SQLite's own objects and the tracking tables, or check it for drift
     #[command(after_help = "\
 Examples:
   migrate schema > schema.sql
   migrate schema --include-tracking
-  migrate schema --json")]
+  migrate schema --json
+  migrate schema --check                 # drift from what the migrations produce
+
+With --check, every table, index, view, trigger or column that is missing,
+not created by any migration, or defined differently is listed, and the exit
+code is 1 if there is one.")]
     Schema(SchemaArgs),
 }
 
@@ -248,12 +256,24 @@ pub struct BaselineArgs {
     pub version: u64,
 }
 
+/// Arguments of `validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Check the folder rules only, without running the migrations on an in-memory database (as `verify = false` in the macro)
+    #[arg(long)]
+    pub no_verify: bool,
+}
+
 /// Arguments of `schema`.
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
     /// Also print the tracking table, its history table and their indexes
-    #[arg(long)]
+    #[arg(long, conflicts_with = "check")]
     pub include_tracking: bool,
+
+    /// Compare the database's schema with the schema the migrations produce, list every difference (drift), and exit 1 if there is one
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[cfg(test)]

@@ -3,18 +3,19 @@
 //! database, folder or file.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anstyle::Style;
 use anyhow::{Context, Result, anyhow};
 use migrate_core::{
     AppliedMigration, DryRunOutcome, Error, Event, Migrations, Problem, RolledBackMigration,
-    Runner, Status,
+    Runner, Status, verify,
 };
 use serde_json::{Value, json};
 
-use crate::args::{BaselineArgs, DownArgs, NewArgs, Options, SchemaArgs, UpArgs};
+use crate::args::{BaselineArgs, DownArgs, NewArgs, Options, SchemaArgs, UpArgs, ValidateArgs};
 use crate::output::{self, DIM, ERROR, GOOD, HEADER, Table, WAITING, cell, plain};
 use crate::run::Session;
 use crate::schema;
@@ -37,22 +38,45 @@ pub(crate) fn new(
     Ok(())
 }
 
-/// `validate`: every folder check; the error lists every problem.
-pub(crate) fn validate(dir: &Path, options: &Options, out: &mut dyn Write) -> Result<()> {
+/// `validate`: every folder check, then (unless `--no-verify`) the SQL check
+/// of `embed_migrations!`; the error lists every problem, in the macro's
+/// words.
+pub(crate) fn validate(
+    dir: &Path,
+    args: &ValidateArgs,
+    options: &Options,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let invalid = |out: &mut dyn Write, problems: Vec<String>| -> Result<()> {
+        if options.json {
+            output::json(
+                out,
+                &json!({ "folder": dir.display().to_string(), "valid": false, "problems": problems }),
+            )?;
+        }
+        Ok(())
+    };
     let set = match Migrations::from_folder(dir) {
         Ok(set) => set,
         Err(error) => {
-            if options.json {
-                let problems: Vec<String> =
-                    error.problems().iter().map(|p| p.to_string()).collect();
-                output::json(
-                    out,
-                    &json!({ "folder": dir.display().to_string(), "valid": false, "problems": problems }),
-                )?;
-            }
+            invalid(
+                out,
+                error.problems().iter().map(|p| p.to_string()).collect(),
+            )?;
             return Err(error.into());
         }
     };
+    if !args.no_verify
+        && let Err(error) = verify(&set)
+    {
+        let problems: Vec<String> = error.problems().iter().map(|p| p.in_folder(dir)).collect();
+        invalid(out, problems.clone())?;
+        return Err(CheckFailed {
+            folder: dir.to_owned(),
+            problems,
+        }
+        .into());
+    }
     if options.json {
         let migrations: Vec<Value> = set
             .iter()
@@ -635,6 +659,9 @@ pub(crate) fn repair(s: &mut Session) -> Result<()> {
 
 /// `schema`: the SQL that creates the database's objects.
 pub(crate) fn schema(s: &mut Session, args: &SchemaArgs) -> Result<()> {
+    if args.check {
+        return schema_check(s);
+    }
     let objects = schema::read(s.conn, &s.database, &s.options.table, args.include_tracking)?;
     if s.options.json {
         let objects: Vec<Value> = objects
@@ -651,6 +678,69 @@ pub(crate) fn schema(s: &mut Session, args: &SchemaArgs) -> Result<()> {
     }
     Ok(())
 }
+
+/// `schema --check`: the database's drift from the schema the migrations
+/// produce; an error when there is any.
+fn schema_check(s: &mut Session) -> Result<()> {
+    let drift = s
+        .runner()
+        .check_schema(s.conn)
+        .with_context(|| format!("checking the schema of `{}`", s.database))?;
+    let differences: Vec<String> = drift.iter().map(ToString::to_string).collect();
+    if s.options.json {
+        output::json(
+            s.out,
+            &json!({ "database": s.database, "in_sync": drift.is_empty(), "drift": differences }),
+        )?;
+    } else if drift.is_empty() {
+        writeln!(
+            s.out,
+            "{GOOD}in sync{GOOD:#}: the schema of `{}` is what the migrations produce",
+            s.database
+        )?;
+    } else {
+        for difference in &differences {
+            writeln!(s.out, "{ERROR}drift{ERROR:#}: {difference}")?;
+        }
+    }
+    if drift.is_empty() {
+        Ok(())
+    } else {
+        Err(anyhow!(
+            "the schema of `{}` has drifted from what the migrations produce: {}",
+            s.database,
+            count(drift.len(), "difference")
+        ))
+    }
+}
+
+/// What the SQL check found in a folder, printed as the macro's compile
+/// errors: one problem as it is, several under a heading.
+#[derive(Debug)]
+struct CheckFailed {
+    folder: PathBuf,
+    problems: Vec<String>,
+}
+
+impl fmt::Display for CheckFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.problems.as_slice() {
+            [one] => f.write_str(one),
+            many => {
+                write!(
+                    f,
+                    "{} problems checking migrations folder `{}`:",
+                    many.len(),
+                    self.folder.display()
+                )?;
+                many.iter()
+                    .try_for_each(|problem| write!(f, "\n  - {problem}"))
+            }
+        }
+    }
+}
+
+impl std::error::Error for CheckFailed {}
 
 /// Logs a failed command's error to `--log-file`: a failed migration as a
 /// `failed` event naming it, a refusal (exit code 3) as `refused`, anything

@@ -107,7 +107,7 @@ impl Cli {
     pub fn run_to(&self, out: &mut dyn Write) -> Result<()> {
         match &self.command {
             Command::New(args) => commands::new(&self.dir, args, &self.options, out),
-            Command::Validate => commands::validate(&self.dir, &self.options, out),
+            Command::Validate(args) => commands::validate(&self.dir, args, &self.options, out),
             Command::Db(command) => {
                 let migrations = read_folder(&self.dir)?;
                 let path = database::path(self.database.as_deref())?;

@@ -9,7 +9,7 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::{Project, REVERSIBLE, snapshot};
+use common::{Project, REVERSIBLE, assert_contains, snapshot};
 use migrate_core::Migrations;
 
 /// The workspace root, where `tests/ui` is.
@@ -210,4 +210,34 @@ fn new_refuses_a_name_that_would_not_read_back() {
         fs::read_dir(project.migrations()).unwrap().count(),
         REVERSIBLE.len()
     );
+}
+
+#[test]
+fn validate_runs_the_migrations_on_an_empty_database_unless_told_not_to() {
+    let project = Project::new(&[
+        (
+            "0001_users.up.sql",
+            "CREATE TABLE users (id INTEGER PRIMARY KEY);\n",
+        ),
+        ("0001_users.down.sql", "DROP TABLE user;\n"),
+        (
+            "0002_tags.up.sql",
+            "CREATE TABLE tags (id INTEGER);\nCREATE TABLE tag_links (id INTEGER);\n",
+        ),
+        ("0002_tags.down.sql", "DROP TABLE tags;\n"),
+    ]);
+
+    let checked = project.run(&["validate"], 1);
+
+    assert_eq!(
+        checked.stderr,
+        "error: 2 problems checking migrations folder `migrations`:\n  \
+         - checking `migrations` on an empty in-memory SQLite database: the down of migration 1 (users) fails in `0001_users.down.sql` at line 1 (`DROP TABLE user;`): no such table: user\n  \
+         - checking `migrations` on an empty in-memory SQLite database: the down of migration 2 (tags) in `0002_tags.down.sql` does not restore the schema from before its up: table `tag_links` still exists\n"
+    );
+    // No database was needed or made.
+    assert!(!project.database().exists());
+
+    let rules_only = project.run(&["validate", "--no-verify"], 0);
+    assert_contains(&rules_only.stdout, "valid: `migrations` has 2 migrations");
 }

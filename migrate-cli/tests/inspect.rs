@@ -198,3 +198,37 @@ fn table_names_the_tracking_table_for_every_command() {
         "`bad-name` is not a valid tracking table name",
     );
 }
+
+#[test]
+fn schema_check_lists_drift_and_exits_1_until_the_database_matches() {
+    let project = Project::new(REVERSIBLE);
+    project.run(&["up"], 0);
+    let in_sync = project.run(&["schema", "--check"], 0);
+    assert_eq!(
+        in_sync.stdout,
+        "in sync: the schema of `app.db` is what the migrations produce\n"
+    );
+
+    project
+        .open()
+        .execute_batch(
+            "DROP INDEX posts_by_user; ALTER TABLE users ADD COLUMN nick TEXT; CREATE TABLE scratch (x);",
+        )
+        .unwrap();
+    let drift = project.run(&["schema", "--check"], 1);
+    assert_eq!(
+        drift.stdout,
+        "drift: index `posts_by_user` is missing\n\
+         drift: table `scratch` is not created by any migration\n\
+         drift: column `users.nick` is not created by any migration\n"
+    );
+    assert_contains(
+        &drift.stderr,
+        "the schema of `app.db` has drifted from what the migrations produce: 3 differences",
+    );
+    let report: Value =
+        serde_json::from_str(&project.run(&["schema", "--check", "--json"], 1).stdout)
+            .expect("JSON output");
+    assert_eq!(report["in_sync"], false);
+    assert_eq!(report["drift"][0], "index `posts_by_user` is missing");
+}

@@ -37,6 +37,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::path::Path;
 
 use rusqlite::Connection;
 
@@ -195,6 +196,22 @@ impl fmt::Display for VerifyProblem {
 }
 
 impl VerifyProblem {
+    /// The problem as `embed_migrations!` reports it in a compile error and
+    /// `migrate validate` prints it: naming the folder (as the user wrote
+    /// it), and when it [needs the application's setup](Self::needs_application_setup),
+    /// how to turn the check off.
+    pub fn in_folder(&self, folder: &Path) -> String {
+        let folder = folder.display();
+        let mut message =
+            format!("checking `{folder}` on an empty in-memory SQLite database: {self}");
+        if self.needs_application_setup() {
+            message.push_str(&format!(
+                "; if the application registers it on its connection (or loads an extension), the check cannot: turn it off with `embed_migrations!(\"{folder}\", verify = false)` (`migrate validate --no-verify`)"
+            ));
+        }
+        message
+    }
+
     /// Whether the failure names something only the application's connection
     /// can have: a function, collation or virtual table module it registers,
     /// or one an extension it loads provides (SQLite's "no such function",

@@ -85,18 +85,7 @@ fn verify(migrations: Vec<Migration>, shown: &Path, span: Span) -> syn::Result<O
             let mut errors = error
                 .problems()
                 .iter()
-                .map(|problem| {
-                    let folder = shown.display();
-                    let mut message = format!(
-                        "checking `{folder}` on an empty in-memory SQLite database: {problem}"
-                    );
-                    if problem.needs_application_setup() {
-                        message.push_str(&format!(
-                            "; if the application registers it on its connection (or loads an extension), the build cannot: turn the check off with `embed_migrations!(\"{folder}\", verify = false)`"
-                        ));
-                    }
-                    syn::Error::new(span, message)
-                });
+                .map(|problem| syn::Error::new(span, problem.in_folder(shown)));
             // A `VerifyError` holds at least one problem.
             let mut combined = errors
                 .next()

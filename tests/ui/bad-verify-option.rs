@@ -1,4 +1,3 @@
-const MIGRATIONS: migrate::Migrations =
-    migrate::embed_migrations!("../../../../tests/ui/fixtures/verify_sql_error", verify = maybe);
+const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("migrations", verify = maybe);
 
 fn main() {}
