@@ -402,8 +402,6 @@ impl Verification<'_> {
         let set = self.runner.migrations().as_slice();
         // A Rust migration whose code did not run, once one has been passed.
         let mut after_rust: Option<u64> = None;
-        // The schema now, read only when a down will be compared with it.
-        let mut before: Option<Schema> = None;
         let mut fresh_conn: Option<Connection> = None;
         for (index, migration) in set.iter().enumerate() {
             let conn = fresh_conn.as_ref().unwrap_or(conn);
@@ -412,17 +410,18 @@ impl Verification<'_> {
                 .originals
                 .get(version)
                 .is_some_and(Migration::is_runnable);
-            let check_down = runs && migration.is_reversible();
-            if check_down && before.is_none() {
-                before = Some(conn.schema(DEFAULT_TABLE)?);
-            }
+            // The schema before the up, read only when a down will be
+            // compared with it.
+            let before = if runs && migration.is_reversible() {
+                Some(conn.schema(DEFAULT_TABLE)?)
+            } else {
+                None
+            };
             let mut found = self.step(conn, migration, Direction::Up, false);
             let ended = found.is_some();
-            if found.is_none() && check_down {
-                let before = before.take().unwrap_or_default();
-                found = self.check_down(conn, migration, &before)?;
+            if let (None, Some(before)) = (&found, &before) {
+                found = self.check_down(conn, migration, before)?;
             }
-            before = None;
             match (found, after_rust) {
                 (None, _) => {}
                 // What the Rust code would have done may be what the

@@ -70,13 +70,17 @@ impl Database {
 /// Names of the tables, views, indexes and triggers, sorted, without SQLite's
 /// own and without the tracking table.
 pub fn schema_objects(conn: &Connection) -> Vec<String> {
-    let mut statement = conn
-        .prepare(
-            "SELECT type || ' ' || name FROM sqlite_schema
-             WHERE name NOT LIKE 'sqlite_%' AND name NOT LIKE 'migrate_schema_history%'
-             ORDER BY type, name",
-        )
-        .unwrap();
+    texts(
+        conn,
+        "SELECT type || ' ' || name FROM sqlite_schema
+         WHERE name NOT LIKE 'sqlite_%' AND name NOT LIKE 'migrate_schema_history%'
+         ORDER BY type, name",
+    )
+}
+
+/// The first column of every row of a query, as text.
+fn texts(conn: &Connection, sql: &str) -> Vec<String> {
+    let mut statement = conn.prepare(sql).unwrap();
     statement
         .query_map([], |row| row.get(0))
         .unwrap()
@@ -147,17 +151,11 @@ pub fn rows(conn: &Connection, sql: &str) -> Vec<Vec<rusqlite::types::Value>> {
 /// The `CREATE` statement of every schema object in the order SQLite created
 /// them, without SQLite's own objects and the tracking tables.
 pub fn schema_in_creation_order(conn: &Connection) -> Vec<String> {
-    let mut statement = conn
-        .prepare(
-            r"SELECT sql FROM sqlite_schema
-              WHERE name NOT LIKE 'sqlite\_%' ESCAPE '\'
-                AND tbl_name NOT IN ('migrate_schema_history', 'migrate_schema_history_events')
-              ORDER BY rowid",
-        )
-        .unwrap();
-    statement
-        .query_map([], |row| row.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
+    texts(
+        conn,
+        r"SELECT sql FROM sqlite_schema
+          WHERE name NOT LIKE 'sqlite\_%' ESCAPE '\'
+            AND tbl_name NOT IN ('migrate_schema_history', 'migrate_schema_history_events')
+          ORDER BY rowid",
+    )
 }
