@@ -209,3 +209,23 @@ fn a_set_that_does_not_verify_has_no_known_schema() {
          - migration 2 (broken) fails in `0002_broken.sql` at line 1 (`ALTER TABLE userz ADD COLUMN email TEXT;`): no such table: userz"
     );
 }
+
+#[test]
+fn a_set_read_from_a_folder_with_a_rust_migration_has_no_known_schema() -> migrate::Result<()> {
+    // Its code is not compiled into this program, and it may change the
+    // schema: rather than report its changes as drift, refuse.
+    let folder = Migrations::from_folder("tests/fixtures/rust_and_directives").unwrap();
+    let db = Database::new();
+    let mut conn = db.open();
+    WITH_RUST.run(&mut conn)?;
+
+    let verified = verify(&folder).unwrap_or_else(|error| panic!("{error}"));
+    let error = folder.check_schema(&mut conn).unwrap_err();
+
+    assert_eq!((verified.schema, verified.stopped), (None, None));
+    assert_eq!(
+        error.to_string(),
+        "the schema the migrations produce is unknown: Rust migration 3 (`0003_seed_accounts.rs`) may change the schema, and its code is not compiled into this program: check the schema from the application that embeds the set"
+    );
+    Ok(())
+}

@@ -232,3 +232,30 @@ fn schema_check_lists_drift_and_exits_1_until_the_database_matches() {
     assert_eq!(report["in_sync"], false);
     assert_eq!(report["drift"][0], "index `posts_by_user` is missing");
 }
+
+#[test]
+fn schema_check_of_a_folder_with_a_rust_migration_refuses_rather_than_guess() {
+    let project = Project::new(&[
+        (
+            "0001_users.sql",
+            "CREATE TABLE users (id INTEGER PRIMARY KEY);\n",
+        ),
+        (
+            "0002_nick.rs",
+            "pub fn up(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {\n    tx.execute_batch(\"ALTER TABLE users ADD COLUMN nick TEXT\")\n}\n",
+        ),
+    ]);
+    project.run(&["up", "--to", "1"], 0);
+    project
+        .open()
+        .execute_batch("ALTER TABLE users ADD COLUMN nick TEXT")
+        .unwrap();
+
+    let output = project.run(&["schema", "--check"], 1);
+
+    assert_eq!(output.stdout, "");
+    assert_contains(
+        &output.stderr,
+        "Rust migration 2 (`0002_nick.rs`) may change the schema, and its code is not compiled into this program",
+    );
+}

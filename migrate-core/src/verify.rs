@@ -28,12 +28,14 @@
 //! Because a later migration may depend on a table such code creates, from
 //! the first of them on a failing statement ends verification quietly
 //! instead of being a problem: no false error, but nothing after that point
-//! is verified, and no expected schema is known. A down that runs but leaves
-//! a different schema is still a problem.
+//! is verified. A down that runs but leaves a different schema is still a
+//! problem. Either way the schema the set produces is not known, since the
+//! Rust code may change it.
 //!
 //! So `embed_migrations!` embeds the schema only for a set without Rust
 //! migrations; for one with them, [`Migrations::check_schema`] works the
-//! schema out when called, with the Rust code.
+//! schema out when called, with the Rust code, and refuses
+//! ([`Error::SchemaUnknown`]) for a set read from a folder, which has none.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -55,7 +57,7 @@ use crate::schema::{Schema, SchemaDifference};
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Verified {
     /// The schema the whole set produces on an empty database; `None` when
-    /// verification ended early after a Rust migration (see the module docs).
+    /// a Rust migration's code could not run (see the module docs).
     pub schema: Option<Schema>,
     /// When verification ended early: the migration whose failure ended it,
     /// and the Rust migration before it that may explain the failure.
@@ -237,8 +239,9 @@ impl Migrations {
     ///
     /// # Errors
     ///
-    /// [`Error::SchemaUnknown`] when verification finds a problem or stops
-    /// after a Rust migration (see the [module docs](crate::verify)).
+    /// [`Error::SchemaUnknown`] when verification finds a problem, or the set
+    /// has a Rust migration without its code (read from a folder; see the
+    /// [module docs](crate::verify)).
     pub fn expected_schema(&self) -> RunResult<Cow<'_, Schema>> {
         if let Some(schema) = self.embedded_schema() {
             return Ok(Cow::Borrowed(schema));
@@ -248,17 +251,26 @@ impl Migrations {
                 schema: Some(schema),
                 ..
             }) => Ok(Cow::Owned(schema)),
-            Ok(Verified { stopped, .. }) => Err(Error::SchemaUnknown {
-                reason: stopped
-                    .map(|stopped| {
-                        format!(
-                            "verification stopped at migration {} after Rust migration {}: {}",
-                            stopped.version, stopped.after_rust, stopped.message
-                        )
-                    })
-                    .unwrap_or_default()
-                    .into(),
-            }),
+            Ok(Verified { stopped, .. }) => {
+                let rust = self.iter().find(|m| !m.is_runnable());
+                let mut reason = match rust {
+                    Some(rust) => format!(
+                        "Rust migration {} (`{}`) may change the schema, and its code is not compiled into this program: check the schema from the application that embeds the set",
+                        rust.version(),
+                        rust.file()
+                    ),
+                    None => String::new(),
+                };
+                if let Some(stopped) = stopped {
+                    reason.push_str(&format!(
+                        "; applying the set without it stopped at migration {}: {}",
+                        stopped.version, stopped.message
+                    ));
+                }
+                Err(Error::SchemaUnknown {
+                    reason: reason.into(),
+                })
+            }
             Err(error) => Err(Error::SchemaUnknown {
                 reason: error.to_string().into(),
             }),
@@ -272,9 +284,7 @@ impl Migrations {
     /// tracking table.
     ///
     /// Compare it with an up-to-date database: pending migrations show as
-    /// missing objects. In a set read at run time, a Rust migration that
-    /// changes the schema shows as drift too, since its code is not there to
-    /// run.
+    /// missing objects.
     ///
     /// # Examples
     ///
@@ -453,6 +463,9 @@ impl Verification<'_> {
             if !runs {
                 after_rust.get_or_insert(version);
             }
+        }
+        if after_rust.is_some() {
+            return Ok(None);
         }
         let conn = fresh_conn.as_ref().unwrap_or(conn);
         Ok(Some(conn.schema(DEFAULT_TABLE)?))
