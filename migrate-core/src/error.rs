@@ -188,8 +188,9 @@ pub enum Error {
 
     /// The schema the migrations produce could not be worked out, so
     /// [`check_schema`](crate::Migrations::check_schema) has nothing to
-    /// compare with: the set was not verified at build time, and applying it
-    /// to an empty in-memory database now failed (see
+    /// compare with: no schema was embedded at build time, and applying the
+    /// set to an empty in-memory database now failed, or could not run a
+    /// Rust migration whose code is not compiled in (see
     /// [`verify`](crate::verify())).
     #[error("the schema the migrations produce is unknown: {reason}")]
     SchemaUnknown {

@@ -381,6 +381,7 @@ impl Migrations {
     pub fn __validated(migrations: Vec<Migration>) -> Migrations {
         Migrations {
             migrations: Cow::Owned(migrations),
+            #[cfg(feature = "sqlite")]
             schema: None,
         }
     }

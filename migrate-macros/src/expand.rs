@@ -44,11 +44,10 @@ pub fn expand(input: &Input) -> syn::Result<TokenStream> {
             MigrationKind::Rust => rust_tokens(&dir, migration, span, &mut items),
         })
         .collect::<syn::Result<Vec<_>>>()?;
-    // The schema is embedded only for a set without Rust migrations: their
-    // code cannot run here, so `check_schema` works it out at run time.
-    let has_rust = migrations.iter().any(|m| m.kind() == MigrationKind::Rust);
+    // No schema for a set with Rust migrations: their code cannot run here,
+    // so `check_schema` works it out at run time, with the code.
     let schema = if input.verify {
-        verify(migrations, &shown, span)?.filter(|_| !has_rust)
+        verify(migrations, &shown, span)?
     } else {
         None
     };
@@ -73,7 +72,7 @@ pub fn expand(input: &Input) -> syn::Result<TokenStream> {
 
 /// Applies the set to an in-memory SQLite database (see
 /// `migrate_core::verify`) and returns the schema it produces, or `None`
-/// when verification stopped after a Rust migration.
+/// for a set with a Rust migration, whose code cannot run yet.
 ///
 /// # Errors
 ///
