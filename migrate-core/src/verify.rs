@@ -241,7 +241,7 @@ impl Migrations {
     ///
     /// [`Error::SchemaUnknown`] when verification finds a problem, or the set
     /// has a Rust migration without its code (read from a folder; see the
-    /// [module docs](crate::verify)).
+    /// [module docs](mod@crate::verify)).
     pub fn expected_schema(&self) -> RunResult<Cow<'_, Schema>> {
         if let Some(schema) = self.embedded_schema() {
             return Ok(Cow::Borrowed(schema));
