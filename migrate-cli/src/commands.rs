@@ -11,14 +11,13 @@ use anstyle::Style;
 use anyhow::{Context, Result, anyhow};
 use migrate_core::{
     AppliedMigration, DryRunOutcome, Error, Event, Migrations, Problem, RolledBackMigration,
-    Runner, Status, verify,
+    Runner, Schema, SchemaObject, Status, verify,
 };
 use serde_json::{Value, json};
 
 use crate::args::{BaselineArgs, DownArgs, NewArgs, Options, SchemaArgs, UpArgs, ValidateArgs};
 use crate::output::{self, DIM, ERROR, GOOD, HEADER, Table, WAITING, cell, plain};
 use crate::run::Session;
-use crate::schema;
 
 /// `new`: the next migration's file(s) from a template.
 pub(crate) fn new(
@@ -662,19 +661,30 @@ pub(crate) fn schema(s: &mut Session, args: &SchemaArgs) -> Result<()> {
     if args.check {
         return schema_check(s);
     }
-    let objects = schema::read(s.conn, &s.database, &s.options.table, args.include_tracking)?;
+    let schema = if args.include_tracking {
+        Schema::read(s.conn).map_err(anyhow::Error::from)
+    } else {
+        s.runner().schema(s.conn).map_err(anyhow::Error::from)
+    }
+    .with_context(|| format!("reading the schema of `{}`", s.database))?;
+    // Replayable: tables, then indexes, views and triggers, each kind in
+    // creation order.
+    let mut objects: Vec<&SchemaObject> = schema.objects().iter().collect();
+    objects.sort_by_key(|object| object.kind());
     if s.options.json {
         let objects: Vec<Value> = objects
             .iter()
-            .map(|o| json!({ "type": o.kind, "name": o.name, "table": o.table, "sql": o.sql }))
+            .map(|o| {
+                json!({ "type": o.kind().as_str(), "name": o.name(), "table": o.table(), "sql": o.sql() })
+            })
             .collect();
         return Ok(output::json(
             s.out,
             &json!({ "database": s.database, "objects": objects }),
         )?);
     }
-    for object in &objects {
-        writeln!(s.out, "{};", object.sql)?;
+    for object in objects {
+        writeln!(s.out, "{};", object.sql())?;
     }
     Ok(())
 }

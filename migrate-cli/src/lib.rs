@@ -59,7 +59,6 @@ mod log;
 mod new;
 mod output;
 mod run;
-mod schema;
 mod time;
 
 pub use args::{

@@ -259,3 +259,41 @@ fn schema_check_of_a_folder_with_a_rust_migration_refuses_rather_than_guess() {
         "Rust migration 2 (`0002_nick.rs`) may change the schema, and its code is not compiled into this program",
     );
 }
+
+#[test]
+fn schema_puts_tables_first_so_that_a_view_made_before_its_table_replays() {
+    let project = Project::new(REVERSIBLE);
+    project
+        .open()
+        .execute_batch("CREATE VIEW named AS SELECT name FROM users;")
+        .unwrap();
+    project.run(&["up"], 0);
+
+    let schema = project.run(&["schema"], 0).stdout;
+
+    assert_eq!(
+        schema,
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);\n\
+         CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users (id));\n\
+         CREATE INDEX posts_by_user ON posts (user_id);\n\
+         CREATE VIEW named AS SELECT name FROM users;\n"
+    );
+    let with_tracking = project.run(&["schema", "--include-tracking"], 0).stdout;
+    let creates: Vec<&str> = with_tracking
+        .lines()
+        .filter_map(|line| line.strip_prefix("CREATE "))
+        .map(|rest| rest.split(" (").next().unwrap_or(rest))
+        .collect();
+    assert_eq!(
+        creates,
+        [
+            "TABLE \"migrate_schema_history\"",
+            "TABLE \"migrate_schema_history_events\"",
+            "TABLE users",
+            "TABLE posts",
+            "INDEX \"migrate_schema_history_unfinished\" ON \"migrate_schema_history\"",
+            "INDEX posts_by_user ON posts",
+            "VIEW named AS SELECT name FROM users;",
+        ]
+    );
+}

@@ -744,7 +744,7 @@ CREATE TABLE IF NOT EXISTS "{events}" (
     }
 
     fn schema(&self, table: &str) -> Result<Schema> {
-        Schema::read(self, &tracking_tables(table)).map_err(context("reading the schema"))
+        Schema::read_excluding(self, &tracking_tables(table)).map_err(context("reading the schema"))
     }
 
     fn events(&self, table: &str) -> Result<Vec<Event>> {

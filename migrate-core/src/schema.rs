@@ -126,27 +126,32 @@ impl Schema {
         }
     }
 
-    /// Reads the schema of `conn`'s main database, leaving out SQLite's own
-    /// objects and those named in `exclude` (the tracking tables).
-    pub(crate) fn read(conn: &Connection, exclude: &[String]) -> rusqlite::Result<Schema> {
-        let mut statement = conn.prepare(READ)?;
-        let mut rows = statement.query([])?;
+    /// Reads the schema of `conn`'s main database: every table, index, view
+    /// and trigger but SQLite's own (`sqlite_%`), the tracking tables
+    /// included. [`Runner::schema`](crate::Runner::schema) leaves those out.
+    ///
+    /// # Errors
+    ///
+    /// SQLite's error reading `sqlite_schema`.
+    pub fn read(conn: &Connection) -> rusqlite::Result<Schema> {
+        Schema::read_excluding(conn, &[])
+    }
+
+    /// [`read`](Schema::read), without the objects named in `exclude`.
+    pub(crate) fn read_excluding(
+        conn: &Connection,
+        exclude: &[String],
+    ) -> rusqlite::Result<Schema> {
         let mut objects = Vec::new();
-        while let Some(row) = rows.next()? {
-            let name: String = row.get(1)?;
-            let Some(kind) = ObjectKind::parse(row.get_ref(0)?.as_str()?) else {
-                continue;
-            };
-            if exclude.contains(&name) {
-                continue;
-            }
+        each_object(conn, exclude, |kind, name, table, sql| {
             objects.push(SchemaObject {
                 kind,
-                name: Cow::Owned(name),
-                table: Cow::Owned(row.get(2)?),
-                sql: Cow::Owned(row.get::<_, Option<String>>(3)?.unwrap_or_default()),
+                name: Cow::Owned(name.to_owned()),
+                table: Cow::Owned(table.to_owned()),
+                sql: Cow::Owned(sql.to_owned()),
             });
-        }
+            true
+        })?;
         Ok(Schema {
             objects: Cow::Owned(objects),
         })
@@ -161,32 +166,16 @@ impl Schema {
         conn: &Connection,
         exclude: &[String],
     ) -> rusqlite::Result<bool> {
-        let mut statement = conn.prepare(READ)?;
-        let mut rows = statement.query([])?;
         let mut expected = self.objects.iter();
-        while let Some(row) = rows.next()? {
-            let name = row.get_ref(1)?.as_str()?;
-            let Some(kind) = ObjectKind::parse(row.get_ref(0)?.as_str()?) else {
-                continue;
-            };
-            if exclude.iter().any(|excluded| excluded == name) {
-                continue;
-            }
-            let same = expected.next().is_some_and(|object| {
-                object.kind == kind
-                    && object.name == name
-                    && row.get_ref(2).ok().and_then(|v| v.as_str().ok()) == Some(&*object.table)
-                    && row
-                        .get_ref(3)
-                        .ok()
-                        .map(|v| v.as_str_or_null().ok().flatten().unwrap_or_default())
-                        == Some(&*object.sql)
+        let mut same = true;
+        each_object(conn, exclude, |kind, name, table, sql| {
+            same = expected.next().is_some_and(|object| {
+                (object.kind, &*object.name, &*object.table, &*object.sql)
+                    == (kind, name, table, sql)
             });
-            if !same {
-                return Ok(false);
-            }
-        }
-        Ok(expected.next().is_none())
+            same
+        })?;
+        Ok(same && expected.next().is_none())
     }
 
     /// The objects, in the order SQLite created them.
@@ -245,9 +234,35 @@ impl Schema {
     }
 }
 
-/// Every object of the main database but SQLite's own, in creation order.
-const READ: &str = r"SELECT type, name, tbl_name, sql FROM main.sqlite_schema
-    WHERE name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY rowid";
+/// Calls `visit` with the kind, name, table and `CREATE` statement of every
+/// object of the main database but SQLite's own and those named in
+/// `exclude`, in creation order, until it returns `false`.
+fn each_object(
+    conn: &Connection,
+    exclude: &[String],
+    mut visit: impl FnMut(ObjectKind, &str, &str, &str) -> bool,
+) -> rusqlite::Result<()> {
+    let mut statement = conn.prepare(
+        r"SELECT type, name, tbl_name, sql FROM main.sqlite_schema
+          WHERE name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY rowid",
+    )?;
+    let mut rows = statement.query([])?;
+    while let Some(row) = rows.next()? {
+        let name = row.get_ref(1)?.as_str()?;
+        let Some(kind) = ObjectKind::parse(row.get_ref(0)?.as_str()?) else {
+            continue;
+        };
+        if exclude.iter().any(|excluded| excluded == name) {
+            continue;
+        }
+        let table = row.get_ref(2)?.as_str()?;
+        let sql = row.get_ref(3)?.as_str_or_null()?.unwrap_or_default();
+        if !visit(kind, name, table, sql) {
+            break;
+        }
+    }
+    Ok(())
+}
 
 /// Objects by kind and lower-case name (SQLite's names are case-insensitive
 /// for ASCII letters).
@@ -616,7 +631,7 @@ mod tests {
     fn schema(sql: &str) -> rusqlite::Result<Schema> {
         let conn = Connection::open_in_memory()?;
         conn.execute_batch(sql)?;
-        Schema::read(&conn, &["migrate_schema_history".to_owned()])
+        Schema::read_excluding(&conn, &["migrate_schema_history".to_owned()])
     }
 
     fn described(expected: &str, actual: &str) -> rusqlite::Result<Vec<String>> {

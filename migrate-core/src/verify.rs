@@ -324,11 +324,22 @@ impl Runner<'_> {
     /// As [`Migrations::check_schema`].
     pub fn check_schema<B: Backend>(&self, conn: &mut B) -> RunResult<Vec<SchemaDifference>> {
         let expected = self.migrations().expected_schema()?;
-        let actual = self.session(conn, |conn| {
+        Ok(expected.differences(&self.schema(conn)?))
+    }
+
+    /// The database's schema (see [`Schema`]), without this runner's
+    /// tracking table, its history and their index; read in one read
+    /// transaction.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Sqlite`] reading `sqlite_schema`, [`Error::Locked`],
+    /// [`Error::TransactionOpen`], [`Error::InvalidTableName`].
+    pub fn schema<B: Backend>(&self, conn: &mut B) -> RunResult<Schema> {
+        self.session(conn, |conn| {
             let tx = conn.begin(false, self.lock_timeout)?;
             tx.schema(&self.table)
-        })?;
-        Ok(expected.differences(&actual))
+        })
     }
 }
 
@@ -364,9 +375,7 @@ impl Runner<'_> {
 pub fn verify(migrations: &Migrations) -> Result<Verified, VerifyError> {
     let set = Migrations::__validated(migrations.iter().map(Migration::with_stand_ins).collect());
     let mut conn = Connection::open_in_memory().map_err(|error| VerifyError {
-        problems: vec![VerifyProblem::Internal {
-            message: error.to_string(),
-        }],
+        problems: vec![internal(error)],
     })?;
     let runner = set.runner();
     // The session installs the commit hook that keeps Rust steps from
@@ -386,9 +395,7 @@ pub fn verify(migrations: &Migrations) -> Result<Verified, VerifyError> {
         Ok((schema, problems, stopped)) if problems.is_empty() => Ok(Verified { schema, stopped }),
         Ok((_, problems, _)) => Err(VerifyError { problems }),
         Err(error) => Err(VerifyError {
-            problems: vec![VerifyProblem::Internal {
-                message: error.to_string(),
-            }],
+            problems: vec![internal(error)],
         }),
     }
 }
@@ -544,12 +551,7 @@ impl Verification<'_> {
     /// A new in-memory database with the ups of `migrations` applied; they
     /// were applied once already, so a failure is unexpected.
     fn fresh(&mut self, migrations: &[Migration]) -> Result<Connection, VerifyProblem> {
-        let internal = |error: Error| VerifyProblem::Internal {
-            message: error.to_string(),
-        };
-        let mut conn = Connection::open_in_memory().map_err(|error| VerifyProblem::Internal {
-            message: error.to_string(),
-        })?;
+        let mut conn = Connection::open_in_memory().map_err(internal)?;
         conn.guard_commits(true).map_err(internal)?;
         self.foreign_keys = foreign_keys_off(&conn).map_err(internal)?;
         for migration in migrations {
@@ -581,6 +583,13 @@ pub(crate) fn tracking_tables(table: &str) -> [String; 3] {
         format!("{table}_events"),
         format!("{table}_unfinished"),
     ]
+}
+
+/// A database error outside any migration as a problem.
+fn internal(error: impl fmt::Display) -> VerifyProblem {
+    VerifyProblem::Internal {
+        message: error.to_string(),
+    }
 }
 
 /// A runner's error while applying (or reverting) `migration` as a problem.
