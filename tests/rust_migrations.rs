@@ -1,7 +1,7 @@
 //! Rust-code migrations (`<version>_<name>.rs`) at run time: a failure rolls
 //! back everything the code did together with its tracking row; a dry run
-//! tries them like SQL; one that runs `COMMIT` itself has it turned into a
-//! rollback.
+//! tries them like SQL; one that runs `COMMIT` itself, or writes to the
+//! tracking table, is refused by SQLite's authorizer and fails.
 //! (Applying and reverting a Rust migration that succeeds, and the embedded
 //! set's structure, are in `embed.rs`; the compile errors in `tests/ui/`.)
 
@@ -14,6 +14,7 @@ const FAILING: Migrations = embed_migrations!("tests/fixtures/rust_failing");
 const ENDS_ITS_TRANSACTION: Migrations =
     embed_migrations!("tests/fixtures/rust_ends_its_transaction");
 const COMMITS_AND_BEGINS: Migrations = embed_migrations!("tests/fixtures/rust_commits_and_begins");
+const IGNORES_A_REFUSAL: Migrations = embed_migrations!("tests/fixtures/rust_ignores_a_refusal");
 
 #[test]
 fn a_failing_rust_migration_rolls_back_with_its_tracking_row() -> migrate::Result<()> {
@@ -84,8 +85,8 @@ fn a_dry_run_tries_rust_migrations_and_changes_nothing() -> migrate::Result<()> 
 }
 
 /// A Rust migration that runs `COMMIT` on the transaction it was given: the
-/// runner's commit hook turns that commit into a rollback, so its insert is
-/// gone with it, and the migration fails like any other (no dirty mark).
+/// authorizer refuses the statement, so its insert is rolled back with the
+/// migration, which fails like any other (no dirty mark).
 #[test]
 fn a_rust_migration_cannot_commit_its_transaction() -> migrate::Result<()> {
     for set in [&ENDS_ITS_TRANSACTION, &COMMITS_AND_BEGINS] {
@@ -103,10 +104,11 @@ fn a_rust_migration_cannot_commit_its_transaction() -> migrate::Result<()> {
         else {
             panic!("expected migration 2 to fail, got {error:?}");
         };
-        assert_eq!(
-            source.to_string(),
-            "the migration ran COMMIT, which was turned into a rollback of everything it did: \
-             a Rust migration must leave its transaction open"
+        assert!(
+            source
+                .to_string()
+                .starts_with("`COMMIT` is not allowed in a migration: the runner begins and ends its transactions"),
+            "{source}"
         );
         assert_eq!(
             count(&conn, "SELECT count(*) FROM log"),
@@ -117,11 +119,44 @@ fn a_rust_migration_cannot_commit_its_transaction() -> migrate::Result<()> {
         assert_eq!(status.current_version, Some(1));
         assert!(status.dirty.is_empty());
         assert_eq!(status.failed.len(), 1);
-        // The hook is removed afterwards: the application's own commits work.
+        // The authorizer is removed afterwards: the application's own commits
+        // work.
         conn.execute_batch("BEGIN; INSERT INTO log (line) VALUES ('mine'); COMMIT;")
             .unwrap();
         assert_eq!(count(&conn, "SELECT count(*) FROM log"), 1);
     }
+    Ok(())
+}
+
+/// A Rust migration that goes on after its statements were refused — a
+/// delete of the tracking rows, a `COMMIT` — fails all the same, with the
+/// first rule it broke, and nothing it did stays.
+#[test]
+fn a_rust_migration_that_ignores_a_refusal_fails() -> migrate::Result<()> {
+    let db = Database::new();
+    let mut conn = db.open();
+    IGNORES_A_REFUSAL.run_to(&mut conn, 1)?;
+
+    let error = IGNORES_A_REFUSAL.run(&mut conn).unwrap_err();
+
+    let Error::MigrationFailed {
+        version: 2,
+        dirty: false,
+        source,
+        ..
+    } = &error
+    else {
+        panic!("expected migration 2 to fail, got {error:?}");
+    };
+    assert_eq!(
+        source.to_string(),
+        "the tracking tables are off limits to migrations: this statement would delete from \
+         `migrate_schema_history`, which only the runner writes"
+    );
+    assert_eq!(count(&conn, "SELECT count(*) FROM log"), 0);
+    let status = IGNORES_A_REFUSAL.status(&mut conn)?;
+    assert_eq!(status.current_version, Some(1), "version 1 still recorded");
+    assert_eq!(status.failed.len(), 1);
     Ok(())
 }
 

@@ -11,7 +11,6 @@
 //! it, the append-only history `<table>_events` (one row per event), created
 //! together on the first write.
 
-use std::cell::Cell;
 use std::ops::Deref;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -20,6 +19,7 @@ use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior, params};
 
 use crate::checksum::Checksum;
 use crate::error::{Error, Result};
+use crate::guard::{Guard, MigrationScope};
 use crate::migration::{BoxError, Migration, Script};
 use crate::report::{
     AppliedMigration, Direction, DirtyMigration, Event, EventKind, FailedMigration,
@@ -80,10 +80,11 @@ pub(crate) mod sealed {
         fn in_transaction(&self) -> bool;
         /// The database's file, if it has one (not in memory).
         fn database_file(&self) -> Option<PathBuf>;
-        /// Installs (or removes) the commit hook that turns a `COMMIT` run by
-        /// a Rust migration's step into a rollback. SQLite keeps one commit
-        /// hook per connection, so this replaces one the application set.
-        fn guard_commits(&mut self, on: bool) -> Result<()>;
+        /// Installs `guard`'s rules for migration code (SQLite's authorizer,
+        /// replacing one the application set), or removes them (`None`).
+        fn guard(&mut self, guard: Option<&Guard>) -> Result<()>;
+        /// Rolls back a transaction left open on the connection, if any.
+        fn roll_back_open_transaction(&self) -> Result<()>;
         /// Sets how long to wait for a lock; returns the previous setting.
         fn set_lock_timeout(&self, timeout: Duration) -> Result<Duration>;
         /// Starts a transaction: a read transaction, or one holding the write
@@ -112,11 +113,22 @@ pub(crate) mod sealed {
         /// Every dirty migration, in version order (an indexed lookup); a row
         /// with a state the runner never writes is [`Error::MalformedRow`].
         fn dirty(&self, table: &str) -> Result<Vec<DirtyMigration>>;
-        /// Runs a migration's up or down inside `tx`.
-        fn execute(tx: &Self::Tx<'_>, migration: &Migration, direction: Direction) -> Result<()>;
+        /// Runs a migration's up or down inside `tx`, under `guard`'s rules.
+        fn execute(
+            tx: &Self::Tx<'_>,
+            migration: &Migration,
+            direction: Direction,
+            guard: &Guard,
+        ) -> Result<()>;
         /// Runs a migration's up or down SQL outside a transaction, statement
-        /// by statement.
-        fn execute_outside(&self, migration: &Migration, direction: Direction) -> Result<()>;
+        /// by statement, under `guard`'s rules; a transaction it leaves open
+        /// is rolled back, and its foreign key setting restored.
+        fn execute_outside(
+            &self,
+            migration: &Migration,
+            direction: Direction,
+            guard: &Guard,
+        ) -> Result<()>;
         /// Records a migration as applied, replacing a failed or dirty record
         /// of its version; returns `applied_at`.
         fn record_applied(
@@ -242,47 +254,6 @@ fn checksum_column(row: &rusqlite::Row<'_>, table: &str, version: i64) -> Result
     checksum_of(table, version, "checksum", &text)
 }
 
-thread_local! {
-    /// Whether a Rust migration's step is running on this thread; the commit
-    /// hook (see `guard_commits`) then turns a `COMMIT` into a rollback.
-    static IN_RUST_STEP: Cell<bool> = const { Cell::new(false) };
-    /// Whether the commit hook turned a `COMMIT` of the running step into a
-    /// rollback.
-    static COMMIT_REFUSED: Cell<bool> = const { Cell::new(false) };
-}
-
-/// The commit hook: refuses (rolls back) a commit while a Rust step runs.
-fn refuse_commit_in_rust_step() -> bool {
-    let refuse = IN_RUST_STEP.with(Cell::get);
-    if refuse {
-        COMMIT_REFUSED.with(|refused| refused.set(true));
-    }
-    refuse
-}
-
-/// Marks a Rust step as running on this thread until dropped (also when the
-/// step panics).
-struct RustStepRunning;
-
-impl RustStepRunning {
-    fn start() -> RustStepRunning {
-        COMMIT_REFUSED.with(|refused| refused.set(false));
-        IN_RUST_STEP.with(|running| running.set(true));
-        RustStepRunning
-    }
-
-    /// Whether the step ran `COMMIT` (which was turned into a rollback).
-    fn committed(&self) -> bool {
-        COMMIT_REFUSED.with(Cell::get)
-    }
-}
-
-impl Drop for RustStepRunning {
-    fn drop(&mut self) {
-        IN_RUST_STEP.with(|running| running.set(false));
-    }
-}
-
 /// A UTC timestamp in RFC 3339 with milliseconds, computed by SQLite.
 const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
@@ -311,13 +282,20 @@ impl sealed::Sealed for Connection {
             .map(PathBuf::from)
     }
 
-    fn guard_commits(&mut self, on: bool) -> Result<()> {
-        let installed = if on {
-            self.commit_hook(Some(refuse_commit_in_rust_step))
-        } else {
-            self.commit_hook(None::<fn() -> bool>)
-        };
-        installed.map_err(context("setting the commit hook"))
+    fn guard(&mut self, guard: Option<&Guard>) -> Result<()> {
+        match guard {
+            Some(guard) => guard.install(self),
+            None => Guard::remove(self),
+        }
+        .map_err(context("setting the authorizer"))
+    }
+
+    fn roll_back_open_transaction(&self) -> Result<()> {
+        if self.is_autocommit() {
+            return Ok(());
+        }
+        self.execute_batch("ROLLBACK")
+            .map_err(context("rolling back a transaction left open"))
     }
 
     fn set_lock_timeout(&self, timeout: Duration) -> Result<Duration> {
@@ -401,7 +379,7 @@ impl sealed::Sealed for Connection {
         // stays constant-cost.
         let events = events_table(table);
         let sql = format!(
-            r#"CREATE TABLE IF NOT EXISTS "{table}" (
+            r#"CREATE TABLE IF NOT EXISTS main."{table}" (
     version          INTEGER PRIMARY KEY NOT NULL CHECK (version > 0),
     name             TEXT    NOT NULL,
     checksum         TEXT    NOT NULL,
@@ -412,9 +390,9 @@ impl sealed::Sealed for Connection {
                      CHECK (state IN ('applied', 'failed', 'dirty_up', 'dirty_down')),
     error            TEXT
 );
-CREATE INDEX IF NOT EXISTS "{table}_unfinished" ON "{table}" (version)
+CREATE INDEX IF NOT EXISTS main."{table}_unfinished" ON "{table}" (version)
     WHERE {UNFINISHED};
-CREATE TABLE IF NOT EXISTS "{events}" (
+CREATE TABLE IF NOT EXISTS main."{events}" (
     id          INTEGER PRIMARY KEY,
     at          TEXT    NOT NULL,
     event       TEXT    NOT NULL
@@ -433,7 +411,7 @@ CREATE TABLE IF NOT EXISTS "{events}" (
 
     fn latest_applied(&self, table: &str) -> Result<Option<(u64, Checksum)>> {
         let sql = format!(
-            r#"SELECT version, running_checksum FROM "{table}"
+            r#"SELECT version, running_checksum FROM main."{table}"
                WHERE state = 'applied' ORDER BY version DESC LIMIT 1"#
         );
         let rows = tracking_rows(self, table, &sql, |row, version| {
@@ -453,7 +431,7 @@ CREATE TABLE IF NOT EXISTS "{events}" (
 
     fn running_checksum_below(&self, table: &str, version: u64) -> Result<Option<Checksum>> {
         let sql = format!(
-            r#"SELECT version, running_checksum FROM "{table}"
+            r#"SELECT version, running_checksum FROM main."{table}"
                WHERE state = 'applied' AND version < {} ORDER BY version DESC LIMIT 1"#,
             sql_version(version)
         );
@@ -466,7 +444,7 @@ CREATE TABLE IF NOT EXISTS "{events}" (
 
     fn applied(&self, table: &str) -> Result<Vec<AppliedMigration>> {
         let sql = format!(
-            r#"SELECT version, name, checksum, applied_at, duration_ms FROM "{table}"
+            r#"SELECT version, name, checksum, applied_at, duration_ms FROM main."{table}"
                WHERE state = 'applied' ORDER BY version"#
         );
         tracking_rows(self, table, &sql, |row, version| {
@@ -482,7 +460,7 @@ CREATE TABLE IF NOT EXISTS "{events}" (
 
     fn failed(&self, table: &str) -> Result<Vec<FailedMigration>> {
         let sql = format!(
-            r#"SELECT version, name, checksum, applied_at, error FROM "{table}"
+            r#"SELECT version, name, checksum, applied_at, error FROM main."{table}"
                WHERE state = 'failed' ORDER BY version"#
         );
         tracking_rows(self, table, &sql, |row, version| {
@@ -498,7 +476,7 @@ CREATE TABLE IF NOT EXISTS "{events}" (
 
     fn dirty(&self, table: &str) -> Result<Vec<DirtyMigration>> {
         let sql = format!(
-            r#"SELECT version, name, checksum, applied_at, error, state FROM "{table}"
+            r#"SELECT version, name, checksum, applied_at, error, state FROM main."{table}"
                WHERE {UNFINISHED} ORDER BY version"#
         );
         tracking_rows(self, table, &sql, |row, version| {
@@ -527,46 +505,80 @@ CREATE TABLE IF NOT EXISTS "{events}" (
         })
     }
 
-    fn execute(tx: &Transaction<'_>, migration: &Migration, direction: Direction) -> Result<()> {
-        match script_of(migration, direction)? {
-            Script::Sql { sql, .. } => run_sql(tx, migration, direction, sql, false),
+    fn execute(
+        tx: &Transaction<'_>,
+        migration: &Migration,
+        direction: Direction,
+        guard: &Guard,
+    ) -> Result<()> {
+        let scope = guard.migration();
+        let result = match script_of(migration, direction)? {
+            Script::Sql { sql, .. } => run_sql(tx, migration, direction, sql, false, &scope),
             Script::Rust(Some(step)) => {
-                // A Rust step holds `&Transaction` and could still end it by
-                // executing `COMMIT` or `ROLLBACK` itself (and even begin a
-                // new one). The commit hook the session installed turns a
-                // `COMMIT` during the step into a rollback, so nothing of the
-                // migration is committed without its tracking row; the
-                // savepoint tells afterwards whether the transaction ended.
+                // The authorizer refuses a statement of the step's that would
+                // end the transaction; a savepoint of the runner's around the
+                // step tells afterwards that the transaction it was given is
+                // still the one open, whatever the code did.
                 const SAVEPOINT: &str = "migrate_rust_step";
                 tx.execute_batch(&format!("SAVEPOINT {SAVEPOINT}"))
                     .map_err(context("starting the savepoint around a Rust migration"))?;
-                let (result, committed) = {
-                    let running = RustStepRunning::start();
-                    let result = step(tx);
-                    (result, running.committed())
-                };
-                let released = tx.execute_batch(&format!("RELEASE {SAVEPOINT}")).is_ok();
-                let result = match result {
-                    // Whatever the step returned (its `COMMIT` failed).
-                    _ if committed => Err(
-                        "the migration ran COMMIT, which was turned into a rollback of everything it did: a Rust migration must leave its transaction open".into(),
-                    ),
-                    Ok(()) if !released => Err(
-                        "the migration ended its own transaction (ROLLBACK), undoing what it did: a Rust migration must leave its transaction open".into(),
-                    ),
-                    other => other,
+                scope.rust();
+                let result = step(tx);
+                scope.runner();
+                if tx.execute_batch(&format!("RELEASE {SAVEPOINT}")).is_err() {
+                    return Err(transaction_ended(migration, direction));
+                }
+                // A refused statement fails the migration even when the code
+                // went on regardless of the error.
+                let result = match scope.take_refusal() {
+                    Some(reason) => Err(reason.into()),
+                    None => result,
                 };
                 result.map_err(|source| failure(migration, direction, source))
             }
             Script::Rust(None) => Err(not_compiled(migration)),
+        };
+        if tx.is_autocommit() {
+            return Err(transaction_ended(migration, direction));
         }
+        result
     }
 
-    fn execute_outside(&self, migration: &Migration, direction: Direction) -> Result<()> {
-        match script_of(migration, direction)? {
-            Script::Sql { sql, .. } => run_sql(self, migration, direction, sql, true),
-            Script::Rust(_) => Err(not_compiled(migration)),
+    fn execute_outside(
+        &self,
+        migration: &Migration,
+        direction: Direction,
+        guard: &Guard,
+    ) -> Result<()> {
+        let Script::Sql { sql, .. } = script_of(migration, direction)? else {
+            return Err(not_compiled(migration));
+        };
+        let foreign_keys = sealed::Sealed::foreign_keys(self)?;
+        let scope = guard.migration();
+        let mut result = run_sql(self, migration, direction, sql, true, &scope);
+        scope.runner();
+        // A `SAVEPOINT` outside a transaction begins one; one the migration
+        // did not release would take the caller's next writes with it.
+        if !self.is_autocommit() {
+            let open = scope.open_savepoint();
+            self.roll_back_open_transaction()?;
+            if result.is_ok() {
+                let message = format!(
+                    "it left a transaction open (`SAVEPOINT {}` was never released), which the runner rolled back, undoing what ran inside it",
+                    open.as_deref().unwrap_or("…")
+                );
+                let mut error = failure(migration, direction, message.into());
+                if let Error::MigrationFailed { dirty, .. } = &mut error {
+                    *dirty = true;
+                }
+                result = Err(error);
+            }
         }
+        // `PRAGMA foreign_keys` in the migration holds for it alone.
+        if sealed::Sealed::foreign_keys(self)? != foreign_keys {
+            sealed::Sealed::set_foreign_keys(self, foreign_keys)?;
+        }
+        result
     }
 
     fn record_applied(
@@ -577,7 +589,7 @@ CREATE TABLE IF NOT EXISTS "{events}" (
         duration: Duration,
     ) -> Result<String> {
         let sql = format!(
-            r#"INSERT INTO "{table}"
+            r#"INSERT INTO main."{table}"
                    (version, name, checksum, running_checksum, applied_at, duration_ms, state, error)
                VALUES (?1, ?2, ?3, ?4, {NOW}, ?5, 'applied', NULL)
                ON CONFLICT (version) DO UPDATE SET
@@ -614,14 +626,14 @@ CREATE TABLE IF NOT EXISTS "{events}" (
     }
 
     fn set_running_checksum(&self, table: &str, version: u64, running: Checksum) -> Result<()> {
-        let sql = format!(r#"UPDATE "{table}" SET running_checksum = ?2 WHERE version = ?1"#);
+        let sql = format!(r#"UPDATE main."{table}" SET running_checksum = ?2 WHERE version = ?1"#);
         self.execute(&sql, params![sql_version(version), running.to_string()])
             .map(drop)
             .map_err(writing(table))
     }
 
     fn set_checksum(&self, table: &str, version: u64, checksum: Checksum) -> Result<()> {
-        let sql = format!(r#"UPDATE "{table}" SET checksum = ?2 WHERE version = ?1"#);
+        let sql = format!(r#"UPDATE main."{table}" SET checksum = ?2 WHERE version = ?1"#);
         self.execute(&sql, params![sql_version(version), checksum.to_string()])
             .map(drop)
             .map_err(writing(table))
@@ -635,7 +647,7 @@ CREATE TABLE IF NOT EXISTS "{events}" (
         error: &str,
     ) -> Result<()> {
         let sql = format!(
-            r#"INSERT INTO "{table}"
+            r#"INSERT INTO main."{table}"
                    (version, name, checksum, running_checksum, applied_at, duration_ms, state, error)
                VALUES (?1, ?2, ?3, NULL, {NOW}, ?4, 'failed', ?5)
                ON CONFLICT (version) DO UPDATE SET
@@ -664,7 +676,7 @@ CREATE TABLE IF NOT EXISTS "{events}" (
             // A new row, or one replacing a failed attempt.
             Direction::Up => self.execute(
                 &format!(
-                    r#"INSERT INTO "{table}"
+                    r#"INSERT INTO main."{table}"
                            (version, name, checksum, running_checksum, applied_at, duration_ms, state, error)
                        VALUES (?1, ?2, ?3, NULL, {NOW}, 0, ?4, NULL)
                        ON CONFLICT (version) DO UPDATE SET
@@ -683,7 +695,7 @@ CREATE TABLE IF NOT EXISTS "{events}" (
             // The applied row; it leaves the running checksum chain.
             Direction::Down => self.execute(
                 &format!(
-                    r#"UPDATE "{table}" SET state = ?2, running_checksum = NULL,
+                    r#"UPDATE main."{table}" SET state = ?2, running_checksum = NULL,
                            applied_at = {NOW}, error = NULL
                        WHERE version = ?1 AND state = 'applied'"#
                 ),
@@ -706,7 +718,7 @@ CREATE TABLE IF NOT EXISTS "{events}" (
 
     fn set_dirty_error(&self, table: &str, version: u64, error: &str) -> Result<()> {
         let sql = format!(
-            r#"UPDATE "{table}" SET error = ?2
+            r#"UPDATE main."{table}" SET error = ?2
                WHERE version = ?1 AND state IN ('dirty_up', 'dirty_down')"#
         );
         self.execute(&sql, params![sql_version(version), error])
@@ -715,7 +727,7 @@ CREATE TABLE IF NOT EXISTS "{events}" (
     }
 
     fn remove(&self, table: &str, version: u64) -> Result<()> {
-        let sql = format!(r#"DELETE FROM "{table}" WHERE version = ?1"#);
+        let sql = format!(r#"DELETE FROM main."{table}" WHERE version = ?1"#);
         self.execute(&sql, [sql_version(version)])
             .map(drop)
             .map_err(writing(table))
@@ -724,7 +736,7 @@ CREATE TABLE IF NOT EXISTS "{events}" (
     fn record_event(&self, table: &str, event: &NewEvent<'_>) -> Result<()> {
         let events = events_table(table);
         let sql = format!(
-            r#"INSERT INTO "{events}" (at, event, version, name, direction, checksum, duration_ms, detail)
+            r#"INSERT INTO main."{events}" (at, event, version, name, direction, checksum, duration_ms, detail)
                VALUES ({NOW}, ?1, ?2, ?3, ?4, ?5, ?6, ?7)"#
         );
         self.execute(
@@ -754,7 +766,7 @@ CREATE TABLE IF NOT EXISTS "{events}" (
         }
         let sql = format!(
             r#"SELECT version, id, at, event, name, direction, checksum, duration_ms, detail
-               FROM "{events}" ORDER BY id"#
+               FROM main."{events}" ORDER BY id"#
         );
         tracking_rows(self, &events, &sql, |row, version| {
             let malformed = |detail: String| Error::MalformedRow {
@@ -822,8 +834,9 @@ fn run_sql(
     direction: Direction,
     sql: &str,
     outside: bool,
+    scope: &MigrationScope<'_>,
 ) -> Result<()> {
-    execute_script(conn, sql).map_err(|failure| Error::MigrationFailed {
+    execute_script(conn, sql, scope).map_err(|failure| Error::MigrationFailed {
         version: migration.version(),
         name: migration.name().to_owned(),
         file: file_of(migration, direction).to_owned(),
@@ -850,6 +863,22 @@ fn failure(migration: &Migration, direction: Direction, source: BoxError) -> Err
         statement: None,
         source,
     }
+}
+
+/// The runner's transaction ended while a migration ran in it (beyond what
+/// the authorizer refuses: unsafe code, say): what ran before may have been
+/// committed without its tracking row, so the migration counts as dirty.
+fn transaction_ended(migration: &Migration, direction: Direction) -> Error {
+    let mut error = failure(
+        migration,
+        direction,
+        "the runner's transaction ended while it ran, so what it did before may have been committed without its tracking row"
+            .into(),
+    );
+    if let Error::MigrationFailed { dirty, .. } = &mut error {
+        *dirty = true;
+    }
+    error
 }
 
 /// Wraps the violations found by the foreign key check as a migration's

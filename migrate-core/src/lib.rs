@@ -50,6 +50,8 @@ mod error;
 #[cfg(feature = "sqlite")]
 mod foreign_keys;
 #[cfg(feature = "sqlite")]
+mod guard;
+#[cfg(feature = "sqlite")]
 mod in_progress;
 #[cfg(feature = "sqlite")]
 mod report;

@@ -264,12 +264,6 @@ impl Migration {
         }
     }
 
-    /// Whether this is a Rust migration with its code compiled in.
-    #[cfg(feature = "sqlite")]
-    pub(crate) fn is_runnable_rust(&self) -> bool {
-        matches!(self.up, Script::Rust(Some(_)))
-    }
-
     /// The checksum of the up file (or of the whole `.rs` file); see
     /// [`Checksum::of_text`].
     pub fn checksum(&self) -> Checksum {

@@ -114,7 +114,7 @@ impl Runner<'_> {
     }
 
     fn revert<B: Backend>(&self, conn: &mut B, until: Until) -> Result<RollbackReport> {
-        self.session(conn, |conn| {
+        self.migrating(conn, false, |conn, guard| {
             let mut foreign_keys = ForeignKeyCheck::new(conn)?;
             let mut report = RollbackReport::default();
             // The target version is fixed under the first write lock (`Count`
@@ -165,7 +165,7 @@ impl Runner<'_> {
                     tx.mark_dirty(&self.table, migration, Direction::Down)?;
                     B::commit(tx)?;
                     drop(off);
-                    if let Err(error) = conn.execute_outside(migration, Direction::Down) {
+                    if let Err(error) = conn.execute_outside(migration, Direction::Down, guard) {
                         return failed(error);
                     }
                     let tx = conn.begin(true, self.lock_timeout)?;
@@ -176,7 +176,7 @@ impl Runner<'_> {
                     continue;
                 }
                 if let Err(error) =
-                    self.execute::<B>(&tx, migration, Direction::Down, &mut foreign_keys)
+                    self.execute::<B>(&tx, migration, Direction::Down, guard, &mut foreign_keys)
                 {
                     drop(tx);
                     return failed(error);

@@ -6,12 +6,14 @@ use crate::backend::{Backend, NewEvent};
 use crate::checksum::Checksum;
 use crate::error::{Error, Problem, Result};
 use crate::foreign_keys::ForeignKeyCheck;
+use crate::guard::Guard;
 use crate::in_progress::{Running, another_is_running};
 use crate::migration::{Migration, Migrations};
 use crate::report::{
     AppliedMigration, Direction, DryRunOutcome, DryRunReport, DryRunStep, Event, EventKind,
     PendingMigration, RedoReport, Report, RollbackReport, Status,
 };
+use crate::verify::tracking_tables;
 
 /// The tracking table's default name (Flyway's is `flyway_schema_history`).
 /// The history is kept beside it in `<table>_events`.
@@ -244,7 +246,7 @@ impl<'a> Runner<'a> {
     /// turned back on, but the failure is not recorded.
     pub fn run<B: Backend>(&self, conn: &mut B) -> Result<Report> {
         self.check_target()?;
-        self.session(conn, |conn| {
+        self.migrating(conn, false, |conn, guard| {
             // Read first, without the write lock: an up-to-date database (the
             // usual start of an application) never waits for or takes it.
             let tx = conn.begin(false, self.lock_timeout)?;
@@ -261,9 +263,9 @@ impl<'a> Runner<'a> {
             }
             let mut foreign_keys = ForeignKeyCheck::new(conn)?;
             if self.grouped {
-                self.run_grouped(conn, &mut foreign_keys)
+                self.run_grouped(conn, guard, &mut foreign_keys)
             } else {
-                self.run_each(conn, &mut foreign_keys)
+                self.run_each(conn, guard, &mut foreign_keys)
             }
         })
     }
@@ -305,7 +307,7 @@ impl<'a> Runner<'a> {
     /// error but part of the report.
     pub fn dry_run<B: Backend>(&self, conn: &mut B) -> Result<DryRunReport> {
         self.check_target()?;
-        self.session(conn, |conn| {
+        self.migrating(conn, false, |conn, guard| {
             let mut foreign_keys = ForeignKeyCheck::new(conn)?;
             let _off = foreign_keys.off(conn)?;
             let tx = conn.begin(true, self.lock_timeout)?;
@@ -318,7 +320,8 @@ impl<'a> Runner<'a> {
                 let outcome = if migration.up_no_transaction() {
                     DryRunOutcome::SkippedNoTransaction
                 } else {
-                    match self.execute::<B>(&tx, migration, Direction::Up, &mut foreign_keys) {
+                    match self.execute::<B>(&tx, migration, Direction::Up, guard, &mut foreign_keys)
+                    {
                         Ok(()) => {
                             let duration = whole_millis(started.elapsed());
                             self.record_applied(&*tx, migration, duration, EventKind::Applied)?;
@@ -408,40 +411,59 @@ impl<'a> Runner<'a> {
     }
 
     /// Checks the connection, then runs `body` with the lock timeout as the
-    /// connection's busy timeout (restoring its own afterwards) and, when the
-    /// set has Rust migrations, with the commit hook that keeps them from
-    /// committing their transaction (removed afterwards).
+    /// connection's busy timeout; see [`Runner::migrating`] for what is
+    /// restored afterwards. For actions that run no migration code.
     pub(crate) fn session<B: Backend, T>(
         &self,
         conn: &mut B,
         body: impl FnOnce(&B) -> Result<T>,
     ) -> Result<T> {
-        self.check_connection(conn)?;
-        // Only with Rust migrations to run: the hook replaces the
-        // application's own (SQLite keeps one per connection).
-        let guard_commits = self.migrations.iter().any(Migration::is_runnable_rust);
-        if guard_commits {
-            conn.guard_commits(true)?;
-        }
-        let result = self.with_lock_timeout(conn, body);
-        if guard_commits {
-            let removed = conn.guard_commits(false);
-            return result.and_then(|value| removed.map(|()| value));
-        }
-        result
+        self.with_connection(conn, None, body)
     }
 
-    fn with_lock_timeout<B: Backend, T>(
+    /// [`session`](Runner::session) for actions that run migration code:
+    /// `body` gets the [`Guard`] whose rules (SQLite's authorizer) hold while
+    /// that code runs, protecting this runner's tracking tables; `sandbox`
+    /// also keeps it from touching any file (the build-time check).
+    ///
+    /// Whatever way `body` ends — an error, a lock timeout, a panic of a
+    /// Rust migration — the connection is handed back as it was given: no
+    /// transaction open (one left open is rolled back), its own busy timeout,
+    /// no authorizer. Foreign keys are restored around each migration (see
+    /// `ForeignKeysOff` and `execute_outside`).
+    pub(crate) fn migrating<B: Backend, T>(
         &self,
-        conn: &B,
+        conn: &mut B,
+        sandbox: bool,
+        body: impl FnOnce(&B, &Guard) -> Result<T>,
+    ) -> Result<T> {
+        let guard = Guard::new(&tracking_tables(&self.table), sandbox);
+        self.with_connection(conn, Some(&guard), |conn| body(conn, &guard))
+    }
+
+    fn with_connection<B: Backend, T>(
+        &self,
+        conn: &mut B,
+        guard: Option<&Guard>,
         body: impl FnOnce(&B) -> Result<T>,
     ) -> Result<T> {
-        let previous = conn.set_lock_timeout(self.lock_timeout)?;
+        self.check_connection(conn)?;
         // Waiting happens wherever SQLite needs a lock: at `BEGIN IMMEDIATE`,
         // at a read while another connection holds an exclusive lock (in
         // rollback-journal mode), at `COMMIT` while readers hold shared ones.
-        let result = body(conn).map_err(|error| error.busy_as_locked(self.lock_timeout));
-        let restored = conn.set_lock_timeout(previous);
+        let busy_timeout = conn.set_lock_timeout(self.lock_timeout)?;
+        let mut restore = Restore {
+            conn,
+            busy_timeout,
+            guarded: false,
+            finished: false,
+        };
+        if let Some(guard) = guard {
+            restore.conn.guard(Some(guard))?;
+            restore.guarded = true;
+        }
+        let result = body(&*restore.conn).map_err(|error| error.busy_as_locked(self.lock_timeout));
+        let restored = restore.finish();
         let value = result?;
         restored?;
         Ok(value)
@@ -461,7 +483,12 @@ impl<'a> Runner<'a> {
 
     /// One transaction per migration; re-verifies under the write lock before
     /// each one.
-    fn run_each<B: Backend>(&self, conn: &B, foreign_keys: &mut ForeignKeyCheck) -> Result<Report> {
+    fn run_each<B: Backend>(
+        &self,
+        conn: &B,
+        guard: &Guard,
+        foreign_keys: &mut ForeignKeyCheck,
+    ) -> Result<Report> {
         let mut report = Report::default();
         // The first pass, under the write lock, checks every pending migration
         // before any is applied.
@@ -507,11 +534,11 @@ impl<'a> Runner<'a> {
                 drop(off);
                 report
                     .applied
-                    .push(self.apply_outside(conn, migration, running)?);
+                    .push(self.apply_outside(conn, migration, guard, running)?);
                 continue;
             }
             let started = Instant::now();
-            match self.execute::<B>(&tx, migration, Direction::Up, foreign_keys) {
+            match self.execute::<B>(&tx, migration, Direction::Up, guard, foreign_keys) {
                 Ok(()) => {
                     let applied = self.record_applied(
                         &*tx,
@@ -536,6 +563,7 @@ impl<'a> Runner<'a> {
     fn run_grouped<B: Backend>(
         &self,
         conn: &B,
+        guard: &Guard,
         foreign_keys: &mut ForeignKeyCheck,
     ) -> Result<Report> {
         let _off = foreign_keys.off(conn)?;
@@ -546,7 +574,9 @@ impl<'a> Runner<'a> {
         let mut report = Report::default();
         for migration in plan.pending.iter().map(|&i| &self.migrations.as_slice()[i]) {
             let started = Instant::now();
-            if let Err(mut error) = self.execute::<B>(&tx, migration, Direction::Up, foreign_keys) {
+            if let Err(mut error) =
+                self.execute::<B>(&tx, migration, Direction::Up, guard, foreign_keys)
+            {
                 drop(tx);
                 if let Error::MigrationFailed { grouped, .. } = &mut error {
                     *grouped = true;
@@ -570,10 +600,11 @@ impl<'a> Runner<'a> {
         &self,
         conn: &B,
         migration: &Migration,
+        guard: &Guard,
         running: Running,
     ) -> Result<AppliedMigration> {
         let started = Instant::now();
-        match conn.execute_outside(migration, Direction::Up) {
+        match conn.execute_outside(migration, Direction::Up, guard) {
             Ok(()) => {
                 let tx = conn.begin(true, self.lock_timeout)?;
                 let applied =
@@ -591,16 +622,18 @@ impl<'a> Runner<'a> {
         }
     }
 
-    /// Runs a migration's up or down inside `tx`, then, when the connection
-    /// enforces foreign keys, checks them before the caller commits.
+    /// Runs a migration's up or down inside `tx` under `guard`'s rules,
+    /// then, when the connection enforces foreign keys, checks them before
+    /// the caller commits.
     pub(crate) fn execute<B: Backend>(
         &self,
         tx: &B::Tx<'_>,
         migration: &Migration,
         direction: Direction,
+        guard: &Guard,
         foreign_keys: &mut ForeignKeyCheck,
     ) -> Result<()> {
-        B::execute(tx, migration, direction)?;
+        B::execute(tx, migration, direction, guard)?;
         foreign_keys.check(&**tx, migration, direction)
     }
 
@@ -678,6 +711,11 @@ impl<'a> Runner<'a> {
         let recorded = conn.begin(true, self.lock_timeout).and_then(|tx| {
             tx.create_tables(&self.table)?;
             if dirty {
+                // A migration outside a transaction was marked dirty before
+                // it ran; one whose transaction ended under it is now.
+                if !runs_outside(migration, direction) {
+                    tx.mark_dirty(&self.table, migration, direction)?;
+                }
                 tx.set_dirty_error(&self.table, migration.version(), &message)?;
             } else if direction == Direction::Up {
                 tx.record_failure(&self.table, migration, duration, &message)?;
@@ -823,6 +861,54 @@ pub(crate) fn refuse_dirty<B: Backend>(conn: &B, table: &str) -> Result<()> {
             error: dirty.error,
         }),
         None => Ok(()),
+    }
+}
+
+/// What an action changed on the caller's connection, put back by
+/// [`finish`](Restore::finish), or when dropped (a panic on the way out).
+struct Restore<'c, B: Backend> {
+    conn: &'c mut B,
+    /// The connection's own busy timeout.
+    busy_timeout: Duration,
+    /// Whether the guard's authorizer is installed.
+    guarded: bool,
+    finished: bool,
+}
+
+impl<B: Backend> Restore<'_, B> {
+    fn finish(mut self) -> Result<()> {
+        self.finished = true;
+        self.restore()
+    }
+
+    /// Every step is tried, whichever fails; the first error is returned.
+    fn restore(&mut self) -> Result<()> {
+        let rolled_back = self.conn.roll_back_open_transaction();
+        let unguarded = if self.guarded {
+            self.conn.guard(None)
+        } else {
+            Ok(())
+        };
+        let timeout = self.conn.set_lock_timeout(self.busy_timeout).map(drop);
+        rolled_back.and(unguarded).and(timeout)
+    }
+}
+
+impl<B: Backend> Drop for Restore<'_, B> {
+    fn drop(&mut self) {
+        if !self.finished
+            && let Err(error) = self.restore()
+        {
+            tracing::error!(%error, "could not restore the connection's settings after a panic");
+        }
+    }
+}
+
+/// Whether a migration's up or down runs outside a transaction.
+pub(crate) fn runs_outside(migration: &Migration, direction: Direction) -> bool {
+    match direction {
+        Direction::Up => migration.up_no_transaction(),
+        Direction::Down => migration.down_no_transaction(),
     }
 }
 

@@ -47,6 +47,7 @@ use crate::backend::Backend;
 use crate::backend::sealed::Sealed;
 use crate::error::{Error, Result as RunResult, failure_message, location};
 use crate::foreign_keys::ForeignKeyCheck;
+use crate::guard::{Guard, SANDBOX_REFUSAL};
 use crate::migration::{Migration, Migrations};
 use crate::report::Direction;
 use crate::runner::DEFAULT_TABLE;
@@ -206,12 +207,26 @@ impl VerifyProblem {
         let folder = folder.display();
         let mut message =
             format!("checking `{folder}` on an empty in-memory SQLite database: {self}");
+        let turn_off = format!(
+            "turn it off with `embed_migrations!(\"{folder}\", verify = false)` (`migrate validate --no-verify`)"
+        );
         if self.needs_application_setup() {
             message.push_str(&format!(
-                "; if the application registers it on its connection (or loads an extension), the check cannot: turn it off with `embed_migrations!(\"{folder}\", verify = false)` (`migrate validate --no-verify`)"
+                "; if the application registers it on its connection (or loads an extension), the check cannot: {turn_off}"
+            ));
+        } else if self.opens_a_file() {
+            message.push_str(&format!(
+                "; a migration that must open a file cannot be checked while the crate builds: {turn_off}"
             ));
         }
         message
+    }
+
+    /// Whether the failure is a statement the check refused because it
+    /// would open a file on the build machine (`ATTACH`, `VACUUM INTO`,
+    /// `load_extension()`; see the module docs).
+    pub fn opens_a_file(&self) -> bool {
+        matches!(self, VerifyProblem::Failed { message, .. } if message.ends_with(SANDBOX_REFUSAL))
     }
 
     /// Whether the failure names something only the application's connection
@@ -378,11 +393,11 @@ pub fn verify(migrations: &Migrations) -> Result<Verified, VerifyError> {
         problems: vec![internal(error)],
     })?;
     let runner = set.runner();
-    // The session installs the commit hook that keeps Rust steps from
-    // committing, as at run time.
-    let outcome = runner.session(&mut conn, |conn| {
+    // The runner's rules for migration code, and none may touch a file.
+    let outcome = runner.migrating(&mut conn, true, |conn, guard| {
         let mut verification = Verification {
             runner: &runner,
+            guard,
             originals: migrations,
             foreign_keys: foreign_keys_off(conn)?,
             problems: Vec::new(),
@@ -404,6 +419,8 @@ pub fn verify(migrations: &Migrations) -> Result<Verified, VerifyError> {
 struct Verification<'a> {
     /// Over the set with stand-ins for Rust code that is not compiled in.
     runner: &'a Runner<'a>,
+    /// The rules migration code runs under, on every connection.
+    guard: &'a Guard,
     /// The set as given, to tell which Rust migrations really run.
     originals: &'a Migrations,
     foreign_keys: ForeignKeyCheck,
@@ -497,7 +514,7 @@ impl Verification<'_> {
             // Outside a transaction, foreign keys are enforced as the
             // connection has them.
             conn.set_foreign_keys(enforced)
-                .and_then(|()| conn.execute_outside(migration, direction))
+                .and_then(|()| conn.execute_outside(migration, direction, self.guard))
                 .and_then(|()| conn.set_foreign_keys(false))
         } else {
             conn.begin(true, self.runner.lock_timeout).and_then(|tx| {
@@ -505,6 +522,7 @@ impl Verification<'_> {
                     &tx,
                     migration,
                     direction,
+                    self.guard,
                     &mut self.foreign_keys,
                 )?;
                 commit_migration::<Connection>(tx, migration)
@@ -552,7 +570,7 @@ impl Verification<'_> {
     /// were applied once already, so a failure is unexpected.
     fn fresh(&mut self, migrations: &[Migration]) -> Result<Connection, VerifyProblem> {
         let mut conn = Connection::open_in_memory().map_err(internal)?;
-        conn.guard_commits(true).map_err(internal)?;
+        conn.guard(Some(self.guard)).map_err(internal)?;
         self.foreign_keys = foreign_keys_off(&conn).map_err(internal)?;
         for migration in migrations {
             if let Some(problem) = self.step(&conn, migration, Direction::Up, false) {
