@@ -159,3 +159,36 @@ pub fn schema_in_creation_order(conn: &Connection) -> Vec<String> {
           ORDER BY rowid",
     )
 }
+
+/// The columns of `table`, in order.
+pub fn columns(conn: &Connection, table: &str) -> Vec<String> {
+    texts(
+        conn,
+        &format!("SELECT name FROM pragma_table_info('{table}') ORDER BY cid"),
+    )
+}
+
+/// After a merge: a database applied `0001_users.sql` and
+/// `0002_add_phone.sql`, then the folder renumbered add_phone to
+/// `0003_add_phone.sql` (the same content) because the other side's
+/// `0002_add_avatar.sql` took version 2.
+pub fn renumbered_after_a_merge() -> migrate::Result<(Folder, Database)> {
+    let folder = Folder::new(&[
+        (
+            "0001_users.sql",
+            "CREATE TABLE users (id INTEGER PRIMARY KEY);\n",
+        ),
+        ("0002_add_phone.sql", ADD_PHONE),
+    ]);
+    let db = Database::new();
+    folder.migrations().run(&mut db.open())?;
+    folder.remove("0002_add_phone.sql");
+    folder.write("0003_add_phone.sql", ADD_PHONE);
+    folder.write(
+        "0002_add_avatar.sql",
+        "ALTER TABLE users ADD COLUMN avatar TEXT;\n",
+    );
+    Ok((folder, db))
+}
+
+const ADD_PHONE: &str = "ALTER TABLE users ADD COLUMN phone TEXT;\n";
