@@ -29,6 +29,30 @@ pub const REVERSIBLE: &[(&str, &str)] = &[
     ("0003_posts_by_user.down.sql", "DROP INDEX posts_by_user;\n"),
 ];
 
+/// After a merge: `app.db` applied `0001_users.sql` and `0002_add_phone.sql`,
+/// then the folder renumbered add_phone to `0003_add_phone.sql` (the same
+/// content) because the other side's `0002_add_avatar.sql` took version 2.
+/// Times and durations fixed.
+pub fn renumbered_after_a_merge() -> Project {
+    const ADD_PHONE: &str = "ALTER TABLE users ADD COLUMN phone TEXT;\n";
+    let project = Project::new(&[
+        (
+            "0001_users.sql",
+            "CREATE TABLE users (id INTEGER PRIMARY KEY);\n",
+        ),
+        ("0002_add_phone.sql", ADD_PHONE),
+    ]);
+    project.run(&["up"], 0);
+    project.remove("0002_add_phone.sql");
+    project.write("0003_add_phone.sql", ADD_PHONE);
+    project.write(
+        "0002_add_avatar.sql",
+        "ALTER TABLE users ADD COLUMN avatar TEXT;\n",
+    );
+    project.fix_times();
+    project
+}
+
 /// A temporary folder holding `migrations/` and, once a command creates it,
 /// `app.db`; commands run inside it.
 pub struct Project {
@@ -63,6 +87,11 @@ impl Project {
     /// Writes a file in `migrations/`.
     pub fn write(&self, name: &str, content: &str) {
         fs::write(self.migrations().join(name), content).expect("write a migration file");
+    }
+
+    /// Removes a file from `migrations/`.
+    pub fn remove(&self, name: &str) {
+        fs::remove_file(self.migrations().join(name)).expect("remove a migration file");
     }
 
     /// `migrate --database app.db` run in the project, without the caller's
