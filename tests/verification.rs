@@ -84,7 +84,11 @@ fn a_version_another_migration_took_is_reused_and_nothing_is_applied() -> migrat
         file: "0002_add_avatar.sql".into(),
         renumbered: Some((3, "0003_add_phone.sql".into())),
     };
-    assert_eq!(status.problems, [expected.clone()], "not divergent");
+    assert_eq!(
+        status.problems,
+        std::slice::from_ref(&expected),
+        "not divergent"
+    );
     assert_eq!(
         expected.to_string(),
         "migration 2 (add_phone) was applied, but version 2 is now add_avatar in `0002_add_avatar.sql`, \

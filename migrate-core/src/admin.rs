@@ -136,8 +136,8 @@ impl Runner<'_> {
     /// - [`Error::InProgress`]: a dirty migration is still being run by
     ///   another process; nothing was changed.
     /// - [`Error::Locked`], [`Error::TransactionOpen`],
-    /// [`Error::InvalidTableName`], [`Error::MalformedRow`],
-    /// [`Error::Sqlite`].
+    ///   [`Error::InvalidTableName`], [`Error::MalformedRow`],
+    ///   [`Error::Sqlite`].
     pub fn repair<B: Backend>(&self, conn: &mut B) -> Result<RepairReport> {
         self.session(conn, |conn| {
             let tx = conn.begin(true, self.lock_timeout)?;
