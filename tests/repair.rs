@@ -5,8 +5,10 @@
 
 mod common;
 
-use common::{Database, Folder, columns, count, renumbered_after_a_merge, rows, tracking_rows};
-use migrate::{Checksum, DEFAULT_TABLE, Error, EventKind, Migrations, Problem, RepairAction};
+use common::{Database, Folder, columns, count, records, renumbered_after_a_merge, tracking_rows};
+use migrate::{
+    Checksum, DEFAULT_TABLE, Error, EventKind, Migrations, Problem, RepairAction, RepairReport,
+};
 use rusqlite::Connection;
 
 fn two() -> Folder {
@@ -20,6 +22,15 @@ fn two() -> Folder {
             "CREATE TABLE posts (id INTEGER PRIMARY KEY);\n",
         ),
     ])
+}
+
+/// `(version, name, action)` of every repair.
+fn what_changed(report: &RepairReport) -> Vec<(u64, &str, &RepairAction)> {
+    report
+        .repairs
+        .iter()
+        .map(|r| (r.version, r.name.as_str(), &r.action))
+        .collect()
 }
 
 /// `(version, running_checksum)` of every applied row.
@@ -159,11 +170,7 @@ fn repair_clears_a_failed_attempt() -> migrate::Result<()> {
 
     let report = migrations.runner().repair(&mut conn)?;
 
-    let repairs: Vec<(u64, &str, &RepairAction)> = report
-        .repairs
-        .iter()
-        .map(|r| (r.version, r.name.as_str(), &r.action))
-        .collect();
+    let repairs = what_changed(&report);
     assert_eq!(repairs, [(3, "broken", &RepairAction::ClearedFailed)]);
     let versions: Vec<i64> = tracking_rows(&conn, DEFAULT_TABLE)
         .iter()
@@ -260,19 +267,6 @@ fn repairs_are_in_the_history_with_what_changed() -> migrate::Result<()> {
     Ok(())
 }
 
-/// The whole tracking table and history, to compare before and after.
-fn records(conn: &Connection) -> Vec<Vec<rusqlite::types::Value>> {
-    let mut all = rows(
-        conn,
-        &format!("SELECT * FROM {DEFAULT_TABLE} ORDER BY version"),
-    );
-    all.extend(rows(
-        conn,
-        &format!("SELECT * FROM {DEFAULT_TABLE}_events ORDER BY id"),
-    ));
-    all
-}
-
 #[test]
 fn repair_refuses_a_reused_version_and_changes_nothing() -> migrate::Result<()> {
     let (folder, db) = renumbered_after_a_merge()?;
@@ -347,11 +341,7 @@ fn an_accepted_reused_version_records_the_new_migration_and_the_next_run_applies
         name: "add_avatar".into(),
         current: avatar.checksum(),
     };
-    let repairs: Vec<(u64, &str, &RepairAction)> = report
-        .repairs
-        .iter()
-        .map(|r| (r.version, r.name.as_str(), &r.action))
-        .collect();
+    let repairs = what_changed(&report);
     assert_eq!(repairs, [(2, "add_avatar", &action)]);
     assert_eq!(
         tracking_rows(&conn, DEFAULT_TABLE)[1],
@@ -412,21 +402,13 @@ fn repair_records_the_new_name_of_a_renamed_file_with_the_same_content() -> migr
     let folder = two();
     let db = Database::new();
     folder.migrations().run(&mut db.open())?;
-    folder.remove("0002_posts.sql");
-    folder.write(
-        "0002_blog_posts.sql",
-        "CREATE TABLE posts (id INTEGER PRIMARY KEY);\n",
-    );
+    folder.rename("0002_posts.sql", "0002_blog_posts.sql");
     let migrations = folder.migrations();
     let mut conn = db.open();
 
     let report = migrations.runner().repair(&mut conn)?;
 
-    let repairs: Vec<(u64, &str, &RepairAction)> = report
-        .repairs
-        .iter()
-        .map(|r| (r.version, r.name.as_str(), &r.action))
-        .collect();
+    let repairs = what_changed(&report);
     let renamed = RepairAction::RecordedName {
         previous_name: "posts".into(),
         name: "blog_posts".into(),

@@ -123,10 +123,7 @@ fn a_reused_version_whose_applied_migration_is_gone_says_so() -> migrate::Result
     let db = Database::new();
     folder.migrations().run(&mut db.open())?;
     folder.remove("0002_posts.sql");
-    folder.write(
-        "0002_articles.sql",
-        "CREATE TABLE articles (id INTEGER PRIMARY KEY);\n",
-    );
+    folder.write("0002_articles.sql", "CREATE TABLE articles (id INTEGER);\n");
     let migrations = folder.migrations();
 
     let status = migrations.status(&mut db.open())?;
@@ -152,11 +149,7 @@ fn a_renamed_file_with_the_same_content_is_not_a_problem() -> migrate::Result<()
     let folder = two();
     let db = Database::new();
     folder.migrations().run(&mut db.open())?;
-    folder.remove("0002_posts.sql");
-    folder.write(
-        "0002_blog_posts.sql",
-        "CREATE TABLE posts (id INTEGER PRIMARY KEY);\n",
-    );
+    folder.rename("0002_posts.sql", "0002_blog_posts.sql");
     let migrations = folder.migrations();
     let mut conn = db.open();
 

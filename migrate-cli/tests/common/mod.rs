@@ -34,17 +34,18 @@ pub const REVERSIBLE: &[(&str, &str)] = &[
 /// content) because the other side's `0002_add_avatar.sql` took version 2.
 /// Times and durations fixed.
 pub fn renumbered_after_a_merge() -> Project {
-    const ADD_PHONE: &str = "ALTER TABLE users ADD COLUMN phone TEXT;\n";
     let project = Project::new(&[
         (
             "0001_users.sql",
             "CREATE TABLE users (id INTEGER PRIMARY KEY);\n",
         ),
-        ("0002_add_phone.sql", ADD_PHONE),
+        (
+            "0002_add_phone.sql",
+            "ALTER TABLE users ADD COLUMN phone TEXT;\n",
+        ),
     ]);
     project.run(&["up"], 0);
-    project.remove("0002_add_phone.sql");
-    project.write("0003_add_phone.sql", ADD_PHONE);
+    project.rename("0002_add_phone.sql", "0003_add_phone.sql");
     project.write(
         "0002_add_avatar.sql",
         "ALTER TABLE users ADD COLUMN avatar TEXT;\n",
@@ -89,9 +90,10 @@ impl Project {
         fs::write(self.migrations().join(name), content).expect("write a migration file");
     }
 
-    /// Removes a file from `migrations/`.
-    pub fn remove(&self, name: &str) {
-        fs::remove_file(self.migrations().join(name)).expect("remove a migration file");
+    /// Renames a file in `migrations/`, its content unchanged.
+    pub fn rename(&self, from: &str, to: &str) {
+        fs::rename(self.migrations().join(from), self.migrations().join(to))
+            .expect("rename a migration file");
     }
 
     /// `migrate --database app.db` run in the project, without the caller's
