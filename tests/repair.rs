@@ -304,11 +304,11 @@ fn repair_refuses_a_reused_version_and_changes_nothing() -> migrate::Result<()> 
     );
     assert_eq!(
         error.to_string(),
-        "cannot repair: version 2 (applied as add_phone) is now add_avatar: a repair would record each \
-         as applied with its new migration, which is right only once the database has what the new \
-         migration does and no longer what the applied one did; nothing was changed. Put them back at \
-         their versions or roll them back with the build or folder that applied them (see status), or \
-         accept them with `accept_reused_versions(true)` (`migrate repair --accept-reused-versions`)"
+        "cannot repair: version 2 (applied as add_phone) is now add_avatar; recording the new \
+         migration on a reused version is right only once the database has what it does and no longer \
+         what the applied one did, so nothing was changed: put the applied migration back at its \
+         version, or roll it back with the build or folder that applied it (see status), or accept \
+         with `accept_reused_versions(true)` (`migrate repair --accept-reused-versions`)"
     );
     assert_eq!(records(&conn), before, "nothing repaired half way");
     Ok(())

@@ -169,7 +169,7 @@ fn repair_refuses_a_reused_version_until_told_to_accept_it() {
     let output = project.run(&["repair"], 3);
     assert_contains(
         &output.stderr,
-        "error: repairing `app.db`: cannot repair: version 2 (applied as add_phone) is now add_avatar: ",
+        "error: repairing `app.db`: cannot repair: version 2 (applied as add_phone) is now add_avatar; ",
     );
     assert_contains(&output.stderr, "`migrate repair --accept-reused-versions`");
     assert_eq!(records(), before, "nothing changed");

@@ -134,7 +134,7 @@ pub enum Error {
     /// was changed, not even the repairs it could have made. See
     /// [`Runner::accept_reused_versions`](crate::Runner::accept_reused_versions).
     #[error(
-        "cannot repair: {}: a repair would record each as applied with its new migration, which is right only once the database has what the new migration does and no longer what the applied one did; nothing was changed. Put them back at their versions or roll them back with the build or folder that applied them (see status), or accept them with `accept_reused_versions(true)` (`migrate repair --accept-reused-versions`)",
+        "cannot repair: {}; recording the new migration on a reused version is right only once the database has what it does and no longer what the applied one did, so nothing was changed: put the applied migration back at its version, or roll it back with the build or folder that applied it (see status), or accept with `accept_reused_versions(true)` (`migrate repair --accept-reused-versions`)",
         reused_versions(reused)
     )]
     RepairRefused {
