@@ -93,7 +93,8 @@
 //! # Running
 //!
 //! [`Migrations::run`] verifies what was applied before (a divergent, missing
-//! or out-of-order migration stops it before anything is applied), then
+//! or out-of-order migration, or a version a different migration took, stops
+//! it before anything is applied), then
 //! applies each pending migration in its own transaction together with its
 //! row in the tracking table `migrate_schema_history`. [`Migrations::status`]
 //! reports applied, pending, failed and dirty migrations and problems. See

@@ -118,6 +118,7 @@ enum Expect {
 fn problem_version(problem: &Problem) -> Option<u64> {
     match problem {
         Problem::Divergent { version, .. }
+        | Problem::VersionReused { version, .. }
         | Problem::Missing { version, .. }
         | Problem::OutOfOrder { version, .. } => Some(*version),
         _ => None,

@@ -1,11 +1,14 @@
 //! Repair: accept the checksum of an edited applied migration, clear failed
-//! attempts (and dirty marks, see `no_transaction.rs`), and record each
+//! attempts (and dirty marks, see `no_transaction.rs`), refuse a version a
+//! different migration took unless told to accept it, and record each
 //! change in the history.
 
 mod common;
 
-use common::{Database, Folder, count, tracking_rows};
-use migrate::{Checksum, DEFAULT_TABLE, Error, EventKind, Migrations, Problem, RepairAction};
+use common::{Database, Folder, columns, count, records, renumbered_after_a_merge, tracking_rows};
+use migrate::{
+    Checksum, DEFAULT_TABLE, Error, EventKind, Migrations, Problem, RepairAction, RepairReport,
+};
 use rusqlite::Connection;
 
 fn two() -> Folder {
@@ -19,6 +22,15 @@ fn two() -> Folder {
             "CREATE TABLE posts (id INTEGER PRIMARY KEY);\n",
         ),
     ])
+}
+
+/// `(version, name, action)` of every repair.
+fn what_changed(report: &RepairReport) -> Vec<(u64, &str, &RepairAction)> {
+    report
+        .repairs
+        .iter()
+        .map(|r| (r.version, r.name.as_str(), &r.action))
+        .collect()
 }
 
 /// `(version, running_checksum)` of every applied row.
@@ -158,11 +170,7 @@ fn repair_clears_a_failed_attempt() -> migrate::Result<()> {
 
     let report = migrations.runner().repair(&mut conn)?;
 
-    let repairs: Vec<(u64, &str, &RepairAction)> = report
-        .repairs
-        .iter()
-        .map(|r| (r.version, r.name.as_str(), &r.action))
-        .collect();
+    let repairs = what_changed(&report);
     assert_eq!(repairs, [(3, "broken", &RepairAction::ClearedFailed)]);
     let versions: Vec<i64> = tracking_rows(&conn, DEFAULT_TABLE)
         .iter()
@@ -256,5 +264,166 @@ fn repairs_are_in_the_history_with_what_changed() -> migrate::Result<()> {
         assert_eq!(event.duration, None);
         assert_eq!(event.name, migrations.get(event.version).unwrap().name());
     }
+    Ok(())
+}
+
+#[test]
+fn repair_refuses_a_reused_version_and_changes_nothing() -> migrate::Result<()> {
+    let (folder, db) = renumbered_after_a_merge()?;
+    // Also an edit to accept and a failed attempt to clear: a refused
+    // repair makes neither.
+    folder.write(
+        "0001_users.sql",
+        "-- who signs in\nCREATE TABLE users (id INTEGER PRIMARY KEY);\n",
+    );
+    folder.write("0004_broken.sql", "INSERT INTO nowhere VALUES (1);\n");
+    let mut conn = db.open();
+    conn.execute_batch(&format!(
+        "INSERT INTO {DEFAULT_TABLE} (version, name, checksum, applied_at, duration_ms, state, error)
+         VALUES (4, 'broken', 'sha256:{}', '2024-01-31T12:00:00.000Z', 0, 'failed', 'no such table: nowhere')",
+        "0".repeat(64)
+    ))
+    .unwrap();
+    let migrations = folder.migrations();
+    let before = records(&conn);
+
+    let error = migrations.runner().repair(&mut conn).unwrap_err();
+
+    let Error::RepairRefused { reused } = &error else {
+        panic!("{error:?}");
+    };
+    assert_eq!(
+        reused,
+        &[Problem::VersionReused {
+            version: 2,
+            applied_name: "add_phone".into(),
+            name: "add_avatar".into(),
+            file: "0002_add_avatar.sql".into(),
+            renumbered: Some((3, "0003_add_phone.sql".into())),
+        }]
+    );
+    assert_eq!(
+        error.to_string(),
+        "cannot repair: version 2 (applied as add_phone) is now add_avatar; recording the new \
+         migration on a reused version is right only once the database has what it does and no longer \
+         what the applied one did, so nothing was changed: put the applied migration back at its \
+         version, or roll it back with the build or folder that applied it (see status), or accept \
+         with `accept_reused_versions(true)` (`migrate repair --accept-reused-versions`)"
+    );
+    assert_eq!(records(&conn), before, "nothing repaired half way");
+    Ok(())
+}
+
+#[test]
+fn an_accepted_reused_version_records_the_new_migration_and_the_next_run_applies_the_renumbered_one()
+-> migrate::Result<()> {
+    let (folder, db) = renumbered_after_a_merge()?;
+    let migrations = folder.migrations();
+    let (avatar, phone) = (migrations.get(2).unwrap(), migrations.get(3).unwrap());
+    let mut conn = db.open();
+    // What accepting asserts: the database has what add_avatar does and no
+    // longer what add_phone did (here by hand; rolling add_phone back with
+    // the build that applied it, then running, needs no repair at all).
+    // Without it, the next run would fail adding phone a second time.
+    conn.execute_batch(
+        "ALTER TABLE users DROP COLUMN phone; ALTER TABLE users ADD COLUMN avatar TEXT;",
+    )
+    .unwrap();
+
+    let report = migrations
+        .runner()
+        .accept_reused_versions(true)
+        .repair(&mut conn)?;
+
+    let action = RepairAction::AcceptedReusedVersion {
+        previous_name: "add_phone".into(),
+        previous: phone.checksum(),
+        name: "add_avatar".into(),
+        current: avatar.checksum(),
+    };
+    let repairs = what_changed(&report);
+    assert_eq!(repairs, [(2, "add_avatar", &action)]);
+    assert_eq!(
+        tracking_rows(&conn, DEFAULT_TABLE)[1],
+        (
+            2,
+            "add_avatar".into(),
+            avatar.checksum().to_string(),
+            "applied".into()
+        )
+    );
+    let event = migrations.history(&mut conn)?.pop().unwrap();
+    assert_eq!(
+        (
+            event.kind,
+            event.version,
+            event.name.as_str(),
+            event.checksum
+        ),
+        (
+            EventKind::Repaired,
+            2,
+            "add_avatar",
+            Some(avatar.checksum())
+        )
+    );
+    assert_eq!(
+        event.detail.unwrap(),
+        format!(
+            "accepted add_avatar at this version with checksum {} (was applied as add_phone with {})",
+            avatar.checksum(),
+            phone.checksum()
+        )
+    );
+
+    let report = migrations.run(&mut conn)?;
+
+    let applied: Vec<(u64, &str)> = report
+        .applied
+        .iter()
+        .map(|a| (a.version, a.name.as_str()))
+        .collect();
+    assert_eq!(applied, [(3, "add_phone")]);
+    assert_eq!(columns(&conn, "users"), ["id", "avatar", "phone"]);
+    assert_eq!(
+        running_checksums(&conn),
+        expected_running_checksums(&migrations),
+        "as if applied in this order from scratch"
+    );
+    assert!(migrations.status(&mut conn)?.is_up_to_date());
+    assert!(migrations.run(&mut conn)?.applied.is_empty());
+    Ok(())
+}
+
+#[test]
+fn repair_records_the_new_name_of_a_renamed_file_with_the_same_content() -> migrate::Result<()> {
+    // Not a problem (see verification.rs), but a stale name would make a
+    // later edit of the file look like a different migration.
+    let folder = two();
+    let db = Database::new();
+    folder.migrations().run(&mut db.open())?;
+    folder.rename("0002_posts.sql", "0002_blog_posts.sql");
+    let migrations = folder.migrations();
+    let mut conn = db.open();
+
+    let report = migrations.runner().repair(&mut conn)?;
+
+    let repairs = what_changed(&report);
+    let renamed = RepairAction::RecordedName {
+        previous_name: "posts".into(),
+        name: "blog_posts".into(),
+    };
+    assert_eq!(repairs, [(2, "blog_posts", &renamed)]);
+    let names: Vec<String> = migrations
+        .status(&mut conn)?
+        .applied
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    assert_eq!(names, ["users", "blog_posts"]);
+    assert_eq!(
+        running_checksums(&conn),
+        expected_running_checksums(&migrations)
+    );
     Ok(())
 }

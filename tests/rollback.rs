@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Database, Folder, count, rows, schema, tracking_rows};
+use common::{Database, Folder, count, renumbered_after_a_merge, rows, schema, tracking_rows};
 use migrate::{DEFAULT_TABLE, Direction, Error, EventKind, Irreversible, Migrations};
 use rusqlite::Connection;
 use rusqlite::types::Value;
@@ -495,5 +495,36 @@ fn a_failing_down_is_rolled_back_and_keeps_the_downs_before_it() -> migrate::Res
     );
     let detail = history.last().unwrap().detail.as_deref().unwrap_or("");
     assert!(detail.contains("no such table: nowhere"), "{detail}");
+    Ok(())
+}
+
+#[test]
+fn a_version_another_migration_took_is_rolled_back_by_the_build_that_applied_it()
+-> migrate::Result<()> {
+    // The down of the migration now at version 2 would not undo what was
+    // applied there.
+    let (folder, db) = renumbered_after_a_merge()?;
+    let migrations = folder.migrations();
+    let mut conn = db.open();
+    let before = tracking_rows(&conn, DEFAULT_TABLE);
+
+    let error = migrations.rollback(&mut conn, 1).unwrap_err();
+
+    let reason = Irreversible::VersionReused {
+        name: "add_avatar".into(),
+        file: "0002_add_avatar.sql".into(),
+    };
+    assert!(
+        matches!(&error, Error::Irreversible { version: 2, name, reason: r }
+            if name == "add_phone" && **r == reason),
+        "the applied one, for the reused version: {error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "cannot roll back migration 2 (add_phone): its version is now add_avatar in \
+         `0002_add_avatar.sql`, whose down would not undo it; roll it back with the build or \
+         folder that applied it; nothing was rolled back"
+    );
+    assert_eq!(tracking_rows(&conn, DEFAULT_TABLE), before);
     Ok(())
 }

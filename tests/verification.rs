@@ -1,10 +1,11 @@
-//! Verification before anything is applied: divergent, missing and
-//! out-of-order migrations are distinct errors and nothing is applied; the
+//! Verification before anything is applied: divergent and missing
+//! migrations, versions a different migration took, and out-of-order
+//! migrations are distinct errors and nothing is applied; the
 //! running checksum keeps the check on an up-to-date database to one row.
 
 mod common;
 
-use common::{Database, Folder, schema_objects};
+use common::{Database, Folder, columns, renumbered_after_a_merge, schema_objects, tracking_rows};
 use migrate::{Checksum, DEFAULT_TABLE, Error, Problem};
 
 fn two() -> Folder {
@@ -64,6 +65,99 @@ fn an_edited_applied_migration_is_divergent_and_nothing_is_applied() -> migrate:
         "0003 not applied"
     );
     assert_eq!(migrations.status(&mut conn)?.problems, [expected]);
+    Ok(())
+}
+
+#[test]
+fn a_version_another_migration_took_is_reused_and_nothing_is_applied() -> migrate::Result<()> {
+    let (folder, db) = renumbered_after_a_merge()?;
+    let migrations = folder.migrations();
+    let mut conn = db.open();
+    let rows = tracking_rows(&conn, DEFAULT_TABLE);
+
+    let status = migrations.status(&mut conn)?;
+
+    let expected = Problem::VersionReused {
+        version: 2,
+        applied_name: "add_phone".into(),
+        name: "add_avatar".into(),
+        file: "0002_add_avatar.sql".into(),
+        renumbered: Some((3, "0003_add_phone.sql".into())),
+    };
+    assert_eq!(
+        status.problems,
+        std::slice::from_ref(&expected),
+        "not divergent"
+    );
+    assert_eq!(
+        expected.to_string(),
+        "migration 2 (add_phone) was applied, but version 2 is now add_avatar in `0002_add_avatar.sql`, \
+         and add_phone moved to version 3 (`0003_add_phone.sql`): a different migration took its version; \
+         put add_phone back at version 2 and give add_avatar a version after the latest, \
+         or roll add_phone back with the build or folder that applied it"
+    );
+    assert!(!status.is_up_to_date());
+
+    let error = migrations.run(&mut conn).unwrap_err();
+
+    assert!(
+        matches!(&error, Error::Verification(p) if *p == expected),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().ends_with("; nothing was applied"),
+        "{error}"
+    );
+    assert_eq!(
+        columns(&conn, "users"),
+        ["id", "phone"],
+        "add_phone not applied again"
+    );
+    assert_eq!(tracking_rows(&conn, DEFAULT_TABLE), rows);
+    Ok(())
+}
+
+#[test]
+fn a_reused_version_whose_applied_migration_is_gone_says_so() -> migrate::Result<()> {
+    let folder = two();
+    let db = Database::new();
+    folder.migrations().run(&mut db.open())?;
+    folder.remove("0002_posts.sql");
+    folder.write("0002_articles.sql", "CREATE TABLE articles (id INTEGER);\n");
+    let migrations = folder.migrations();
+
+    let status = migrations.status(&mut db.open())?;
+
+    let [problem] = &status.problems[..] else {
+        panic!("{:?}", status.problems);
+    };
+    assert_eq!(
+        problem.to_string(),
+        "migration 2 (posts) was applied, but version 2 is now articles in `0002_articles.sql`, \
+         and this build has no posts: a different migration took its version; \
+         put posts back at version 2 and give articles a version after the latest, \
+         or roll posts back with the build or folder that applied it"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_renamed_file_with_the_same_content_is_not_a_problem() -> migrate::Result<()> {
+    // What was applied is what the file says; the up-to-date check, which
+    // compares running checksums only, cannot see names either, and status
+    // must agree with it.
+    let folder = two();
+    let db = Database::new();
+    folder.migrations().run(&mut db.open())?;
+    folder.rename("0002_posts.sql", "0002_blog_posts.sql");
+    let migrations = folder.migrations();
+    let mut conn = db.open();
+
+    let status = migrations.status(&mut conn)?;
+
+    assert!(status.problems.is_empty(), "{:?}", status.problems);
+    assert!(status.is_up_to_date());
+    assert!(migrations.run(&mut conn)?.applied.is_empty());
     Ok(())
 }
 

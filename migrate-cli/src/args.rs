@@ -19,8 +19,9 @@ Examples:
   migrate validate --dir db/migrations
 
 Exit codes: 0 success, 1 failure, 2 usage, 3 refused (divergent, missing or
-out-of-order migrations, a dirty or in-progress migration, an irreversible
-rollback, a refused baseline: nothing was changed)."
+out-of-order migrations, a version reused by a different migration, a dirty or
+in-progress migration, an irreversible rollback, a refused baseline or repair:
+nothing was changed)."
 )]
 pub struct Cli {
     /// The SQLite database: a file path, or `sqlite:` / `sqlite://` and a path
@@ -170,7 +171,7 @@ Verifies first as `up` would; then a down of the latest applied migration
 and an up of it, each committed on its own.")]
     Redo,
 
-    /// Show the current version and every applied, pending, failed, dirty, divergent or missing migration
+    /// Show the current version and the state of every version: applied, pending, failed, dirty, divergent, version reused, missing or out of order
     #[command(after_help = "\
 Examples:
   migrate status
@@ -198,10 +199,14 @@ Refused (exit 3) when a migration is already applied.")]
     #[command(after_help = "\
 Examples:
   migrate repair
+  migrate repair --accept-reused-versions   # risky: see below
 
 Before clearing a dirty mark, bring the database by hand to the migration's
-\"not applied\" state: undo what a cut-short up did, or complete a cut-short down.")]
-    Repair,
+\"not applied\" state: undo what a cut-short up did, or complete a cut-short down.
+
+An applied version that a different migration now has (status: version
+reused) is refused (exit 3, nothing changed) unless --accept-reused-versions.")]
+    Repair(RepairArgs),
 
     /// Print the database's schema as SQL, without SQLite's own objects and the tracking tables, or check it for drift
     #[command(after_help = "\
@@ -254,6 +259,14 @@ pub struct DownArgs {
 pub struct BaselineArgs {
     /// The highest version to mark as applied
     pub version: u64,
+}
+
+/// Arguments of `repair`.
+#[derive(Debug, Args)]
+pub struct RepairArgs {
+    /// Record the new migration's name and checksum on an applied version a different migration now has, instead of refusing (risky: only once the database has what the new migration does and no longer what the applied one did)
+    #[arg(long)]
+    pub accept_reused_versions: bool,
 }
 
 /// Arguments of `validate`.

@@ -15,7 +15,9 @@ use migrate_core::{
 };
 use serde_json::{Value, json};
 
-use crate::args::{BaselineArgs, DownArgs, NewArgs, Options, SchemaArgs, UpArgs, ValidateArgs};
+use crate::args::{
+    BaselineArgs, DownArgs, NewArgs, Options, RepairArgs, SchemaArgs, UpArgs, ValidateArgs,
+};
 use crate::output::{self, DIM, ERROR, GOOD, HEADER, Table, WAITING, cell, plain};
 use crate::run::Session;
 
@@ -466,7 +468,7 @@ struct StatusRow {
 
 /// One row per version. A version can be in several lists of [`Status`]: the
 /// most pressing word on it wins (dirty over failed over pending; divergent,
-/// missing and out of order over applied and pending).
+/// version reused, missing and out of order over applied and pending).
 fn status_rows(status: &Status) -> BTreeMap<u64, StatusRow> {
     let mut rows = BTreeMap::new();
     let mut set = |version: u64, name: &str, state: String, style: Style, at: Option<&str>| {
@@ -507,6 +509,11 @@ fn status_rows(status: &Status) -> BTreeMap<u64, StatusRow> {
     for problem in &status.problems {
         let (version, name, state) = match problem {
             Problem::Divergent { version, name, .. } => (*version, name, "divergent"),
+            Problem::VersionReused {
+                version,
+                applied_name,
+                ..
+            } => (*version, applied_name, "version reused"),
             Problem::Missing { version, name } => (*version, name, "missing"),
             Problem::OutOfOrder { version, name, .. } => (*version, name, "out of order"),
             _ => continue,
@@ -613,8 +620,11 @@ pub(crate) fn baseline(s: &mut Session, args: &BaselineArgs) -> Result<()> {
 }
 
 /// `repair`.
-pub(crate) fn repair(s: &mut Session) -> Result<()> {
-    let result = s.runner().repair(s.conn);
+pub(crate) fn repair(s: &mut Session, args: &RepairArgs) -> Result<()> {
+    let result = s
+        .runner()
+        .accept_reused_versions(args.accept_reused_versions)
+        .repair(s.conn);
     let result = logged(s, "repair", result);
     let report = result.with_context(|| format!("repairing `{}`", s.database))?;
     let repairs: Vec<Value> = report
@@ -847,6 +857,7 @@ fn event_json(e: &Event) -> Value {
 
 fn status_json(database: &str, status: &Status) -> Value {
     let mut divergent = Vec::new();
+    let mut version_reused = Vec::new();
     let mut missing = Vec::new();
     let mut out_of_order = Vec::new();
     for problem in &status.problems {
@@ -860,6 +871,16 @@ fn status_json(database: &str, status: &Status) -> Value {
             } => divergent.push(json!({
                 "version": version, "name": name, "file": file,
                 "applied_checksum": applied.to_string(), "checksum": embedded.to_string(),
+            })),
+            Problem::VersionReused {
+                version,
+                applied_name,
+                name,
+                file,
+                renumbered,
+            } => version_reused.push(json!({
+                "version": version, "applied_name": applied_name, "name": name, "file": file,
+                "renumbered_to": renumbered.as_ref().map(|(version, file)| json!({ "version": version, "file": file })),
             })),
             Problem::Missing { version, name } => {
                 missing.push(json!({ "version": version, "name": name }))
@@ -890,6 +911,7 @@ fn status_json(database: &str, status: &Status) -> Value {
             "started_at": m.started_at, "error": m.error,
         })).collect::<Vec<_>>(),
         "divergent": divergent,
+        "version_reused": version_reused,
         "missing": missing,
         "out_of_order": out_of_order,
         "problems": status.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>(),

@@ -17,11 +17,13 @@ pub const FAILURE: u8 = 1;
 pub const USAGE: u8 = 2;
 
 /// Exit code of a command refused before it changed anything because of the
-/// state of the database: a divergent, missing or out-of-order migration
-/// ([`Error::Verification`]), a dirty migration ([`Error::Dirty`]), one
-/// another process is running ([`Error::InProgress`]), a rollback of a
-/// migration that cannot be reverted ([`Error::Irreversible`]), or a baseline
-/// of a database with applied migrations ([`Error::BaselineRefused`]).
+/// state of the database: a divergent, missing or out-of-order migration or
+/// a version reused by a different migration ([`Error::Verification`]), a
+/// dirty migration ([`Error::Dirty`]), one another process is running
+/// ([`Error::InProgress`]), a rollback of a migration that cannot be reverted
+/// ([`Error::Irreversible`]), a baseline of a database with applied
+/// migrations ([`Error::BaselineRefused`]), or a repair of a reused version
+/// not accepted ([`Error::RepairRefused`]).
 pub const REFUSED: u8 = 3;
 
 /// The exit code for `error`: [`REFUSED`] when a [`migrate_core::Error`] in
@@ -61,6 +63,7 @@ pub(crate) fn is_refusal(error: &Error) -> bool {
             | Error::InProgress { .. }
             | Error::Irreversible { .. }
             | Error::BaselineRefused { .. }
+            | Error::RepairRefused { .. }
     )
 }
 

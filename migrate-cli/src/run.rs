@@ -45,7 +45,7 @@ impl<'a> Session<'a> {
             DbCommand::Status => commands::status(&mut self),
             DbCommand::History => commands::history(&mut self),
             DbCommand::Baseline(args) => commands::baseline(&mut self, args),
-            DbCommand::Repair => commands::repair(&mut self),
+            DbCommand::Repair(args) => commands::repair(&mut self, args),
             DbCommand::Schema(args) => commands::schema(&mut self, args),
         }
     }

@@ -1,9 +1,10 @@
-//! `baseline` and `repair`, and a dirty migration: refused with exit code 3
-//! until repaired.
+//! `baseline` and `repair`, a dirty migration: refused with exit code 3
+//! until repaired, and a reused version: repair refuses it until told to
+//! accept it.
 
 mod common;
 
-use common::{Project, REVERSIBLE, assert_contains};
+use common::{Project, REVERSIBLE, assert_contains, renumbered_after_a_merge};
 
 #[test]
 fn baseline_marks_migrations_applied_without_running_them() {
@@ -133,4 +134,74 @@ fn a_dirty_migration_is_refused_until_repaired() {
     assert_contains(&output.stdout, "cleared the dirty mark");
     project.run(&["up"], 0);
     assert_eq!(project.objects(), ["table half", "table users"]);
+}
+
+#[test]
+fn repair_refuses_a_reused_version_until_told_to_accept_it() {
+    let project = renumbered_after_a_merge();
+    let records = || {
+        project.rows(
+            "SELECT version, name, checksum FROM migrate_schema_history ORDER BY version",
+            |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                ))
+            },
+        )
+    };
+    let before = records();
+    let events = || {
+        project.rows(
+            "SELECT count(*) FROM migrate_schema_history_events",
+            |row| row.get::<_, i64>(0),
+        )
+    };
+    let events_before = events();
+
+    let output = project.run(&["up"], 3);
+    assert_contains(
+        &output.stderr,
+        "migration 2 (add_phone) was applied, but version 2 is now add_avatar in `0002_add_avatar.sql`, \
+         and add_phone moved to version 3 (`0003_add_phone.sql`)",
+    );
+    let output = project.run(&["repair"], 3);
+    assert_contains(
+        &output.stderr,
+        "error: repairing `app.db`: cannot repair: version 2 (applied as add_phone) is now add_avatar; ",
+    );
+    assert_contains(&output.stderr, "`migrate repair --accept-reused-versions`");
+    assert_eq!(records(), before, "nothing changed");
+    assert_eq!(events(), events_before);
+
+    // What accepting asserts: the database has what add_avatar does and no
+    // longer what add_phone did.
+    project
+        .open()
+        .execute_batch(
+            "ALTER TABLE users DROP COLUMN phone; ALTER TABLE users ADD COLUMN avatar TEXT;",
+        )
+        .unwrap();
+    let output = project.run(&["repair", "--accept-reused-versions"], 0);
+    assert!(
+        output.stdout.starts_with(
+            "repaired     2  add_avatar  accepted add_avatar at this version with checksum sha256:"
+        ),
+        "{}",
+        output.stdout
+    );
+    assert_contains(&output.stdout, "(was applied as add_phone with sha256:");
+    let output = project.run(&["up"], 0);
+    assert_contains(&output.stdout, "applied      3  add_phone");
+    let names: Vec<(i64, String)> = records().into_iter().map(|(v, n, _)| (v, n)).collect();
+    assert_eq!(
+        names,
+        [
+            (1, "users".into()),
+            (2, "add_avatar".into()),
+            (3, "add_phone".into())
+        ]
+    );
+    assert_contains(&project.run(&["status"], 0).stdout, "0 problems");
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Project, REVERSIBLE, assert_contains, snapshot};
+use common::{Project, REVERSIBLE, assert_contains, renumbered_after_a_merge, snapshot};
 use serde_json::Value;
 
 /// A database where 1 is applied, 2 was applied and its file edited since
@@ -77,6 +77,25 @@ fn status_in_json_lists_applied_pending_failed_divergent_and_missing() {
         "2024-01-31T12:00:00.000Z"
     );
     assert_eq!(status["problems"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn status_shows_a_version_a_different_migration_took_as_reused_not_divergent() {
+    let project = renumbered_after_a_merge();
+    let output = project.run(&["status"], 0);
+    snapshot("status-version-reused", &output.stdout);
+
+    let status = json(&project, &["status"]);
+    assert_eq!(
+        status["version_reused"],
+        serde_json::json!([{
+            "version": 2, "applied_name": "add_phone", "name": "add_avatar",
+            "file": "0002_add_avatar.sql",
+            "renumbered_to": { "version": 3, "file": "0003_add_phone.sql" },
+        }])
+    );
+    assert_eq!(status["divergent"], serde_json::json!([]));
+    assert_eq!(status["up_to_date"], false);
 }
 
 #[test]

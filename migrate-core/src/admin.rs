@@ -3,8 +3,9 @@
 
 use crate::backend::{Backend, NewEvent};
 use crate::checksum::Checksum;
-use crate::error::{Error, Result};
+use crate::error::{Error, Problem, Result};
 use crate::in_progress::another_is_running;
+use crate::migration::Migration;
 use crate::report::{
     AppliedMigration, Direction, Event, EventKind, Repair, RepairAction, RepairReport,
 };
@@ -90,6 +91,15 @@ impl Runner<'_> {
     /// `repaired` history event saying what changed. Missing migrations
     /// (applied but unknown to this build) are left as they are.
     ///
+    /// An applied version that a different migration took
+    /// ([`Problem::VersionReused`]) is not an edit to accept: the database
+    /// has what the applied migration did, not what the new one does. Repair
+    /// refuses it, changing nothing, unless
+    /// [`accept_reused_versions`](Runner::accept_reused_versions) is on; it
+    /// then records the new migration's name and checksum on that version.
+    /// A renamed file with the same content is not a problem, but its new
+    /// name is recorded too.
+    ///
     /// Before clearing a dirty mark, bring the database by hand to the state
     /// "not applied": undo what a cut-short up did (a later run applies it
     /// again from its start), or complete a cut-short down.
@@ -121,10 +131,13 @@ impl Runner<'_> {
     ///
     /// # Errors
     ///
-    /// [`Error::InProgress`]: a dirty migration is still being run by
-    /// another process. [`Error::Locked`], [`Error::TransactionOpen`],
-    /// [`Error::InvalidTableName`], [`Error::MalformedRow`],
-    /// [`Error::Sqlite`].
+    /// - [`Error::RepairRefused`]: a different migration took an applied
+    ///   version, and reused versions are not accepted; nothing was changed.
+    /// - [`Error::InProgress`]: a dirty migration is still being run by
+    ///   another process; nothing was changed.
+    /// - [`Error::Locked`], [`Error::TransactionOpen`],
+    ///   [`Error::InvalidTableName`], [`Error::MalformedRow`],
+    ///   [`Error::Sqlite`].
     pub fn repair<B: Backend>(&self, conn: &mut B) -> Result<RepairReport> {
         self.session(conn, |conn| {
             let tx = conn.begin(true, self.lock_timeout)?;
@@ -132,23 +145,35 @@ impl Runner<'_> {
                 return Ok(RepairReport::default());
             }
             tx.create_tables(&self.table)?;
+            let applied = tx.applied(&self.table)?;
+            let problems: Vec<Option<Problem>> = applied
+                .iter()
+                .map(|row| self.compare(row, &applied))
+                .collect();
+            // Refused before anything changes: no repair is made half way.
+            let reused: Vec<Problem> = problems
+                .iter()
+                .flatten()
+                .filter(|problem| matches!(problem, Problem::VersionReused { .. }))
+                .cloned()
+                .collect();
+            if !reused.is_empty() && !self.accept_reused_versions {
+                return Err(Error::RepairRefused { reused });
+            }
             let mut repairs = Vec::new();
             let mut previous: Option<Checksum> = None;
-            for row in tx.applied(&self.table)? {
+            for (row, problem) in applied.iter().zip(&problems) {
                 let mut checksum = row.checksum;
                 if let Some(migration) = self.migrations().get(row.version)
-                    && migration.checksum() != row.checksum
+                    && let Some(action) = accepting(row, problem.as_ref(), migration)
                 {
                     checksum = migration.checksum();
-                    tx.set_checksum(&self.table, row.version, checksum)?;
+                    tx.set_name_and_checksum(&self.table, row.version, migration.name(), checksum)?;
                     repairs.push(Repair {
                         version: row.version,
-                        name: row.name.clone(),
+                        name: migration.name().to_owned(),
                         direction: Direction::Up,
-                        action: RepairAction::AcceptedChecksum {
-                            previous: row.checksum,
-                            current: checksum,
-                        },
+                        action,
                     });
                 }
                 // Re-chain every row: a changed checksum changes all the
@@ -196,7 +221,8 @@ impl Runner<'_> {
                         name: &repair.name,
                         direction: repair.direction,
                         checksum: match repair.action {
-                            RepairAction::AcceptedChecksum { current, .. } => Some(current),
+                            RepairAction::AcceptedChecksum { current, .. }
+                            | RepairAction::AcceptedReusedVersion { current, .. } => Some(current),
                             _ => None,
                         },
                         duration: None,
@@ -249,5 +275,35 @@ impl Runner<'_> {
             let tx = conn.begin(false, self.lock_timeout)?;
             tx.events(&self.table)
         })
+    }
+}
+
+/// What a repair records for an applied row with `problem`, whose version
+/// is `migration`'s: its checksum for a divergent one, its name and checksum
+/// for a reused version (only reached when accepted), its name for a renamed
+/// file with the same content; nothing otherwise.
+fn accepting(
+    row: &AppliedMigration,
+    problem: Option<&Problem>,
+    migration: &Migration,
+) -> Option<RepairAction> {
+    let Some(problem) = problem else {
+        return (migration.name() != row.name).then(|| RepairAction::RecordedName {
+            previous_name: row.name.clone(),
+            name: migration.name().to_owned(),
+        });
+    };
+    match problem {
+        Problem::Divergent { .. } => Some(RepairAction::AcceptedChecksum {
+            previous: row.checksum,
+            current: migration.checksum(),
+        }),
+        Problem::VersionReused { .. } => Some(RepairAction::AcceptedReusedVersion {
+            previous_name: row.name.clone(),
+            previous: row.checksum,
+            name: migration.name().to_owned(),
+            current: migration.checksum(),
+        }),
+        _ => None,
     }
 }

@@ -140,8 +140,14 @@ pub(crate) mod sealed {
         ) -> Result<String>;
         /// Sets the running checksum of an applied version.
         fn set_running_checksum(&self, table: &str, version: u64, running: Checksum) -> Result<()>;
-        /// Sets the checksum of an applied version.
-        fn set_checksum(&self, table: &str, version: u64, checksum: Checksum) -> Result<()>;
+        /// Sets the name and checksum of an applied version.
+        fn set_name_and_checksum(
+            &self,
+            table: &str,
+            version: u64,
+            name: &str,
+            checksum: Checksum,
+        ) -> Result<()>;
         /// Records a failed attempt at an up (outside the rolled-back
         /// transaction).
         fn record_failure(
@@ -632,11 +638,20 @@ CREATE TABLE IF NOT EXISTS main."{events}" (
             .map_err(writing(table))
     }
 
-    fn set_checksum(&self, table: &str, version: u64, checksum: Checksum) -> Result<()> {
-        let sql = format!(r#"UPDATE main."{table}" SET checksum = ?2 WHERE version = ?1"#);
-        self.execute(&sql, params![sql_version(version), checksum.to_string()])
-            .map(drop)
-            .map_err(writing(table))
+    fn set_name_and_checksum(
+        &self,
+        table: &str,
+        version: u64,
+        name: &str,
+        checksum: Checksum,
+    ) -> Result<()> {
+        let sql = format!(r#"UPDATE main."{table}" SET name = ?2, checksum = ?3 WHERE version = ?1"#);
+        self.execute(
+            &sql,
+            params![sql_version(version), name, checksum.to_string()],
+        )
+        .map(drop)
+        .map_err(writing(table))
     }
 
     fn record_failure(

@@ -129,6 +129,20 @@ pub enum Error {
         version: u64,
     },
 
+    /// A repair that would record a different migration at an applied
+    /// version ([`Problem::VersionReused`]) without being told to: nothing
+    /// was changed, not even the repairs it could have made. See
+    /// [`Runner::accept_reused_versions`](crate::Runner::accept_reused_versions).
+    #[error(
+        "cannot repair: {}; recording the new migration on a reused version is right only once the database has what it does and no longer what the applied one did, so nothing was changed: put the applied migration back at its version, or roll it back with the build or folder that applied it (see status), or accept with `accept_reused_versions(true)` (`migrate repair --accept-reused-versions`)",
+        reused_versions(reused)
+    )]
+    RepairRefused {
+        /// Every applied version a different migration took, each a
+        /// [`Problem::VersionReused`], in version order.
+        reused: Vec<Problem>,
+    },
+
     /// A Rust migration read at run time ([`Migrations::from_folder`](crate::Migrations::from_folder)):
     /// its code is only compiled in by `embed_migrations!`.
     #[error(
@@ -280,6 +294,35 @@ pub(crate) fn failure_message(source: &(dyn std::error::Error + Send + Sync + 's
     }
 }
 
+/// `version 2 (applied as add_phone) is now add_avatar, version 5 (…) is now …`.
+fn reused_versions(reused: &[Problem]) -> String {
+    let described: Vec<String> = reused
+        .iter()
+        .filter_map(|problem| match problem {
+            Problem::VersionReused {
+                version,
+                applied_name,
+                name,
+                ..
+            } => Some(format!(
+                "version {version} (applied as {applied_name}) is now {name}"
+            )),
+            _ => None,
+        })
+        .collect();
+    described.join(", ")
+}
+
+/// Where the applied migration of a reused version went, if this build has it.
+fn renumbered_to(applied_name: &str, renumbered: Option<&(u64, String)>) -> String {
+    match renumbered {
+        Some((version, file)) => {
+            format!(", and {applied_name} moved to version {version} (`{file}`)")
+        }
+        None => format!(", and this build has no {applied_name}"),
+    }
+}
+
 fn dirty_fix(direction: Direction) -> &'static str {
     match direction {
         Direction::Up => {
@@ -337,6 +380,31 @@ pub enum Problem {
         /// The checksum of this build's file.
         embedded: Checksum,
     },
+    /// An applied version that a different migration has taken in this
+    /// build: the name recorded when it was applied is not the name of this
+    /// build's migration at that version, and the checksums differ (typically
+    /// after a merge, when one side renumbered its migration). A different
+    /// name with the same checksum is a renamed file with the same content,
+    /// not a problem.
+    #[error(
+        "migration {version} ({applied_name}) was applied, but version {version} is now {name} in `{file}`{}: a different migration took its version; put {applied_name} back at version {version} and give {name} a version after the latest, or roll {applied_name} back with the build or folder that applied it",
+        renumbered_to(applied_name, renumbered.as_ref())
+    )]
+    VersionReused {
+        /// The version.
+        version: u64,
+        /// The name recorded in the tracking table when it was applied.
+        applied_name: String,
+        /// The name of this build's migration at that version.
+        name: String,
+        /// Its up file.
+        file: String,
+        /// The version and up file of this build's migration named
+        /// `applied_name`, when it is at another version (it was renumbered)
+        /// and not applied there under that name; `None` when this build has
+        /// no such migration.
+        renumbered: Option<(u64, String)>,
+    },
     /// An applied migration this build does not know: the database is newer
     /// than the binary.
     #[error(
@@ -389,6 +457,17 @@ pub enum Irreversible {
         applied: Checksum,
         /// The checksum of this build's file.
         embedded: Checksum,
+    },
+    /// A different migration has its version in this build
+    /// ([`Problem::VersionReused`]), whose down would not undo it.
+    #[error(
+        "its version is now {name} in `{file}`, whose down would not undo it; roll it back with the build or folder that applied it"
+    )]
+    VersionReused {
+        /// The name of this build's migration at that version.
+        name: String,
+        /// Its up file.
+        file: String,
     },
     /// This build does not know it: the database is newer than the binary.
     #[error("it is applied but unknown to this build, so its down is unknown")]

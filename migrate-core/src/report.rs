@@ -186,6 +186,29 @@ pub enum RepairAction {
         /// This build's checksum, now recorded.
         current: Checksum,
     },
+    /// An applied version that a different migration took
+    /// ([`Problem::VersionReused`]) now records that migration: its name
+    /// ([`Repair::name`]) and checksum. Only with
+    /// [`Runner::accept_reused_versions`](crate::Runner::accept_reused_versions).
+    AcceptedReusedVersion {
+        /// The name recorded when it was applied.
+        previous_name: String,
+        /// The checksum recorded when it was applied.
+        previous: Checksum,
+        /// The name of this build's migration at that version, now recorded.
+        name: String,
+        /// Its checksum, now recorded.
+        current: Checksum,
+    },
+    /// A renamed file with the same content (not a problem) now has its
+    /// new name recorded too, so that a later edit of it is divergent and
+    /// not a reused version.
+    RecordedName {
+        /// The name recorded when it was applied.
+        previous_name: String,
+        /// The name of this build's migration at that version, now recorded.
+        name: String,
+    },
     /// A dirty mark removed: the migration counts as not applied (see
     /// [`Repair::direction`] for which step was cut short).
     ClearedDirty,
@@ -199,6 +222,22 @@ impl fmt::Display for RepairAction {
             RepairAction::AcceptedChecksum { previous, current } => write!(
                 f,
                 "accepted the current checksum {current} (was applied with {previous})"
+            ),
+            RepairAction::AcceptedReusedVersion {
+                previous_name,
+                previous,
+                name,
+                current,
+            } => write!(
+                f,
+                "accepted {name} at this version with checksum {current} (was applied as {previous_name} with {previous})"
+            ),
+            RepairAction::RecordedName {
+                previous_name,
+                name,
+            } => write!(
+                f,
+                "recorded its new name {name} (was applied as {previous_name}, with the same checksum)"
             ),
             RepairAction::ClearedDirty => {
                 f.write_str("cleared the dirty mark; the migration counts as not applied")
@@ -214,7 +253,8 @@ impl fmt::Display for RepairAction {
 pub struct Repair {
     /// The version.
     pub version: u64,
-    /// The name.
+    /// The name: the one now recorded, after accepting a reused version or
+    /// recording a new name.
     pub name: String,
     /// The step concerned: the one cut short for a cleared dirty mark, `Up`
     /// otherwise.
@@ -246,8 +286,9 @@ pub struct Status {
     /// Migrations cut short outside a transaction; runs refuse until a
     /// repair.
     pub dirty: Vec<DirtyMigration>,
-    /// Every disagreement between the database and the set: divergent,
-    /// missing and out-of-order migrations.
+    /// Every disagreement between the database and the set: divergent and
+    /// missing migrations, versions a different migration took, and
+    /// out-of-order migrations.
     pub problems: Vec<Problem>,
 }
 
@@ -335,7 +376,8 @@ pub struct Event {
     /// count as up).
     pub direction: Direction,
     /// The checksum involved: the file's when applied, rolled back, failed
-    /// or baselined; the accepted one after a repair.
+    /// or baselined; the accepted one after a repair (under the accepted
+    /// name, after a repair of a reused version).
     pub checksum: Option<Checksum>,
     /// How long the migration ran, in whole milliseconds, for applied,
     /// rolled back and failed events.

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use crate::backend::{Backend, NewEvent};
-use crate::error::{Error, Irreversible, Result};
+use crate::error::{Error, Irreversible, Problem, Result};
 use crate::foreign_keys::ForeignKeyCheck;
 use crate::in_progress::Running;
 use crate::migration::{Migration, MigrationKind, Script};
@@ -229,20 +229,35 @@ impl Runner<'_> {
             name: name.to_owned(),
             reason: Box::new(reason),
         };
+        // Where the row and the set disagree, `run` would refuse too. Where
+        // the renumbered migration went does not matter here.
+        match self.compare(row, &[]) {
+            Some(Problem::VersionReused { name, file, .. }) => {
+                return Err(refuse(
+                    &row.name,
+                    Irreversible::VersionReused { name, file },
+                ));
+            }
+            Some(Problem::Divergent {
+                name,
+                file,
+                applied,
+                embedded,
+                ..
+            }) => {
+                let reason = Irreversible::Divergent {
+                    file,
+                    applied,
+                    embedded,
+                };
+                return Err(refuse(&name, reason));
+            }
+            _ => {}
+        }
         let Some(migration) = self.migrations().get(row.version) else {
             return Err(refuse(&row.name, Irreversible::Missing));
         };
         let name = migration.name();
-        if migration.checksum() != row.checksum {
-            return Err(refuse(
-                name,
-                Irreversible::Divergent {
-                    file: migration.file().to_owned(),
-                    applied: row.checksum,
-                    embedded: migration.checksum(),
-                },
-            ));
-        }
         match migration.down() {
             None => Err(refuse(
                 name,

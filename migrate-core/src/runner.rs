@@ -53,6 +53,7 @@ pub struct Runner<'a> {
     migrations: &'a Migrations,
     pub(crate) table: String,
     allow_out_of_order: bool,
+    pub(crate) accept_reused_versions: bool,
     pub(crate) lock_timeout: Duration,
     target: Option<u64>,
     grouped: bool,
@@ -65,6 +66,7 @@ impl Migrations {
             migrations: self,
             table: DEFAULT_TABLE.to_owned(),
             allow_out_of_order: false,
+            accept_reused_versions: false,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             target: None,
             grouped: false,
@@ -165,6 +167,19 @@ impl<'a> Runner<'a> {
         self
     }
 
+    /// Lets [`repair`](Runner::repair) record this build's migration (its
+    /// name and checksum) on an applied version that a different migration
+    /// took ([`Problem::VersionReused`]), instead of refusing with
+    /// [`Error::RepairRefused`] (default `false`). Risky: the tracking table
+    /// then says the new migration is applied there, so do it only once the
+    /// database has what the new migration does and no longer what the
+    /// applied one did; otherwise the next run applies the renumbered
+    /// migration a second time.
+    pub fn accept_reused_versions(mut self, accept: bool) -> Self {
+        self.accept_reused_versions = accept;
+        self
+    }
+
     /// How long to wait for another connection's lock before failing with
     /// [`Error::Locked`] (default [`DEFAULT_LOCK_TIMEOUT`]), and how long
     /// `run` waits for another process's no-transaction migration before
@@ -224,7 +239,8 @@ impl<'a> Runner<'a> {
     /// # Errors
     ///
     /// - [`Error::Verification`] before anything is applied: a divergent or
-    ///   missing migration, or an out-of-order one unless allowed.
+    ///   missing migration, a version a different migration took, or an
+    ///   out-of-order one unless allowed.
     /// - [`Error::Dirty`]: a migration was cut short outside a transaction.
     /// - [`Error::MigrationFailed`]: a migration failed; it was rolled back
     ///   (or, outside a transaction, marked dirty), the failure recorded in
@@ -806,24 +822,7 @@ impl<'a> Runner<'a> {
     fn diagnose(&self, applied: &[AppliedMigration]) -> Plan {
         let set = self.migrations.as_slice();
         let mut problems = Vec::new();
-        for row in applied {
-            match self.migrations.get(row.version) {
-                None => problems.push(Problem::Missing {
-                    version: row.version,
-                    name: row.name.clone(),
-                }),
-                Some(migration) if migration.checksum() != row.checksum => {
-                    problems.push(Problem::Divergent {
-                        version: row.version,
-                        name: migration.name().to_owned(),
-                        file: migration.file().to_owned(),
-                        applied: row.checksum,
-                        embedded: migration.checksum(),
-                    })
-                }
-                Some(_) => {}
-            }
-        }
+        problems.extend(applied.iter().filter_map(|row| self.compare(row, applied)));
         let latest_applied = applied.last().map_or(0, |row| row.version);
         let pending: Vec<usize> = (0..set.len())
             .filter(|&i| {
@@ -843,6 +842,60 @@ impl<'a> Runner<'a> {
             }
         }
         Plan { pending, problems }
+    }
+
+    /// How an applied row (one of `applied`, in version order) disagrees
+    /// with this build's migration at its version, if it does: missing,
+    /// divergent (same name, another checksum) or version reused (another
+    /// name and another checksum). The same checksum under another name is a
+    /// renamed file with the same content: what was applied is what the
+    /// file says, and the up-to-date check, which compares running checksums
+    /// only, agrees.
+    pub(crate) fn compare(
+        &self,
+        row: &AppliedMigration,
+        applied: &[AppliedMigration],
+    ) -> Option<Problem> {
+        let Some(migration) = self.migrations.get(row.version) else {
+            return Some(Problem::Missing {
+                version: row.version,
+                name: row.name.clone(),
+            });
+        };
+        if migration.checksum() == row.checksum {
+            return None;
+        }
+        if migration.name() == row.name {
+            return Some(Problem::Divergent {
+                version: row.version,
+                name: migration.name().to_owned(),
+                file: migration.file().to_owned(),
+                applied: row.checksum,
+                embedded: migration.checksum(),
+            });
+        }
+        // Renumbered: the applied name at another version, unless that
+        // version is applied under the same name (two migrations named
+        // alike).
+        let renumbered = self
+            .migrations
+            .iter()
+            .find(|m| {
+                m.name() == row.name
+                    && m.version() != row.version
+                    && applied
+                        .binary_search_by_key(&m.version(), |a| a.version)
+                        .ok()
+                        .is_none_or(|i| applied[i].name != row.name)
+            })
+            .map(|m| (m.version(), m.file().to_owned()));
+        Some(Problem::VersionReused {
+            version: row.version,
+            applied_name: row.name.clone(),
+            name: migration.name().to_owned(),
+            file: migration.file().to_owned(),
+            renumbered,
+        })
     }
 }
 

@@ -29,6 +29,31 @@ pub const REVERSIBLE: &[(&str, &str)] = &[
     ("0003_posts_by_user.down.sql", "DROP INDEX posts_by_user;\n"),
 ];
 
+/// After a merge: `app.db` applied `0001_users.sql` and `0002_add_phone.sql`,
+/// then the folder renumbered add_phone to `0003_add_phone.sql` (the same
+/// content) because the other side's `0002_add_avatar.sql` took version 2.
+/// Times and durations fixed.
+pub fn renumbered_after_a_merge() -> Project {
+    let project = Project::new(&[
+        (
+            "0001_users.sql",
+            "CREATE TABLE users (id INTEGER PRIMARY KEY);\n",
+        ),
+        (
+            "0002_add_phone.sql",
+            "ALTER TABLE users ADD COLUMN phone TEXT;\n",
+        ),
+    ]);
+    project.run(&["up"], 0);
+    project.rename("0002_add_phone.sql", "0003_add_phone.sql");
+    project.write(
+        "0002_add_avatar.sql",
+        "ALTER TABLE users ADD COLUMN avatar TEXT;\n",
+    );
+    project.fix_times();
+    project
+}
+
 /// A temporary folder holding `migrations/` and, once a command creates it,
 /// `app.db`; commands run inside it.
 pub struct Project {
@@ -63,6 +88,12 @@ impl Project {
     /// Writes a file in `migrations/`.
     pub fn write(&self, name: &str, content: &str) {
         fs::write(self.migrations().join(name), content).expect("write a migration file");
+    }
+
+    /// Renames a file in `migrations/`, its content unchanged.
+    pub fn rename(&self, from: &str, to: &str) {
+        fs::rename(self.migrations().join(from), self.migrations().join(to))
+            .expect("rename a migration file");
     }
 
     /// `migrate --database app.db` run in the project, without the caller's
