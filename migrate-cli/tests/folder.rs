@@ -24,7 +24,7 @@ const UI_FIXTURES: (&str, &str) = ("../../../../tests/ui/fixtures/", "tests/ui/f
 
 #[test]
 fn validate_prints_the_macros_compile_errors_word_for_word() {
-    let mut checked = 0;
+    let mut checked = Vec::new();
     let mut cases: Vec<_> = fs::read_dir(workspace().join("tests/ui"))
         .unwrap()
         .map(|entry| entry.unwrap().path())
@@ -71,13 +71,16 @@ fn validate_prints_the_macros_compile_errors_word_for_word() {
                 lines == expected.len() + usize::from(expected.len() > 1),
                 "{printed}"
             );
-            checked += 1;
+            checked.push(case.file_stem().unwrap().to_string_lossy().into_owned());
         } else if !stderr.contains("$DIR") {
             // rustc's errors in a Rust migration: the folder itself is valid.
             assert!(output.status.success(), "{}: {printed}", case.display());
         }
     }
-    assert!(checked >= 15, "only {checked} ui cases checked");
+    assert!(checked.len() >= 23, "only {checked:?} ui cases checked");
+    for case in ["goose-annotations", "other-tools-sections"] {
+        assert!(checked.iter().any(|c| c == case), "{case} not checked");
+    }
 }
 
 #[test]
@@ -240,4 +243,24 @@ fn validate_runs_the_migrations_on_an_empty_database_unless_told_not_to() {
 
     let rules_only = project.run(&["validate", "--no-verify"], 0);
     assert_contains(&rules_only.stdout, "valid: `migrations` has 2 migrations");
+}
+
+#[test]
+fn every_folder_command_refuses_another_tools_format_and_runs_none_of_it() {
+    let project = Project::new(&[(
+        "00001_users.sql",
+        "-- +goose Up\r\nCREATE TABLE users (id INTEGER);\r\n-- +goose Down\r\nDROP TABLE users;\r\n",
+    )]);
+    let message = "error: `migrations/00001_users.sql`, line 1: `-- +goose Up` is a goose annotation; `migrate` does not read goose's format yet";
+    for args in [
+        &["validate", "--no-verify"][..],
+        &["up"],
+        &["up", "--dry-run"],
+    ] {
+        let refused = project.run(args, 1);
+        assert_contains(&refused.stderr, message);
+    }
+    // Nothing ran: no table, up or down.
+    assert!(!project.database().exists() || project.objects().is_empty());
+    project.run(&["baseline", "1"], 1);
 }
