@@ -7,7 +7,8 @@ mod common;
 use std::path::Path;
 
 use common::Folder;
-use migrate::folder::{FileNameError, FolderProblem};
+use migrate::folder::{FileNameError, FolderProblem, parse_file_name};
+use migrate::template::template;
 use migrate::{Checksum, MigrationKind, Migrations};
 
 /// The problems `from_folder` reports for a folder, as messages with the
@@ -436,6 +437,70 @@ fn another_tools_one_file_format_is_one_error_per_file_naming_line_and_tool() {
     folder.write("00001_goose.up.sql", "CREATE TABLE users (id INTEGER);\r\n");
     folder.write("00001_goose.down.sql", "DROP TABLE users;\r\n");
     assert_eq!(problems(&folder).len(), expected.len() - 1);
+}
+
+/// The template `migrate new` writes into `file`, created at `created`.
+fn new_template(file: &str, created: &str) -> String {
+    let parsed = parse_file_name(file).unwrap().unwrap();
+    template(&parsed, created).unwrap()
+}
+
+#[test]
+fn an_untouched_template_of_migrate_new_is_refused_but_other_comment_only_files_are_no_ops() {
+    let created = "2025-06-30T23:59:59.999Z";
+    let folder = Folder::new(&[
+        ("0001_users.sql", "CREATE TABLE users (id INTEGER);\n"),
+        (
+            "0002_add_email.sql",
+            &new_template("0002_add_email.sql", created),
+        ),
+        (
+            "0003_tags.up.sql",
+            &new_template("0003_tags.up.sql", created).replace('\n', "\r\n"),
+        ),
+        (
+            "0003_tags.down.sql",
+            &format!("\u{feff}{}", new_template("0003_tags.down.sql", created)),
+        ),
+        // A comment-only file written by hand, and a template filled in.
+        ("0004_placeholder.sql", "-- nothing to do: see 0005\n"),
+        (
+            "0005_index.sql",
+            &(new_template("0005_index.sql", created) + "CREATE INDEX users_id ON users (id);\n"),
+        ),
+    ]);
+    assert_eq!(
+        problems(&folder),
+        [
+            "`migrations/0002_add_email.sql` is still the template `migrate new` wrote: write the migration's SQL below its comments, or delete the file",
+            "`migrations/0003_tags.down.sql` is still the template `migrate new` wrote: write the down's SQL below its comments, or delete the file to leave the migration without a down",
+            "`migrations/0003_tags.up.sql` is still the template `migrate new` wrote: write the migration's SQL below its comments, or delete the file",
+        ]
+    );
+
+    folder.write("0002_add_email.sql", "ALTER TABLE users ADD email TEXT;\n");
+    folder.write("0003_tags.up.sql", "CREATE TABLE tags (x);\n");
+    folder.remove("0003_tags.down.sql");
+    let set = folder.migrations();
+    assert_eq!(set.len(), 5);
+    assert_eq!(
+        set.get(4).unwrap().up_sql(),
+        Some("-- nothing to do: see 0005\n")
+    );
+}
+
+#[test]
+fn the_untouched_template_ui_fixture_is_what_migrate_new_writes() {
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ui/fixtures/untouched_template");
+    for file in ["0002_add_email.up.sql", "0002_add_email.down.sql"] {
+        let text = std::fs::read_to_string(fixture.join(file)).unwrap();
+        assert_eq!(
+            text,
+            new_template(file, "2024-01-31T12:00:00.000Z"),
+            "{file}"
+        );
+    }
 }
 
 #[test]

@@ -23,7 +23,8 @@
 //! # Folder rules
 //!
 //! Every file is UTF-8 and holds more than whitespace (a comment-only SQL file
-//! is a valid, intentional no-op). No two up files share a version
+//! is a valid, intentional no-op, unless it is still exactly the
+//! [`template`](crate::template) `migrate new` wrote). No two up files share a version
 //! (`0001_a.sql` and `1_b.sql` both claim 1, and so do `0003_x.sql` and
 //! `0003_y.rs`). Every down file has its `.up.sql`; a Rust migration has no
 //! `.down.sql`, its down is `pub fn down` in the `.rs` file. Versions are
@@ -75,6 +76,7 @@ use crate::checksum::Checksum;
 use crate::directive::{DirectiveError, parse_directives};
 use crate::migration::Script;
 use crate::other_tools::{OtherToolMarker, find_other_tool};
+use crate::template::is_untouched_template;
 
 /// The accepted file name patterns, as shown in error messages.
 pub const ACCEPTED_PATTERNS: &str = "`<version>_<name>.sql`, `<version>_<name>.up.sql` with an optional `<version>_<name>.down.sql`, `V<version>__<name>.sql`, or `<version>_<name>.rs` for a Rust migration";
@@ -383,6 +385,23 @@ pub enum FolderProblem {
         up: String,
         /// The `.down.sql` file name to move its down section into.
         down: String,
+    },
+    /// A `.sql` file still exactly as `migrate new` wrote it; see
+    /// [`template`](crate::template).
+    #[error(
+        "`{}` is still the template `migrate new` wrote: {}",
+        file.display(),
+        if *down {
+            "write the down's SQL below its comments, or delete the file to leave the migration without a down"
+        } else {
+            "write the migration's SQL below its comments, or delete the file"
+        }
+    )]
+    UntouchedTemplate {
+        /// The `.sql` file.
+        file: PathBuf,
+        /// Whether it is a down file.
+        down: bool,
     },
     /// Something in the folder that is not a regular file or a folder (a
     /// named pipe, a socket, a device, or a symlink to one).
@@ -705,14 +724,22 @@ fn read_body(
             down: steps.down,
         };
     }
-    // One problem for such a file: its directives are another tool's too.
-    if let Some(marker) = find_other_tool(&text) {
-        problems.push(FolderProblem::OtherToolsFormat {
+    // One problem for such a file: what else it holds is not its migration.
+    let whole_file = if is_untouched_template(parsed, &text) {
+        Some(FolderProblem::UntouchedTemplate {
+            file: shown.to_owned(),
+            down: parsed.role == FileRole::Down,
+        })
+    } else {
+        find_other_tool(&text).map(|marker| FolderProblem::OtherToolsFormat {
             file: shown.to_owned(),
             marker,
             up: with_suffix(parsed, ".up.sql"),
             down: with_suffix(parsed, ".down.sql"),
-        });
+        })
+    };
+    if let Some(problem) = whole_file {
+        problems.push(problem);
         return Body::Sql {
             text,
             no_transaction: false,
