@@ -7,7 +7,8 @@ mod common;
 use std::path::Path;
 
 use common::Folder;
-use migrate::folder::{FileNameError, FolderProblem};
+use migrate::folder::{FileNameError, FolderProblem, parse_file_name};
+use migrate::template::template;
 use migrate::{Checksum, MigrationKind, Migrations};
 
 /// The problems `from_folder` reports for a folder, as messages with the
@@ -366,16 +367,140 @@ fn an_unknown_or_misplaced_directive_is_an_error_naming_file_and_line() {
             "0002_late.up.sql",
             "-- why: VACUUM\n-- migrate:no-transaction\nVACUUM;",
         ),
-        ("0002_late.down.sql", "SELECT 1;\n  --Migrate:down\n"),
+        ("0002_late.down.sql", "SELECT 1;\n  --Migrate:transaction\n"),
     ]);
     assert_eq!(
         problems(&folder),
         [
             "`migrations/0001_typo.sql`, line 1: `-- migrate:no-transactions` is not a directive; the only one is `-- migrate:no-transaction`, alone on the first line (for a plain comment, leave out `migrate:`)",
-            "`migrations/0002_late.down.sql`, line 2: `--Migrate:down` is not a directive; the only one is `-- migrate:no-transaction`, alone on the first line (for a plain comment, leave out `migrate:`)",
+            "`migrations/0002_late.down.sql`, line 2: `--Migrate:transaction` is not a directive; the only one is `-- migrate:no-transaction`, alone on the first line (for a plain comment, leave out `migrate:`)",
             "`migrations/0002_late.up.sql`, line 2: `-- migrate:no-transaction` must be the first line of the file; move it to line 1",
         ]
     );
+}
+
+#[test]
+fn another_tools_one_file_format_is_one_error_per_file_naming_line_and_tool() {
+    let folder = Folder::new(&[
+        (
+            "00001_goose.sql",
+            "\u{feff}-- users\r\n-- +goose Up\r\n-- +goose StatementBegin\r\nCREATE TABLE users (id INTEGER);\r\n-- +goose StatementEnd\r\n\r\n-- +goose Down\r\nDROP TABLE users;\r\n",
+        ),
+        (
+            "00002_goose_no_transaction.sql",
+            "-- +goose NO TRANSACTION\n-- +goose up\nVACUUM;\n",
+        ),
+        (
+            "00003_dbmate.sql",
+            "-- migrate:up transaction:false\nCREATE TABLE a (x);\n\n-- migrate:down\nDROP TABLE a;\n",
+        ),
+        (
+            "00004_sql_migrate.up.sql",
+            "  -- +migrate Up notransaction\nCREATE TABLE b (x);\n-- +migrate Down\nDROP TABLE b;\n",
+        ),
+        (
+            "00004_sql_migrate.down.sql",
+            "-- +MICRATE Down\nDROP TABLE b;\n",
+        ),
+        (
+            "00005_tern.sql",
+            "CREATE TABLE c (x);\n\n---- create above / drop below ----\n\nDROP TABLE c;\n",
+        ),
+        (
+            "00006_other.sql",
+            "-- +Dbup Up\nCREATE TABLE d (x);\n-- +Dbup Down\nDROP TABLE d;\n",
+        ),
+        // A comment about another tool is not its marker.
+        (
+            "00007_plain.sql",
+            "-- converted from goose: the Down section is 00007_plain.down.sql\nSELECT 1;\n",
+        ),
+    ]);
+    // file, line, the line, what it is, whose format, the split's stem.
+    let expected = [
+        ("00001_goose.sql", 2, "-- +goose Up", "a goose annotation", "goose", "00001_goose"),
+        ("00002_goose_no_transaction.sql", 1, "-- +goose NO TRANSACTION", "a goose annotation", "goose", "00002_goose_no_transaction"),
+        ("00003_dbmate.sql", 1, "-- migrate:up transaction:false", "a dbmate section marker", "dbmate", "00003_dbmate"),
+        ("00004_sql_migrate.down.sql", 1, "-- +MICRATE Down", "a micrate annotation", "micrate", "00004_sql_migrate"),
+        ("00004_sql_migrate.up.sql", 1, "-- +migrate Up notransaction", "a sql-migrate annotation", "sql-migrate", "00004_sql_migrate"),
+        ("00005_tern.sql", 3, "---- create above / drop below ----", "tern's separator of the up and down sections", "tern", "00005_tern"),
+        ("00006_other.sql", 1, "-- +Dbup Up", "the section marker of another tool (`+Dbup`)", "that tool", "00006_other"),
+    ]
+    .map(|(file, line, text, what, tool, stem)| {
+        format!(
+            "`migrations/{file}`, line {line}: `{text}` is {what}; `migrate` does not read {tool}'s format yet, and would run the whole file, its down section too, as one up migration: move the up section into `{stem}.up.sql` and the down section, if any, into `{stem}.down.sql`, without the markers"
+        )
+    });
+    assert_eq!(problems(&folder), expected);
+
+    folder.remove("00001_goose.sql");
+    folder.write("00001_goose.up.sql", "CREATE TABLE users (id INTEGER);\r\n");
+    folder.write("00001_goose.down.sql", "DROP TABLE users;\r\n");
+    assert_eq!(problems(&folder).len(), expected.len() - 1);
+}
+
+/// The template `migrate new` writes into `file`, created at `created`.
+fn new_template(file: &str, created: &str) -> String {
+    let parsed = parse_file_name(file).unwrap().unwrap();
+    template(&parsed, created).unwrap()
+}
+
+#[test]
+fn an_untouched_template_of_migrate_new_is_refused_but_other_comment_only_files_are_no_ops() {
+    let created = "2025-06-30T23:59:59.999Z";
+    let folder = Folder::new(&[
+        ("0001_users.sql", "CREATE TABLE users (id INTEGER);\n"),
+        (
+            "0002_add_email.sql",
+            &new_template("0002_add_email.sql", created),
+        ),
+        (
+            "0003_tags.up.sql",
+            &new_template("0003_tags.up.sql", created).replace('\n', "\r\n"),
+        ),
+        (
+            "0003_tags.down.sql",
+            &format!("\u{feff}{}", new_template("0003_tags.down.sql", created)),
+        ),
+        // A comment-only file written by hand, and a template filled in.
+        ("0004_placeholder.sql", "-- nothing to do: see 0005\n"),
+        (
+            "0005_index.sql",
+            &(new_template("0005_index.sql", created) + "CREATE INDEX users_id ON users (id);\n"),
+        ),
+    ]);
+    assert_eq!(
+        problems(&folder),
+        [
+            "`migrations/0002_add_email.sql` is still the template `migrate new` wrote: write the migration's SQL below its comments, or delete the file",
+            "`migrations/0003_tags.down.sql` is still the template `migrate new` wrote: write the down's SQL below its comments, or delete the file to leave the migration without a down",
+            "`migrations/0003_tags.up.sql` is still the template `migrate new` wrote: write the migration's SQL below its comments, or delete the file",
+        ]
+    );
+
+    folder.write("0002_add_email.sql", "ALTER TABLE users ADD email TEXT;\n");
+    folder.write("0003_tags.up.sql", "CREATE TABLE tags (x);\n");
+    folder.remove("0003_tags.down.sql");
+    let set = folder.migrations();
+    assert_eq!(set.len(), 5);
+    assert_eq!(
+        set.get(4).unwrap().up_sql(),
+        Some("-- nothing to do: see 0005\n")
+    );
+}
+
+#[test]
+fn the_untouched_template_ui_fixture_is_what_migrate_new_writes() {
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ui/fixtures/untouched_template");
+    for file in ["0002_add_email.up.sql", "0002_add_email.down.sql"] {
+        let text = std::fs::read_to_string(fixture.join(file)).unwrap();
+        assert_eq!(
+            text,
+            new_template(file, "2024-01-31T12:00:00.000Z"),
+            "{file}"
+        );
+    }
 }
 
 #[test]

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use migrate_core::folder::{FileRole, MAX_VERSION, parse_file_name};
+use migrate_core::template::template;
 
 use crate::time::Utc;
 
@@ -82,22 +83,10 @@ fn check_name(version: &str, name: &str) -> Result<()> {
     }
 }
 
-/// The header every new file starts with.
-fn template(version: &str, name: &str, now: &Utc, what: &str) -> String {
-    format!(
-        "-- Migration {version}: {name} ({what})\n\
-         -- Created {} by `migrate new`.\n\
-         --\n\
-         -- Write the SQL below. It runs in one transaction together with its\n\
-         -- tracking row; to run it outside a transaction (VACUUM, some PRAGMAs),\n\
-         -- make `-- migrate:no-transaction` the whole first line.\n\n",
-        now.rfc3339()
-    )
-}
-
 /// Creates the next migration's file(s) in `dir` (and `dir` itself if
 /// missing): `<version>_<name>.sql`, or `.up.sql` and `.down.sql` when
-/// `reversible`. Returns the files created.
+/// `reversible`, each holding the grammar's [`template`]. Returns the files
+/// created.
 ///
 /// # Errors
 ///
@@ -107,23 +96,23 @@ pub(crate) fn create(dir: &Path, name: &str, reversible: bool) -> Result<Vec<Pat
     let now = Utc::now();
     let version = next_version(&versions(dir)?, &now)?;
     check_name(&version, name)?;
-    let files = if reversible {
-        vec![
-            (
-                format!("{version}_{name}.up.sql"),
-                template(&version, name, &now, "up"),
-            ),
-            (
-                format!("{version}_{name}.down.sql"),
-                template(&version, name, &now, "down: undo what the up does"),
-            ),
-        ]
+    let suffixes: &[&str] = if reversible {
+        &[".up.sql", ".down.sql"]
     } else {
-        vec![(
-            format!("{version}_{name}.sql"),
-            template(&version, name, &now, "up, without a down"),
-        )]
+        &[".sql"]
     };
+    let created = now.rfc3339();
+    let mut files = Vec::new();
+    for suffix in suffixes {
+        let file = format!("{version}_{name}{suffix}");
+        // The grammar's template, which the folder check knows while untouched.
+        let text = parse_file_name(&file)
+            .ok()
+            .flatten()
+            .and_then(|parsed| template(&parsed, &created))
+            .with_context(|| format!("`{file}` does not read back as a SQL migration"))?;
+        files.push((file, text));
+    }
     fs::create_dir_all(dir).with_context(|| format!("creating the folder `{}`", dir.display()))?;
     let mut created = Vec::new();
     for (file, text) in files {
@@ -164,6 +153,22 @@ mod tests {
         );
         assert_eq!(next(&[(20230101000000, 14), (5, 4)]), "20230101000001");
         assert!(next_version(&[(MAX_VERSION, 19)], &now).is_err());
+    }
+
+    #[test]
+    fn the_files_created_are_the_grammars_untouched_templates() {
+        let dir = tempfile::tempdir().unwrap();
+        let created = create(dir.path(), "tags", true).unwrap();
+        assert_eq!(created.len(), 2);
+        for path in created {
+            let name = path.file_name().unwrap().to_str().unwrap();
+            let file = parse_file_name(name).unwrap().unwrap();
+            let text = fs::read_to_string(&path).unwrap();
+            assert!(
+                migrate_core::template::is_untouched_template(&file, &text),
+                "{name}: {text}"
+            );
+        }
     }
 
     #[test]

@@ -24,7 +24,7 @@ const UI_FIXTURES: (&str, &str) = ("../../../../tests/ui/fixtures/", "tests/ui/f
 
 #[test]
 fn validate_prints_the_macros_compile_errors_word_for_word() {
-    let mut checked = 0;
+    let mut checked = Vec::new();
     let mut cases: Vec<_> = fs::read_dir(workspace().join("tests/ui"))
         .unwrap()
         .map(|entry| entry.unwrap().path())
@@ -71,13 +71,20 @@ fn validate_prints_the_macros_compile_errors_word_for_word() {
                 lines == expected.len() + usize::from(expected.len() > 1),
                 "{printed}"
             );
-            checked += 1;
+            checked.push(case.file_stem().unwrap().to_string_lossy().into_owned());
         } else if !stderr.contains("$DIR") {
             // rustc's errors in a Rust migration: the folder itself is valid.
             assert!(output.status.success(), "{}: {printed}", case.display());
         }
     }
-    assert!(checked >= 15, "only {checked} ui cases checked");
+    assert!(checked.len() >= 24, "only {checked:?} ui cases checked");
+    for case in [
+        "goose-annotations",
+        "other-tools-sections",
+        "untouched-template",
+    ] {
+        assert!(checked.iter().any(|c| c == case), "{case} not checked");
+    }
 }
 
 #[test]
@@ -161,16 +168,62 @@ fn new_continues_the_folders_numbering_with_its_padding() {
         String::from_utf8(output.stdout).unwrap(),
         "created migrations/0005_tags.up.sql\ncreated migrations/0005_tags.down.sql\n"
     );
-    // The templates are valid migrations (comment-only: no-ops) in one folder.
-    let set = Migrations::from_folder(project.migrations()).unwrap();
-    assert_eq!(set.len(), 5);
-    assert!(set.get(5).unwrap().is_reversible());
-    let up = set.get(4).unwrap().up_sql().unwrap();
+    let up = fs::read_to_string(project.migrations().join("0004_add_email.sql")).unwrap();
     assert!(
         up.starts_with("-- Migration 0004: add_email (up, without a down)\n"),
         "{up}"
     );
+    // Once written, the templates are migrations of one folder.
+    for file in [
+        "0004_add_email.sql",
+        "0005_tags.up.sql",
+        "0005_tags.down.sql",
+    ] {
+        let path = project.migrations().join(file);
+        let text = fs::read_to_string(&path).unwrap();
+        fs::write(&path, text + "SELECT 1;\n").unwrap();
+    }
+    let set = Migrations::from_folder(project.migrations()).unwrap();
+    assert_eq!(set.len(), 5);
+    assert!(set.get(5).unwrap().is_reversible());
     assert!(!set.get(4).unwrap().up_no_transaction());
+}
+
+#[test]
+fn an_untouched_template_of_new_is_refused_by_validate_and_up() {
+    let project = Project::new(REVERSIBLE);
+    project.run(&["new", "add_email"], 0);
+    let refused = project.run(&["validate"], 1);
+    assert_eq!(
+        refused.stderr,
+        "error: `migrations/0004_add_email.sql` is still the template `migrate new` wrote: write the migration's SQL below its comments, or delete the file\n"
+    );
+    let refused = project.run(&["up"], 1);
+    assert_contains(
+        &refused.stderr,
+        "`migrations/0004_add_email.sql` is still the template `migrate new` wrote",
+    );
+    assert!(!project.database().exists() || project.objects().is_empty());
+
+    project.run(&["new", "tags", "--reversible"], 0);
+    let refused = project.run(&["validate", "--no-verify"], 1);
+    assert_contains(
+        &refused.stderr,
+        "\n  - `migrations/0005_tags.down.sql` is still the template `migrate new` wrote: write the down's SQL below its comments, or delete the file to leave the migration without a down\n",
+    );
+    assert_contains(
+        &refused.stderr,
+        "\n  - `migrations/0005_tags.up.sql` is still the template `migrate new` wrote: write the migration's SQL below its comments, or delete the file\n",
+    );
+
+    // Written, or deleted, they are no longer refused.
+    let up = project.migrations().join("0004_add_email.sql");
+    let text = fs::read_to_string(&up).unwrap();
+    fs::write(&up, text + "ALTER TABLE users ADD email TEXT;\n").unwrap();
+    fs::remove_file(project.migrations().join("0005_tags.down.sql")).unwrap();
+    fs::remove_file(project.migrations().join("0005_tags.up.sql")).unwrap();
+    project.run(&["up"], 0);
+    assert_eq!(project.tracking("migrate_schema_history").len(), 4);
 }
 
 #[test]
@@ -195,7 +248,15 @@ fn new_starts_an_empty_folder_at_0001_and_follows_a_timestamp_folder() {
         version.as_bytes().iter().all(u8::is_ascii_digit) && version > "20200101000000",
         "{created}"
     );
-    Migrations::from_folder(project.migrations()).expect("still one scheme");
+    // Still one scheme: the one problem is the untouched template.
+    let error = Migrations::from_folder(project.migrations()).unwrap_err();
+    assert!(
+        matches!(
+            error.problems(),
+            [migrate_core::folder::FolderProblem::UntouchedTemplate { down: false, .. }]
+        ),
+        "{error}"
+    );
 }
 
 #[test]
@@ -240,4 +301,24 @@ fn validate_runs_the_migrations_on_an_empty_database_unless_told_not_to() {
 
     let rules_only = project.run(&["validate", "--no-verify"], 0);
     assert_contains(&rules_only.stdout, "valid: `migrations` has 2 migrations");
+}
+
+#[test]
+fn every_folder_command_refuses_another_tools_format_and_runs_none_of_it() {
+    let project = Project::new(&[(
+        "00001_users.sql",
+        "-- +goose Up\r\nCREATE TABLE users (id INTEGER);\r\n-- +goose Down\r\nDROP TABLE users;\r\n",
+    )]);
+    let message = "error: `migrations/00001_users.sql`, line 1: `-- +goose Up` is a goose annotation; `migrate` does not read goose's format yet";
+    for args in [
+        &["validate", "--no-verify"][..],
+        &["up"],
+        &["up", "--dry-run"],
+    ] {
+        let refused = project.run(args, 1);
+        assert_contains(&refused.stderr, message);
+    }
+    // Nothing ran: no table, up or down.
+    assert!(!project.database().exists() || project.objects().is_empty());
+    project.run(&["baseline", "1"], 1);
 }

@@ -32,6 +32,13 @@ use crate::verify::tracking_tables;
 
 /// A database connection migrations can run on: implemented for
 /// [`rusqlite::Connection`].
+// A `Connection` of another rusqlite version is another type: say which one
+// to use instead of only that the bound is not met.
+#[diagnostic::on_unimplemented(
+    message = "`migrate` cannot run migrations on `{Self}`: it needs a `migrate::rusqlite::Connection` (rusqlite 0.42)",
+    label = "not a `migrate::rusqlite::Connection`",
+    note = "`migrate` uses rusqlite 0.42 and re-exports it as `migrate::rusqlite`: open the connection with `migrate::rusqlite::Connection::open`, or depend on `rusqlite = \"0.42\"`; a `Connection` of another rusqlite version is another type"
+)]
 pub trait Backend: sealed::Sealed {}
 
 impl Backend for Connection {}

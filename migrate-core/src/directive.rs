@@ -14,6 +14,11 @@
 //! scan is by line: a line counts when, after leading whitespace, it starts
 //! with `--` and then `migrate:`; `migrate:` later in a line is not looked at.
 //! `.rs` migrations have no directives.
+//!
+//! A folder's files are read for [other tools' section markers](crate::other_tools)
+//! first, so dbmate's `-- migrate:up` and `-- migrate:down`, which share the
+//! `migrate:` prefix, are reported there as dbmate's format rather than here
+//! as unknown directives.
 
 /// The one directive: run this file outside a transaction.
 pub const NO_TRANSACTION: &str = "-- migrate:no-transaction";
@@ -69,14 +74,9 @@ pub enum DirectiveError {
 /// assert!(matches!(errors[..], [DirectiveError::Unknown { line: 1, .. }]));
 /// ```
 pub fn parse_directives(sql: &str) -> Result<Directives, Vec<DirectiveError>> {
-    let sql = sql.strip_prefix('\u{feff}').unwrap_or(sql);
     let mut directives = Directives::default();
     let mut errors = Vec::new();
-    // `lines` splits on LF and drops the CR of a CRLF; `trim` drops any other.
-    for (index, line) in sql.lines().enumerate() {
-        let line_number = index + 1;
-        // SQLite reads U+FEFF as whitespace anywhere in a script.
-        let text = line.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+    for (line_number, text) in trimmed_lines(sql) {
         if !is_directive_comment(text) {
             continue;
         }
@@ -103,12 +103,34 @@ pub fn parse_directives(sql: &str) -> Result<Directives, Vec<DirectiveError>> {
 
 /// Whether a trimmed line is a `--` comment that starts with `migrate:`.
 fn is_directive_comment(text: &str) -> bool {
-    const PREFIX: &str = "migrate:";
-    let Some(comment) = text.strip_prefix("--") else {
-        return false;
-    };
-    let comment = comment.trim_start().as_bytes();
-    comment.len() >= PREFIX.len() && comment[..PREFIX.len()].eq_ignore_ascii_case(PREFIX.as_bytes())
+    comment_text(text).is_some_and(|comment| strip_prefix_ignore_case(comment, PREFIX).is_some())
+}
+
+/// What every directive comment starts with, after `--` and any whitespace.
+pub(crate) const PREFIX: &str = "migrate:";
+
+/// The lines of a SQL file as the line scans read them: numbered from 1,
+/// after a leading byte order mark, each trimmed of whitespace and U+FEFF.
+pub(crate) fn trimmed_lines(sql: &str) -> impl Iterator<Item = (usize, &str)> {
+    let sql = sql.strip_prefix('\u{feff}').unwrap_or(sql);
+    // `lines` splits on LF and drops the CR of a CRLF; `trim` drops any other.
+    // SQLite reads U+FEFF as whitespace anywhere in a script.
+    sql.lines().enumerate().map(|(index, line)| {
+        let text = line.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+        (index + 1, text)
+    })
+}
+
+/// The text of a trimmed `--` comment line after the `--` and any whitespace.
+pub(crate) fn comment_text(line: &str) -> Option<&str> {
+    Some(line.strip_prefix("--")?.trim_start())
+}
+
+/// `text` after `prefix`, the prefix compared in any ASCII case.
+pub(crate) fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = text.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &text[prefix.len()..])
 }
 
 #[cfg(test)]

@@ -23,7 +23,8 @@
 //! # Folder rules
 //!
 //! Every file is UTF-8 and holds more than whitespace (a comment-only SQL file
-//! is a valid, intentional no-op). No two up files share a version
+//! is a valid, intentional no-op, unless it is still exactly the
+//! [`template`](crate::template) `migrate new` wrote). No two up files share a version
 //! (`0001_a.sql` and `1_b.sql` both claim 1, and so do `0003_x.sql` and
 //! `0003_y.rs`). Every down file has its `.up.sql`; a Rust migration has no
 //! `.down.sql`, its down is `pub fn down` in the `.rs` file. Versions are
@@ -36,6 +37,14 @@
 //! An up or down `.sql` file whose first line is `-- migrate:no-transaction`
 //! runs outside a transaction. Any other `-- migrate:` comment line, or the
 //! directive below the first line, is an error; see [`directive`](crate::directive).
+//!
+//! # Other tools' formats
+//!
+//! A `.sql` file with a line that marks an up or down section of goose,
+//! dbmate, sql-migrate, micrate, tern or another tool (`-- +goose Down`,
+//! `-- migrate:down`, `-- +<word> Down`, …) is an error, one per file naming
+//! its first such line: run as one up migration, it would run its down too.
+//! See [`other_tools`](crate::other_tools).
 //!
 //! # Rust migrations
 //!
@@ -66,6 +75,8 @@ use crate::Migration;
 use crate::checksum::Checksum;
 use crate::directive::{DirectiveError, parse_directives};
 use crate::migration::Script;
+use crate::other_tools::{OtherToolMarker, find_other_tool};
+use crate::template::is_untouched_template;
 
 /// The accepted file name patterns, as shown in error messages.
 pub const ACCEPTED_PATTERNS: &str = "`<version>_<name>.sql`, `<version>_<name>.up.sql` with an optional `<version>_<name>.down.sql`, `V<version>__<name>.sql`, or `<version>_<name>.rs` for a Rust migration";
@@ -358,6 +369,40 @@ pub enum FolderProblem {
         /// What is wrong, and on which line.
         problem: DirectiveError,
     },
+    /// A `.sql` file in another tool's one-file format, which would run its
+    /// down section too; see [`other_tools`](crate::other_tools). Only its
+    /// first marker line is reported.
+    #[error(
+        "`{}`, line {}: `{}` is {}; `migrate` does not read {}'s format yet, and would run the whole file, its down section too, as one up migration: move the up section into `{up}` and the down section, if any, into `{down}`, without the markers",
+        file.display(), marker.line, marker.text, marker.tool.marker(), marker.tool
+    )]
+    OtherToolsFormat {
+        /// The `.sql` file.
+        file: PathBuf,
+        /// Its first marker line.
+        marker: OtherToolMarker,
+        /// The `.up.sql` file name to move its up section into.
+        up: String,
+        /// The `.down.sql` file name to move its down section into.
+        down: String,
+    },
+    /// A `.sql` file still exactly as `migrate new` wrote it; see
+    /// [`template`](crate::template).
+    #[error(
+        "`{}` is still the template `migrate new` wrote: {}",
+        file.display(),
+        if *down {
+            "write the down's SQL below its comments, or delete the file to leave the migration without a down"
+        } else {
+            "write the migration's SQL below its comments, or delete the file"
+        }
+    )]
+    UntouchedTemplate {
+        /// The `.sql` file.
+        file: PathBuf,
+        /// Whether it is a down file.
+        down: bool,
+    },
     /// Something in the folder that is not a regular file or a folder (a
     /// named pipe, a socket, a device, or a symlink to one).
     #[error(
@@ -648,7 +693,7 @@ fn read_entries(
             }
             !empty
         });
-        let body = text.map(|text| read_body(text, parsed.role, &shown, problems));
+        let body = text.map(|text| read_body(text, &parsed, &shown, problems));
         entries.push(Entry {
             shown,
             file_name: file_name.to_owned(),
@@ -663,11 +708,11 @@ fn read_entries(
 /// recording their problems.
 fn read_body(
     text: String,
-    role: FileRole,
+    parsed: &FileName,
     shown: &Path,
     problems: &mut Vec<FolderProblem>,
 ) -> Body {
-    if role == FileRole::Rust {
+    if parsed.role == FileRole::Rust {
         let steps = rust_steps(&text);
         if !steps.up {
             problems.push(FolderProblem::MissingRustUp {
@@ -677,6 +722,27 @@ fn read_body(
         return Body::Rust {
             text,
             down: steps.down,
+        };
+    }
+    // One problem for such a file: what else it holds is not its migration.
+    let whole_file = if is_untouched_template(parsed, &text) {
+        Some(FolderProblem::UntouchedTemplate {
+            file: shown.to_owned(),
+            down: parsed.role == FileRole::Down,
+        })
+    } else {
+        find_other_tool(&text).map(|marker| FolderProblem::OtherToolsFormat {
+            file: shown.to_owned(),
+            marker,
+            up: with_suffix(parsed, ".up.sql"),
+            down: with_suffix(parsed, ".down.sql"),
+        })
+    };
+    if let Some(problem) = whole_file {
+        problems.push(problem);
+        return Body::Sql {
+            text,
+            no_transaction: false,
         };
     }
     if let Some(line) = comment_swallowing_a_line(&text) {
@@ -852,25 +918,22 @@ fn validate(
                 });
             }
             Some(up) => {
-                let name = |p: &FileName, suffix| {
-                    format!("{:0w$}_{}{suffix}", p.version, p.name, w = p.digits)
-                };
                 let fix = match up.parsed.role {
                     FileRole::ReversibleUp => format!(
                         "the up of version {version} is `{}`; rename the down to `{}`",
                         up.shown.display(),
-                        name(&up.parsed, ".down.sql")
+                        with_suffix(&up.parsed, ".down.sql")
                     ),
                     _ if up.parsed.name == down.parsed.name => format!(
                         "`{}` is up-only; rename it to `{}` to pair them",
                         up.shown.display(),
-                        name(&up.parsed, ".up.sql")
+                        with_suffix(&up.parsed, ".up.sql")
                     ),
                     _ => format!(
                         "`{}` is up-only; rename it to `{}` and the down to `{}`",
                         up.shown.display(),
-                        name(&up.parsed, ".up.sql"),
-                        name(&up.parsed, ".down.sql")
+                        with_suffix(&up.parsed, ".up.sql"),
+                        with_suffix(&up.parsed, ".down.sql")
                     ),
                 };
                 problems.push(FolderProblem::OrphanDown {
@@ -883,10 +946,8 @@ fn validate(
             None if ups.contains_key(&version) => {}
             None => {
                 let fix = format!(
-                    "add `{:0w$}_{}.up.sql` or delete the down file",
-                    version,
-                    down.parsed.name,
-                    w = down.parsed.digits
+                    "add `{}` or delete the down file",
+                    with_suffix(&down.parsed, ".up.sql")
                 );
                 problems.push(FolderProblem::OrphanDown {
                     file: down.shown,
@@ -964,6 +1025,16 @@ fn validate(
         ));
     }
     migrations
+}
+
+/// `<version>_<name><suffix>`, the version with the file's zero-padding.
+fn with_suffix(file: &FileName, suffix: &str) -> String {
+    format!(
+        "{:0w$}_{}{suffix}",
+        file.version,
+        file.name,
+        w = file.digits
+    )
 }
 
 /// A file's text without its leading byte order mark, if it has one.

@@ -6,6 +6,10 @@
 //!
 //! - [`folder`]: file names, folder rules and their errors, used by the macro
 //!   at build time and by [`Migrations::from_folder`] at run time;
+//! - [`other_tools`]: the section markers of other tools' one-file formats
+//!   (goose, dbmate, …), which make a folder invalid;
+//! - [`template`]: the text `migrate new` writes, which the folder refuses
+//!   while it is untouched;
 //! - [`Checksum`]: SHA-256 of a file with CRLF and a BOM normalised away;
 //! - the runner (feature `sqlite`, on by default), over a [`Backend`]
 //!   implemented for [`rusqlite::Connection`]: [`Migrations::run`],
@@ -40,6 +44,8 @@ pub mod checksum;
 pub mod directive;
 pub mod folder;
 mod migration;
+pub mod other_tools;
+pub mod template;
 
 #[cfg(feature = "sqlite")]
 mod admin;
