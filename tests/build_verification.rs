@@ -389,3 +389,100 @@ fn verify_false_embeds_a_set_that_needs_the_applications_connection() -> migrate
     );
     Ok(())
 }
+
+/// The check runs on an in-memory database while the crate builds: a
+/// statement that would open a file — `ATTACH`, `VACUUM INTO`, an extension
+/// — is refused before SQLite opens it, and no file appears; the problem
+/// says how to build without the check.
+#[test]
+fn the_check_touches_no_file_on_the_build_machine() {
+    let outside = tempfile::tempdir().expect("a folder for the files");
+    let file = |name: &str| outside.path().join(name).display().to_string();
+    for (sql, opens) in [
+        (
+            format!("ATTACH '{}' AS archive;", file("attached.db")),
+            format!("opens the file `{}`", file("attached.db")),
+        ),
+        (
+            format!(
+                "ATTACH ('{}' || '.db') AS archive;",
+                outside.path().join("computed").display()
+            ),
+            "attaches a database by a computed file name".to_owned(),
+        ),
+        (
+            format!(
+                "-- migrate:no-transaction\nVACUUM INTO '{}';",
+                file("backup.db")
+            ),
+            format!("opens the file `{}`", file("backup.db")),
+        ),
+        (
+            "SELECT load_extension('mod_spatialite');".to_owned(),
+            "loads an extension".to_owned(),
+        ),
+    ] {
+        let folder = Folder::new(&[
+            ("0001_t.sql", "CREATE TABLE t (x);"),
+            ("0002_outside.sql", &sql),
+        ]);
+
+        let error = verify(&folder.migrations()).unwrap_err();
+
+        let [
+            problem @ VerifyProblem::Failed {
+                version: 2,
+                message,
+                ..
+            },
+        ] = error.problems()
+        else {
+            panic!("{sql}: {error}");
+        };
+        assert_eq!(
+            message,
+            &format!(
+                "the statement {opens}, but the build-time check runs on an in-memory database and may not touch any file on the build machine"
+            ),
+            "{sql}"
+        );
+        assert!(problem.opens_a_file());
+        assert!(
+            problem
+                .in_folder(std::path::Path::new("migrations"))
+                .ends_with("turn it off with `embed_migrations!(\"migrations\", verify = false)` (`migrate validate --no-verify`)"),
+            "{sql}"
+        );
+        let left: Vec<_> = std::fs::read_dir(outside.path()).unwrap().collect();
+        assert!(left.is_empty(), "{sql}: files were created: {left:?}");
+    }
+}
+
+/// What the check refuses still runs in production, and in-memory
+/// databases stay allowed in the check.
+#[test]
+fn the_refused_statements_run_at_run_time_and_memory_databases_in_the_check() -> migrate::Result<()>
+{
+    let outside = tempfile::tempdir().expect("a folder for the backup");
+    let backup = outside.path().join("backup.db");
+    let folder = Folder::new(&[
+        ("0001_t.sql", "CREATE TABLE t (x);"),
+        (
+            "0002_backup.sql",
+            &format!(
+                "-- migrate:no-transaction\nVACUUM INTO '{}';",
+                backup.display()
+            ),
+        ),
+    ]);
+    let db = Database::new();
+    folder.migrations().run(&mut db.open())?;
+    assert!(backup.exists(), "VACUUM INTO ran at run time");
+
+    let scratch = Folder::new(&[(
+        "0001_scratch.sql",
+        "ATTACH ':memory:' AS scratch;\nCREATE TABLE scratch.t (x);\nCREATE TABLE t (x);",
+    )]);
+    verify(&scratch.migrations()).expect("an in-memory database may be attached");
+    Ok(())
+}

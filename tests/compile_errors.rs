@@ -8,43 +8,65 @@
 //!
 //! The macro resolves its path against `CARGO_MANIFEST_DIR`. Under trybuild
 //! that is not this crate's folder but trybuild's generated project,
-//! `<target dir>/tests/trybuild/migrate/` (`missing-folder.stderr` shows it:
-//! "resolved to `$DIR/target/tests/trybuild/migrate/...`"). So the cases
-//! climb four levels, `target/tests/trybuild/migrate`, back to the workspace
-//! root: `embed_migrations!("../../../../tests/ui/fixtures/<scenario>")`.
-//!
-//! That only holds while the target dir is `<workspace>/target`; with
-//! `CARGO_TARGET_DIR` elsewhere every case would fail with "not found", so
-//! [`target_dir_is_the_workspace_target`] checks it first and says why.
-//! trybuild replaces this crate's absolute path with `$DIR/` in the snapshots,
-//! so they do not depend on where the repository is cloned.
+//! `<target dir>/tests/trybuild/migrate/`, wherever the target dir is
+//! (`CARGO_TARGET_DIR` may put it outside the checkout). So the cases name
+//! their fixtures `fixtures/<scenario>`, and before trybuild runs,
+//! [`link_fixtures`] makes `<project>/fixtures` a link to `tests/ui/fixtures`.
+//! The macro's messages name the path as written, and a resolved path with
+//! links resolved, which trybuild shows as `$DIR/tests/ui/fixtures/…`: the
+//! snapshots depend neither on where the repository is cloned nor on the
+//! target dir.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
-/// The `target` folder the ui cases' `../../../../` paths assume.
-fn workspace_target() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("target")
+/// The target dir of this build, as trybuild finds it: `cargo metadata`'s
+/// `target_directory`, which follows `CARGO_TARGET_DIR` and cargo's config.
+fn target_dir() -> PathBuf {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .args(["metadata", "--no-deps", "--format-version=1"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run `cargo metadata`");
+    assert!(
+        output.status.success(),
+        "cargo metadata: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("cargo metadata's JSON");
+    let target = metadata["target_directory"]
+        .as_str()
+        .expect("a target_directory in cargo metadata");
+    PathBuf::from(target)
 }
 
-/// Fails with an explanation, rather than with a dozen "not found" snapshot
-/// mismatches, when the build's target dir is not `<workspace>/target`.
-fn target_dir_is_the_workspace_target() {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let exe = exe.canonicalize().unwrap_or(exe);
-    let target = workspace_target();
-    let target = target.canonicalize().unwrap_or(target);
-    assert!(
-        exe.starts_with(&target),
-        "the ui cases name their fixtures relative to trybuild's project in `{}/tests/trybuild/migrate`, \
-         but this test runs from `{}`: unset CARGO_TARGET_DIR (or point it at `{}`)",
-        target.display(),
-        exe.display(),
-        target.display(),
-    );
+/// Makes `fixtures` in trybuild's project for this crate a link to
+/// `tests/ui/fixtures`, replacing a link left by another checkout that
+/// shares the target dir.
+fn link_fixtures() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ui/fixtures");
+    let project = target_dir().join("tests/trybuild/migrate");
+    std::fs::create_dir_all(&project).expect("create trybuild's project folder");
+    let link = project.join("fixtures");
+    if std::fs::read_link(&link).is_ok_and(|target| target == fixtures) {
+        return;
+    }
+    match std::fs::remove_file(&link) {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => panic!("remove the old `{}`: {error}", link.display()),
+    }
+    #[cfg(unix)]
+    let linked = std::os::unix::fs::symlink(&fixtures, &link);
+    #[cfg(windows)]
+    let linked = std::os::windows::fs::symlink_dir(&fixtures, &link);
+    linked.unwrap_or_else(|error| panic!("link `{}`: {error}", link.display()));
 }
 
 #[test]
 fn every_folder_mistake_is_a_compile_error_naming_its_files() {
-    target_dir_is_the_workspace_target();
+    link_fixtures();
     trybuild::TestCases::new().compile_fail("tests/ui/*.rs");
 }

@@ -235,15 +235,18 @@ fn missing_and_empty_folders_say_where_they_looked() {
         ]
     );
 
-    let missing = folder.path().join("nope");
+    // Resolved where it exists, as far as it exists: `..` and links gone.
+    let missing = folder.path().join("sub/../nope");
+    let real = folder.path().canonicalize().unwrap().join("nope");
     let error = Migrations::from_folder(&missing).unwrap_err();
     assert!(
-        matches!(&error.problems()[0], FolderProblem::MissingFolder { resolved, .. } if resolved == &missing)
+        matches!(&error.problems()[0], FolderProblem::MissingFolder { resolved, .. } if resolved == &real),
+        "{error}"
     );
     assert!(
         error
             .to_string()
-            .contains(&format!("resolved to `{}`", missing.display()))
+            .contains(&format!("resolved to `{}`", real.display()))
     );
 
     let file = folder.path().join("README.md");

@@ -17,10 +17,11 @@ fn workspace() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
 }
 
-/// Where the ui cases' fixture paths (`../../../../tests/ui/fixtures/…`,
-/// relative to trybuild's project in `target/tests/trybuild/migrate`) point,
-/// and how they are named from the workspace root.
-const UI_FIXTURES: (&str, &str) = ("../../../../tests/ui/fixtures/", "tests/ui/fixtures/");
+/// How the ui cases name their fixture folders: `fixtures/<scenario>`,
+/// relative to trybuild's project, where `fixtures` links to
+/// `tests/ui/fixtures` (see the workspace's `tests/compile_errors.rs`); so
+/// `validate` runs in `tests/ui` with the same path, and prints it the same.
+const UI_FIXTURES: &str = "\"fixtures/";
 
 #[test]
 fn validate_prints_the_macros_compile_errors_word_for_word() {
@@ -33,11 +34,10 @@ fn validate_prints_the_macros_compile_errors_word_for_word() {
     cases.sort();
     for case in cases {
         let source = fs::read_to_string(&case).unwrap();
-        let Some(start) = source.find(UI_FIXTURES.0) else {
+        let Some(start) = source.find(UI_FIXTURES).map(|quote| quote + 1) else {
             continue; // not about a folder (bad macro input)
         };
         let folder = &source[start..start + source[start..].find('"').unwrap()];
-        let folder = folder.replace(UI_FIXTURES.0, UI_FIXTURES.1);
         let stderr = fs::read_to_string(case.with_extension("stderr")).unwrap();
         // The folder problems; not rustc's own errors (`error[E…]`) about a
         // Rust migration, nor those naming trybuild's project (`$DIR`).
@@ -45,12 +45,12 @@ fn validate_prints_the_macros_compile_errors_word_for_word() {
             .lines()
             .filter_map(|line| line.strip_prefix("error: "))
             .filter(|message| !message.contains("$DIR"))
-            .map(|message| message.replace(UI_FIXTURES.0, UI_FIXTURES.1))
+            .map(str::to_owned)
             .collect();
         let output = assert_cmd::Command::cargo_bin("migrate")
             .unwrap()
-            .current_dir(workspace())
-            .args(["validate", "--dir", &folder])
+            .current_dir(workspace().join("tests/ui"))
+            .args(["validate", "--dir", folder])
             .output()
             .unwrap();
         let printed = String::from_utf8(output.stderr).unwrap();

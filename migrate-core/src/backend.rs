@@ -652,7 +652,8 @@ CREATE TABLE IF NOT EXISTS main."{events}" (
         name: &str,
         checksum: Checksum,
     ) -> Result<()> {
-        let sql = format!(r#"UPDATE main."{table}" SET name = ?2, checksum = ?3 WHERE version = ?1"#);
+        let sql =
+            format!(r#"UPDATE main."{table}" SET name = ?2, checksum = ?3 WHERE version = ?1"#);
         self.execute(
             &sql,
             params![sql_version(version), name, checksum.to_string()],

@@ -69,7 +69,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use crate::Migration;
 use crate::checksum::Checksum;
@@ -238,7 +238,8 @@ pub enum FolderProblem {
     MissingFolder {
         /// The folder as named by the caller.
         folder: PathBuf,
-        /// The path that was looked up.
+        /// The path that was looked up, made absolute with `..` and symbolic
+        /// links resolved as far as it exists.
         resolved: PathBuf,
     },
     /// The path exists but is not a folder.
@@ -249,7 +250,8 @@ pub enum FolderProblem {
     NotAFolder {
         /// The path as named by the caller.
         folder: PathBuf,
-        /// The path that was looked up.
+        /// The path that was looked up, made absolute with `..` and symbolic
+        /// links resolved as far as it exists.
         resolved: PathBuf,
     },
     /// The folder or a file could not be read.
@@ -558,6 +560,41 @@ pub fn read_folder(dir: &Path, shown_as: &Path) -> Result<Vec<Migration>, Folder
     }
 }
 
+/// Where a path really is, for a message: its longest part that exists made
+/// absolute, with `..` and symbolic links resolved, and the rest appended
+/// (its `..` taken away lexically: what does not exist is not a link).
+fn resolved(path: &Path) -> PathBuf {
+    let mut existing = path;
+    // The components that do not exist, innermost first.
+    let mut rest = Vec::new();
+    loop {
+        let probe = if existing.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            existing
+        };
+        if let Ok(mut real) = probe.canonicalize() {
+            for part in rest.iter().rev() {
+                match part {
+                    Component::ParentDir => {
+                        real.pop();
+                    }
+                    Component::CurDir => {}
+                    part => real.push(part),
+                }
+            }
+            return real;
+        }
+        match (existing.components().next_back(), existing.parent()) {
+            (Some(last), Some(parent)) => {
+                rest.push(last);
+                existing = parent;
+            }
+            _ => return path.to_owned(),
+        }
+    }
+}
+
 /// Lists the folder and reads every migration file, recording problems with
 /// names, kinds and contents. A bad name that still starts with a version
 /// (`0002_b.txt`) goes into `bad_names`, so that version is not also reported
@@ -573,14 +610,14 @@ fn read_entries(
         Ok(_) => {
             problems.push(FolderProblem::NotAFolder {
                 folder: shown_as.to_owned(),
-                resolved: dir.to_owned(),
+                resolved: resolved(dir),
             });
             return Vec::new();
         }
         Err(error) if error.kind() == io::ErrorKind::NotFound => {
             problems.push(FolderProblem::MissingFolder {
                 folder: shown_as.to_owned(),
-                resolved: dir.to_owned(),
+                resolved: resolved(dir),
             });
             return Vec::new();
         }

@@ -1,3 +1,3 @@
-const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("../../../../tests/ui/fixtures/bad_file_name");
+const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("fixtures/bad_file_name");
 
 fn main() {}

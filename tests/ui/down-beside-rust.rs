@@ -1,3 +1,3 @@
-const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("../../../../tests/ui/fixtures/down_beside_rust");
+const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("fixtures/down_beside_rust");
 
 fn main() {}

@@ -1,3 +1,3 @@
-const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("../../../../tests/ui/fixtures/down_without_up");
+const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("fixtures/down_without_up");
 
 fn main() {}

@@ -1,3 +1,3 @@
-const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("../../../../tests/ui/fixtures/duplicate_version");
+const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("fixtures/duplicate_version");
 
 fn main() {}

@@ -1,3 +1,3 @@
-const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("../../../../tests/ui/fixtures/empty_file");
+const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("fixtures/empty_file");
 
 fn main() {}

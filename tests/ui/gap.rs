@@ -1,3 +1,3 @@
-const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("../../../../tests/ui/fixtures/gap");
+const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("fixtures/gap");
 
 fn main() {}

@@ -1,3 +1,3 @@
-const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("../../../../tests/ui/fixtures/goose_annotations");
+const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("fixtures/goose_annotations");
 
 fn main() {}

@@ -1,3 +1,3 @@
-const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("../../../../tests/ui/fixtures/does_not_exist");
+const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("fixtures/does_not_exist");
 
 fn main() {}

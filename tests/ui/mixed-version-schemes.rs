@@ -1,3 +1,3 @@
-const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("../../../../tests/ui/fixtures/mixed_schemes");
+const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("fixtures/mixed_schemes");
 
 fn main() {}

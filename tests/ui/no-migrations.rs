@@ -1,3 +1,3 @@
-const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("../../../../tests/ui/fixtures/no_migrations");
+const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("fixtures/no_migrations");
 
 fn main() {}

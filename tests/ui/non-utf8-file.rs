@@ -1,3 +1,3 @@
-const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("../../../../tests/ui/fixtures/non_utf8");
+const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("fixtures/non_utf8");
 
 fn main() {}

@@ -1,3 +1,3 @@
-const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("../../../../tests/ui/fixtures/other_tools_sections");
+const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("fixtures/other_tools_sections");
 
 fn main() {}

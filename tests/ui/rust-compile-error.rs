@@ -1,3 +1,3 @@
-const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("../../../../tests/ui/fixtures/rust_compile_error");
+const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("fixtures/rust_compile_error");
 
 fn main() {}

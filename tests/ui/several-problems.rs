@@ -1,3 +1,3 @@
-const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("../../../../tests/ui/fixtures/several_problems");
+const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("fixtures/several_problems");
 
 fn main() {}

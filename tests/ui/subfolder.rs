@@ -1,3 +1,3 @@
-const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("../../../../tests/ui/fixtures/subfolder");
+const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("fixtures/subfolder");
 
 fn main() {}

@@ -1,3 +1,3 @@
-const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("../../../../tests/ui/fixtures/unknown_directive");
+const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("fixtures/unknown_directive");
 
 fn main() {}

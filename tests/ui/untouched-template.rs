@@ -1,3 +1,3 @@
-const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("../../../../tests/ui/fixtures/untouched_template");
+const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("fixtures/untouched_template");
 
 fn main() {}

@@ -1,3 +1,3 @@
-const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("../../../../tests/ui/fixtures/verify_down_drops_column");
+const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("fixtures/verify_down_drops_column");
 
 fn main() {}

@@ -1,3 +1,3 @@
-const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("../../../../tests/ui/fixtures/verify_sql_error");
+const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("fixtures/verify_sql_error");
 
 fn main() {}

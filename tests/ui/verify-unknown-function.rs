@@ -1,3 +1,3 @@
-const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("../../../../tests/ui/fixtures/verify_unknown_function");
+const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("fixtures/verify_unknown_function");
 
 fn main() {}

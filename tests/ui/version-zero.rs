@@ -1,3 +1,3 @@
-const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("../../../../tests/ui/fixtures/version_zero");
+const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("fixtures/version_zero");
 
 fn main() {}

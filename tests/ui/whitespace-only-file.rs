@@ -1,3 +1,3 @@
-const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("../../../../tests/ui/fixtures/whitespace_only");
+const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("fixtures/whitespace_only");
 
 fn main() {}

@@ -1,0 +1,218 @@
+//! The caller's connection comes back as it was given, whichever way an
+//! action ends: no transaction open (so the application's next writes are
+//! its own), its busy timeout and its foreign key setting unchanged, and no
+//! rule of the runner's left on it. One test per way out, on real files.
+
+mod common;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::Duration;
+
+use common::{Database, Folder, count, schema_objects, tracking_states};
+use migrate::{Error, Migrations, embed_migrations};
+use rusqlite::Connection;
+
+const FAILING_RUST: Migrations = embed_migrations!("tests/fixtures/rust_failing");
+const PANICKING_RUST: Migrations = embed_migrations!("tests/fixtures/rust_panics");
+
+/// The application's own busy timeout, in milliseconds.
+const APP_BUSY_TIMEOUT_MS: i64 = 1234;
+
+/// A connection as an application sets one up.
+fn app_connection(db: &Database, foreign_keys: bool) -> Connection {
+    let conn = db.open();
+    conn.busy_timeout(Duration::from_millis(APP_BUSY_TIMEOUT_MS as u64))
+        .unwrap();
+    conn.pragma_update(None, "foreign_keys", foreign_keys)
+        .unwrap();
+    conn
+}
+
+/// Asserts the connection is as [`app_connection`] made it, and that the
+/// application's next write commits on its own, visible to another
+/// connection.
+fn assert_as_given(conn: &Connection, db: &Database, foreign_keys: bool) {
+    assert!(conn.is_autocommit(), "a transaction was left open");
+    let busy: i64 = conn
+        .query_row("PRAGMA busy_timeout", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(busy, APP_BUSY_TIMEOUT_MS, "busy timeout");
+    let enforced: bool = conn
+        .query_row("PRAGMA foreign_keys", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(enforced, foreign_keys, "foreign keys");
+    // The runner's authorizer would refuse `BEGIN` and `COMMIT`.
+    conn.execute_batch("BEGIN; CREATE TABLE app_after (x); COMMIT;")
+        .expect("the application's own transaction");
+    let other = db.open();
+    assert_eq!(
+        count(
+            &other,
+            "SELECT count(*) FROM sqlite_schema WHERE name = 'app_after'"
+        ),
+        1,
+        "the application's write is committed"
+    );
+}
+
+#[test]
+fn after_a_no_transaction_migration_that_leaves_its_savepoint_open() -> migrate::Result<()> {
+    let folder = Folder::new(&[(
+        "0001_b.sql",
+        "-- migrate:no-transaction\nSAVEPOINT s;\nCREATE TABLE b (x);\n",
+    )]);
+    let db = Database::new();
+    let mut conn = app_connection(&db, true);
+
+    let error = folder.migrations().run(&mut conn).unwrap_err();
+
+    let Error::MigrationFailed {
+        version: 1,
+        dirty: true,
+        source,
+        ..
+    } = &error
+    else {
+        panic!("{error:?}");
+    };
+    assert_eq!(
+        source.to_string(),
+        "it left a transaction open (`SAVEPOINT s` was never released), which the runner rolled back, undoing what ran inside it"
+    );
+    assert_as_given(&conn, &db, true);
+    assert_eq!(schema_objects(&conn), ["table app_after"], "b rolled back");
+    assert_eq!(tracking_states(&conn), [(1, "dirty_up".to_owned())]);
+    Ok(())
+}
+
+#[test]
+fn after_a_no_transaction_migration_that_fails_inside_its_savepoint() {
+    let folder = Folder::new(&[(
+        "0001_b.sql",
+        "-- migrate:no-transaction\nSAVEPOINT s;\nCREATE TABLE b (x);\nINSERT INTO nowhere VALUES (1);\n",
+    )]);
+    let db = Database::new();
+    let mut conn = app_connection(&db, true);
+
+    let error = folder.migrations().run(&mut conn).unwrap_err();
+
+    assert!(
+        matches!(
+            error,
+            Error::MigrationFailed {
+                version: 1,
+                line: Some(4),
+                dirty: true,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_as_given(&conn, &db, true);
+    assert_eq!(schema_objects(&conn), ["table app_after"], "b rolled back");
+}
+
+#[test]
+fn after_a_failing_sql_migration() {
+    let folder = Folder::new(&[("0001_bad.sql", "CREATE TABLE t (x);\nSELECT nope();\n")]);
+    let db = Database::new();
+    let mut conn = app_connection(&db, false);
+
+    let error = folder.migrations().run(&mut conn).unwrap_err();
+
+    assert!(
+        matches!(error, Error::MigrationFailed { version: 1, .. }),
+        "{error:?}"
+    );
+    assert_as_given(&conn, &db, false);
+}
+
+#[test]
+fn after_a_failing_rust_migration() {
+    let db = Database::new();
+    let mut conn = app_connection(&db, true);
+
+    let error = FAILING_RUST.run(&mut conn).unwrap_err();
+
+    assert!(
+        matches!(error, Error::MigrationFailed { version: 2, .. }),
+        "{error:?}"
+    );
+    assert_as_given(&conn, &db, true);
+}
+
+#[test]
+fn after_a_panicking_rust_migration() -> migrate::Result<()> {
+    let db = Database::new();
+    let mut conn = app_connection(&db, true);
+
+    let panicked = catch_unwind(AssertUnwindSafe(|| PANICKING_RUST.run(&mut conn)));
+
+    assert!(panicked.is_err(), "the panic goes on to the caller");
+    assert_as_given(&conn, &db, true);
+    assert_eq!(
+        count(&conn, "SELECT count(*) FROM log"),
+        0,
+        "its row rolled back"
+    );
+    assert_eq!(PANICKING_RUST.status(&mut conn)?.current_version, Some(1));
+    Ok(())
+}
+
+#[test]
+fn after_a_lock_timeout() {
+    let folder = Folder::new(&[("0001_t.sql", "CREATE TABLE t (x);")]);
+    let db = Database::new();
+    let mut conn = app_connection(&db, true);
+    let holder = db.open();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+
+    let error = folder
+        .migrations()
+        .runner()
+        .lock_timeout(Duration::from_millis(50))
+        .run(&mut conn)
+        .unwrap_err();
+
+    assert!(matches!(error, Error::Locked { .. }), "{error:?}");
+    holder.execute_batch("ROLLBACK").unwrap();
+    assert_as_given(&conn, &db, true);
+}
+
+#[test]
+fn after_a_refused_run() -> migrate::Result<()> {
+    let folder = Folder::new(&[("0001_t.sql", "CREATE TABLE t (x);")]);
+    let db = Database::new();
+    let mut conn = app_connection(&db, true);
+    folder.migrations().run(&mut conn)?;
+    folder.write("0001_t.sql", "CREATE TABLE t (x, y);");
+
+    let error = folder.migrations().run(&mut conn).unwrap_err();
+
+    assert!(matches!(error, Error::Verification(_)), "{error:?}");
+    assert_as_given(&conn, &db, true);
+    Ok(())
+}
+
+/// `PRAGMA foreign_keys` and `PRAGMA busy_timeout` in a no-transaction
+/// migration hold for the migration alone.
+#[test]
+fn after_a_no_transaction_migration_that_changes_connection_settings() -> migrate::Result<()> {
+    for app_foreign_keys in [true, false] {
+        let folder = Folder::new(&[(
+            "0001_settings.sql",
+            &format!(
+                "-- migrate:no-transaction\nPRAGMA foreign_keys = {};\nPRAGMA busy_timeout = 5;\nCREATE TABLE z (x);\n",
+                if app_foreign_keys { "OFF" } else { "ON" }
+            ),
+        )]);
+        let db = Database::new();
+        let mut conn = app_connection(&db, app_foreign_keys);
+
+        folder.migrations().run(&mut conn)?;
+
+        assert_as_given(&conn, &db, app_foreign_keys);
+        assert_eq!(schema_objects(&conn), ["table app_after", "table z"]);
+    }
+    Ok(())
+}
