@@ -25,10 +25,9 @@ use crate::report::{
     AppliedMigration, Direction, DirtyMigration, Event, EventKind, FailedMigration,
     ForeignKeyViolation, ForeignKeyViolations,
 };
-use crate::runner::not_compiled;
+use crate::runner::{not_compiled, tracking_tables};
 use crate::schema::Schema;
 use crate::script::execute_script;
-use crate::verify::tracking_tables;
 
 /// A database connection migrations can run on: implemented for
 /// [`rusqlite::Connection`].

@@ -13,7 +13,6 @@ use crate::report::{
     AppliedMigration, Direction, DryRunOutcome, DryRunReport, DryRunStep, Event, EventKind,
     PendingMigration, RedoReport, Report, RollbackReport, Status,
 };
-use crate::verify::tracking_tables;
 
 /// The tracking table's default name (Flyway's is `flyway_schema_history`).
 /// The history is kept beside it in `<table>_events`.
@@ -227,6 +226,15 @@ impl<'a> Runner<'a> {
     ///   a violation it added fails it (naming table and row; violations the
     ///   database already had do not), and they are turned back on afterwards
     ///   whatever happened.
+    /// - Migration code runs under SQLite's authorizer: a statement that would
+    ///   begin or end a transaction (`BEGIN`, `COMMIT`, `END`, `ROLLBACK`, a
+    ///   savepoint the migration did not open) or touch the tracking tables
+    ///   is refused, failing the migration (see the README's Reliability
+    ///   section). The authorizer replaces one the application set on `conn`,
+    ///   and is removed afterwards.
+    /// - However it ends, `conn` is handed back as it was given: no
+    ///   transaction open, its busy timeout and foreign key setting as
+    ///   before.
     ///
     /// On an up-to-date database this is one read transaction with a fixed
     /// number of queries, whatever the number of migrations: the latest
@@ -258,8 +266,8 @@ impl<'a> Runner<'a> {
     /// # Panics
     ///
     /// When a Rust migration panics, the panic goes on to the caller; the
-    /// migration's transaction is rolled back on the way and foreign keys are
-    /// turned back on, but the failure is not recorded.
+    /// migration's transaction is rolled back on the way and the connection
+    /// restored as above, but the failure is not recorded.
     pub fn run<B: Backend>(&self, conn: &mut B) -> Result<Report> {
         self.check_target()?;
         self.migrating(conn, false, |conn, guard| {
@@ -955,6 +963,16 @@ impl<B: Backend> Drop for Restore<'_, B> {
             tracing::error!(%error, "could not restore the connection's settings after a panic");
         }
     }
+}
+
+/// The tracking table `table`, its history and its index: not part of the
+/// application's schema.
+pub(crate) fn tracking_tables(table: &str) -> [String; 3] {
+    [
+        table.to_owned(),
+        format!("{table}_events"),
+        format!("{table}_unfinished"),
+    ]
 }
 
 /// Whether a migration's up or down runs outside a transaction.

@@ -50,7 +50,7 @@ use crate::foreign_keys::ForeignKeyCheck;
 use crate::guard::{Guard, SANDBOX_REFUSAL};
 use crate::migration::{Migration, Migrations};
 use crate::report::Direction;
-use crate::runner::DEFAULT_TABLE;
+use crate::runner::{DEFAULT_TABLE, tracking_tables};
 use crate::runner::{Runner, commit_migration};
 use crate::schema::{Schema, SchemaDifference};
 
@@ -591,16 +591,6 @@ fn foreign_keys_off(conn: &Connection) -> RunResult<ForeignKeyCheck> {
     let check = ForeignKeyCheck::new(conn)?;
     conn.set_foreign_keys(false)?;
     Ok(check)
-}
-
-/// The tracking table `table`, its history and its index: not part of the
-/// application's schema.
-pub(crate) fn tracking_tables(table: &str) -> [String; 3] {
-    [
-        table.to_owned(),
-        format!("{table}_events"),
-        format!("{table}_unfinished"),
-    ]
 }
 
 /// A database error outside any migration as a problem.
