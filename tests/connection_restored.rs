@@ -216,3 +216,47 @@ fn after_a_no_transaction_migration_that_changes_connection_settings() -> migrat
     }
     Ok(())
 }
+
+/// Every connection setting a migration changes with a `PRAGMA` — in a
+/// transaction or outside one, with or without a schema — is put back after
+/// it, before the runner records it: `query_only` would otherwise keep the
+/// runner, and then the application, from writing.
+#[test]
+fn after_migrations_that_change_connection_settings_with_pragmas() -> migrate::Result<()> {
+    let folder = Folder::new(&[
+        (
+            "0001_in_a_transaction.sql",
+            "PRAGMA recursive_triggers = ON;\nPRAGMA main.cache_size = -1000;\n\
+             PRAGMA legacy_alter_table = 1;\nCREATE TABLE a (x);\nPRAGMA query_only = ON;\n",
+        ),
+        (
+            "0002_outside.sql",
+            "-- migrate:no-transaction\nPRAGMA synchronous = OFF;\nPRAGMA locking_mode = EXCLUSIVE;\n\
+             PRAGMA trusted_schema = OFF;\nCREATE TABLE b (x);\nPRAGMA Query_Only = 1;\n",
+        ),
+    ]);
+    let db = Database::new();
+    let mut conn = app_connection(&db, true);
+    let setting = |conn: &Connection, name: &str| -> rusqlite::types::Value {
+        conn.query_row(&format!("PRAGMA {name}"), [], |row| row.get(0))
+            .unwrap()
+    };
+    let names = [
+        "recursive_triggers",
+        "cache_size",
+        "legacy_alter_table",
+        "query_only",
+        "synchronous",
+        "locking_mode",
+        "trusted_schema",
+    ];
+    let before: Vec<_> = names.iter().map(|name| setting(&conn, name)).collect();
+
+    let report = folder.migrations().run(&mut conn)?;
+
+    assert_eq!(report.applied.len(), 2, "both recorded");
+    let after: Vec<_> = names.iter().map(|name| setting(&conn, name)).collect();
+    assert_eq!(after, before);
+    assert_as_given(&conn, &db, true);
+    Ok(())
+}

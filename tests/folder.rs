@@ -696,3 +696,23 @@ fn empty_and_non_utf8_rust_files_are_errors() {
         ]
     );
 }
+
+/// SQLite stops reading SQL at a NUL byte: a file holding one would have
+/// everything after it silently skipped, so it is an error naming the line,
+/// and the runner never gets such a set.
+#[test]
+fn a_nul_byte_in_a_sql_file_is_an_error_naming_its_line() {
+    let folder = Folder::new(&[
+        ("0001_a.sql", "CREATE TABLE a (x);"),
+        (
+            "0002_b.sql",
+            "CREATE TABLE b (x);\nINSERT INTO b VALUES ('a\0b');\nDROP TABLE a;\n",
+        ),
+    ]);
+    assert_eq!(
+        problems(&folder),
+        [
+            "`migrations/0002_b.sql`, line 2: a NUL byte (at byte 44); SQLite reads SQL only up to a NUL byte, so everything after it would silently not run: remove it (write `char(0)` for a NUL in a value)"
+        ]
+    );
+}

@@ -534,26 +534,32 @@ CREATE TABLE IF NOT EXISTS main."{events}" (
                 const SAVEPOINT: &str = "migrate_rust_step";
                 tx.execute_batch(&format!("SAVEPOINT {SAVEPOINT}"))
                     .map_err(context("starting the savepoint around a Rust migration"))?;
+                // Its statements run as soon as they are compiled: every
+                // setting it could change is kept first.
+                scope
+                    .save_all_settings(tx)
+                    .map_err(context("reading the connection's settings"))?;
                 scope.rust();
                 let result = step(tx);
                 scope.runner();
-                if tx.execute_batch(&format!("RELEASE {SAVEPOINT}")).is_err() {
-                    return Err(transaction_ended(migration, direction));
-                }
                 // A refused statement fails the migration even when the code
                 // went on regardless of the error.
                 let result = match scope.take_refusal() {
                     Some(reason) => Err(reason.into()),
                     None => result,
                 };
-                result.map_err(|source| failure(migration, direction, source))
+                match tx.execute_batch(&format!("RELEASE {SAVEPOINT}")) {
+                    Ok(()) => result.map_err(|source| failure(migration, direction, source)),
+                    Err(_) => Err(transaction_ended(migration, direction)),
+                }
             }
             Script::Rust(None) => Err(not_compiled(migration)),
         };
+        let restored = scope.restore_settings(tx).map_err(restoring(migration));
         if tx.is_autocommit() {
             return Err(transaction_ended(migration, direction));
         }
-        result
+        result.and(restored)
     }
 
     fn execute_outside(
@@ -565,7 +571,6 @@ CREATE TABLE IF NOT EXISTS main."{events}" (
         let Script::Sql { sql, .. } = script_of(migration, direction)? else {
             return Err(not_compiled(migration));
         };
-        let foreign_keys = sealed::Sealed::foreign_keys(self)?;
         let scope = guard.migration();
         let mut result = run_sql(self, migration, direction, sql, true, &scope);
         scope.runner();
@@ -586,11 +591,8 @@ CREATE TABLE IF NOT EXISTS main."{events}" (
                 result = Err(error);
             }
         }
-        // `PRAGMA foreign_keys` in the migration holds for it alone.
-        if sealed::Sealed::foreign_keys(self)? != foreign_keys {
-            sealed::Sealed::set_foreign_keys(self, foreign_keys)?;
-        }
-        result
+        let restored = scope.restore_settings(self).map_err(restoring(migration));
+        result.and(restored)
     }
 
     fn record_applied(
@@ -885,6 +887,15 @@ fn failure(migration: &Migration, direction: Direction, source: BoxError) -> Err
         statement: None,
         source,
     }
+}
+
+/// A failure to put back a connection setting the migration changed.
+fn restoring(migration: &Migration) -> impl FnOnce(rusqlite::Error) -> Error {
+    context(format!(
+        "putting back the connection settings migration {} ({}) changed",
+        migration.version(),
+        migration.name()
+    ))
 }
 
 /// The runner's transaction ended while a migration ran in it (beyond what

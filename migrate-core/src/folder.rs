@@ -430,6 +430,22 @@ pub enum FolderProblem {
         /// The 1-based line (counting line feeds) of the first one.
         line: usize,
     },
+    /// A `.sql` file holding a NUL byte. SQLite reads SQL text only up to
+    /// its first NUL (<https://www.sqlite.org/c3ref/prepare.html>: the text
+    /// ends at the first zero terminator), so everything after it, inside a
+    /// string literal or not, would silently not run.
+    #[error(
+        "`{}`, line {line}: a NUL byte (at byte {offset}); SQLite reads SQL only up to a NUL byte, so everything after it would silently not run: remove it (write `char(0)` for a NUL in a value)",
+        file.display()
+    )]
+    NulByte {
+        /// The `.sql` file.
+        file: PathBuf,
+        /// The 1-based line of the first NUL byte.
+        line: usize,
+        /// Its byte offset in the file.
+        offset: usize,
+    },
     /// A `.rs` file without a `pub fn up` line.
     #[error(
         "`{}` has no `pub fn up`: a Rust migration declares `{RUST_SIGNATURE}` at the start of a line, where E converts into `migrate::BoxError`, and optionally `pub fn down` with the same signature",
@@ -781,6 +797,13 @@ fn read_body(
             text,
             no_transaction: false,
         };
+    }
+    if let Some(offset) = text.find('\0') {
+        problems.push(FolderProblem::NulByte {
+            file: shown.to_owned(),
+            line: text[..offset].matches('\n').count() + 1,
+            offset,
+        });
     }
     if let Some(line) = comment_swallowing_a_line(&text) {
         problems.push(FolderProblem::LoneCarriageReturn {

@@ -18,9 +18,18 @@
 //!   them. Reading them is allowed;
 //! - in the build-time check only (see [`verify`](crate::verify())): **open a
 //!   file**: `ATTACH` of anything but `:memory:` (or `''`, the private
-//!   temporary database `VACUUM` uses), `VACUUM INTO` a file, and
-//!   `load_extension()`. The check runs on an in-memory database while the
-//!   crate builds, where nothing may change on the build machine.
+//!   temporary database `VACUUM` uses), `VACUUM INTO` a file,
+//!   `load_extension()`, and `PRAGMA temp_store_directory`. The check runs on
+//!   an in-memory database while the crate builds, where nothing may change
+//!   on the build machine.
+//!
+//! And it keeps what a migration changes of the connection's own settings
+//! (`PRAGMA query_only`, `foreign_keys`, `busy_timeout`, … : see
+//! `CONNECTION_SETTINGS`) for that migration alone: the value before the
+//! first such `PRAGMA` is read (SQLite applies many of them while compiling
+//! the statement, so the statement is refused once, the value read, and the
+//! statement compiled again), and put back when the migration ends, however
+//! it ends. A Rust migration's settings are all read before it runs.
 //!
 //! A refused statement fails the migration with the rule it broke, naming its
 //! file, line and statement. The runner's own statements are never refused.
@@ -38,7 +47,9 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use rusqlite::Connection;
+use rusqlite::OptionalExtension;
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization, TransactionOperation};
+use rusqlite::types::Value;
 
 /// The database names that `ATTACH` may open in the build-time check: an
 /// in-memory database, and the private temporary one `VACUUM` attaches
@@ -79,7 +90,94 @@ struct State {
     savepoints: Vec<String>,
     /// Why a statement of the running migration was refused, the first time.
     refused: Option<String>,
+    /// Connection settings a statement just compiled is about to change,
+    /// whose values are not saved yet.
+    to_save: Vec<Setting>,
+    /// The values the settings the migration changes had before it, to put
+    /// back after it.
+    saved: Vec<(Setting, Value)>,
 }
+
+/// Why the authorizer refused an action.
+enum Refusal {
+    /// A rule of the module docs, and why.
+    Rule(String),
+    /// A connection setting must be saved before the statement that changes
+    /// it is compiled (again).
+    SaveFirst,
+}
+
+impl From<String> for Refusal {
+    fn from(reason: String) -> Refusal {
+        Refusal::Rule(reason)
+    }
+}
+
+/// A connection setting (a `PRAGMA`), in a schema when the statement named
+/// one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Setting {
+    schema: Option<String>,
+    name: &'static str,
+}
+
+impl Setting {
+    /// The setting `name` in `schema`; `main` is the default schema, so it is
+    /// the same setting as none.
+    fn new(schema: Option<&str>, name: &'static str) -> Setting {
+        Setting {
+            schema: schema
+                .filter(|schema| !schema.eq_ignore_ascii_case("main"))
+                .map(str::to_owned),
+            name,
+        }
+    }
+
+    /// `PRAGMA "schema".name`, to read it or, with ` = value`, set it.
+    fn pragma(&self) -> String {
+        match &self.schema {
+            Some(schema) => format!("PRAGMA \"{}\".{}", schema.replace('"', "\"\""), self.name),
+            None => format!("PRAGMA {}", self.name),
+        }
+    }
+}
+
+/// The settings of a connection (not of its database file) that SQL can
+/// change with a `PRAGMA` and read back, from
+/// <https://www.sqlite.org/pragma.html>: a migration's change to one holds
+/// for the migration alone, and the runner puts its value back after it.
+/// (`journal_mode` is left out: `WAL` is a property of the database file,
+/// which a migration may mean to change; `case_sensitive_like` cannot be
+/// read back.)
+const CONNECTION_SETTINGS: [&str; 27] = [
+    "analysis_limit",
+    "automatic_index",
+    "busy_timeout",
+    "cache_size",
+    "cache_spill",
+    "cell_size_check",
+    "checkpoint_fullfsync",
+    "defer_foreign_keys",
+    "foreign_keys",
+    "fullfsync",
+    "hard_heap_limit",
+    "ignore_check_constraints",
+    "journal_size_limit",
+    "legacy_alter_table",
+    "locking_mode",
+    "mmap_size",
+    "query_only",
+    "read_uncommitted",
+    "recursive_triggers",
+    "reverse_unordered_selects",
+    "secure_delete",
+    "soft_heap_limit",
+    "synchronous",
+    "temp_store",
+    "threads",
+    "trusted_schema",
+    "wal_autocheckpoint",
+];
 
 /// The rules for migration code on one or more connections, and the switch
 /// that says when migration code runs. Cloning shares the state. Public only
@@ -101,6 +199,8 @@ impl Guard {
                 phase: Phase::Runner,
                 savepoints: Vec::new(),
                 refused: None,
+                to_save: Vec::new(),
+                saved: Vec::new(),
             })),
         }
     }
@@ -112,10 +212,11 @@ impl Guard {
             let mut state = lock(&state);
             match state.decide(&context) {
                 Ok(()) => Authorization::Allow,
-                Err(reason) => {
+                Err(Refusal::Rule(reason)) => {
                     state.refused.get_or_insert(reason);
                     Authorization::Deny
                 }
+                Err(Refusal::SaveFirst) => Authorization::Deny,
             }
         }))
     }
@@ -132,6 +233,8 @@ impl Guard {
         let mut state = lock(&self.state);
         state.savepoints.clear();
         state.refused = None;
+        state.to_save.clear();
+        state.saved.clear();
         drop(state);
         MigrationScope { guard: self }
     }
@@ -147,6 +250,12 @@ fn not_opened(statement: &str, savepoint: &str) -> String {
     format!(
         "`{statement} {savepoint}` is not allowed: the migration did not open a savepoint `{savepoint}` (it may only release or roll back to its own)"
     )
+}
+
+/// The value of a setting, if it has one.
+fn read(conn: &Connection, setting: &Setting) -> rusqlite::Result<Option<Value>> {
+    conn.query_row(&setting.pragma(), [], |row| row.get(0))
+        .optional()
 }
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -186,6 +295,67 @@ impl MigrationScope<'_> {
         lock(&self.guard.state).refused.take()
     }
 
+    /// Saves the value of each connection setting a statement was refused
+    /// for until it is saved (see `State::must_save`); `false` when there was
+    /// none, so the refusal was of another kind.
+    pub(crate) fn save_settings(&self, conn: &Connection) -> rusqlite::Result<bool> {
+        let to_save = std::mem::take(&mut lock(&self.guard.state).to_save);
+        let any = !to_save.is_empty();
+        for setting in to_save {
+            self.save(conn, setting)?;
+        }
+        Ok(any)
+    }
+
+    /// Saves the value of every connection setting: for a Rust migration,
+    /// whose statements run as soon as they are compiled.
+    pub(crate) fn save_all_settings(&self, conn: &Connection) -> rusqlite::Result<()> {
+        for name in CONNECTION_SETTINGS {
+            self.save(conn, Setting::new(None, name))?;
+        }
+        Ok(())
+    }
+
+    fn save(&self, conn: &Connection, setting: Setting) -> rusqlite::Result<()> {
+        if lock(&self.guard.state)
+            .saved
+            .iter()
+            .any(|(saved, _)| *saved == setting)
+        {
+            return Ok(());
+        }
+        // A setting without a value here (`mmap_size` of an in-memory
+        // database) has nothing to put back: saved as NULL.
+        let value = read(conn, &setting)?.unwrap_or(Value::Null);
+        lock(&self.guard.state).saved.push((setting, value));
+        Ok(())
+    }
+
+    /// Puts back the value each saved setting had before the migration, where
+    /// it changed; the runner's own statements run meanwhile.
+    pub(crate) fn restore_settings(&self, conn: &Connection) -> rusqlite::Result<()> {
+        self.runner();
+        let saved = std::mem::take(&mut lock(&self.guard.state).saved);
+        for (setting, before) in saved.into_iter().rev() {
+            if read(conn, &setting)?.as_ref() == Some(&before) {
+                continue;
+            }
+            let literal = match before {
+                Value::Integer(value) => value.to_string(),
+                Value::Real(value) => value.to_string(),
+                Value::Text(text) => format!("'{}'", text.replace('\'', "''")),
+                Value::Null | Value::Blob(_) => continue,
+            };
+            // A setting may answer with a row (`locking_mode`, `cache_size`).
+            conn.query_row(&format!("{} = {literal}", setting.pragma()), [], |_| Ok(()))
+                .or_else(|error| match error {
+                    rusqlite::Error::QueryReturnedNoRows => Ok(()),
+                    error => Err(error),
+                })?;
+        }
+        Ok(())
+    }
+
     /// The outermost savepoint the migration opened and has not released.
     pub(crate) fn open_savepoint(&self) -> Option<String> {
         lock(&self.guard.state).savepoints.first().cloned()
@@ -200,17 +370,49 @@ impl Drop for MigrationScope<'_> {
 
 impl State {
     /// Whether the action may go ahead, or why not.
-    fn decide(&mut self, context: &AuthContext<'_>) -> Result<(), String> {
+    fn decide(&mut self, context: &AuthContext<'_>) -> Result<(), Refusal> {
         let action = context.action;
         match self.phase {
             Phase::Runner => Ok(()),
-            Phase::Running => self.check_files(action),
+            Phase::Running => Ok(self.check_files(action)?),
             Phase::Preparing | Phase::Rust => {
+                if self.phase == Phase::Preparing && self.must_save(action, context.database_name) {
+                    return Err(Refusal::SaveFirst);
+                }
                 self.check_transaction(action)?;
                 self.check_tracking(action, context.accessor)?;
-                self.check_files(action)
+                Ok(self.check_files(action)?)
             }
         }
+    }
+
+    /// Whether the action is a `PRAGMA` that changes a connection setting
+    /// whose value is not saved yet; if so, notes it to be saved. SQLite
+    /// applies many of them (`foreign_keys`, `query_only`) while it compiles
+    /// the statement, so the value must be read before the statement is
+    /// compiled again.
+    fn must_save(&mut self, action: AuthAction<'_>, schema: Option<&str>) -> bool {
+        let AuthAction::Pragma {
+            pragma_name,
+            pragma_value: Some(_),
+        } = action
+        else {
+            return false;
+        };
+        let Some(&name) = CONNECTION_SETTINGS
+            .iter()
+            .find(|name| name.eq_ignore_ascii_case(pragma_name))
+        else {
+            return false;
+        };
+        let setting = Setting::new(schema, name);
+        if self.saved.iter().any(|(saved, _)| *saved == setting) {
+            return false;
+        }
+        if !self.to_save.contains(&setting) {
+            self.to_save.push(setting);
+        }
+        true
     }
 
     /// `BEGIN`, `COMMIT`, `END`, `ROLLBACK`, and savepoints the migration did
@@ -355,6 +557,16 @@ impl State {
                 if function_name.eq_ignore_ascii_case("load_extension") =>
             {
                 "loads an extension".to_owned()
+            }
+            // Where SQLite writes temporary files (deprecated, but there).
+            AuthAction::Pragma {
+                pragma_name,
+                pragma_value: Some(_),
+            } if ["temp_store_directory", "data_store_directory"]
+                .iter()
+                .any(|name| name.eq_ignore_ascii_case(pragma_name)) =>
+            {
+                format!("sets `{pragma_name}`, a folder for SQLite's files")
             }
             _ => return Ok(()),
         };

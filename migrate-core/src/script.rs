@@ -37,6 +37,24 @@ pub(crate) fn execute_script(
         scope.preparing();
         let next = batch.next();
         let refused = scope.take_refusal();
+        // A `PRAGMA` that changes a connection setting is refused until the
+        // setting's value is kept, to be put back after the migration; the
+        // batch has not moved on, so the statement is compiled again.
+        if next.is_err() && refused.is_none() {
+            scope.runner();
+            match scope.save_settings(conn) {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(source) => {
+                    let start = cursor + skip_trivia(&sql[cursor..]);
+                    return Err(ScriptFailure {
+                        line: Some(line_of(sql, start)),
+                        statement: Some(shorten(&sql[start..])),
+                        source,
+                    });
+                }
+            }
+        }
         let mut statement = match next {
             Ok(Some(statement)) => statement,
             Ok(None) => return Ok(()),

@@ -389,7 +389,7 @@ impl Runner<'_> {
 /// every down that fails or does not restore the schema.
 pub fn verify(migrations: &Migrations) -> Result<Verified, VerifyError> {
     let set = Migrations::__validated(migrations.iter().map(Migration::with_stand_ins).collect());
-    let mut conn = Connection::open_in_memory().map_err(|error| VerifyError {
+    let mut conn = open_in_memory().map_err(|error| VerifyError {
         problems: vec![internal(error)],
     })?;
     let runner = set.runner();
@@ -569,7 +569,7 @@ impl Verification<'_> {
     /// A new in-memory database with the ups of `migrations` applied; they
     /// were applied once already, so a failure is unexpected.
     fn fresh(&mut self, migrations: &[Migration]) -> Result<Connection, VerifyProblem> {
-        let mut conn = Connection::open_in_memory().map_err(internal)?;
+        let mut conn = open_in_memory().map_err(internal)?;
         conn.guard(Some(self.guard)).map_err(internal)?;
         self.foreign_keys = foreign_keys_off(&conn).map_err(internal)?;
         for migration in migrations {
@@ -579,6 +579,16 @@ impl Verification<'_> {
         }
         Ok(conn)
     }
+}
+
+/// An empty in-memory database to verify on, whose temporary tables and
+/// indexes (and `VACUUM`'s copy) stay in memory too
+/// (<https://www.sqlite.org/pragma.html#pragma_temp_store>): no file is
+/// written during a build, not even a temporary one.
+fn open_in_memory() -> rusqlite::Result<Connection> {
+    let conn = Connection::open_in_memory()?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    Ok(conn)
 }
 
 /// Reads whether `conn` enforces foreign keys, then turns them off for good.
