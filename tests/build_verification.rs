@@ -421,13 +421,6 @@ fn the_check_touches_no_file_on_the_build_machine() {
             "SELECT load_extension('mod_spatialite');".to_owned(),
             "loads an extension".to_owned(),
         ),
-        (
-            format!(
-                "PRAGMA temp_store_directory = '{}';",
-                outside.path().display()
-            ),
-            "sets `temp_store_directory`, a folder for SQLite's files".to_owned(),
-        ),
     ] {
         let folder = Folder::new(&[
             ("0001_t.sql", "CREATE TABLE t (x);"),

@@ -19,7 +19,7 @@ use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior, params};
 
 use crate::checksum::Checksum;
 use crate::error::{Error, Result};
-use crate::guard::{Guard, MigrationScope};
+use crate::guard::{Guard, MigrationScope, RUNNER_SAVEPOINT};
 use crate::migration::{BoxError, Migration, Script};
 use crate::report::{
     AppliedMigration, Direction, DirtyMigration, Event, EventKind, FailedMigration,
@@ -87,8 +87,11 @@ pub(crate) mod sealed {
         /// The database's file, if it has one (not in memory).
         fn database_file(&self) -> Option<PathBuf>;
         /// Installs `guard`'s rules for migration code (SQLite's authorizer,
-        /// replacing one the application set), or removes them (`None`).
-        fn guard(&mut self, guard: Option<&Guard>) -> Result<()>;
+        /// replacing one the application set).
+        fn guard(&mut self, guard: &Guard) -> Result<()>;
+        /// Removes them, and detaches what migrations attached that could
+        /// not be detached inside their transactions.
+        fn unguard(&mut self, guard: &Guard) -> Result<()>;
         /// Rolls back a transaction left open on the connection, if any.
         fn roll_back_open_transaction(&self) -> Result<()>;
         /// Sets how long to wait for a lock; returns the previous setting.
@@ -294,12 +297,18 @@ impl sealed::Sealed for Connection {
             .map(PathBuf::from)
     }
 
-    fn guard(&mut self, guard: Option<&Guard>) -> Result<()> {
-        match guard {
-            Some(guard) => guard.install(self),
-            None => Guard::remove(self),
-        }
-        .map_err(context("setting the authorizer"))
+    fn guard(&mut self, guard: &Guard) -> Result<()> {
+        guard
+            .install(self)
+            .map_err(context("setting the authorizer"))
+    }
+
+    fn unguard(&mut self, guard: &Guard) -> Result<()> {
+        let detached = guard
+            .detach_leftovers(self)
+            .map_err(context("detaching a database a migration attached"));
+        let removed = Guard::remove(self).map_err(context("removing the authorizer"));
+        detached.and(removed)
     }
 
     fn roll_back_open_transaction(&self) -> Result<()> {
@@ -523,23 +532,20 @@ CREATE TABLE IF NOT EXISTS main."{events}" (
         direction: Direction,
         guard: &Guard,
     ) -> Result<()> {
-        let scope = guard.migration();
-        let result = match script_of(migration, direction)? {
-            Script::Sql { sql, .. } => run_sql(tx, migration, direction, sql, false, &scope),
+        let mut scope = guard.migration(tx);
+        let script = script_of(migration, direction)?;
+        let result = match script {
+            Script::Sql { sql, .. } => run_sql(tx, migration, direction, sql, false, &mut scope),
             Script::Rust(Some(step)) => {
                 // The authorizer refuses a statement of the step's that would
-                // end the transaction; a savepoint of the runner's around the
-                // step tells afterwards that the transaction it was given is
-                // still the one open, whatever the code did.
-                const SAVEPOINT: &str = "migrate_rust_step";
-                tx.execute_batch(&format!("SAVEPOINT {SAVEPOINT}"))
+                // end the transaction, or use the name of this savepoint,
+                // which tells afterwards that the transaction it was given
+                // is still the one open, whatever the code did.
+                tx.execute_batch(&format!("SAVEPOINT {RUNNER_SAVEPOINT}"))
                     .map_err(context("starting the savepoint around a Rust migration"))?;
-                // Its statements run as soon as they are compiled: every
-                // setting it could change is kept first.
                 scope
-                    .save_all_settings(tx)
+                    .rust()
                     .map_err(context("reading the connection's settings"))?;
-                scope.rust();
                 let result = step(tx);
                 scope.runner();
                 // A refused statement fails the migration even when the code
@@ -548,18 +554,26 @@ CREATE TABLE IF NOT EXISTS main."{events}" (
                     Some(reason) => Err(reason.into()),
                     None => result,
                 };
-                match tx.execute_batch(&format!("RELEASE {SAVEPOINT}")) {
+                match tx.execute_batch(&format!("RELEASE {RUNNER_SAVEPOINT}")) {
                     Ok(()) => result.map_err(|source| failure(migration, direction, source)),
                     Err(_) => Err(transaction_ended(migration, direction)),
                 }
             }
             Script::Rust(None) => Err(not_compiled(migration)),
         };
-        let restored = scope.restore_settings(tx).map_err(restoring(migration));
+        let put_back = scope.finish().map_err(putting_back(migration, direction));
         if tx.is_autocommit() {
-            return Err(transaction_ended(migration, direction));
+            return match (script, result) {
+                // SQLite rolls the whole transaction back by itself on some
+                // errors (`INSERT OR ROLLBACK`, `RAISE(ROLLBACK)`, a full
+                // disk: https://www.sqlite.org/lang_transaction.html,
+                // "Response To Errors Within A Transaction"); the script
+                // stopped at that statement, so nothing ran outside it.
+                (Script::Sql { .. }, Err(error)) => Err(error),
+                _ => Err(transaction_ended(migration, direction)),
+            };
         }
-        result.and(restored)
+        result.and(put_back)
     }
 
     fn execute_outside(
@@ -571,8 +585,8 @@ CREATE TABLE IF NOT EXISTS main."{events}" (
         let Script::Sql { sql, .. } = script_of(migration, direction)? else {
             return Err(not_compiled(migration));
         };
-        let scope = guard.migration();
-        let mut result = run_sql(self, migration, direction, sql, true, &scope);
+        let mut scope = guard.migration(self);
+        let mut result = run_sql(self, migration, direction, sql, true, &mut scope);
         scope.runner();
         // A `SAVEPOINT` outside a transaction begins one; one the migration
         // did not release would take the caller's next writes with it.
@@ -584,15 +598,16 @@ CREATE TABLE IF NOT EXISTS main."{events}" (
                     "it left a transaction open (`SAVEPOINT {}` was never released), which the runner rolled back, undoing what ran inside it",
                     open.as_deref().unwrap_or("…")
                 );
-                let mut error = failure(migration, direction, message.into());
-                if let Error::MigrationFailed { dirty, .. } = &mut error {
-                    *dirty = true;
-                }
-                result = Err(error);
+                result = Err(failure(migration, direction, message.into()));
             }
         }
-        let restored = scope.restore_settings(self).map_err(restoring(migration));
-        result.and(restored)
+        let put_back = scope.finish().map_err(putting_back(migration, direction));
+        let mut result = result.and(put_back);
+        // Outside a transaction, part of it may be in the database.
+        if let Err(Error::MigrationFailed { dirty, .. }) = &mut result {
+            *dirty = true;
+        }
+        result
     }
 
     fn record_applied(
@@ -858,7 +873,7 @@ fn run_sql(
     direction: Direction,
     sql: &str,
     outside: bool,
-    scope: &MigrationScope<'_>,
+    scope: &mut MigrationScope<'_, '_>,
 ) -> Result<()> {
     execute_script(conn, sql, scope).map_err(|failure| Error::MigrationFailed {
         version: migration.version(),
@@ -889,13 +904,19 @@ fn failure(migration: &Migration, direction: Direction, source: BoxError) -> Err
     }
 }
 
-/// A failure to put back a connection setting the migration changed.
-fn restoring(migration: &Migration) -> impl FnOnce(rusqlite::Error) -> Error {
-    context(format!(
-        "putting back the connection settings migration {} ({}) changed",
-        migration.version(),
-        migration.name()
-    ))
+/// A failure to put the connection back as it was before a migration, as
+/// the migration's failure.
+fn putting_back(
+    migration: &Migration,
+    direction: Direction,
+) -> impl FnOnce(rusqlite::Error) -> Error {
+    move |error| {
+        let message = format!(
+            "putting the connection back as it was before the migration (its settings, attached databases and temporary objects): {}",
+            crate::error::sqlite_message(&error)
+        );
+        failure(migration, direction, message.into())
+    }
 }
 
 /// The runner's transaction ended while a migration ran in it (beyond what

@@ -479,12 +479,12 @@ impl<'a> Runner<'a> {
         let mut restore = Restore {
             conn,
             busy_timeout,
-            guarded: false,
+            guarded: None,
             finished: false,
         };
         if let Some(guard) = guard {
-            restore.conn.guard(Some(guard))?;
-            restore.guarded = true;
+            restore.conn.guard(guard)?;
+            restore.guarded = Some(guard);
         }
         let result = body(&*restore.conn).map_err(|error| error.busy_as_locked(self.lock_timeout));
         let restored = restore.finish();
@@ -927,16 +927,16 @@ pub(crate) fn refuse_dirty<B: Backend>(conn: &B, table: &str) -> Result<()> {
 
 /// What an action changed on the caller's connection, put back by
 /// [`finish`](Restore::finish), or when dropped (a panic on the way out).
-struct Restore<'c, B: Backend> {
+struct Restore<'c, 'g, B: Backend> {
     conn: &'c mut B,
     /// The connection's own busy timeout.
     busy_timeout: Duration,
-    /// Whether the guard's authorizer is installed.
-    guarded: bool,
+    /// The guard whose authorizer is installed, if any.
+    guarded: Option<&'g Guard>,
     finished: bool,
 }
 
-impl<B: Backend> Restore<'_, B> {
+impl<B: Backend> Restore<'_, '_, B> {
     fn finish(mut self) -> Result<()> {
         self.finished = true;
         self.restore()
@@ -945,17 +945,16 @@ impl<B: Backend> Restore<'_, B> {
     /// Every step is tried, whichever fails; the first error is returned.
     fn restore(&mut self) -> Result<()> {
         let rolled_back = self.conn.roll_back_open_transaction();
-        let unguarded = if self.guarded {
-            self.conn.guard(None)
-        } else {
-            Ok(())
+        let unguarded = match self.guarded {
+            Some(guard) => self.conn.unguard(guard),
+            None => Ok(()),
         };
         let timeout = self.conn.set_lock_timeout(self.busy_timeout).map(drop);
         rolled_back.and(unguarded).and(timeout)
     }
 }
 
-impl<B: Backend> Drop for Restore<'_, B> {
+impl<B: Backend> Drop for Restore<'_, '_, B> {
     fn drop(&mut self) {
         if !self.finished
             && let Err(error) = self.restore()

@@ -27,7 +27,7 @@ pub(crate) struct ScriptFailure {
 pub(crate) fn execute_script(
     conn: &Connection,
     sql: &str,
-    scope: &MigrationScope<'_>,
+    scope: &mut MigrationScope<'_, '_>,
 ) -> Result<(), ScriptFailure> {
     let terminated = format!("{sql}\0");
     let mut batch = Batch::new(conn, &terminated);
@@ -41,8 +41,7 @@ pub(crate) fn execute_script(
         // setting's value is kept, to be put back after the migration; the
         // batch has not moved on, so the statement is compiled again.
         if next.is_err() && refused.is_none() {
-            scope.runner();
-            match scope.save_settings(conn) {
+            match scope.save_settings() {
                 Ok(true) => continue,
                 Ok(false) => {}
                 Err(source) => {
@@ -82,7 +81,13 @@ pub(crate) fn execute_script(
             cursor = found + text.len();
             Some(found + skip_trivia(&text))
         });
-        scope.running();
+        if let Err(source) = scope.running() {
+            return Err(ScriptFailure {
+                line: located.map(|start| line_of(sql, start)),
+                statement: located.map(|start| shorten(&sql[start..cursor])),
+                source,
+            });
+        }
         let mut rows = statement.raw_query();
         loop {
             let step = rows.next();
@@ -159,7 +164,12 @@ mod tests {
     fn run(conn: &mut Connection, sql: &str) -> Result<(), ScriptFailure> {
         let guard = Guard::new(&["tracking".to_owned()], false);
         guard.install(conn).unwrap();
-        let result = execute_script(conn, sql, &guard.migration());
+        let result = {
+            let mut scope = guard.migration(conn);
+            let result = execute_script(conn, sql, &mut scope);
+            scope.finish().unwrap();
+            result
+        };
         Guard::remove(conn).unwrap();
         result
     }

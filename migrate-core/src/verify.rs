@@ -570,7 +570,7 @@ impl Verification<'_> {
     /// were applied once already, so a failure is unexpected.
     fn fresh(&mut self, migrations: &[Migration]) -> Result<Connection, VerifyProblem> {
         let mut conn = open_in_memory().map_err(internal)?;
-        conn.guard(Some(self.guard)).map_err(internal)?;
+        conn.guard(self.guard).map_err(internal)?;
         self.foreign_keys = foreign_keys_off(&conn).map_err(internal)?;
         for migration in migrations {
             if let Some(problem) = self.step(&conn, migration, Direction::Up, false) {

@@ -1,5 +1,6 @@
 //! What migration code may do on the runner's connection, enforced by
-//! SQLite's authorizer (<https://www.sqlite.org/c3ref/set_authorizer.html>).
+//! SQLite's authorizer (<https://www.sqlite.org/c3ref/set_authorizer.html>),
+//! and what the runner puts back after each migration.
 //!
 //! SQLite calls the authorizer for every action of a statement while it
 //! compiles it, so the rules below cannot be fooled by a comment, a string or
@@ -8,31 +9,36 @@
 //! to compile a statement that would:
 //!
 //! - **end or nest the runner's transaction**: `BEGIN`, `COMMIT`, `END` and
-//!   `ROLLBACK` in any spelling, and `RELEASE` / `ROLLBACK TO` of a savepoint
-//!   the migration did not open itself (the runner's own, say). `SAVEPOINT`,
-//!   and `RELEASE` / `ROLLBACK TO` of the migration's own savepoints, stay
-//!   allowed;
+//!   `ROLLBACK` in any spelling, `RELEASE` / `ROLLBACK TO` of a savepoint the
+//!   migration did not open itself, and any use of the runner's own savepoint
+//!   name ([`RUNNER_SAVEPOINT`]). `SAVEPOINT`, and `RELEASE` / `ROLLBACK TO`
+//!   of the migration's own savepoints, stay allowed;
 //! - **touch the tracking tables**: write to, create, drop, alter, index or
 //!   put a trigger on the tracking table, its history or its index, in any
 //!   schema (`temp` too) and any letter case, or fire a trigger that writes to
 //!   them. Reading them is allowed;
+//! - **set a `PRAGMA` it may not** (see [`pragma`]): `writable_schema` (which
+//!   would get round the rule above), `journal_mode = OFF`, and anything not
+//!   known to be a setting the runner can put back or one of the database
+//!   file;
 //! - in the build-time check only (see [`verify`](crate::verify())): **open a
 //!   file**: `ATTACH` of anything but `:memory:` (or `''`, the private
-//!   temporary database `VACUUM` uses), `VACUUM INTO` a file,
-//!   `load_extension()`, and `PRAGMA temp_store_directory`. The check runs on
-//!   an in-memory database while the crate builds, where nothing may change
-//!   on the build machine.
-//!
-//! And it keeps what a migration changes of the connection's own settings
-//! (`PRAGMA query_only`, `foreign_keys`, `busy_timeout`, … : see
-//! `CONNECTION_SETTINGS`) for that migration alone: the value before the
-//! first such `PRAGMA` is read (SQLite applies many of them while compiling
-//! the statement, so the statement is refused once, the value read, and the
-//! statement compiled again), and put back when the migration ends, however
-//! it ends. A Rust migration's settings are all read before it runs.
+//!   temporary database `VACUUM` uses), `VACUUM INTO` a file, and
+//!   `load_extension()`. The check runs on an in-memory database while the
+//!   crate builds, where nothing may change on the build machine.
 //!
 //! A refused statement fails the migration with the rule it broke, naming its
 //! file, line and statement. The runner's own statements are never refused.
+//!
+//! When the migration ends, however it ends (a panic too), the runner puts
+//! the connection back as it was before it: every connection setting a
+//! `PRAGMA` of the migration changed (its value is read before the first
+//! such `PRAGMA`: SQLite applies many of them while compiling the statement,
+//! so the statement is refused once, the value read, and the statement
+//! compiled again; a Rust migration's are all read before it runs), and the
+//! databases it attached and the temporary tables, views, indexes and
+//! triggers it created, which would otherwise stay on the caller's
+//! connection (a temporary trigger fires on the application's own writes).
 //!
 //! The authorizer is checked only while a statement of the migration is
 //! compiled, not while it runs: `VACUUM` and `ALTER TABLE` run statements of
@@ -44,12 +50,19 @@
 //! replaced while the runner works and is not there afterwards (rusqlite
 //! cannot hand the old one back).
 
+mod pragma;
+
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use rusqlite::Connection;
-use rusqlite::OptionalExtension;
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization, TransactionOperation};
-use rusqlite::types::Value;
+
+use pragma::{Assignment, Setting, Settings};
+
+/// The savepoint the runner opens around a Rust migration's code, to tell
+/// afterwards that its transaction is still the one it began; migration code
+/// may not use the name.
+pub(crate) const RUNNER_SAVEPOINT: &str = "migrate_rust_step";
 
 /// The database names that `ATTACH` may open in the build-time check: an
 /// in-memory database, and the private temporary one `VACUUM` attaches
@@ -90,12 +103,14 @@ struct State {
     savepoints: Vec<String>,
     /// Why a statement of the running migration was refused, the first time.
     refused: Option<String>,
-    /// Connection settings a statement just compiled is about to change,
-    /// whose values are not saved yet.
-    to_save: Vec<Setting>,
-    /// The values the settings the migration changes had before it, to put
-    /// back after it.
-    saved: Vec<(Setting, Value)>,
+    /// The connection settings the migration changes.
+    settings: Settings,
+    /// Whether the migration attaches a database or creates something in
+    /// `temp`: then what is there is read before, to remove what it left.
+    leaves_something: bool,
+    /// Databases migrations attached inside a transaction, where SQLite
+    /// cannot detach them: detached when the action ends.
+    detach_later: Vec<String>,
 }
 
 /// Why the authorizer refused an action.
@@ -112,72 +127,6 @@ impl From<String> for Refusal {
         Refusal::Rule(reason)
     }
 }
-
-/// A connection setting (a `PRAGMA`), in a schema when the statement named
-/// one.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Setting {
-    schema: Option<String>,
-    name: &'static str,
-}
-
-impl Setting {
-    /// The setting `name` in `schema`; `main` is the default schema, so it is
-    /// the same setting as none.
-    fn new(schema: Option<&str>, name: &'static str) -> Setting {
-        Setting {
-            schema: schema
-                .filter(|schema| !schema.eq_ignore_ascii_case("main"))
-                .map(str::to_owned),
-            name,
-        }
-    }
-
-    /// `PRAGMA "schema".name`, to read it or, with ` = value`, set it.
-    fn pragma(&self) -> String {
-        match &self.schema {
-            Some(schema) => format!("PRAGMA \"{}\".{}", schema.replace('"', "\"\""), self.name),
-            None => format!("PRAGMA {}", self.name),
-        }
-    }
-}
-
-/// The settings of a connection (not of its database file) that SQL can
-/// change with a `PRAGMA` and read back, from
-/// <https://www.sqlite.org/pragma.html>: a migration's change to one holds
-/// for the migration alone, and the runner puts its value back after it.
-/// (`journal_mode` is left out: `WAL` is a property of the database file,
-/// which a migration may mean to change; `case_sensitive_like` cannot be
-/// read back.)
-const CONNECTION_SETTINGS: [&str; 27] = [
-    "analysis_limit",
-    "automatic_index",
-    "busy_timeout",
-    "cache_size",
-    "cache_spill",
-    "cell_size_check",
-    "checkpoint_fullfsync",
-    "defer_foreign_keys",
-    "foreign_keys",
-    "fullfsync",
-    "hard_heap_limit",
-    "ignore_check_constraints",
-    "journal_size_limit",
-    "legacy_alter_table",
-    "locking_mode",
-    "mmap_size",
-    "query_only",
-    "read_uncommitted",
-    "recursive_triggers",
-    "reverse_unordered_selects",
-    "secure_delete",
-    "soft_heap_limit",
-    "synchronous",
-    "temp_store",
-    "threads",
-    "trusted_schema",
-    "wal_autocheckpoint",
-];
 
 /// The rules for migration code on one or more connections, and the switch
 /// that says when migration code runs. Cloning shares the state. Public only
@@ -199,8 +148,9 @@ impl Guard {
                 phase: Phase::Runner,
                 savepoints: Vec::new(),
                 refused: None,
-                to_save: Vec::new(),
-                saved: Vec::new(),
+                settings: Settings::default(),
+                leaves_something: false,
+                detach_later: Vec::new(),
             })),
         }
     }
@@ -221,22 +171,41 @@ impl Guard {
         }))
     }
 
+    /// Detaches the databases migrations attached inside a transaction (see
+    /// [`MigrationScope::finish`]), now that none is open.
+    pub(crate) fn detach_leftovers(&self, conn: &Connection) -> rusqlite::Result<()> {
+        let names = std::mem::take(&mut lock(&self.state).detach_later);
+        let mut first_error = None;
+        for name in names {
+            if let Err(error) = conn.execute_batch(&format!("DETACH {}", quote(&name))) {
+                first_error.get_or_insert(error);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
     /// Removes the authorizer from `conn`.
     pub(crate) fn remove(conn: &mut Connection) -> rusqlite::Result<()> {
         conn.authorizer(None::<fn(AuthContext<'_>) -> Authorization>)
     }
 
-    /// Starts a migration's up or down: no savepoint of its own yet, no
-    /// refusal. The rules hold once a phase is entered, until the returned
-    /// scope is dropped (also when the migration panics).
-    pub(crate) fn migration(&self) -> MigrationScope<'_> {
+    /// Starts a migration's up or down on `conn`: no savepoint of its own
+    /// yet, no refusal, nothing saved. The rules hold once a phase is
+    /// entered; [`MigrationScope::finish`] (or dropping the scope, when the
+    /// migration panics) puts the connection back.
+    pub(crate) fn migration<'g, 'c>(&'g self, conn: &'c Connection) -> MigrationScope<'g, 'c> {
         let mut state = lock(&self.state);
         state.savepoints.clear();
         state.refused = None;
-        state.to_save.clear();
-        state.saved.clear();
+        state.settings.clear();
+        state.leaves_something = false;
         drop(state);
-        MigrationScope { guard: self }
+        MigrationScope {
+            guard: self,
+            conn,
+            before: None,
+            finished: false,
+        }
     }
 
     fn set_phase(&self, phase: Phase) {
@@ -252,10 +221,9 @@ fn not_opened(statement: &str, savepoint: &str) -> String {
     )
 }
 
-/// The value of a setting, if it has one.
-fn read(conn: &Connection, setting: &Setting) -> rusqlite::Result<Option<Value>> {
-    conn.query_row(&setting.pragma(), [], |row| row.get(0))
-        .optional()
+/// A name as a quoted SQL identifier (DDL takes no bound parameters).
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -263,26 +231,110 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
     state.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The running migration's side of a [`Guard`]; back to the runner's own
-/// statements when dropped.
-pub(crate) struct MigrationScope<'g> {
+/// The running migration's side of a [`Guard`], on its connection.
+pub(crate) struct MigrationScope<'g, 'c> {
     guard: &'g Guard,
+    conn: &'c Connection,
+    /// The attached databases and `temp` objects before the migration, read
+    /// when it first attaches or creates one (or before a Rust migration).
+    before: Option<Leftovers>,
+    finished: bool,
 }
 
-impl MigrationScope<'_> {
+/// What of a connection a migration may leave behind: attached databases
+/// and the objects of `temp`, as `(type, name)`.
+#[derive(Debug, PartialEq, Eq)]
+struct Leftovers {
+    databases: Vec<String>,
+    temp: Vec<(String, String)>,
+}
+
+impl Leftovers {
+    fn read(conn: &Connection) -> rusqlite::Result<Leftovers> {
+        let pairs = |sql: &str| -> rusqlite::Result<Vec<(String, String)>> {
+            let mut statement = conn.prepare(sql)?;
+            let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            rows.collect()
+        };
+        Ok(Leftovers {
+            // `temp` is listed once something has opened it.
+            databases: pairs(
+                "SELECT name, file FROM pragma_database_list WHERE name NOT IN ('main', 'temp')",
+            )?
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect(),
+            temp: pairs("SELECT type, name FROM temp.sqlite_schema")?,
+        })
+    }
+
+    /// Drops what `self` (now) has that `before` had not: the `temp`
+    /// objects, triggers and views first, then detaches the databases, or,
+    /// inside a transaction (where SQLite cannot), leaves them to `later`.
+    /// Every step is tried; the first error is returned.
+    fn remove_beyond(
+        &self,
+        before: &Leftovers,
+        conn: &Connection,
+        later: &mut Vec<String>,
+    ) -> rusqlite::Result<()> {
+        let mut first_error = None;
+        for kind in ["trigger", "view", "index", "table"] {
+            let created = self
+                .temp
+                .iter()
+                .filter(|(t, name)| t == kind && !before.temp.iter().any(|(_, n)| n == name));
+            for (_, name) in created {
+                let sql = format!("DROP {kind} IF EXISTS temp.{}", quote(name));
+                if let Err(error) = conn.execute_batch(&sql) {
+                    first_error.get_or_insert(error);
+                }
+            }
+        }
+        let attached = self
+            .databases
+            .iter()
+            .filter(|name| !before.databases.contains(name));
+        for name in attached {
+            if !conn.is_autocommit() {
+                later.push(name.clone());
+            } else if let Err(error) = conn.execute_batch(&format!("DETACH {}", quote(name))) {
+                first_error.get_or_insert(error);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+impl MigrationScope<'_, '_> {
     /// A statement of the migration's SQL is about to be compiled.
     pub(crate) fn preparing(&self) {
         self.guard.set_phase(Phase::Preparing);
     }
 
-    /// The statement just compiled is about to run.
-    pub(crate) fn running(&self) {
+    /// The statement just compiled is about to run: if it may attach a
+    /// database or create something in `temp`, what is there now is read
+    /// first (once).
+    pub(crate) fn running(&mut self) -> rusqlite::Result<()> {
+        self.guard.set_phase(Phase::Runner);
+        if self.before.is_none() && lock(&self.guard.state).leaves_something {
+            self.before = Some(Leftovers::read(self.conn)?);
+        }
         self.guard.set_phase(Phase::Running);
+        Ok(())
     }
 
-    /// A Rust migration's code is about to run.
-    pub(crate) fn rust(&self) {
+    /// A Rust migration's code is about to run. Its statements run as soon
+    /// as they are compiled, so every connection setting, and what is
+    /// attached and in `temp`, are read first.
+    pub(crate) fn rust(&mut self) -> rusqlite::Result<()> {
+        self.guard.set_phase(Phase::Runner);
+        for setting in Settings::all() {
+            self.save(setting)?;
+        }
+        self.before = Some(Leftovers::read(self.conn)?);
         self.guard.set_phase(Phase::Rust);
+        Ok(())
     }
 
     /// The runner's own statements again, before the scope ends.
@@ -296,63 +348,24 @@ impl MigrationScope<'_> {
     }
 
     /// Saves the value of each connection setting a statement was refused
-    /// for until it is saved (see `State::must_save`); `false` when there was
+    /// for until it is saved (see `State::decide`); `false` when there was
     /// none, so the refusal was of another kind.
-    pub(crate) fn save_settings(&self, conn: &Connection) -> rusqlite::Result<bool> {
-        let to_save = std::mem::take(&mut lock(&self.guard.state).to_save);
+    pub(crate) fn save_settings(&self) -> rusqlite::Result<bool> {
+        self.runner();
+        let to_save = lock(&self.guard.state).settings.take_to_save();
         let any = !to_save.is_empty();
         for setting in to_save {
-            self.save(conn, setting)?;
+            self.save(setting)?;
         }
         Ok(any)
     }
 
-    /// Saves the value of every connection setting: for a Rust migration,
-    /// whose statements run as soon as they are compiled.
-    pub(crate) fn save_all_settings(&self, conn: &Connection) -> rusqlite::Result<()> {
-        for name in CONNECTION_SETTINGS {
-            self.save(conn, Setting::new(None, name))?;
-        }
-        Ok(())
-    }
-
-    fn save(&self, conn: &Connection, setting: Setting) -> rusqlite::Result<()> {
-        if lock(&self.guard.state)
-            .saved
-            .iter()
-            .any(|(saved, _)| *saved == setting)
-        {
+    fn save(&self, setting: Setting) -> rusqlite::Result<()> {
+        if lock(&self.guard.state).settings.is_saved(&setting) {
             return Ok(());
         }
-        // A setting without a value here (`mmap_size` of an in-memory
-        // database) has nothing to put back: saved as NULL.
-        let value = read(conn, &setting)?.unwrap_or(Value::Null);
-        lock(&self.guard.state).saved.push((setting, value));
-        Ok(())
-    }
-
-    /// Puts back the value each saved setting had before the migration, where
-    /// it changed; the runner's own statements run meanwhile.
-    pub(crate) fn restore_settings(&self, conn: &Connection) -> rusqlite::Result<()> {
-        self.runner();
-        let saved = std::mem::take(&mut lock(&self.guard.state).saved);
-        for (setting, before) in saved.into_iter().rev() {
-            if read(conn, &setting)?.as_ref() == Some(&before) {
-                continue;
-            }
-            let literal = match before {
-                Value::Integer(value) => value.to_string(),
-                Value::Real(value) => value.to_string(),
-                Value::Text(text) => format!("'{}'", text.replace('\'', "''")),
-                Value::Null | Value::Blob(_) => continue,
-            };
-            // A setting may answer with a row (`locking_mode`, `cache_size`).
-            conn.query_row(&format!("{} = {literal}", setting.pragma()), [], |_| Ok(()))
-                .or_else(|error| match error {
-                    rusqlite::Error::QueryReturnedNoRows => Ok(()),
-                    error => Err(error),
-                })?;
-        }
+        let value = pragma::read(self.conn, &setting)?;
+        lock(&self.guard.state).settings.push(setting, value);
         Ok(())
     }
 
@@ -360,11 +373,39 @@ impl MigrationScope<'_> {
     pub(crate) fn open_savepoint(&self) -> Option<String> {
         lock(&self.guard.state).savepoints.first().cloned()
     }
+
+    /// Puts the connection back as it was before the migration: the
+    /// settings it changed, then the databases it attached and the `temp`
+    /// objects it created. Every step is tried; the first error is returned.
+    pub(crate) fn finish(mut self) -> rusqlite::Result<()> {
+        self.finished = true;
+        self.put_back()
+    }
+
+    fn put_back(&mut self) -> rusqlite::Result<()> {
+        self.runner();
+        let saved = lock(&self.guard.state).settings.take_saved();
+        let restored = pragma::restore(self.conn, saved);
+        let removed = match self.before.take() {
+            Some(before) => Leftovers::read(self.conn).and_then(|now| {
+                let mut later = Vec::new();
+                let removed = now.remove_beyond(&before, self.conn, &mut later);
+                lock(&self.guard.state).detach_later.extend(later);
+                removed
+            }),
+            None => Ok(()),
+        };
+        restored.and(removed)
+    }
 }
 
-impl Drop for MigrationScope<'_> {
+impl Drop for MigrationScope<'_, '_> {
     fn drop(&mut self) {
-        self.guard.set_phase(Phase::Runner);
+        if !self.finished
+            && let Err(error) = self.put_back()
+        {
+            tracing::error!(%error, "could not put the connection back after a migration panicked");
+        }
     }
 }
 
@@ -376,9 +417,27 @@ impl State {
             Phase::Runner => Ok(()),
             Phase::Running => Ok(self.check_files(action)?),
             Phase::Preparing | Phase::Rust => {
-                if self.phase == Phase::Preparing && self.must_save(action, context.database_name) {
-                    return Err(Refusal::SaveFirst);
+                if let AuthAction::Pragma {
+                    pragma_name,
+                    pragma_value: Some(value),
+                } = action
+                {
+                    match pragma::classify(pragma_name, value) {
+                        Assignment::Refused(reason) => return Err(reason.into()),
+                        // SQLite applies many settings while compiling the
+                        // statement: its value is read first, and the
+                        // statement compiled again (a Rust migration's were
+                        // all read before it ran).
+                        Assignment::Setting(name)
+                            if self.phase == Phase::Preparing
+                                && self.settings.must_save(context.database_name, name) =>
+                        {
+                            return Err(Refusal::SaveFirst);
+                        }
+                        Assignment::Setting(_) | Assignment::Allowed => {}
+                    }
                 }
+                self.note_leftovers(action, context.database_name);
                 self.check_transaction(action)?;
                 self.check_tracking(action, context.accessor)?;
                 Ok(self.check_files(action)?)
@@ -386,33 +445,22 @@ impl State {
         }
     }
 
-    /// Whether the action is a `PRAGMA` that changes a connection setting
-    /// whose value is not saved yet; if so, notes it to be saved. SQLite
-    /// applies many of them (`foreign_keys`, `query_only`) while it compiles
-    /// the statement, so the value must be read before the statement is
-    /// compiled again.
-    fn must_save(&mut self, action: AuthAction<'_>, schema: Option<&str>) -> bool {
-        let AuthAction::Pragma {
-            pragma_name,
-            pragma_value: Some(_),
-        } = action
-        else {
-            return false;
+    /// Notes an action that attaches a database or creates something in
+    /// `temp`, which the runner removes after the migration.
+    fn note_leftovers(&mut self, action: AuthAction<'_>, schema: Option<&str>) {
+        use AuthAction as A;
+        let in_temp = schema.is_some_and(|schema| schema.eq_ignore_ascii_case("temp"));
+        let leaves = match action {
+            A::Attach { .. }
+            | A::CreateTempTable { .. }
+            | A::CreateTempView { .. }
+            | A::CreateTempIndex { .. }
+            | A::CreateTempTrigger { .. } => true,
+            A::Unknown { code, .. } => code == rusqlite::ffi::SQLITE_ATTACH,
+            A::CreateTable { .. } | A::CreateVtable { .. } | A::AlterTable { .. } => in_temp,
+            _ => false,
         };
-        let Some(&name) = CONNECTION_SETTINGS
-            .iter()
-            .find(|name| name.eq_ignore_ascii_case(pragma_name))
-        else {
-            return false;
-        };
-        let setting = Setting::new(schema, name);
-        if self.saved.iter().any(|(saved, _)| *saved == setting) {
-            return false;
-        }
-        if !self.to_save.contains(&setting) {
-            self.to_save.push(setting);
-        }
-        true
+        self.leaves_something |= leaves;
     }
 
     /// `BEGIN`, `COMMIT`, `END`, `ROLLBACK`, and savepoints the migration did
@@ -431,6 +479,12 @@ impl State {
                     "`{keyword}` is not allowed in a migration: the runner begins and ends its transactions (a migration may use `SAVEPOINT`, and `RELEASE` or `ROLLBACK TO` its own savepoints)"
                 ))
             }
+            AuthAction::Savepoint {
+                operation: _,
+                savepoint_name,
+            } if savepoint_name.eq_ignore_ascii_case(RUNNER_SAVEPOINT) => Err(format!(
+                "`{savepoint_name}` is the name of the runner's own savepoint: give the migration's savepoint another name"
+            )),
             AuthAction::Savepoint {
                 operation,
                 savepoint_name,
@@ -557,16 +611,6 @@ impl State {
                 if function_name.eq_ignore_ascii_case("load_extension") =>
             {
                 "loads an extension".to_owned()
-            }
-            // Where SQLite writes temporary files (deprecated, but there).
-            AuthAction::Pragma {
-                pragma_name,
-                pragma_value: Some(_),
-            } if ["temp_store_directory", "data_store_directory"]
-                .iter()
-                .any(|name| name.eq_ignore_ascii_case(pragma_name)) =>
-            {
-                format!("sets `{pragma_name}`, a folder for SQLite's files")
             }
             _ => return Ok(()),
         };
