@@ -316,3 +316,87 @@ fn the_runner_writes_the_tracking_table_of_main_even_when_a_temp_one_shadows_it(
     assert!(status.pending.is_empty());
     Ok(())
 }
+
+/// A `PRAGMA` that would get round the rules (`writable_schema` rewrites
+/// `sqlite_schema`), lose the rollback journal, or change something the
+/// runner cannot put back is refused, naming the pragma and why; settings of
+/// the database file and pragmas that take an argument are allowed.
+#[test]
+fn pragmas_that_would_get_round_the_rules_or_stay_changed_are_refused() -> migrate::Result<()> {
+    for (sql, why) in [
+        (
+            "PRAGMA writable_schema = ON;",
+            "it lets SQL rewrite `sqlite_schema`",
+        ),
+        (
+            "PRAGMA main.journal_mode = off;",
+            "the runner relies on the rollback journal",
+        ),
+        (
+            "PRAGMA journal_mode = MEMORY;",
+            "the runner relies on the rollback journal",
+        ),
+        ("PRAGMA schema_version = 99;", "writing it can corrupt"),
+        (
+            "PRAGMA temp_store = MEMORY;",
+            "deletes every temporary table",
+        ),
+        ("PRAGMA case_sensitive_like = ON;", "cannot be read back"),
+        (
+            "PRAGMA temp_store_directory = '/tmp';",
+            "a folder for every connection of the process",
+        ),
+        (
+            "PRAGMA made_up_setting = 1;",
+            "not a setting the runner knows",
+        ),
+    ] {
+        let folder = Folder::new(&[(
+            "0001_pragma.sql",
+            &format!("-- migrate:no-transaction\nCREATE TABLE a (x);\n{sql}\n"),
+        )]);
+        let db = Database::new();
+        let mut conn = db.open();
+
+        let error = folder.migrations().run(&mut conn).unwrap_err();
+
+        assert!(
+            matches!(
+                &error,
+                Error::MigrationFailed {
+                    version: 1,
+                    line: Some(3),
+                    ..
+                }
+            ),
+            "{sql}: {error:?}"
+        );
+        let message = refusal(&error);
+        assert!(
+            message.contains("is not allowed in a migration") && message.contains(why),
+            "{sql}: {message}"
+        );
+        let writable: i64 = count(&conn, "PRAGMA writable_schema");
+        assert_eq!(writable, 0, "{sql}");
+        let journal: String = conn
+            .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(journal, "delete", "{sql}");
+    }
+
+    let folder = Folder::new(&[(
+        "0001_allowed.sql",
+        "CREATE TABLE a (x);\nPRAGMA user_version = 7;\nPRAGMA application_id = 12;\n\
+         PRAGMA table_info(a);\nPRAGMA integrity_check(10);\nPRAGMA foreign_key_check(a);\n",
+    )]);
+    let db = Database::new();
+    let mut conn = db.open();
+    folder.migrations().run(&mut conn)?;
+    assert_eq!(
+        count(&conn, "PRAGMA user_version"),
+        7,
+        "the file's settings stay"
+    );
+    assert_eq!(count(&conn, "PRAGMA application_id"), 12);
+    Ok(())
+}

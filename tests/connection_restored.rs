@@ -41,7 +41,9 @@ fn assert_as_given(conn: &Connection, db: &Database, foreign_keys: bool) {
         .query_row("PRAGMA foreign_keys", [], |row| row.get(0))
         .unwrap();
     assert_eq!(enforced, foreign_keys, "foreign keys");
-    // The runner's authorizer would refuse `BEGIN` and `COMMIT`.
+    // A write of its own in a transaction: no rule of the runner's is still
+    // in force (a migration's phase left on would refuse `BEGIN`), and no
+    // `query_only` or open transaction is left.
     conn.execute_batch("BEGIN; CREATE TABLE app_after (x); COMMIT;")
         .expect("the application's own transaction");
     let other = db.open();
@@ -149,6 +151,11 @@ fn after_a_panicking_rust_migration() -> migrate::Result<()> {
     let panicked = catch_unwind(AssertUnwindSafe(|| PANICKING_RUST.run(&mut conn)));
 
     assert!(panicked.is_err(), "the panic goes on to the caller");
+    let recursive: bool = conn
+        .query_row("PRAGMA recursive_triggers", [], |row| row.get(0))
+        .unwrap();
+    assert!(!recursive, "the migration's PRAGMA is put back");
+    // Also `query_only`, or the application's write below would fail.
     assert_as_given(&conn, &db, true);
     assert_eq!(
         count(&conn, "SELECT count(*) FROM log"),
@@ -257,6 +264,88 @@ fn after_migrations_that_change_connection_settings_with_pragmas() -> migrate::R
     assert_eq!(report.applied.len(), 2, "both recorded");
     let after: Vec<_> = names.iter().map(|name| setting(&conn, name)).collect();
     assert_eq!(after, before);
+    assert_as_given(&conn, &db, true);
+    Ok(())
+}
+
+/// A migration's attached databases and temporary tables, views and
+/// triggers (a temporary trigger would fire on the application's own
+/// writes, a temporary table could shadow the tracking table for unqualified
+/// reads) are removed when it ends; the application's own stay.
+#[test]
+fn after_migrations_that_attach_databases_and_create_temporary_objects() -> migrate::Result<()> {
+    let folder = Folder::new(&[
+        (
+            "0001_users.sql",
+            "CREATE TABLE users (id INTEGER PRIMARY KEY);",
+        ),
+        (
+            "0002_outside.sql",
+            "-- migrate:no-transaction\nATTACH ':memory:' AS aux;\nCREATE TABLE aux.t (x);\n\
+             CREATE TEMP TABLE scratch (x);\n\
+             CREATE TEMP TRIGGER copy AFTER INSERT ON main.users BEGIN INSERT INTO scratch VALUES (NEW.id); END;\n",
+        ),
+        (
+            "0003_inside.sql",
+            "ATTACH ':memory:' AS aux2;\nCREATE TEMP VIEW answer AS SELECT 42;\n\
+             CREATE TEMP TABLE x (version INTEGER);\nALTER TABLE temp.x RENAME TO migrate_schema_history;\n",
+        ),
+    ]);
+    let db = Database::new();
+    let mut conn = app_connection(&db, true);
+    conn.execute_batch("CREATE TEMP TABLE app_own (x)").unwrap();
+
+    folder.migrations().run(&mut conn)?;
+
+    let databases: Vec<String> = {
+        let mut statement = conn
+            .prepare("SELECT name FROM pragma_database_list")
+            .unwrap();
+        statement
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    assert_eq!(databases, ["main", "temp"]);
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT count(*) FROM temp.sqlite_schema WHERE name <> 'app_own'"
+        ),
+        0,
+        "the migrations' temporary objects are gone"
+    );
+    conn.execute_batch("INSERT INTO users (id) VALUES (1); INSERT INTO app_own VALUES (1);")
+        .expect("no temporary trigger fires");
+    assert_as_given(&conn, &db, true);
+    Ok(())
+}
+
+/// Deprecated settings that change what every statement returns, and limits
+/// of the connection, hold for the migration alone too.
+#[test]
+fn after_migrations_that_set_deprecated_settings_and_limits() -> migrate::Result<()> {
+    let folder = Folder::new(&[(
+        "0001_settings.sql",
+        "-- migrate:no-transaction\nPRAGMA count_changes = ON;\nPRAGMA full_column_names = ON;\n\
+         PRAGMA max_page_count = 50;\nCREATE TABLE a (x);\nATTACH ':memory:' AS aux;\n\
+         PRAGMA aux.cache_size = 5;\nDETACH aux;\n",
+    )]);
+    let db = Database::new();
+    let mut conn = app_connection(&db, true);
+    let max_pages: i64 = count(&conn, "PRAGMA max_page_count");
+
+    folder.migrations().run(&mut conn)?;
+
+    assert_eq!(count(&conn, "PRAGMA count_changes"), 0);
+    assert_eq!(count(&conn, "PRAGMA full_column_names"), 0);
+    assert_eq!(count(&conn, "PRAGMA max_page_count"), max_pages);
+    assert_eq!(
+        conn.execute("INSERT INTO a VALUES (1)", [])
+            .expect("no row counts returned"),
+        1
+    );
     assert_as_given(&conn, &db, true);
     Ok(())
 }

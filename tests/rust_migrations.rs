@@ -15,6 +15,7 @@ const ENDS_ITS_TRANSACTION: Migrations =
     embed_migrations!("tests/fixtures/rust_ends_its_transaction");
 const COMMITS_AND_BEGINS: Migrations = embed_migrations!("tests/fixtures/rust_commits_and_begins");
 const IGNORES_A_REFUSAL: Migrations = embed_migrations!("tests/fixtures/rust_ignores_a_refusal");
+const SQLITE_ROLLS_BACK: Migrations = embed_migrations!("tests/fixtures/rust_sqlite_rolls_back");
 
 #[test]
 fn a_failing_rust_migration_rolls_back_with_its_tracking_row() -> migrate::Result<()> {
@@ -157,6 +158,42 @@ fn a_rust_migration_that_ignores_a_refusal_fails() -> migrate::Result<()> {
     let status = IGNORES_A_REFUSAL.status(&mut conn)?;
     assert_eq!(status.current_version, Some(1), "version 1 still recorded");
     assert_eq!(status.failed.len(), 1);
+    Ok(())
+}
+
+/// A Rust migration that goes on after SQLite rolled its transaction back
+/// (and tries to open the runner's savepoint to hide it) may have committed
+/// what it ran after: it is marked dirty, never reported as rolled back.
+#[test]
+fn a_rust_migration_that_goes_on_after_sqlite_rolled_back_is_dirty() -> migrate::Result<()> {
+    let db = Database::new();
+    let mut conn = db.open();
+
+    let error = SQLITE_ROLLS_BACK.run(&mut conn).unwrap_err();
+
+    let Error::MigrationFailed {
+        version: 2,
+        dirty: true,
+        source,
+        ..
+    } = &error
+    else {
+        panic!("expected migration 2 to fail dirty, got {error:?}");
+    };
+    assert!(
+        source
+            .to_string()
+            .starts_with("the runner's transaction ended while it ran"),
+        "{source}"
+    );
+    assert!(conn.is_autocommit());
+    let status = SQLITE_ROLLS_BACK.status(&mut conn)?;
+    assert_eq!(status.current_version, Some(1));
+    assert_eq!(status.dirty.len(), 1, "{status:?}");
+    assert!(matches!(
+        SQLITE_ROLLS_BACK.run(&mut conn),
+        Err(Error::Dirty { version: 2, .. })
+    ));
     Ok(())
 }
 

@@ -488,6 +488,10 @@ impl<'a> Runner<'a> {
         }
         let result = body(&*restore.conn).map_err(|error| error.busy_as_locked(self.lock_timeout));
         let restored = restore.finish();
+        if let (Err(_), Err(error)) = (&result, &restored) {
+            // The action's own error is the one returned.
+            tracing::error!(%error, "could not restore the connection's settings after a failed action");
+        }
         let value = result?;
         restored?;
         Ok(value)

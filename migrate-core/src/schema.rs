@@ -751,4 +751,21 @@ mod tests {
         assert_eq!(normalized("DEFAULT 'it''s'"), "default 'it''s'");
         assert_eq!(normalized("\"a\"\"b\" /* c */ x"), "a\"b x");
     }
+
+    /// A definition comes from a database's `sqlite_schema`, which may have
+    /// been written by hand: only its one statement runs, and it may open no
+    /// file.
+    #[test]
+    fn a_definition_runs_alone_and_opens_no_file() {
+        let outside = tempfile::tempdir().unwrap();
+        let planted = outside.path().join("planted.db");
+        let planted = planted.display();
+        assert!(columns("CREATE TABLE t (x, y)").is_some_and(|columns| columns.len() == 2));
+        assert!(columns(&format!("CREATE TABLE t (x); ATTACH '{planted}' AS p")).is_none());
+        assert!(columns(&format!("ATTACH '{planted}' AS p")).is_none());
+        assert!(
+            std::fs::read_dir(outside.path()).unwrap().next().is_none(),
+            "no file was created"
+        );
+    }
 }

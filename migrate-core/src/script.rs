@@ -264,6 +264,18 @@ mod tests {
             );
         }
         assert!(!conn.is_autocommit(), "the transaction is still open");
+
+        // The runner's own savepoint name, in any case, whatever the use.
+        for sql in ["SAVEPOINT Migrate_Rust_Step;", "RELEASE migrate_rust_step;"] {
+            let failed = run(&mut conn, sql).expect_err(sql);
+            assert!(
+                sqlite_message(&failed.source).ends_with(
+                    "is the name of the runner's own savepoint: give the migration's savepoint another name"
+                ),
+                "{sql}: {}",
+                sqlite_message(&failed.source)
+            );
+        }
     }
 
     #[test]
