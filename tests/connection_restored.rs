@@ -282,7 +282,7 @@ fn after_migrations_that_attach_databases_and_create_temporary_objects() -> migr
         (
             "0002_outside.sql",
             "-- migrate:no-transaction\nATTACH ':memory:' AS aux;\nCREATE TABLE aux.t (x);\n\
-             CREATE TEMP TABLE scratch (x);\n\
+             CREATE TEMP TABLE scratch (x UNIQUE);\nCREATE INDEX temp.scratch_x ON scratch (x);\n\
              CREATE TEMP TRIGGER copy AFTER INSERT ON main.users BEGIN INSERT INTO scratch VALUES (NEW.id); END;\n",
         ),
         (

@@ -270,21 +270,23 @@ impl<'a> Runner<'a> {
     /// restored as above, but the failure is not recorded.
     pub fn run<B: Backend>(&self, conn: &mut B) -> Result<Report> {
         self.check_target()?;
-        self.migrating(conn, false, |conn, guard| {
-            // Read first, without the write lock: an up-to-date database (the
-            // usual start of an application) never waits for or takes it.
+        // Read first, without the write lock nor the rules for migration
+        // code: an up-to-date database (the usual start of an application)
+        // never waits for or takes the lock, and no migration code runs.
+        let up_to_date = self.session(conn, |conn| {
             let tx = conn.begin(false, self.lock_timeout)?;
-            let up_to_date = match self.verify(&*tx) {
-                Ok(plan) => plan.pending.is_empty(),
+            match self.verify(&*tx) {
+                Ok(plan) => Ok(plan.pending.is_empty()),
                 // Another process is running a no-transaction migration:
                 // wait for it below, as for a migration's transaction.
-                Err(Error::InProgress { .. }) => false,
-                Err(error) => return Err(error),
-            };
-            drop(tx);
-            if up_to_date {
-                return Ok(Report::default());
+                Err(Error::InProgress { .. }) => Ok(false),
+                Err(error) => Err(error),
             }
+        })?;
+        if up_to_date {
+            return Ok(Report::default());
+        }
+        self.migrating(conn, false, |conn, guard| {
             let mut foreign_keys = ForeignKeyCheck::new(conn)?;
             if self.grouped {
                 self.run_grouped(conn, guard, &mut foreign_keys)

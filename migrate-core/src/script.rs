@@ -36,7 +36,8 @@ pub(crate) fn execute_script(
     loop {
         scope.preparing();
         let next = batch.next();
-        let refused = scope.take_refusal();
+        // A refusal fails the compilation, so there is one only then.
+        let refused = next.as_ref().err().and_then(|_| scope.take_refusal());
         // A `PRAGMA` that changes a connection setting is refused until the
         // setting's value is kept, to be put back after the migration; the
         // batch has not moved on, so the statement is compiled again.
@@ -90,12 +91,11 @@ pub(crate) fn execute_script(
         }
         let mut rows = statement.raw_query();
         loop {
-            let step = rows.next();
-            let refused = scope.take_refusal();
-            match step {
+            match rows.next() {
                 Ok(Some(_)) => {}
                 Ok(None) => break,
                 Err(source) => {
+                    let refused = scope.take_refusal();
                     return Err(ScriptFailure {
                         line: located.map(|start| line_of(sql, start)),
                         statement: located.map(|start| shorten(&sql[start..cursor])),

@@ -269,9 +269,11 @@ impl Leftovers {
     }
 
     /// Drops what `self` (now) has that `before` had not: the `temp`
-    /// objects, triggers and views first, then detaches the databases, or,
-    /// inside a transaction (where SQLite cannot), leaves them to `later`.
-    /// Every step is tried; the first error is returned.
+    /// objects — tables first, which takes their indexes and triggers with
+    /// them, then the rest; never SQLite's own (`sqlite_autoindex_…`) — then
+    /// detaches the databases, or, inside a transaction (where SQLite
+    /// cannot), leaves them to `later`. Every step is tried; the first error
+    /// is returned.
     fn remove_beyond(
         &self,
         before: &Leftovers,
@@ -279,11 +281,12 @@ impl Leftovers {
         later: &mut Vec<String>,
     ) -> rusqlite::Result<()> {
         let mut first_error = None;
-        for kind in ["trigger", "view", "index", "table"] {
-            let created = self
-                .temp
-                .iter()
-                .filter(|(t, name)| t == kind && !before.temp.iter().any(|(_, n)| n == name));
+        for kind in ["table", "view", "trigger", "index"] {
+            let created = self.temp.iter().filter(|(t, name)| {
+                t == kind
+                    && !name.starts_with("sqlite_")
+                    && !before.temp.iter().any(|(_, n)| n == name)
+            });
             for (_, name) in created {
                 let sql = format!("DROP {kind} IF EXISTS temp.{}", quote(name));
                 if let Err(error) = conn.execute_batch(&sql) {
@@ -316,11 +319,14 @@ impl MigrationScope<'_, '_> {
     /// database or create something in `temp`, what is there now is read
     /// first (once).
     pub(crate) fn running(&mut self) -> rusqlite::Result<()> {
-        self.guard.set_phase(Phase::Runner);
-        if self.before.is_none() && lock(&self.guard.state).leaves_something {
+        let mut state = lock(&self.guard.state);
+        if self.before.is_none() && state.leaves_something {
+            state.phase = Phase::Runner;
+            drop(state);
             self.before = Some(Leftovers::read(self.conn)?);
+            state = lock(&self.guard.state);
         }
-        self.guard.set_phase(Phase::Running);
+        state.phase = Phase::Running;
         Ok(())
     }
 
