@@ -350,6 +350,10 @@ fn pragmas_that_would_get_round_the_rules_or_stay_changed_are_refused() -> migra
             "PRAGMA made_up_setting = 1;",
             "not a setting the runner knows",
         ),
+        (
+            "PRAGMA hard_heap_limit = 987654321;",
+            "a limit for every connection of the process",
+        ),
     ] {
         let folder = Folder::new(&[(
             "0001_pragma.sql",
@@ -399,4 +403,59 @@ fn pragmas_that_would_get_round_the_rules_or_stay_changed_are_refused() -> migra
     );
     assert_eq!(count(&conn, "PRAGMA application_id"), 12);
     Ok(())
+}
+
+/// What the application had on its connection before the migration is its
+/// own: a database it attached may not be detached, a temporary table of its
+/// own may not be dropped, renamed or written to.
+#[test]
+fn the_applications_attached_databases_and_temporary_tables_are_its_own() {
+    for (sql, refused) in [
+        (
+            "DETACH app_aux;\nATTACH ':memory:' AS app_aux;",
+            "`DETACH app_aux` is not allowed: the application attached `app_aux`, not the migration",
+        ),
+        (
+            "CREATE TEMP TABLE t2 (x);\nALTER TABLE temp.app_cache RENAME TO app_cache_old;",
+            "the temporary `app_cache` belongs to the application's connection",
+        ),
+        (
+            "DROP TABLE temp.app_cache;",
+            "the temporary `app_cache` belongs to the application's connection",
+        ),
+        (
+            "DELETE FROM temp.app_cache;",
+            "the temporary `app_cache` belongs to the application's connection",
+        ),
+    ] {
+        let folder = Folder::new(&[(
+            "0001_sneaky.sql",
+            &format!("-- migrate:no-transaction\nCREATE TABLE a (x);\n{sql}\n"),
+        )]);
+        let db = Database::new();
+        let outside = tempfile::tempdir().unwrap();
+        let mut conn = db.open();
+        conn.execute_batch(&format!(
+            "ATTACH '{}' AS app_aux; CREATE TEMP TABLE app_cache (k); INSERT INTO app_cache VALUES (1);",
+            outside.path().join("aux.db").display()
+        ))
+        .unwrap();
+
+        let error = folder.migrations().run(&mut conn).unwrap_err();
+
+        assert!(refusal(&error).starts_with(refused), "{sql}: {error}");
+        assert_eq!(
+            count(&conn, "SELECT count(*) FROM temp.app_cache"),
+            1,
+            "{sql}"
+        );
+        assert_eq!(
+            count(
+                &conn,
+                "SELECT count(*) FROM pragma_database_list WHERE name = 'app_aux'"
+            ),
+            1,
+            "{sql}"
+        );
+    }
 }

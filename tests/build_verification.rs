@@ -486,3 +486,31 @@ fn the_refused_statements_run_at_run_time_and_memory_databases_in_the_check() ->
     verify(&scratch.migrations()).expect("an in-memory database may be attached");
     Ok(())
 }
+
+/// A reversible migration that attaches an in-memory scratch database
+/// inside its transaction passes: the check applies its up, its down and
+/// its up again, detaching the scratch database between them.
+#[test]
+fn a_migration_with_a_scratch_database_checks_like_any_other() {
+    let folder = Folder::new(&[
+        (
+            "0001_a.up.sql",
+            "ATTACH ':memory:' AS scratch;\nCREATE TABLE scratch.s (x);\nCREATE TABLE a (x);",
+        ),
+        ("0001_a.down.sql", "DROP TABLE a;"),
+        (
+            "0002_b.up.sql",
+            "ATTACH ':memory:' AS scratch;\nCREATE TABLE b (x);",
+        ),
+        (
+            "0002_b.down.sql",
+            "DROP TABLE b;\nCREATE TABLE leftover (x);",
+        ),
+    ]);
+    assert_eq!(
+        problems(&folder),
+        [
+            "the down of migration 2 (b) in `0002_b.down.sql` does not restore the schema from before its up: table `leftover` still exists"
+        ]
+    );
+}

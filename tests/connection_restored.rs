@@ -15,6 +15,10 @@ use rusqlite::Connection;
 const FAILING_RUST: Migrations = embed_migrations!("tests/fixtures/rust_failing");
 const PANICKING_RUST: Migrations = embed_migrations!("tests/fixtures/rust_panics");
 
+/// How many databases are attached (`temp` is listed once opened).
+const ATTACHED: &str =
+    "SELECT count(*) FROM pragma_database_list WHERE name NOT IN ('main', 'temp')";
+
 /// The application's own busy timeout, in milliseconds.
 const APP_BUSY_TIMEOUT_MS: i64 = 1234;
 
@@ -347,5 +351,107 @@ fn after_migrations_that_set_deprecated_settings_and_limits() -> migrate::Result
         1
     );
     assert_as_given(&conn, &db, true);
+    Ok(())
+}
+
+/// Migrations that each attach the same in-memory scratch database inside
+/// their transaction — where SQLite cannot detach it — all apply: it is
+/// detached before the next migration's transaction and when the run ends.
+/// A dry run or a grouped run puts them in one transaction, where the second
+/// `ATTACH` fails as it would by hand.
+#[test]
+fn after_migrations_that_each_attach_the_same_scratch_database() -> migrate::Result<()> {
+    let attach = |table: &str| {
+        format!(
+            "ATTACH ':memory:' AS scratch;\nCREATE TABLE scratch.s (x);\nCREATE TABLE {table} (x);\n"
+        )
+    };
+    let folder = Folder::new(&[("0001_a.sql", &attach("a")), ("0002_b.sql", &attach("b"))]);
+    let db = Database::new();
+    let mut conn = app_connection(&db, true);
+    let in_use = |error: &Error| {
+        matches!(
+            error,
+            Error::MigrationFailed {
+                version: 2,
+                line: Some(1),
+                ..
+            }
+        ) && error
+            .to_string()
+            .contains("database scratch is already in use")
+    };
+
+    let report = folder.migrations().runner().dry_run(&mut conn)?;
+    assert!(
+        report.failure().is_some_and(|(_, error)| in_use(error)),
+        "{report:?}"
+    );
+    let error = folder
+        .migrations()
+        .runner()
+        .grouped(true)
+        .run(&mut conn)
+        .unwrap_err();
+    assert!(in_use(&error), "{error:?}");
+    assert_eq!(count(&conn, ATTACHED), 0);
+
+    let report = folder.migrations().run(&mut conn)?;
+
+    assert_eq!(report.applied.len(), 2);
+    assert_eq!(count(&conn, ATTACHED), 0, "none is left");
+    assert_as_given(&conn, &db, true);
+    Ok(())
+}
+
+/// Temporary tables with a foreign key between them, removed after a
+/// no-transaction migration with foreign keys on.
+#[test]
+fn after_a_migration_that_leaves_temporary_tables_with_foreign_keys() -> migrate::Result<()> {
+    let folder = Folder::new(&[(
+        "0001_scratch.sql",
+        "-- migrate:no-transaction\nCREATE TABLE a (x);\n\
+         CREATE TEMP TABLE p (id INTEGER PRIMARY KEY);\n\
+         CREATE TEMP TABLE c (p INTEGER REFERENCES p (id));\n\
+         INSERT INTO p VALUES (1);\nINSERT INTO c VALUES (1);\nINSERT INTO a SELECT p FROM c;\n",
+    )]);
+    let db = Database::new();
+    let mut conn = app_connection(&db, true);
+
+    folder.migrations().run(&mut conn)?;
+
+    assert_eq!(count(&conn, "SELECT count(*) FROM temp.sqlite_schema"), 0);
+    assert_eq!(count(&conn, "SELECT count(*) FROM a"), 1);
+    assert_as_given(&conn, &db, true);
+    Ok(())
+}
+
+/// `journal_mode` other than `WAL` belongs to the connection, and is put
+/// back; into `WAL` is a change of the file, and stays.
+#[test]
+fn after_migrations_that_change_the_journal_mode() -> migrate::Result<()> {
+    let mode = |conn: &Connection| -> String {
+        conn.query_row("PRAGMA journal_mode", [], |row| row.get(0))
+            .unwrap()
+    };
+    for (set, after) in [
+        ("PERSIST", "delete"),
+        ("TRUNCATE", "delete"),
+        ("WAL", "wal"),
+    ] {
+        let folder = Folder::new(&[(
+            "0001_journal.sql",
+            &format!(
+                "-- migrate:no-transaction\nPRAGMA journal_mode = {set};\nCREATE TABLE a (x);\n"
+            ),
+        )]);
+        let db = Database::new();
+        let mut conn = app_connection(&db, true);
+
+        folder.migrations().run(&mut conn)?;
+
+        assert_eq!(mode(&conn), after, "{set}");
+        assert_eq!(mode(&db.open()), after, "{set}: another connection");
+    }
     Ok(())
 }

@@ -92,6 +92,9 @@ pub(crate) mod sealed {
         /// Removes them, and detaches what migrations attached that could
         /// not be detached inside their transactions.
         fn unguard(&mut self, guard: &Guard) -> Result<()>;
+        /// Detaches what migrations attached inside their transactions, once
+        /// none is open (before the runner begins its next).
+        fn detach_leftovers(&self, guard: &Guard) -> Result<()>;
         /// Rolls back a transaction left open on the connection, if any.
         fn roll_back_open_transaction(&self) -> Result<()>;
         /// Sets how long to wait for a lock; returns the previous setting.
@@ -301,6 +304,12 @@ impl sealed::Sealed for Connection {
         guard
             .install(self)
             .map_err(context("setting the authorizer"))
+    }
+
+    fn detach_leftovers(&self, guard: &Guard) -> Result<()> {
+        guard
+            .detach_leftovers(self)
+            .map_err(context("detaching a database a migration attached"))
     }
 
     fn unguard(&mut self, guard: &Guard) -> Result<()> {
@@ -532,10 +541,10 @@ CREATE TABLE IF NOT EXISTS main."{events}" (
         direction: Direction,
         guard: &Guard,
     ) -> Result<()> {
-        let mut scope = guard.migration(tx);
+        let scope = guard.migration(tx);
         let script = script_of(migration, direction)?;
         let result = match script {
-            Script::Sql { sql, .. } => run_sql(tx, migration, direction, sql, false, &mut scope),
+            Script::Sql { sql, .. } => run_sql(tx, migration, direction, sql, false, &scope),
             Script::Rust(Some(step)) => {
                 // The authorizer refuses a statement of the step's that would
                 // end the transaction, or use the name of this savepoint,
@@ -585,14 +594,20 @@ CREATE TABLE IF NOT EXISTS main."{events}" (
         let Script::Sql { sql, .. } = script_of(migration, direction)? else {
             return Err(not_compiled(migration));
         };
-        let mut scope = guard.migration(self);
-        let mut result = run_sql(self, migration, direction, sql, true, &mut scope);
+        sealed::Sealed::detach_leftovers(self, guard)?;
+        let scope = guard.migration(self);
+        let mut result = run_sql(self, migration, direction, sql, true, &scope);
         scope.runner();
         // A `SAVEPOINT` outside a transaction begins one; one the migration
         // did not release would take the caller's next writes with it.
         if !self.is_autocommit() {
             let open = scope.open_savepoint();
-            self.roll_back_open_transaction()?;
+            // The migration's own error, if it has one, is the one to tell.
+            if let Err(error) = self.roll_back_open_transaction()
+                && result.is_ok()
+            {
+                result = Err(error);
+            }
             if result.is_ok() {
                 let message = format!(
                     "it left a transaction open (`SAVEPOINT {}` was never released), which the runner rolled back, undoing what ran inside it",
@@ -873,7 +888,7 @@ fn run_sql(
     direction: Direction,
     sql: &str,
     outside: bool,
-    scope: &mut MigrationScope<'_, '_>,
+    scope: &MigrationScope<'_, '_>,
 ) -> Result<()> {
     execute_script(conn, sql, scope).map_err(|failure| Error::MigrationFailed {
         version: migration.version(),

@@ -124,7 +124,7 @@ impl Runner<'_> {
             let mut target = None;
             loop {
                 let off = foreign_keys.off(conn)?;
-                let tx = conn.begin(true, self.lock_timeout)?;
+                let tx = self.begin_migration(conn, guard)?;
                 if !tx.table_exists(&self.table)? {
                     return Ok(report);
                 }

@@ -336,7 +336,7 @@ impl<'a> Runner<'a> {
         self.migrating(conn, false, |conn, guard| {
             let mut foreign_keys = ForeignKeyCheck::new(conn)?;
             let _off = foreign_keys.off(conn)?;
-            let tx = conn.begin(true, self.lock_timeout)?;
+            let tx = self.begin_migration(conn, guard)?;
             tx.create_tables(&self.table)?;
             let plan = self.verify(&*tx)?;
             let mut report = DryRunReport::default();
@@ -489,14 +489,13 @@ impl<'a> Runner<'a> {
             restore.guarded = Some(guard);
         }
         let result = body(&*restore.conn).map_err(|error| error.busy_as_locked(self.lock_timeout));
-        let restored = restore.finish();
-        if let (Err(_), Err(error)) = (&result, &restored) {
-            // The action's own error is the one returned.
-            tracing::error!(%error, "could not restore the connection's settings after a failed action");
+        // What the action did is what it returns: a failure to put the
+        // connection back after it (logged) does not turn a committed run into
+        // an error, nor replace the action's own.
+        if let Err(error) = restore.finish() {
+            tracing::error!(%error, "could not restore the connection's settings after an action");
         }
-        let value = result?;
-        restored?;
-        Ok(value)
+        result
     }
 
     fn pending(&self, indices: impl IntoIterator<Item = usize>) -> Vec<PendingMigration> {
@@ -527,7 +526,7 @@ impl<'a> Runner<'a> {
         let mut waiting_since: Option<Instant> = None;
         loop {
             let off = foreign_keys.off(conn)?;
-            let tx = conn.begin(true, self.lock_timeout)?;
+            let tx = self.begin_migration(conn, guard)?;
             tx.create_tables(&self.table)?;
             let plan = match self.verify(&*tx) {
                 // Marked dirty by a process that is still running it: wait
@@ -597,7 +596,7 @@ impl<'a> Runner<'a> {
         foreign_keys: &mut ForeignKeyCheck,
     ) -> Result<Report> {
         let _off = foreign_keys.off(conn)?;
-        let tx = conn.begin(true, self.lock_timeout)?;
+        let tx = self.begin_migration(conn, guard)?;
         tx.create_tables(&self.table)?;
         let plan = self.verify(&*tx)?;
         self.refuse_before_applying(&plan.pending, true)?;
@@ -650,6 +649,19 @@ impl<'a> Runner<'a> {
                 Err(error)
             }
         }
+    }
+
+    /// Begins the write transaction of a migration (or a group of them), first
+    /// detaching what an earlier migration attached inside its own: SQLite
+    /// cannot detach inside a transaction, and the next migration may attach
+    /// the same name.
+    pub(crate) fn begin_migration<'c, B: Backend>(
+        &self,
+        conn: &'c B,
+        guard: &Guard,
+    ) -> Result<B::Tx<'c>> {
+        conn.detach_leftovers(guard)?;
+        conn.begin(true, self.lock_timeout)
     }
 
     /// Runs a migration's up or down inside `tx` under `guard`'s rules,

@@ -322,10 +322,10 @@ fn columns(sql: &str) -> Option<Vec<Column>> {
     let guard = Guard::new(&[], true);
     guard.install(&mut conn).ok()?;
     {
-        let mut scope = guard.migration(&conn);
+        let scope = guard.migration(&conn);
         scope.preparing();
         let mut statement = conn.prepare(sql).ok()?;
-        scope.running().ok()?;
+        scope.running();
         statement.raw_execute().ok()?;
         scope.finish().ok()?;
     }

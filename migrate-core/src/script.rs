@@ -27,7 +27,7 @@ pub(crate) struct ScriptFailure {
 pub(crate) fn execute_script(
     conn: &Connection,
     sql: &str,
-    scope: &mut MigrationScope<'_, '_>,
+    scope: &MigrationScope<'_, '_>,
 ) -> Result<(), ScriptFailure> {
     let terminated = format!("{sql}\0");
     let mut batch = Batch::new(conn, &terminated);
@@ -38,11 +38,12 @@ pub(crate) fn execute_script(
         let next = batch.next();
         // A refusal fails the compilation, so there is one only then.
         let refused = next.as_ref().err().and_then(|_| scope.take_refusal());
-        // A `PRAGMA` that changes a connection setting is refused until the
-        // setting's value is kept, to be put back after the migration; the
-        // batch has not moved on, so the statement is compiled again.
+        // A `PRAGMA` that changes a connection setting, or a statement that
+        // touches what is attached or in `temp`, is refused until what it
+        // changes is read, to be put back after the migration; the batch has
+        // not moved on, so the statement is compiled again.
         if next.is_err() && refused.is_none() {
-            match scope.save_settings() {
+            match scope.read_what_is_needed() {
                 Ok(true) => continue,
                 Ok(false) => {}
                 Err(source) => {
@@ -76,19 +77,21 @@ pub(crate) fn execute_script(
                 });
             }
         };
-        // SQLite keeps each statement's exact text; find it to name its line.
+        // SQLite keeps each statement's text, from where the last one ended;
+        // align it with the script to name its line.
         let located = statement.expanded_sql().and_then(|text| {
-            let found = sql.get(cursor..)?.find(&text)? + cursor;
-            cursor = found + text.len();
-            Some(found + skip_trivia(&text))
+            let start = [cursor, cursor + skip_trivia(&sql[cursor..])]
+                .into_iter()
+                .find_map(|start| Some((start, statement_end(sql, start, &text)?)));
+            // Not aligned (never seen): look for it, as a last resort.
+            let (found, end) = start.or_else(|| {
+                let found = sql.get(cursor..)?.find(&text)? + cursor;
+                Some((found, found + text.len()))
+            })?;
+            cursor = end;
+            Some(found + skip_trivia(&sql[found..end]))
         });
-        if let Err(source) = scope.running() {
-            return Err(ScriptFailure {
-                line: located.map(|start| line_of(sql, start)),
-                statement: located.map(|start| shorten(&sql[start..cursor])),
-                source,
-            });
-        }
+        scope.running();
         let mut rows = statement.raw_query();
         loop {
             match rows.next() {
@@ -104,6 +107,48 @@ pub(crate) fn execute_script(
                 }
             }
         }
+    }
+}
+
+/// Where the statement that starts at `start` in `sql` ends, given its text
+/// as SQLite expands it: the same bytes, except that each parameter of the
+/// script (`?`, `?NNN`, `:name`, `@name`, `$name`) reads `NULL`, nothing
+/// being bound (<https://www.sqlite.org/c3ref/expanded_sql.html>,
+/// <https://www.sqlite.org/lang_expr.html#varparam>). `None` when they do
+/// not line up. Linear in the statement's length.
+fn statement_end(sql: &str, start: usize, expanded: &str) -> Option<usize> {
+    let source = sql.as_bytes();
+    let expanded = expanded.as_bytes();
+    let (mut i, mut j) = (start, 0);
+    while j < expanded.len() {
+        if source.get(i) == Some(&expanded[j]) {
+            i += 1;
+            j += 1;
+            continue;
+        }
+        let parameter = parameter_length(&source[i.min(source.len())..]);
+        if parameter == 0 || !expanded[j..].starts_with(b"NULL") {
+            return None;
+        }
+        i += parameter;
+        j += 4;
+    }
+    Some(i)
+}
+
+/// The length of the parameter `text` starts with, 0 if none.
+fn parameter_length(text: &[u8]) -> usize {
+    let name = |rest: &[u8], min: usize| {
+        let len = rest
+            .iter()
+            .take_while(|&&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80)
+            .count();
+        if len >= min { 1 + len } else { 0 }
+    };
+    match text.first() {
+        Some(b'?') => 1 + text[1..].iter().take_while(|b| b.is_ascii_digit()).count(),
+        Some(b':' | b'@' | b'$') => name(&text[1..], 1),
+        _ => 0,
     }
 }
 
@@ -165,8 +210,8 @@ mod tests {
         let guard = Guard::new(&["tracking".to_owned()], false);
         guard.install(conn).unwrap();
         let result = {
-            let mut scope = guard.migration(conn);
-            let result = execute_script(conn, sql, &mut scope);
+            let scope = guard.migration(conn);
+            let result = execute_script(conn, sql, &scope);
             scope.finish().unwrap();
             result
         };
@@ -316,6 +361,28 @@ mod tests {
         );
         // Reading it is fine.
         assert!(run(&mut conn, "SELECT count(*) FROM tracking;").is_ok());
+    }
+
+    /// A statement with parameters (bound to nothing, so `NULL`) is located
+    /// as any other, and the one after it too.
+    #[test]
+    fn names_the_line_of_statements_with_parameters() {
+        let failed = failure(
+            "CREATE TABLE t (x);\nINSERT INTO t VALUES (coalesce(?, :a, @b, $c, ?2));\n\n\nCOMMIT;",
+        );
+        assert_eq!(failed.line, Some(5));
+        assert_eq!(failed.statement.as_deref(), Some("COMMIT;"));
+        let failed = failure("CREATE TABLE t (x NOT NULL);\nINSERT INTO t VALUES (?);");
+        assert_eq!(failed.line, Some(2));
+        assert_eq!(
+            failed.statement.as_deref(),
+            Some("INSERT INTO t VALUES (?);")
+        );
+        assert_eq!(
+            statement_end("SELECT '?', ?;", 0, "SELECT '?', NULL;"),
+            Some(14)
+        );
+        assert_eq!(statement_end("SELECT 1;", 0, "SELECT 2;"), None);
     }
 
     #[test]

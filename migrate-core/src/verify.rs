@@ -517,16 +517,18 @@ impl Verification<'_> {
                 .and_then(|()| conn.execute_outside(migration, direction, self.guard))
                 .and_then(|()| conn.set_foreign_keys(false))
         } else {
-            conn.begin(true, self.runner.lock_timeout).and_then(|tx| {
-                self.runner.execute::<Connection>(
-                    &tx,
-                    migration,
-                    direction,
-                    self.guard,
-                    &mut self.foreign_keys,
-                )?;
-                commit_migration::<Connection>(tx, migration)
-            })
+            self.runner
+                .begin_migration(conn, self.guard)
+                .and_then(|tx| {
+                    self.runner.execute::<Connection>(
+                        &tx,
+                        migration,
+                        direction,
+                        self.guard,
+                        &mut self.foreign_keys,
+                    )?;
+                    commit_migration::<Connection>(tx, migration)
+                })
         };
         result
             .err()

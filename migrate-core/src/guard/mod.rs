@@ -18,9 +18,13 @@
 //!   schema (`temp` too) and any letter case, or fire a trigger that writes to
 //!   them. Reading them is allowed;
 //! - **set a `PRAGMA` it may not** (see [`pragma`]): `writable_schema` (which
-//!   would get round the rule above), `journal_mode = OFF`, and anything not
-//!   known to be a setting the runner can put back or one of the database
-//!   file;
+//!   would get round the rule above), `schema_version`, `journal_mode = OFF`
+//!   or `MEMORY`, `temp_store`, `case_sensitive_like`, the process-wide ones,
+//!   and anything not known to be a setting the runner can put back or one of
+//!   the database file;
+//! - **change what the application had on the connection**: `DETACH` a
+//!   database the migration did not attach, or drop, alter or write to a
+//!   temporary table, view, index or trigger that was there before it;
 //! - in the build-time check only (see [`verify`](crate::verify())): **open a
 //!   file**: `ATTACH` of anything but `:memory:` (or `''`, the private
 //!   temporary database `VACUUM` uses), `VACUUM INTO` a file, and
@@ -39,6 +43,11 @@
 //! databases it attached and the temporary tables, views, indexes and
 //! triggers it created, which would otherwise stay on the caller's
 //! connection (a temporary trigger fires on the application's own writes).
+//! What was attached and in `temp` before is read when the migration first
+//! touches either (the same refuse-read-compile-again as for settings).
+//! SQLite cannot detach a database inside a transaction: one attached there
+//! is detached before the runner's next transaction begins, or when the
+//! action ends.
 //!
 //! The authorizer is checked only while a statement of the migration is
 //! compiled, not while it runs: `VACUUM` and `ALTER TABLE` run statements of
@@ -105,9 +114,10 @@ struct State {
     refused: Option<String>,
     /// The connection settings the migration changes.
     settings: Settings,
-    /// Whether the migration attaches a database or creates something in
-    /// `temp`: then what is there is read before, to remove what it left.
-    leaves_something: bool,
+    /// What was attached and in `temp` before the migration, read when it
+    /// first touches either; `need_before` asks for it to be read.
+    before: Option<Leftovers>,
+    need_before: bool,
     /// Databases migrations attached inside a transaction, where SQLite
     /// cannot detach them: detached when the action ends.
     detach_later: Vec<String>,
@@ -149,7 +159,8 @@ impl Guard {
                 savepoints: Vec::new(),
                 refused: None,
                 settings: Settings::default(),
-                leaves_something: false,
+                before: None,
+                need_before: false,
                 detach_later: Vec::new(),
             })),
         }
@@ -172,12 +183,20 @@ impl Guard {
     }
 
     /// Detaches the databases migrations attached inside a transaction (see
-    /// [`MigrationScope::finish`]), now that none is open.
+    /// [`MigrationScope::finish`]) and that are still attached to `conn`;
+    /// nothing while a transaction is open.
     pub(crate) fn detach_leftovers(&self, conn: &Connection) -> rusqlite::Result<()> {
+        if !conn.is_autocommit() {
+            return Ok(());
+        }
         let names = std::mem::take(&mut lock(&self.state).detach_later);
+        if names.is_empty() {
+            return Ok(());
+        }
+        let attached = Leftovers::read(conn)?.databases;
         let mut first_error = None;
-        for name in names {
-            if let Err(error) = conn.execute_batch(&format!("DETACH {}", quote(&name))) {
+        for name in names.iter().filter(|name| attached.contains(name)) {
+            if let Err(error) = conn.execute_batch(&format!("DETACH {}", quote(name))) {
                 first_error.get_or_insert(error);
             }
         }
@@ -198,12 +217,12 @@ impl Guard {
         state.savepoints.clear();
         state.refused = None;
         state.settings.clear();
-        state.leaves_something = false;
+        state.before = None;
+        state.need_before = false;
         drop(state);
         MigrationScope {
             guard: self,
             conn,
-            before: None,
             finished: false,
         }
     }
@@ -221,6 +240,30 @@ fn not_opened(statement: &str, savepoint: &str) -> String {
     )
 }
 
+/// Whether an action attaches, detaches or touches `temp`: what is there
+/// must be known first, to leave the application's alone and remove the
+/// migration's afterwards.
+fn touches_the_connection(action: AuthAction<'_>, schema: Option<&str>) -> bool {
+    use AuthAction as A;
+    match action {
+        A::Attach { .. }
+        | A::Detach { .. }
+        | A::CreateTempTable { .. }
+        | A::CreateTempView { .. }
+        | A::CreateTempIndex { .. }
+        | A::CreateTempTrigger { .. }
+        | A::DropTempTable { .. }
+        | A::DropTempView { .. }
+        | A::DropTempIndex { .. }
+        | A::DropTempTrigger { .. } => true,
+        A::Unknown { code, .. } => {
+            code == rusqlite::ffi::SQLITE_ATTACH || code == rusqlite::ffi::SQLITE_DETACH
+        }
+        A::AlterTable { database_name, .. } => database_name.eq_ignore_ascii_case("temp"),
+        _ => schema.is_some_and(|schema| schema.eq_ignore_ascii_case("temp")),
+    }
+}
+
 /// A name as a quoted SQL identifier (DDL takes no bound parameters).
 fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
@@ -235,9 +278,6 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
 pub(crate) struct MigrationScope<'g, 'c> {
     guard: &'g Guard,
     conn: &'c Connection,
-    /// The attached databases and `temp` objects before the migration, read
-    /// when it first attaches or creates one (or before a Rust migration).
-    before: Option<Leftovers>,
     finished: bool,
 }
 
@@ -281,6 +321,14 @@ impl Leftovers {
         later: &mut Vec<String>,
     ) -> rusqlite::Result<()> {
         let mut first_error = None;
+        // Dropping a table deletes its rows: a parent dropped before its
+        // child would break a foreign key. Outside a transaction they are
+        // turned off meanwhile; inside the runner's they already are.
+        let foreign_keys = conn.is_autocommit()
+            && conn.query_row("PRAGMA foreign_keys", [], |row| row.get::<_, bool>(0))?;
+        if foreign_keys {
+            conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+        }
         for kind in ["table", "view", "trigger", "index"] {
             let created = self.temp.iter().filter(|(t, name)| {
                 t == kind
@@ -293,6 +341,9 @@ impl Leftovers {
                     first_error.get_or_insert(error);
                 }
             }
+        }
+        if foreign_keys && let Err(error) = conn.execute_batch("PRAGMA foreign_keys = ON") {
+            first_error.get_or_insert(error);
         }
         let attached = self
             .databases
@@ -315,30 +366,23 @@ impl MigrationScope<'_, '_> {
         self.guard.set_phase(Phase::Preparing);
     }
 
-    /// The statement just compiled is about to run: if it may attach a
-    /// database or create something in `temp`, what is there now is read
-    /// first (once).
-    pub(crate) fn running(&mut self) -> rusqlite::Result<()> {
-        let mut state = lock(&self.guard.state);
-        if self.before.is_none() && state.leaves_something {
-            state.phase = Phase::Runner;
-            drop(state);
-            self.before = Some(Leftovers::read(self.conn)?);
-            state = lock(&self.guard.state);
-        }
-        state.phase = Phase::Running;
-        Ok(())
+    /// The statement just compiled is about to run.
+    pub(crate) fn running(&self) {
+        self.guard.set_phase(Phase::Running);
     }
 
     /// A Rust migration's code is about to run. Its statements run as soon
-    /// as they are compiled, so every connection setting, and what is
-    /// attached and in `temp`, are read first.
-    pub(crate) fn rust(&mut self) -> rusqlite::Result<()> {
+    /// as they are compiled, so what is attached and in `temp`, and every
+    /// connection setting (of every schema), are read first.
+    pub(crate) fn rust(&self) -> rusqlite::Result<()> {
         self.guard.set_phase(Phase::Runner);
-        for setting in Settings::all() {
+        let before = Leftovers::read(self.conn)?;
+        let mut schemas = before.databases.clone();
+        schemas.push("temp".to_owned());
+        for setting in Settings::all(&schemas) {
             self.save(setting)?;
         }
-        self.before = Some(Leftovers::read(self.conn)?);
+        lock(&self.guard.state).before = Some(before);
         self.guard.set_phase(Phase::Rust);
         Ok(())
     }
@@ -353,13 +397,24 @@ impl MigrationScope<'_, '_> {
         lock(&self.guard.state).refused.take()
     }
 
-    /// Saves the value of each connection setting a statement was refused
-    /// for until it is saved (see `State::decide`); `false` when there was
-    /// none, so the refusal was of another kind.
-    pub(crate) fn save_settings(&self) -> rusqlite::Result<bool> {
+    /// Reads what a statement was refused for until it is read (see
+    /// `State::decide`): the connection settings it changes, and what is
+    /// attached and in `temp`. `false` when there was nothing, so the
+    /// refusal was of another kind; `true` means: compile it again.
+    pub(crate) fn read_what_is_needed(&self) -> rusqlite::Result<bool> {
         self.runner();
-        let to_save = lock(&self.guard.state).settings.take_to_save();
-        let any = !to_save.is_empty();
+        let (to_save, need_before) = {
+            let mut state = lock(&self.guard.state);
+            (
+                state.settings.take_to_save(),
+                std::mem::take(&mut state.need_before),
+            )
+        };
+        if need_before {
+            let before = Leftovers::read(self.conn)?;
+            lock(&self.guard.state).before = Some(before);
+        }
+        let any = need_before || !to_save.is_empty();
         for setting in to_save {
             self.save(setting)?;
         }
@@ -392,7 +447,8 @@ impl MigrationScope<'_, '_> {
         self.runner();
         let saved = lock(&self.guard.state).settings.take_saved();
         let restored = pragma::restore(self.conn, saved);
-        let removed = match self.before.take() {
+        let before = lock(&self.guard.state).before.take();
+        let removed = match before {
             Some(before) => Leftovers::read(self.conn).and_then(|now| {
                 let mut later = Vec::new();
                 let removed = now.remove_beyond(&before, self.conn, &mut later);
@@ -443,7 +499,16 @@ impl State {
                         Assignment::Setting(_) | Assignment::Allowed => {}
                     }
                 }
-                self.note_leftovers(action, context.database_name);
+                if self.before.is_none() && touches_the_connection(action, context.database_name) {
+                    // What was attached and in `temp` is read first, and the
+                    // statement compiled again (a Rust migration's was read
+                    // before it ran).
+                    if self.phase == Phase::Preparing {
+                        self.need_before = true;
+                        return Err(Refusal::SaveFirst);
+                    }
+                }
+                self.check_callers(action, context.database_name)?;
                 self.check_transaction(action)?;
                 self.check_tracking(action, context.accessor)?;
                 Ok(self.check_files(action)?)
@@ -451,22 +516,65 @@ impl State {
         }
     }
 
-    /// Notes an action that attaches a database or creates something in
-    /// `temp`, which the runner removes after the migration.
-    fn note_leftovers(&mut self, action: AuthAction<'_>, schema: Option<&str>) {
+    /// `DETACH` of a database the migration did not attach, and changes to
+    /// the `temp` objects that were there before it: they are the
+    /// application's.
+    fn check_callers(&self, action: AuthAction<'_>, schema: Option<&str>) -> Result<(), String> {
         use AuthAction as A;
-        let in_temp = schema.is_some_and(|schema| schema.eq_ignore_ascii_case("temp"));
-        let leaves = match action {
-            A::Attach { .. }
-            | A::CreateTempTable { .. }
-            | A::CreateTempView { .. }
-            | A::CreateTempIndex { .. }
-            | A::CreateTempTrigger { .. } => true,
-            A::Unknown { code, .. } => code == rusqlite::ffi::SQLITE_ATTACH,
-            A::CreateTable { .. } | A::CreateVtable { .. } | A::AlterTable { .. } => in_temp,
-            _ => false,
+        let Some(before) = &self.before else {
+            return Ok(());
         };
-        self.leaves_something |= leaves;
+        if let A::Detach { database_name } = action {
+            if before
+                .databases
+                .iter()
+                .any(|name| name.eq_ignore_ascii_case(database_name))
+            {
+                return Err(format!(
+                    "`DETACH {database_name}` is not allowed: the application attached `{database_name}`, not the migration"
+                ));
+            }
+            return Ok(());
+        }
+        let in_temp = schema.is_some_and(|schema| schema.eq_ignore_ascii_case("temp"));
+        let name = match action {
+            A::DropTempTable { table_name }
+            | A::DropTempTrigger {
+                trigger_name: table_name,
+                ..
+            }
+            | A::DropTempIndex {
+                index_name: table_name,
+                ..
+            } => table_name,
+            A::DropTempView { view_name } => view_name,
+            // SQLite names the schema of an `ALTER TABLE` in the action.
+            A::AlterTable {
+                database_name,
+                table_name,
+            } if database_name.eq_ignore_ascii_case("temp") => table_name,
+            A::DropTable { table_name }
+            | A::Insert { table_name }
+            | A::Update { table_name, .. }
+            | A::Delete { table_name }
+                if in_temp =>
+            {
+                table_name
+            }
+            A::DropView { view_name } if in_temp => view_name,
+            _ => return Ok(()),
+        };
+        if name.starts_with("sqlite_")
+            || !before
+                .temp
+                .iter()
+                .any(|(_, old)| old.eq_ignore_ascii_case(name))
+        {
+            return Ok(());
+        }
+        Err(format!(
+            "the temporary `{name}` belongs to the application's connection, not to the migration: it may not be dropped, altered or written to"
+        ))
     }
 
     /// `BEGIN`, `COMMIT`, `END`, `ROLLBACK`, and savepoints the migration did

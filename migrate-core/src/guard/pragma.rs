@@ -6,9 +6,9 @@
 //!
 //! - a **setting of the connection** ([`CONNECTION_SETTINGS`]): allowed; its
 //!   value before the migration is read and put back after it;
-//! - a **setting of the database file** ([`FILE_SETTINGS`]), such as
-//!   `user_version` or `journal_mode = WAL`: allowed and kept, since it is
-//!   the migration's change to the database;
+//! - a **setting of the database file** ([`FILE_SETTINGS`], and
+//!   `journal_mode = WAL`), such as `user_version`: allowed and kept, since it
+//!   is the migration's change to the database;
 //! - a pragma whose value is an **argument** ([`ARGUMENT_PRAGMAS`]), such as
 //!   `table_info(t)` or `wal_checkpoint(FULL)`: allowed;
 //! - anything else: refused, with the reason for the known ones
@@ -22,8 +22,9 @@ use rusqlite::{Connection, OptionalExtension};
 /// set and read back: a migration's change to one holds for the migration
 /// alone. `count_changes`, `empty_result_callbacks`, `full_column_names`
 /// and `short_column_names` are deprecated but still change what every
-/// statement of the connection returns.
-const CONNECTION_SETTINGS: [&str; 31] = [
+/// statement of the connection returns. `journal_mode` is one, except for
+/// `WAL`, which is stored in the database file (see [`restore`]).
+const CONNECTION_SETTINGS: [&str; 30] = [
     "analysis_limit",
     "automatic_index",
     "busy_timeout",
@@ -37,8 +38,8 @@ const CONNECTION_SETTINGS: [&str; 31] = [
     "foreign_keys",
     "full_column_names",
     "fullfsync",
-    "hard_heap_limit",
     "ignore_check_constraints",
+    "journal_mode",
     "journal_size_limit",
     "legacy_alter_table",
     "locking_mode",
@@ -50,22 +51,33 @@ const CONNECTION_SETTINGS: [&str; 31] = [
     "reverse_unordered_selects",
     "secure_delete",
     "short_column_names",
-    "soft_heap_limit",
     "synchronous",
     "threads",
     "trusted_schema",
     "wal_autocheckpoint",
 ];
 
+/// The settings a schema has of its own (`PRAGMA aux.cache_size`), beside
+/// `main`'s: a Rust migration's are read for every schema.
+const SCHEMA_SETTINGS: [&str; 9] = [
+    "cache_size",
+    "cache_spill",
+    "journal_mode",
+    "journal_size_limit",
+    "locking_mode",
+    "max_page_count",
+    "mmap_size",
+    "secure_delete",
+    "synchronous",
+];
+
 /// Settings stored in the database file, which a migration may mean to
-/// change. `journal_mode` is one for `WAL` (the mode persists in the file)
-/// and allowed for the modes that keep a rollback journal; see
-/// [`refusal`] for `OFF` and `MEMORY`.
-const FILE_SETTINGS: [&str; 7] = [
+/// change. (`journal_mode = WAL` is stored in the file too: see
+/// [`classify`].)
+const FILE_SETTINGS: [&str; 6] = [
     "application_id",
     "auto_vacuum",
     "encoding",
-    "journal_mode",
     "legacy_file_format",
     "page_size",
     "user_version",
@@ -110,6 +122,9 @@ pub(super) fn classify(name: &str, value: &str) -> Assignment {
     if let Some(reason) = refusal(name, value) {
         return Assignment::Refused(reason);
     }
+    if name.eq_ignore_ascii_case("journal_mode") && value.eq_ignore_ascii_case("wal") {
+        return Assignment::Allowed;
+    }
     if let Some(setting) = known(&CONNECTION_SETTINGS) {
         return Assignment::Setting(setting);
     }
@@ -137,6 +152,9 @@ fn refusal(name: &str, value: &str) -> Option<String> {
         }
         "temp_store_directory" | "data_store_directory" => {
             "it sets a folder for every connection of the process"
+        }
+        "hard_heap_limit" | "soft_heap_limit" => {
+            "it sets a limit for every connection of the process (and `hard_heap_limit` can only be lowered, so it could not be put back)"
         }
         "journal_mode"
             if ["off", "memory"]
@@ -217,11 +235,18 @@ impl Settings {
         std::mem::take(&mut self.to_save)
     }
 
-    /// Every connection setting, to be saved before a Rust migration.
-    pub(super) fn all() -> impl Iterator<Item = Setting> {
-        CONNECTION_SETTINGS
+    /// Every connection setting, and the settings of each other schema of
+    /// `schemas`, to be saved before a Rust migration.
+    pub(super) fn all(schemas: &[String]) -> Vec<Setting> {
+        let main = CONNECTION_SETTINGS
             .into_iter()
-            .map(|name| Setting::new(None, name))
+            .map(|name| Setting::new(None, name));
+        let others = schemas.iter().flat_map(|schema| {
+            SCHEMA_SETTINGS
+                .into_iter()
+                .map(move |name| Setting::new(Some(schema), name))
+        });
+        main.chain(others).collect()
     }
 
     pub(super) fn is_saved(&self, setting: &Setting) -> bool {
@@ -269,6 +294,12 @@ pub(super) fn restore(conn: &Connection, saved: Vec<(Setting, Value)>) -> rusqli
             }
         };
         if now.as_ref() == Some(&before) {
+            continue;
+        }
+        // Into or out of `WAL` is a change of the database file, which the
+        // migration meant (https://www.sqlite.org/wal.html#persistence).
+        let wal = |value: Option<&Value>| matches!(value, Some(Value::Text(mode)) if mode.eq_ignore_ascii_case("wal"));
+        if setting.name == "journal_mode" && (wal(Some(&before)) || wal(now.as_ref())) {
             continue;
         }
         // A setting may answer with a row (`locking_mode`, `cache_size`).
