@@ -125,7 +125,8 @@ pub(crate) mod sealed {
         /// Every dirty migration, in version order (an indexed lookup); a row
         /// with a state the runner never writes is [`Error::MalformedRow`].
         fn dirty(&self, table: &str) -> Result<Vec<DirtyMigration>>;
-        /// Runs a migration's up or down inside `tx`, under `guard`'s rules.
+        /// Runs a migration's up or down inside `tx`, under `guard`'s rules,
+        /// putting back what it changed of the connection.
         fn execute(
             tx: &Self::Tx<'_>,
             migration: &Migration,
@@ -134,7 +135,7 @@ pub(crate) mod sealed {
         ) -> Result<()>;
         /// Runs a migration's up or down SQL outside a transaction, statement
         /// by statement, under `guard`'s rules; a transaction it leaves open
-        /// is rolled back, and its foreign key setting restored.
+        /// is rolled back, and what it changed of the connection put back.
         fn execute_outside(
             &self,
             migration: &Migration,

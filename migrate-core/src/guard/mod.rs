@@ -127,9 +127,10 @@ struct State {
 enum Refusal {
     /// A rule of the module docs, and why.
     Rule(String),
-    /// A connection setting must be saved before the statement that changes
-    /// it is compiled (again).
-    SaveFirst,
+    /// What the statement changes (a connection setting, what is attached
+    /// and in `temp`) must be read before it is compiled again; see
+    /// [`MigrationScope::read_what_is_needed`].
+    ReadFirst,
 }
 
 impl From<String> for Refusal {
@@ -177,7 +178,7 @@ impl Guard {
                     state.refused.get_or_insert(reason);
                     Authorization::Deny
                 }
-                Err(Refusal::SaveFirst) => Authorization::Deny,
+                Err(Refusal::ReadFirst) => Authorization::Deny,
             }
         }))
     }
@@ -494,7 +495,7 @@ impl State {
                             if self.phase == Phase::Preparing
                                 && self.settings.must_save(context.database_name, name) =>
                         {
-                            return Err(Refusal::SaveFirst);
+                            return Err(Refusal::ReadFirst);
                         }
                         Assignment::Setting(_) | Assignment::Allowed => {}
                     }
@@ -505,7 +506,7 @@ impl State {
                     // before it ran).
                     if self.phase == Phase::Preparing {
                         self.need_before = true;
-                        return Err(Refusal::SaveFirst);
+                        return Err(Refusal::ReadFirst);
                     }
                 }
                 self.check_callers(action, context.database_name)?;
