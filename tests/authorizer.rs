@@ -459,3 +459,82 @@ fn the_applications_attached_databases_and_temporary_tables_are_its_own() {
         );
     }
 }
+
+/// A trigger on a table of the migration's own, whose body writes to the
+/// tracking tables, would fire on the application's own writes later; it is
+/// refused when it is created (SQLite compiles a trigger's body only into a
+/// statement that fires it, so the runner compiles, never runs, one of each
+/// kind). Triggers that do not touch the tracking tables are untouched.
+#[test]
+fn a_trigger_that_would_write_to_the_tracking_tables_later_is_refused() -> migrate::Result<()> {
+    for (trigger, verb) in [
+        (
+            "CREATE TRIGGER bomb AFTER INSERT ON users BEGIN DELETE FROM migrate_schema_history; END;",
+            "delete from `migrate_schema_history` (through trigger or view `bomb`)",
+        ),
+        (
+            "CREATE TRIGGER quiet AFTER UPDATE OF email ON users BEGIN\n  \
+             UPDATE migrate_schema_history_events SET detail = NULL;\nEND;",
+            "update `migrate_schema_history_events` (through trigger or view `quiet`)",
+        ),
+        (
+            "CREATE VIEW v AS SELECT id FROM users;\n\
+             CREATE TRIGGER instead INSTEAD OF DELETE ON v BEGIN \
+             INSERT INTO migrate_schema_history_events (at, event, version, name, direction) \
+             VALUES ('', 'applied', 1, '', 'up'); END;",
+            "insert into `migrate_schema_history_events` (through trigger or view `instead`)",
+        ),
+    ] {
+        let folder = Folder::new(&[
+            (
+                "0001_users.sql",
+                "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);",
+            ),
+            ("0002_trigger.sql", trigger),
+        ]);
+        let db = Database::new();
+        let mut conn = db.open();
+
+        let error = folder.migrations().run(&mut conn).unwrap_err();
+
+        assert!(
+            matches!(&error, Error::MigrationFailed { version: 2, statement: Some(s), .. } if s.starts_with("CREATE TRIGGER")),
+            "{trigger}: {error:?}"
+        );
+        assert_eq!(
+            refusal(&error),
+            format!(
+                "the tracking tables are off limits to migrations: this statement would {verb}, which only the runner writes"
+            ),
+            "{trigger}"
+        );
+        assert_eq!(
+            count(
+                &conn,
+                "SELECT count(*) FROM sqlite_schema WHERE type = 'trigger'"
+            ),
+            0,
+            "{trigger}"
+        );
+    }
+
+    let folder = Folder::new(&[
+        (
+            "0001_users.sql",
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);",
+        ),
+        (
+            "0002_audit.sql",
+            "CREATE TABLE audit (id INTEGER, at TEXT);\n\
+             CREATE TRIGGER audit_users AFTER INSERT ON users BEGIN \
+             INSERT INTO audit VALUES (NEW.id, (SELECT max(version) FROM migrate_schema_history)); END;",
+        ),
+    ]);
+    let db = Database::new();
+    let mut conn = db.open();
+    folder.migrations().run(&mut conn)?;
+    conn.execute_batch("INSERT INTO users (email) VALUES ('a@example.com')")
+        .unwrap();
+    assert_eq!(count(&conn, "SELECT count(*) FROM audit"), 1);
+    Ok(())
+}

@@ -564,6 +564,13 @@ CREATE TABLE IF NOT EXISTS main."{events}" (
                     Some(reason) => Err(reason.into()),
                     None => result,
                 };
+                // A trigger it created may not write to the tracking tables
+                // when it fires.
+                let result = result.and_then(|()| match scope.check_new_triggers() {
+                    Ok(None) => Ok(()),
+                    Ok(Some(reason)) => Err(reason.into()),
+                    Err(error) => Err(error.into()),
+                });
                 match tx.execute_batch(&format!("RELEASE {RUNNER_SAVEPOINT}")) {
                     Ok(()) => result.map_err(|source| failure(migration, direction, source)),
                     Err(_) => Err(transaction_ended(migration, direction)),

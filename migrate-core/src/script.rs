@@ -96,7 +96,20 @@ pub(crate) fn execute_script(
         loop {
             match rows.next() {
                 Ok(Some(_)) => {}
-                Ok(None) => break,
+                Ok(None) => {
+                    // A trigger it created may not write to the tracking
+                    // tables when it fires.
+                    let source = match scope.check_new_triggers() {
+                        Ok(None) => break,
+                        Ok(Some(reason)) => refusal(reason),
+                        Err(source) => source,
+                    };
+                    return Err(ScriptFailure {
+                        line: located.map(|start| line_of(sql, start)),
+                        statement: located.map(|start| shorten(&sql[start..cursor])),
+                        source,
+                    });
+                }
                 Err(source) => {
                     let refused = scope.take_refusal();
                     return Err(ScriptFailure {

@@ -15,8 +15,9 @@
 //!   of the migration's own savepoints, stay allowed;
 //! - **touch the tracking tables**: write to, create, drop, alter, index or
 //!   put a trigger on the tracking table, its history or its index, in any
-//!   schema (`temp` too) and any letter case, or fire a trigger that writes to
-//!   them. Reading them is allowed;
+//!   schema (`temp` too) and any letter case, fire a trigger that writes to
+//!   them, or create one that would when it fires later (see
+//!   [`MigrationScope::check_new_triggers`]). Reading them is allowed;
 //! - **set a `PRAGMA` it may not** (see [`pragma`]): `writable_schema` (which
 //!   would get round the rule above), `schema_version`, `journal_mode = OFF`
 //!   or `MEMORY`, `temp_store`, `case_sensitive_like`, the process-wide ones,
@@ -118,6 +119,9 @@ struct State {
     /// first touches either; `need_before` asks for it to be read.
     before: Option<Leftovers>,
     need_before: bool,
+    /// The tables (and views) the migration created a trigger on, whose
+    /// triggers are compiled under the rules when the statement has run.
+    new_triggers: Vec<String>,
     /// Databases migrations attached inside a transaction, where SQLite
     /// cannot detach them: detached when the action ends.
     detach_later: Vec<String>,
@@ -162,6 +166,7 @@ impl Guard {
                 settings: Settings::default(),
                 before: None,
                 need_before: false,
+                new_triggers: Vec::new(),
                 detach_later: Vec::new(),
             })),
         }
@@ -220,6 +225,7 @@ impl Guard {
         state.settings.clear();
         state.before = None;
         state.need_before = false;
+        state.new_triggers.clear();
         drop(state);
         MigrationScope {
             guard: self,
@@ -431,6 +437,52 @@ impl MigrationScope<'_, '_> {
         Ok(())
     }
 
+    /// Compiles — never runs — a statement of each kind (`INSERT`, `UPDATE`
+    /// of every column, `DELETE`) on each table or view the migration just
+    /// created a trigger on, under the rules: SQLite compiles a trigger's
+    /// body only into a statement that fires it, so a trigger whose body
+    /// writes to the tracking tables is refused here, when it is created,
+    /// rather than left to fire on the application's own writes later.
+    /// Returns the first refusal. A statement that does not compile for
+    /// another reason (an `UPDATE` of a view with only an `INSTEAD OF INSERT`
+    /// trigger) fires nothing and is passed over.
+    pub(crate) fn check_new_triggers(&self) -> rusqlite::Result<Option<String>> {
+        let tables = std::mem::take(&mut lock(&self.guard.state).new_triggers);
+        for table in tables {
+            self.runner();
+            let columns: Vec<String> = {
+                let mut statement = self
+                    .conn
+                    .prepare("SELECT name FROM pragma_table_xinfo(?1) WHERE hidden = 0")?;
+                let rows = statement.query_map([&table], |row| row.get(0))?;
+                rows.collect::<rusqlite::Result<_>>()?
+            };
+            let table = quote(&table);
+            let set: Vec<String> = columns
+                .iter()
+                .map(|column| format!("{0} = {0}", quote(column)))
+                .collect();
+            let mut firing = vec![
+                format!("INSERT INTO {table} DEFAULT VALUES"),
+                format!("DELETE FROM {table} WHERE 0"),
+            ];
+            if !set.is_empty() {
+                firing.push(format!("UPDATE {table} SET {} WHERE 0", set.join(", ")));
+            }
+            for sql in firing {
+                self.preparing();
+                let compiled = self.conn.prepare(&sql).map(drop);
+                self.runner();
+                if compiled.is_err()
+                    && let Some(reason) = self.take_refusal()
+                {
+                    return Ok(Some(reason));
+                }
+            }
+        }
+        Ok(None)
+    }
+
     /// The outermost savepoint the migration opened and has not released.
     pub(crate) fn open_savepoint(&self) -> Option<String> {
         lock(&self.guard.state).savepoints.first().cloned()
@@ -510,6 +562,14 @@ impl State {
                     }
                 }
                 self.check_callers(action, context.database_name)?;
+                // A trigger in the database (not `temp`, which goes when the
+                // migration ends) is compiled under the rules once created.
+                if let AuthAction::CreateTrigger { table_name, .. } = action
+                    && context.accessor.is_none()
+                    && !self.new_triggers.iter().any(|t| t == table_name)
+                {
+                    self.new_triggers.push(table_name.to_owned());
+                }
                 self.check_transaction(action)?;
                 self.check_tracking(action, context.accessor)?;
                 Ok(self.check_files(action)?)
