@@ -314,9 +314,7 @@ impl sealed::Sealed for Connection {
     }
 
     fn unguard(&mut self, guard: &Guard) -> Result<()> {
-        let detached = guard
-            .detach_leftovers(self)
-            .map_err(context("detaching a database a migration attached"));
+        let detached = sealed::Sealed::detach_leftovers(self, guard);
         let removed = Guard::remove(self).map_err(context("removing the authorizer"));
         detached.and(removed)
     }

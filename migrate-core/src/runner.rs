@@ -455,8 +455,9 @@ impl<'a> Runner<'a> {
     /// Whatever way `body` ends — an error, a lock timeout, a panic of a
     /// Rust migration — the connection is handed back as it was given: no
     /// transaction open (one left open is rolled back), its own busy timeout,
-    /// no authorizer. Foreign keys are restored around each migration (see
-    /// `ForeignKeysOff` and `execute_outside`).
+    /// no authorizer. What a migration changes of the connection (foreign
+    /// keys, other settings, attached databases, temporary objects) is put
+    /// back after each one (see `ForeignKeysOff` and the `guard` module).
     pub(crate) fn migrating<B: Backend, T>(
         &self,
         conn: &mut B,
@@ -482,7 +483,6 @@ impl<'a> Runner<'a> {
             conn,
             busy_timeout,
             guarded: None,
-            finished: false,
         };
         if let Some(guard) = guard {
             restore.conn.guard(guard)?;
@@ -492,9 +492,7 @@ impl<'a> Runner<'a> {
         // What the action did is what it returns: a failure to put the
         // connection back after it (logged) does not turn a committed run into
         // an error, nor replace the action's own.
-        if let Err(error) = restore.finish() {
-            tracing::error!(%error, "could not restore the connection's settings after an action");
-        }
+        drop(restore);
         result
     }
 
@@ -943,23 +941,17 @@ pub(crate) fn refuse_dirty<B: Backend>(conn: &B, table: &str) -> Result<()> {
     }
 }
 
-/// What an action changed on the caller's connection, put back by
-/// [`finish`](Restore::finish), or when dropped (a panic on the way out).
+/// What an action changed on the caller's connection, put back when dropped:
+/// when the action returns, or when a panic goes by.
 struct Restore<'c, 'g, B: Backend> {
     conn: &'c mut B,
     /// The connection's own busy timeout.
     busy_timeout: Duration,
     /// The guard whose authorizer is installed, if any.
     guarded: Option<&'g Guard>,
-    finished: bool,
 }
 
 impl<B: Backend> Restore<'_, '_, B> {
-    fn finish(mut self) -> Result<()> {
-        self.finished = true;
-        self.restore()
-    }
-
     /// Every step is tried, whichever fails; the first error is returned.
     fn restore(&mut self) -> Result<()> {
         let rolled_back = self.conn.roll_back_open_transaction();
@@ -974,10 +966,8 @@ impl<B: Backend> Restore<'_, '_, B> {
 
 impl<B: Backend> Drop for Restore<'_, '_, B> {
     fn drop(&mut self) {
-        if !self.finished
-            && let Err(error) = self.restore()
-        {
-            tracing::error!(%error, "could not restore the connection's settings after a panic");
+        if let Err(error) = self.restore() {
+            tracing::error!(%error, "could not restore the connection's settings after an action");
         }
     }
 }

@@ -31,6 +31,15 @@ pub(crate) fn execute_script(
 ) -> Result<(), ScriptFailure> {
     let terminated = format!("{sql}\0");
     let mut batch = Batch::new(conn, &terminated);
+    // A failure at the statement that starts at `start`, not yet compiled.
+    let at = |start: usize, source| {
+        let start = start + skip_trivia(&sql[start..]);
+        ScriptFailure {
+            line: Some(line_of(sql, start)),
+            statement: Some(shorten(&sql[start..])),
+            source,
+        }
+    };
     // Byte offset in `sql` up to which statements have been located.
     let mut cursor = 0;
     loop {
@@ -46,14 +55,7 @@ pub(crate) fn execute_script(
             match scope.read_what_is_needed() {
                 Ok(true) => continue,
                 Ok(false) => {}
-                Err(source) => {
-                    let start = cursor + skip_trivia(&sql[cursor..]);
-                    return Err(ScriptFailure {
-                        line: Some(line_of(sql, start)),
-                        statement: Some(shorten(&sql[start..])),
-                        source,
-                    });
-                }
+                Err(source) => return Err(at(cursor, source)),
             }
         }
         let mut statement = match next {
@@ -69,12 +71,7 @@ pub(crate) fn execute_script(
                     _ => None,
                 }
                 .unwrap_or(cursor);
-                let start = start + skip_trivia(&sql[start..]);
-                return Err(ScriptFailure {
-                    line: Some(line_of(sql, start)),
-                    statement: Some(shorten(&sql[start..])),
-                    source: refused.map_or(source, refusal),
-                });
+                return Err(at(start, refused.map_or(source, refusal)));
             }
         };
         // SQLite keeps each statement's text, from where the last one ended;
@@ -93,32 +90,25 @@ pub(crate) fn execute_script(
         });
         scope.running();
         let mut rows = statement.raw_query();
-        loop {
+        let failed = loop {
             match rows.next() {
                 Ok(Some(_)) => {}
+                // A trigger it created may not write to the tracking tables
+                // when it fires.
                 Ok(None) => {
-                    // A trigger it created may not write to the tracking
-                    // tables when it fires.
-                    let source = match scope.check_new_triggers() {
-                        Ok(None) => break,
-                        Ok(Some(reason)) => refusal(reason),
-                        Err(source) => source,
-                    };
-                    return Err(ScriptFailure {
-                        line: located.map(|start| line_of(sql, start)),
-                        statement: located.map(|start| shorten(&sql[start..cursor])),
-                        source,
-                    });
+                    break scope
+                        .check_new_triggers()
+                        .map_or_else(Some, |refused| refused.map(refusal));
                 }
-                Err(source) => {
-                    let refused = scope.take_refusal();
-                    return Err(ScriptFailure {
-                        line: located.map(|start| line_of(sql, start)),
-                        statement: located.map(|start| shorten(&sql[start..cursor])),
-                        source: refused.map_or(source, refusal),
-                    });
-                }
+                Err(source) => break Some(scope.take_refusal().map_or(source, refusal)),
             }
+        };
+        if let Some(source) = failed {
+            return Err(ScriptFailure {
+                line: located.map(|start| line_of(sql, start)),
+                statement: located.map(|start| shorten(&sql[start..cursor])),
+                source,
+            });
         }
     }
 }

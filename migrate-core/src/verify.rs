@@ -50,7 +50,7 @@ use crate::foreign_keys::ForeignKeyCheck;
 use crate::guard::{Guard, SANDBOX_REFUSAL};
 use crate::migration::{Migration, Migrations};
 use crate::report::Direction;
-use crate::runner::{DEFAULT_TABLE, tracking_tables};
+use crate::runner::{DEFAULT_TABLE, runs_outside, tracking_tables};
 use crate::runner::{Runner, commit_migration};
 use crate::schema::{Schema, SchemaDifference};
 
@@ -505,10 +505,7 @@ impl Verification<'_> {
         direction: Direction,
         again: bool,
     ) -> Option<VerifyProblem> {
-        let outside = match direction {
-            Direction::Up => migration.up_no_transaction(),
-            Direction::Down => migration.down_no_transaction(),
-        };
+        let outside = runs_outside(migration, direction);
         let enforced = self.foreign_keys.enabled();
         let result = if outside {
             // Outside a transaction, foreign keys are enforced as the

@@ -98,8 +98,8 @@ enum Phase {
     Rust,
 }
 
-/// The shared state of a guard: its rules, the phase, the savepoints the
-/// running migration opened and the first refusal.
+/// The shared state of a guard: its rules, the phase, what it knows of the
+/// running migration, and what is left to detach.
 #[derive(Debug)]
 struct State {
     /// The tracking table, its history and its index.
@@ -107,24 +107,30 @@ struct State {
     /// The build-time check: no file may be opened.
     sandbox: bool,
     phase: Phase,
-    /// The savepoints the running migration opened and has not released,
-    /// innermost last (SQLite compares their names without regard to ASCII
-    /// case).
-    savepoints: Vec<String>,
-    /// Why a statement of the running migration was refused, the first time.
-    refused: Option<String>,
-    /// The connection settings the migration changes.
-    settings: Settings,
-    /// What was attached and in `temp` before the migration, read when it
-    /// first touches either; `need_before` asks for it to be read.
-    before: Option<Leftovers>,
-    need_before: bool,
-    /// The tables (and views) the migration created a trigger on, whose
-    /// triggers are compiled under the rules when the statement has run.
-    new_triggers: Vec<String>,
+    /// What the guard knows of the running migration, new for each.
+    current: Current,
     /// Databases migrations attached inside a transaction, where SQLite
     /// cannot detach them: detached when the action ends.
     detach_later: Vec<String>,
+}
+
+/// What the guard knows of the running migration.
+#[derive(Debug, Default)]
+struct Current {
+    /// The savepoints it opened and has not released, innermost last
+    /// (SQLite compares their names without regard to ASCII case).
+    savepoints: Vec<String>,
+    /// Why a statement of it was refused, the first time.
+    refused: Option<String>,
+    /// The connection settings it changes.
+    settings: Settings,
+    /// What was attached and in `temp` before it, read when it first
+    /// touches either; `need_before` asks for it to be read.
+    before: Option<Leftovers>,
+    need_before: bool,
+    /// The tables (and views) it created a trigger on, whose triggers are
+    /// compiled under the rules when the statement has run.
+    new_triggers: Vec<String>,
 }
 
 /// Why the authorizer refused an action.
@@ -161,12 +167,7 @@ impl Guard {
                 tracking: tracking.to_vec(),
                 sandbox,
                 phase: Phase::Runner,
-                savepoints: Vec::new(),
-                refused: None,
-                settings: Settings::default(),
-                before: None,
-                need_before: false,
-                new_triggers: Vec::new(),
+                current: Current::default(),
                 detach_later: Vec::new(),
             })),
         }
@@ -180,7 +181,7 @@ impl Guard {
             match state.decide(&context) {
                 Ok(()) => Authorization::Allow,
                 Err(Refusal::Rule(reason)) => {
-                    state.refused.get_or_insert(reason);
+                    state.current.refused.get_or_insert(reason);
                     Authorization::Deny
                 }
                 Err(Refusal::ReadFirst) => Authorization::Deny,
@@ -219,14 +220,7 @@ impl Guard {
     /// entered; [`MigrationScope::finish`] (or dropping the scope, when the
     /// migration panics) puts the connection back.
     pub(crate) fn migration<'g, 'c>(&'g self, conn: &'c Connection) -> MigrationScope<'g, 'c> {
-        let mut state = lock(&self.state);
-        state.savepoints.clear();
-        state.refused = None;
-        state.settings.clear();
-        state.before = None;
-        state.need_before = false;
-        state.new_triggers.clear();
-        drop(state);
+        lock(&self.state).current = Current::default();
         MigrationScope {
             guard: self,
             conn,
@@ -298,20 +292,17 @@ struct Leftovers {
 
 impl Leftovers {
     fn read(conn: &Connection) -> rusqlite::Result<Leftovers> {
-        let pairs = |sql: &str| -> rusqlite::Result<Vec<(String, String)>> {
-            let mut statement = conn.prepare(sql)?;
-            let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
-            rows.collect()
-        };
+        // `temp` is listed once something has opened it.
+        let mut databases = conn
+            .prepare("SELECT name FROM pragma_database_list WHERE name NOT IN ('main', 'temp')")?;
+        let mut temp = conn.prepare("SELECT type, name FROM temp.sqlite_schema")?;
         Ok(Leftovers {
-            // `temp` is listed once something has opened it.
-            databases: pairs(
-                "SELECT name, file FROM pragma_database_list WHERE name NOT IN ('main', 'temp')",
-            )?
-            .into_iter()
-            .map(|(name, _)| name)
-            .collect(),
-            temp: pairs("SELECT type, name FROM temp.sqlite_schema")?,
+            databases: databases
+                .query_map([], |row| row.get(0))?
+                .collect::<rusqlite::Result<_>>()?,
+            temp: temp
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?,
         })
     }
 
@@ -389,7 +380,7 @@ impl MigrationScope<'_, '_> {
         for setting in Settings::all(&schemas) {
             self.save(setting)?;
         }
-        lock(&self.guard.state).before = Some(before);
+        lock(&self.guard.state).current.before = Some(before);
         self.guard.set_phase(Phase::Rust);
         Ok(())
     }
@@ -401,7 +392,7 @@ impl MigrationScope<'_, '_> {
 
     /// Why a statement was refused since the migration started, taking it.
     pub(crate) fn take_refusal(&self) -> Option<String> {
-        lock(&self.guard.state).refused.take()
+        lock(&self.guard.state).current.refused.take()
     }
 
     /// Reads what a statement was refused for until it is read (see
@@ -413,13 +404,13 @@ impl MigrationScope<'_, '_> {
         let (to_save, need_before) = {
             let mut state = lock(&self.guard.state);
             (
-                state.settings.take_to_save(),
-                std::mem::take(&mut state.need_before),
+                state.current.settings.take_to_save(),
+                std::mem::take(&mut state.current.need_before),
             )
         };
         if need_before {
             let before = Leftovers::read(self.conn)?;
-            lock(&self.guard.state).before = Some(before);
+            lock(&self.guard.state).current.before = Some(before);
         }
         let any = need_before || !to_save.is_empty();
         for setting in to_save {
@@ -429,11 +420,14 @@ impl MigrationScope<'_, '_> {
     }
 
     fn save(&self, setting: Setting) -> rusqlite::Result<()> {
-        if lock(&self.guard.state).settings.is_saved(&setting) {
+        if lock(&self.guard.state).current.settings.is_saved(&setting) {
             return Ok(());
         }
         let value = pragma::read(self.conn, &setting)?;
-        lock(&self.guard.state).settings.push(setting, value);
+        lock(&self.guard.state)
+            .current
+            .settings
+            .push(setting, value);
         Ok(())
     }
 
@@ -447,7 +441,7 @@ impl MigrationScope<'_, '_> {
     /// another reason (an `UPDATE` of a view with only an `INSTEAD OF INSERT`
     /// trigger) fires nothing and is passed over.
     pub(crate) fn check_new_triggers(&self) -> rusqlite::Result<Option<String>> {
-        let tables = std::mem::take(&mut lock(&self.guard.state).new_triggers);
+        let tables = std::mem::take(&mut lock(&self.guard.state).current.new_triggers);
         for table in tables {
             self.runner();
             let columns: Vec<String> = {
@@ -485,7 +479,7 @@ impl MigrationScope<'_, '_> {
 
     /// The outermost savepoint the migration opened and has not released.
     pub(crate) fn open_savepoint(&self) -> Option<String> {
-        lock(&self.guard.state).savepoints.first().cloned()
+        lock(&self.guard.state).current.savepoints.first().cloned()
     }
 
     /// Puts the connection back as it was before the migration: the
@@ -498,9 +492,9 @@ impl MigrationScope<'_, '_> {
 
     fn put_back(&mut self) -> rusqlite::Result<()> {
         self.runner();
-        let saved = lock(&self.guard.state).settings.take_saved();
+        let saved = lock(&self.guard.state).current.settings.take_saved();
         let restored = pragma::restore(self.conn, saved);
-        let before = lock(&self.guard.state).before.take();
+        let before = lock(&self.guard.state).current.before.take();
         let removed = match before {
             Some(before) => Leftovers::read(self.conn).and_then(|now| {
                 let mut later = Vec::new();
@@ -545,19 +539,21 @@ impl State {
                         // all read before it ran).
                         Assignment::Setting(name)
                             if self.phase == Phase::Preparing
-                                && self.settings.must_save(context.database_name, name) =>
+                                && self.current.settings.must_save(context.database_name, name) =>
                         {
                             return Err(Refusal::ReadFirst);
                         }
                         Assignment::Setting(_) | Assignment::Allowed => {}
                     }
                 }
-                if self.before.is_none() && touches_the_connection(action, context.database_name) {
+                if self.current.before.is_none()
+                    && touches_the_connection(action, context.database_name)
+                {
                     // What was attached and in `temp` is read first, and the
                     // statement compiled again (a Rust migration's was read
                     // before it ran).
                     if self.phase == Phase::Preparing {
-                        self.need_before = true;
+                        self.current.need_before = true;
                         return Err(Refusal::ReadFirst);
                     }
                 }
@@ -566,9 +562,9 @@ impl State {
                 // migration ends) is compiled under the rules once created.
                 if let AuthAction::CreateTrigger { table_name, .. } = action
                     && context.accessor.is_none()
-                    && !self.new_triggers.iter().any(|t| t == table_name)
+                    && !self.current.new_triggers.iter().any(|t| t == table_name)
                 {
-                    self.new_triggers.push(table_name.to_owned());
+                    self.current.new_triggers.push(table_name.to_owned());
                 }
                 self.check_transaction(action)?;
                 self.check_tracking(action, context.accessor)?;
@@ -582,7 +578,7 @@ impl State {
     /// application's.
     fn check_callers(&self, action: AuthAction<'_>, schema: Option<&str>) -> Result<(), String> {
         use AuthAction as A;
-        let Some(before) = &self.before else {
+        let Some(before) = &self.current.before else {
             return Ok(());
         };
         if let A::Detach { database_name } = action {
@@ -665,23 +661,24 @@ impl State {
                 savepoint_name,
             } => {
                 let opened = self
+                    .current
                     .savepoints
                     .iter()
                     .rposition(|name| name.eq_ignore_ascii_case(savepoint_name));
                 match (operation, opened) {
                     (TransactionOperation::Begin, _) => {
-                        self.savepoints.push(savepoint_name.to_owned());
+                        self.current.savepoints.push(savepoint_name.to_owned());
                         Ok(())
                     }
                     // Releasing a savepoint releases every one inside it;
                     // rolling back to one keeps it open
                     // (https://www.sqlite.org/lang_savepoint.html).
                     (TransactionOperation::Release, Some(index)) => {
-                        self.savepoints.truncate(index);
+                        self.current.savepoints.truncate(index);
                         Ok(())
                     }
                     (TransactionOperation::Rollback, Some(index)) => {
-                        self.savepoints.truncate(index + 1);
+                        self.current.savepoints.truncate(index + 1);
                         Ok(())
                     }
                     (TransactionOperation::Release, None) => {

@@ -260,11 +260,6 @@ impl Settings {
     pub(super) fn take_saved(&mut self) -> Vec<(Setting, Value)> {
         std::mem::take(&mut self.saved)
     }
-
-    pub(super) fn clear(&mut self) {
-        self.to_save.clear();
-        self.saved.clear();
-    }
 }
 
 /// Reads a setting's value to keep it: NULL for one without a value here,
