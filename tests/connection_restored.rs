@@ -8,7 +8,7 @@ mod common;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
-use common::{Database, Folder, count, schema_objects, tracking_states};
+use common::{Database, Folder, count, failure_of, schema_objects, tracking_states};
 use migrate::{Error, Migrations, embed_migrations};
 use rusqlite::Connection;
 
@@ -72,17 +72,8 @@ fn after_a_no_transaction_migration_that_leaves_its_savepoint_open() -> migrate:
 
     let error = folder.migrations().run(&mut conn).unwrap_err();
 
-    let Error::MigrationFailed {
-        version: 1,
-        dirty: true,
-        source,
-        ..
-    } = &error
-    else {
-        panic!("{error:?}");
-    };
     assert_eq!(
-        source.to_string(),
+        failure_of(&error, 1, true),
         "it left a transaction open (`SAVEPOINT s` was never released), which the runner rolled back, undoing what ran inside it"
     );
     assert_as_given(&conn, &db, true);

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{Database, count, schema_objects};
+use common::{Database, count, failure_of, schema_objects};
 use migrate::{Direction, DryRunOutcome, Error, EventKind, Migrations, embed_migrations};
 
 const FAILING: Migrations = embed_migrations!("tests/fixtures/rust_failing");
@@ -96,15 +96,7 @@ fn a_rust_migration_cannot_commit_its_transaction() -> migrate::Result<()> {
 
         let error = set.run(&mut conn).unwrap_err();
 
-        let Error::MigrationFailed {
-            version: 2,
-            dirty: false,
-            source,
-            ..
-        } = &error
-        else {
-            panic!("expected migration 2 to fail, got {error:?}");
-        };
+        let source = failure_of(&error, 2, false);
         assert!(
             source
                 .to_string()
@@ -140,15 +132,7 @@ fn a_rust_migration_that_ignores_a_refusal_fails() -> migrate::Result<()> {
 
     let error = IGNORES_A_REFUSAL.run(&mut conn).unwrap_err();
 
-    let Error::MigrationFailed {
-        version: 2,
-        dirty: false,
-        source,
-        ..
-    } = &error
-    else {
-        panic!("expected migration 2 to fail, got {error:?}");
-    };
+    let source = failure_of(&error, 2, false);
     assert_eq!(
         source.to_string(),
         "the tracking tables are off limits to migrations: this statement would delete from \
@@ -171,15 +155,7 @@ fn a_rust_migration_that_goes_on_after_sqlite_rolled_back_is_dirty() -> migrate:
 
     let error = SQLITE_ROLLS_BACK.run(&mut conn).unwrap_err();
 
-    let Error::MigrationFailed {
-        version: 2,
-        dirty: true,
-        source,
-        ..
-    } = &error
-    else {
-        panic!("expected migration 2 to fail dirty, got {error:?}");
-    };
+    let source = failure_of(&error, 2, true);
     assert!(
         source
             .to_string()

@@ -551,9 +551,11 @@ CREATE TABLE IF NOT EXISTS main."{events}" (
                 // is still the one open, whatever the code did.
                 tx.execute_batch(&format!("SAVEPOINT {RUNNER_SAVEPOINT}"))
                     .map_err(context("starting the savepoint around a Rust migration"))?;
-                scope
-                    .rust()
-                    .map_err(context("reading the connection's settings"))?;
+                scope.rust().map_err(context(format!(
+                    "reading the connection's settings before migration {} ({})",
+                    migration.version(),
+                    migration.name()
+                )))?;
                 let result = step(tx);
                 scope.runner();
                 // A refused statement fails the migration even when the code

@@ -215,3 +215,17 @@ pub fn records(conn: &Connection) -> Vec<Vec<rusqlite::types::Value>> {
     ));
     all
 }
+
+/// The message (the source) of migration `version`'s failure; panics unless
+/// `error` is that migration's `Error::MigrationFailed` with that `dirty`.
+pub fn failure_of(error: &migrate::Error, version: u64, dirty: bool) -> String {
+    match error {
+        migrate::Error::MigrationFailed {
+            version: v,
+            dirty: d,
+            source,
+            ..
+        } if *v == version && *d == dirty => source.to_string(),
+        other => panic!("expected migration {version} to fail (dirty: {dirty}), got {other:?}"),
+    }
+}
