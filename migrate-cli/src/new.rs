@@ -5,7 +5,7 @@ use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use migrate_core::folder::{FileRole, MAX_VERSION, parse_file_name};
+use migrate_core::folder::{FileName, FileRole, MAX_VERSION, parse_file_name};
 use migrate_core::template::template;
 
 use crate::time::Utc;
@@ -68,14 +68,14 @@ fn next_version(versions: &[(u64, usize)], now: &Utc) -> Result<String> {
 }
 
 /// Checks that `name` makes a file name that reads back as the same version
-/// and name.
-fn check_name(version: &str, name: &str) -> Result<()> {
+/// and name; returns the up file's name as the grammar reads it.
+fn check_name(version: &str, name: &str) -> Result<FileName> {
     if name.contains(['/', '\\']) || name.chars().any(char::is_control) {
         bail!("`{name}` cannot be part of a file name: leave out `/`, `\\` and control characters");
     }
     let file = format!("{version}_{name}.sql");
     match parse_file_name(&file) {
-        Ok(Some(parsed)) if parsed.name == name && parsed.role == FileRole::Up => Ok(()),
+        Ok(Some(parsed)) if parsed.name == name && parsed.role == FileRole::Up => Ok(parsed),
         Ok(_) => bail!(
             "`{name}` does not make a migration name: `{file}` would not read back as version {version}, name `{name}`; use letters, digits and `_`, e.g. `add_email`"
         ),
@@ -95,22 +95,23 @@ fn check_name(version: &str, name: &str) -> Result<()> {
 pub(crate) fn create(dir: &Path, name: &str, reversible: bool) -> Result<Vec<PathBuf>> {
     let now = Utc::now();
     let version = next_version(&versions(dir)?, &now)?;
-    check_name(&version, name)?;
-    let suffixes: &[&str] = if reversible {
-        &[".up.sql", ".down.sql"]
+    let up = check_name(&version, name)?;
+    let roles: &[(FileRole, &str)] = if reversible {
+        &[
+            (FileRole::ReversibleUp, ".up.sql"),
+            (FileRole::Down, ".down.sql"),
+        ]
     } else {
-        &[".sql"]
+        &[(FileRole::Up, ".sql")]
     };
-    let created = now.rfc3339();
+    let created_at = now.rfc3339();
     let mut files = Vec::new();
-    for suffix in suffixes {
+    for &(role, suffix) in roles {
         let file = format!("{version}_{name}{suffix}");
-        // The grammar's template, which the folder check knows while untouched.
-        let text = parse_file_name(&file)
-            .ok()
-            .flatten()
-            .and_then(|parsed| template(&parsed, &created))
-            .with_context(|| format!("`{file}` does not read back as a SQL migration"))?;
+        // The grammar's template, which the folder check knows while untouched
+        // (every SQL file has one).
+        let text = template(&FileName { role, ..up.clone() }, &created_at)
+            .with_context(|| format!("`{file}` has no template"))?;
         files.push((file, text));
     }
     fs::create_dir_all(dir).with_context(|| format!("creating the folder `{}`", dir.display()))?;

@@ -112,13 +112,18 @@ pub(crate) const PREFIX: &str = "migrate:";
 /// The lines of a SQL file as the line scans read them: numbered from 1,
 /// after a leading byte order mark, each trimmed of whitespace and U+FEFF.
 pub(crate) fn trimmed_lines(sql: &str) -> impl Iterator<Item = (usize, &str)> {
-    let sql = sql.strip_prefix('\u{feff}').unwrap_or(sql);
+    let sql = without_bom(sql);
     // `lines` splits on LF and drops the CR of a CRLF; `trim` drops any other.
     // SQLite reads U+FEFF as whitespace anywhere in a script.
     sql.lines().enumerate().map(|(index, line)| {
         let text = line.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
         (index + 1, text)
     })
+}
+
+/// A file's text without its leading byte order mark, if it has one.
+pub(crate) fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
 }
 
 /// The text of a trimmed `--` comment line after the `--` and any whitespace.

@@ -73,7 +73,7 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::Migration;
 use crate::checksum::Checksum;
-use crate::directive::{DirectiveError, parse_directives};
+use crate::directive::{DirectiveError, parse_directives, without_bom};
 use crate::migration::Script;
 use crate::other_tools::{OtherToolMarker, find_other_tool};
 use crate::template::is_untouched_template;
@@ -117,6 +117,14 @@ pub struct FileName {
     pub name: String,
     /// Up, reversible up, down or Rust.
     pub role: FileRole,
+}
+
+impl FileName {
+    /// The version as the file name writes it, with its zero-padding:
+    /// `0007` for version 7 written with 4 digits.
+    pub fn padded_version(&self) -> String {
+        format!("{:0w$}", self.version, w = self.digits)
+    }
 }
 
 /// Why a file name is not a migration file name.
@@ -1089,17 +1097,7 @@ fn validate(
 
 /// `<version>_<name><suffix>`, the version with the file's zero-padding.
 fn with_suffix(file: &FileName, suffix: &str) -> String {
-    format!(
-        "{:0w$}_{}{suffix}",
-        file.version,
-        file.name,
-        w = file.digits
-    )
-}
-
-/// A file's text without its leading byte order mark, if it has one.
-fn without_bom(text: &str) -> &str {
-    text.strip_prefix('\u{feff}').unwrap_or(text)
+    format!("{}_{}{suffix}", file.padded_version(), file.name)
 }
 
 /// Timestamp folders may have gaps; sequential ones must not; a mix is an error.

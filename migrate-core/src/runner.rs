@@ -845,8 +845,10 @@ impl<'a> Runner<'a> {
     /// Compares every applied migration with the set, row by row.
     fn diagnose(&self, applied: &[AppliedMigration]) -> Plan {
         let set = self.migrations.as_slice();
-        let mut problems = Vec::new();
-        problems.extend(applied.iter().filter_map(|row| self.compare(row, applied)));
+        let mut problems: Vec<Problem> = applied
+            .iter()
+            .filter_map(|row| self.compare(row, applied))
+            .collect();
         let latest_applied = applied.last().map_or(0, |row| row.version);
         let pending: Vec<usize> = (0..set.len())
             .filter(|&i| {
@@ -898,15 +900,14 @@ impl<'a> Runner<'a> {
                 embedded: migration.checksum(),
             });
         }
-        // Renumbered: the applied name at another version, unless that
-        // version is applied under the same name (two migrations named
-        // alike).
+        // Renumbered: the applied name at another version (the migration at
+        // this one has another name), unless that version is applied under
+        // the same name (two migrations named alike).
         let renumbered = self
             .migrations
             .iter()
             .find(|m| {
                 m.name() == row.name
-                    && m.version() != row.version
                     && applied
                         .binary_search_by_key(&m.version(), |a| a.version)
                         .ok()

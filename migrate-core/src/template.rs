@@ -9,6 +9,7 @@
 //! file is still a valid, intentional no-op.
 
 use crate::checksum::Checksum;
+use crate::directive::without_bom;
 use crate::folder::{FileName, FileRole};
 
 /// The shape of the creation time in a template: UTC, RFC 3339 with
@@ -40,7 +41,7 @@ pub fn template(file: &FileName, created: &str) -> Option<String> {
         FileRole::Down => "down: undo what the up does",
         FileRole::Rust => return None,
     };
-    let version = format!("{:0w$}", file.version, w = file.digits);
+    let version = file.padded_version();
     Some(format!(
         "-- Migration {version}: {name} ({what})\n\
          -- Created {created} by `migrate new`.\n\
@@ -58,7 +59,7 @@ pub fn template(file: &FileName, created: &str) -> Option<String> {
 /// ([`Checksum::of_text`]). Any other change, a trailing newline removed
 /// included, makes it the user's file.
 pub fn is_untouched_template(file: &FileName, text: &str) -> bool {
-    let unmarked = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let unmarked = without_bom(text);
     let Some(created) = unmarked
         .lines()
         .nth(1)
