@@ -121,6 +121,10 @@
 
 #![warn(missing_docs)]
 
+/// rusqlite 0.42, the SQLite driver the SQLite backend ([`sqlite`]) uses:
+/// open connections with it, and write Rust migrations against its
+/// `Transaction`, without depending on it yourself.
+pub use migrate_core::sqlite::rusqlite;
 pub use migrate_core::*;
 /// Embeds a migrations folder as a [`Migrations`] constant, validated at
 /// build time.

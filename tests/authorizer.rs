@@ -8,7 +8,8 @@
 mod common;
 
 use common::{Database, Folder, count, schema_objects, tracking_states};
-use migrate::{DEFAULT_TABLE, Error, VerifyProblem, verify};
+use migrate::sqlite::{VerifyProblem, verify};
+use migrate::{DEFAULT_TABLE, Error};
 
 /// The hostile migration of the issue: a `ROLLBACK` hidden from a word scan
 /// by `/* TO */`, then statements that would run in autocommit mode.

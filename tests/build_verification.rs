@@ -9,8 +9,9 @@
 mod common;
 
 use common::{Database, Folder};
-use migrate::verify::{Stopped, VerifyProblem};
-use migrate::{Direction, Migrations, verify};
+use migrate::sqlite::verify;
+use migrate::sqlite::verify::{Stopped, VerifyProblem};
+use migrate::{Direction, Migrations};
 
 /// The messages of every problem `verify` finds in the folder.
 fn problems(folder: &Folder) -> Vec<String> {
@@ -375,10 +376,7 @@ fn verify_false_embeds_a_set_that_needs_the_applications_connection() -> migrate
         rusqlite::functions::FunctionFlags::SQLITE_DETERMINISTIC,
         |ctx| Ok(format!("hashed:{}", ctx.get::<String>(0)?)),
     )
-    .map_err(|source| migrate::Error::Sqlite {
-        context: "registering app_hash".to_owned(),
-        source,
-    })?;
+    .map_err(|source| migrate::Error::database("registering app_hash", source))?;
 
     NEEDS_APP.run(&mut conn)?;
 

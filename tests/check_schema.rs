@@ -6,7 +6,8 @@
 mod common;
 
 use common::{Database, Folder};
-use migrate::{Error, Migrations, ObjectKind, SchemaDifference, embed_migrations, verify};
+use migrate::sqlite::verify;
+use migrate::{Error, Migrations, ObjectKind, SchemaDifference, embed_migrations};
 
 const MIXED: Migrations = embed_migrations!("tests/fixtures/mixed_styles");
 const UNVERIFIED: Migrations = embed_migrations!("tests/fixtures/mixed_styles", verify = false);

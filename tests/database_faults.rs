@@ -152,7 +152,7 @@ fn judge(outcome: &Result<Vec<u64>, Error>, expect: Expect) -> Result<(), String
             table == t && *version == v && error.to_string().contains(&format!("`{t}`"))
         }
         (Err(Error::Irreversible { version, .. }), Expect::Irreversible(v)) => *version == v,
-        (Err(error @ Error::Sqlite { .. }), Expect::Sqlite) => {
+        (Err(error @ Error::Database { .. }), Expect::Sqlite) => {
             error.to_string().contains(&format!("`{DEFAULT_TABLE}`"))
         }
         _ => false,
@@ -669,9 +669,12 @@ fn a_read_only_database_reads_and_refuses_to_apply() {
 
 fn assert_read_only(error: &Error) {
     let source = match error {
-        Error::Sqlite { source, .. } => source,
-        Error::MigrationFailed { source, .. } => source
+        Error::Database { source, .. } => source
             .downcast_ref::<rusqlite::Error>()
+            .unwrap_or_else(|| panic!("{error:?}")),
+        Error::MigrationFailed { source, .. } => source
+            .downcast_ref::<migrate::sqlite::StatementError>()
+            .map(|statement| statement.sqlite_error())
             .unwrap_or_else(|| panic!("{error:?}")),
         other => panic!("expected a SQLite error, got {other:?}"),
     };

@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 
 use anstyle::Style;
 use anyhow::{Context, Result, anyhow};
+use migrate_core::sqlite::verify;
 use migrate_core::{
     AppliedMigration, DryRunOutcome, Error, Event, Migrations, Problem, RolledBackMigration,
-    Runner, Schema, SchemaObject, Status, verify,
+    Runner, Schema, SchemaObject, Status,
 };
 use serde_json::{Value, json};
 

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use rusqlite::{Connection, OpenFlags};
+use migrate_core::sqlite::{Connection, OpenFlags};
 
 /// The file named by `--database` or `DATABASE_URL`: a plain path, or one
 /// after `sqlite://` or `sqlite:`.

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use migrate_core::Error;
 use migrate_core::folder::FolderError;
+use migrate_core::sqlite::SqliteError;
 
 /// Exit code of a command that succeeded.
 pub const SUCCESS: u8 = 0;
@@ -46,7 +47,7 @@ pub(crate) fn message(error: &anyhow::Error) -> String {
             message.push_str(": ");
         }
         message.push_str(&cause.to_string());
-        if cause.is::<Error>() || cause.is::<FolderError>() || cause.is::<rusqlite::Error>() {
+        if cause.is::<Error>() || cause.is::<FolderError>() || cause.is::<SqliteError>() {
             break;
         }
     }

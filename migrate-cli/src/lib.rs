@@ -40,7 +40,7 @@
 //! # let dir = tempfile::tempdir()?;
 //! # std::fs::write(dir.path().join("0001_users.sql"), "CREATE TABLE users (id INTEGER);")?;
 //! # let migrations = migrate_core::Migrations::from_folder(dir.path())?;
-//! let mut conn = rusqlite::Connection::open_in_memory()?;
+//! let mut conn = migrate_core::sqlite::Connection::open_in_memory()?;
 //! let AppCommand::Db(db) = App::try_parse_from(["myapp", "db", "up"])?.command;
 //! let mut out = anstream::StripStream::new(Vec::new());
 //! db.run_to(&migrations, &mut conn, &mut out)?;

@@ -6,8 +6,8 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Result;
+use migrate_core::sqlite::Connection;
 use migrate_core::{Migrations, Runner};
-use rusqlite::Connection;
 
 use crate::args::{Cli, Command, Db, DbCommand, Options};
 use crate::commands;
@@ -152,7 +152,7 @@ impl Db {
     /// # fn main() -> std::process::ExitCode {
     /// # let migrations = migrate_core::Migrations::from_folder("migrations").unwrap();
     /// let Command::Db(db) = App::parse().command;
-    /// let result = rusqlite::Connection::open("app.db")
+    /// let result = migrate_core::sqlite::Connection::open("app.db")
     ///     .map_err(anyhow::Error::from)
     ///     .and_then(|mut conn| db.run(&migrations, &mut conn));
     /// migrate_cli::report(result)

@@ -60,8 +60,11 @@ pub enum Error {
         /// The failing statement, shortened to one line of at most 80
         /// characters, when it could be located.
         statement: Option<Box<str>>,
-        /// What failed: a `rusqlite::Error` for SQL, the Rust migration's own
-        /// error, or [`ForeignKeyViolations`](crate::ForeignKeyViolations).
+        /// What failed: the engine's error for SQL (for SQLite a
+        /// [`sqlite::StatementError`](crate::sqlite::StatementError), whose
+        /// message is SQLite's own), the Rust migration's own error, a
+        /// refusal of the rules migration code runs under, or
+        /// [`ForeignKeyViolations`](crate::ForeignKeyViolations).
         #[source]
         source: BoxError,
     },
@@ -171,7 +174,7 @@ pub enum Error {
         file: String,
     },
 
-    /// Another connection held the write lock for longer than the lock
+    /// Another connection held the migration lock for longer than the lock
     /// timeout (see [`Runner::lock_timeout`](crate::Runner::lock_timeout)).
     #[error(
         "the database is locked by another connection; gave up after waiting {} ms for it",
@@ -180,9 +183,9 @@ pub enum Error {
     Locked {
         /// How long the runner waited.
         waited: Duration,
-        /// SQLite's `SQLITE_BUSY` error.
+        /// The engine's error (SQLite's `SQLITE_BUSY`).
         #[source]
-        source: rusqlite::Error,
+        source: BoxError,
     },
 
     /// A row of the tracking table could not be read (edited by hand, or
@@ -236,22 +239,40 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// The engine cannot keep a guarantee an action needs (see
+    /// [`Capabilities`](crate::backend::Capabilities)); nothing was changed.
+    #[error("{action} is not possible on this database: {reason}; nothing was changed")]
+    Unsupported {
+        /// The action, e.g. "a dry run".
+        action: &'static str,
+        /// Why, e.g. "its schema changes commit implicitly".
+        reason: &'static str,
+    },
+
     /// Any other database error, with what was being done.
     #[error("{context}: {source}")]
-    Sqlite {
+    Database {
         /// What the runner was doing, e.g. "reading the tracking table `migrate_schema_history`".
         context: String,
-        /// SQLite's error.
+        /// The engine's error (for SQLite a `rusqlite::Error`).
         #[source]
-        source: rusqlite::Error,
+        source: BoxError,
     },
 }
 
 impl Error {
-    /// An [`Error::Sqlite`] with `context` as what was being done.
+    /// A database error with what was being done.
+    pub fn database(context: impl Into<String>, source: impl Into<BoxError>) -> Error {
+        Error::Database {
+            context: context.into(),
+            source: source.into(),
+        }
+    }
+
+    /// An [`Error::Database`] with `context` as what was being done.
     pub(crate) fn while_doing(self, context: &str) -> Error {
         match self {
-            Error::Sqlite { source, .. } => Error::Sqlite {
+            Error::Database { source, .. } => Error::Database {
                 context: context.to_owned(),
                 source,
             },
@@ -259,39 +280,20 @@ impl Error {
         }
     }
 
-    /// An [`Error::Sqlite`] that is SQLite's "database is locked" or "busy"
-    /// as [`Error::Locked`], after the busy timeout `waited`.
-    pub(crate) fn busy_as_locked(self, waited: Duration) -> Error {
+    /// An [`Error::Locked`] with `waited` as how long the runner waited (a
+    /// backend may not know the action's timeout).
+    pub(crate) fn waited(self, waited: Duration) -> Error {
         match self {
-            Error::Sqlite { source, .. } if is_busy(&source) => Error::Locked { waited, source },
+            Error::Locked { source, .. } => Error::Locked { waited, source },
             other => other,
         }
     }
 }
 
-fn is_busy(error: &rusqlite::Error) -> bool {
-    matches!(
-        error,
-        rusqlite::Error::SqliteFailure(failure, _)
-            if matches!(failure.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-    )
-}
-
-/// SQLite's own message for an error, without rusqlite's decoration.
-pub(crate) fn sqlite_message(error: &rusqlite::Error) -> String {
-    match error {
-        rusqlite::Error::SqliteFailure(_, Some(message)) => message.clone(),
-        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
-        other => other.to_string(),
-    }
-}
-
-/// The message of a migration's failure: SQLite's own for SQLite errors.
+/// The message of a migration's failure: its source's own (an engine's
+/// error type for statements gives the engine's message, undecorated).
 pub(crate) fn failure_message(source: &(dyn std::error::Error + Send + Sync + 'static)) -> String {
-    match source.downcast_ref::<rusqlite::Error>() {
-        Some(error) => sqlite_message(error),
-        None => source.to_string(),
-    }
+    source.to_string()
 }
 
 /// `version 2 (applied as add_phone) is now add_avatar, version 5 (…) is now …`.

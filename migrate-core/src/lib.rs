@@ -11,11 +11,17 @@
 //! - [`template`]: the text `migrate new` writes, which the folder refuses
 //!   while it is untouched;
 //! - [`Checksum`]: SHA-256 of a file with CRLF and a BOM normalised away;
-//! - the runner (feature `sqlite`, on by default), over a [`Backend`]
-//!   implemented for [`rusqlite::Connection`]: [`Migrations::run`],
-//!   [`Migrations::status`], [`Migrations::rollback`], and every option and
-//!   action on [`Runner`] (target, dry run, grouped, baseline, repair,
-//!   history).
+//! - the model: [`Migration`], [`Migrations`] (built only through the folder
+//!   grammar or the macro's checked expansion), [`Schema`], the reports and
+//!   [`Error`];
+//! - the plan (private, pure): what is pending, what disagrees, what to roll
+//!   back, what a repair records;
+//! - the driver: every option and action on [`Runner`] ([`Migrations::run`],
+//!   [`Migrations::status`], [`Migrations::rollback`], target, dry run,
+//!   grouped, baseline, repair, history), over the [`backend`] traits;
+//! - [`sqlite`] (feature `sqlite`, on by default): the SQLite backend, the
+//!   only module that names rusqlite, with the build-time check
+//!   ([`sqlite::verify()`]).
 //!
 //! # The tracking table
 //!
@@ -40,57 +46,42 @@
 
 #![warn(missing_docs)]
 
+// Layers, importing only downward: grammar -> model -> plan -> driver
+// (with the backend traits) -> backends.
+
+// Grammar.
 pub mod checksum;
 pub mod directive;
 pub mod folder;
-mod migration;
 pub mod other_tools;
 pub mod template;
 
-#[cfg(feature = "sqlite")]
-mod admin;
-#[cfg(feature = "sqlite")]
-mod backend;
-#[cfg(feature = "sqlite")]
+// Model.
 mod error;
-#[cfg(feature = "sqlite")]
-mod foreign_keys;
-#[cfg(feature = "sqlite")]
-mod guard;
-#[cfg(feature = "sqlite")]
-mod in_progress;
-#[cfg(feature = "sqlite")]
+mod migration;
 mod report;
-#[cfg(feature = "sqlite")]
-mod rollback;
-#[cfg(feature = "sqlite")]
-mod runner;
-#[cfg(feature = "sqlite")]
-pub mod schema;
-#[cfg(feature = "sqlite")]
-mod script;
-#[cfg(feature = "sqlite")]
-pub mod verify;
+mod schema;
 
+// Plan.
+mod plan;
+
+// Driver.
+pub mod backend;
+mod driver;
+
+// Backends.
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+
+pub use backend::{Backend, Database};
 pub use checksum::{Checksum, ChecksumAlgorithm};
-pub use migration::{BoxError, Migration, MigrationKind, Migrations, RustStep};
-
-#[cfg(feature = "sqlite")]
-pub use backend::Backend;
-#[cfg(feature = "sqlite")]
+pub use driver::{DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, Runner};
 pub use error::{Error, Irreversible, Problem, Result};
-#[cfg(feature = "sqlite")]
+pub use migration::{BoxError, Migration, MigrationKind, Migrations, RustCode, Script};
 pub use report::{
     AppliedMigration, Direction, DirtyMigration, DryRunOutcome, DryRunReport, DryRunStep, Event,
     EventKind, FailedMigration, ForeignKeyViolation, ForeignKeyViolations, PendingMigration,
     RedoReport, Repair, RepairAction, RepairReport, Report, RollbackReport, RolledBackMigration,
     Status,
 };
-#[cfg(feature = "sqlite")]
-pub use runner::{DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, Runner};
-#[cfg(feature = "sqlite")]
-pub use rusqlite;
-#[cfg(feature = "sqlite")]
 pub use schema::{ObjectKind, Schema, SchemaDifference, SchemaObject};
-#[cfg(feature = "sqlite")]
-pub use verify::{VerifyError, VerifyProblem, verify};

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use crate::checksum::Checksum;
 use crate::folder::{self, FolderError};
-#[cfg(feature = "sqlite")]
+use crate::report::Direction;
 use crate::schema::{Schema, SchemaObject};
 
 /// The error a Rust-code migration returns, boxed: anything that converts
@@ -13,15 +13,36 @@ use crate::schema::{Schema, SchemaObject};
 /// `String`, …) can be returned from its `up` or `down`.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
-/// A compiled Rust-code migration step: `up` or `down` of a
-/// `<version>_<name>.rs` file, called inside the migration's transaction.
-#[cfg(feature = "sqlite")]
-pub type RustStep = fn(&rusqlite::Transaction<'_>) -> Result<(), BoxError>;
+/// The compiled code of a Rust migration's `up` or `down`, for the backend it
+/// was written for: a function pointer of that backend's step type (for
+/// SQLite [`sqlite::RustStep`](crate::sqlite::RustStep), called with the
+/// migration's `&rusqlite::Transaction`), kept without naming the engine so
+/// that one [`Migrations`] type serves every backend. A backend runs it with
+/// [`step`](RustCode::step), which is `None` when the code was written for
+/// another backend.
+///
+/// Built by `embed_migrations!` as const data.
+#[derive(Clone, Copy)]
+pub struct RustCode(&'static (dyn std::any::Any + Send + Sync));
 
-/// Without the `sqlite` feature no Rust code can be compiled in, so a Rust
-/// migration never carries any (`Option<RustStep>` is always `None`).
-#[cfg(not(feature = "sqlite"))]
-pub type RustStep = std::convert::Infallible;
+impl RustCode {
+    /// Const constructor for `embed_migrations!`'s expansion: `step` is a
+    /// `&'static` backend step function pointer.
+    pub const fn new(step: &'static (dyn std::any::Any + Send + Sync)) -> RustCode {
+        RustCode(step)
+    }
+
+    /// The step, when it is of type `S` (the backend's step type).
+    pub fn step<S: 'static>(&self) -> Option<&S> {
+        self.0.downcast_ref::<S>()
+    }
+}
+
+impl std::fmt::Debug for RustCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RustCode(..)")
+    }
+}
 
 /// Whether a migration is written in SQL or in Rust.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -35,15 +56,17 @@ pub enum MigrationKind {
 
 /// The up or the down of a migration: SQL text, or compiled Rust code.
 #[derive(Clone, Debug)]
-pub(crate) enum Script {
+pub enum Script {
     /// SQL, with its `-- migrate:no-transaction` directive.
     Sql {
+        /// The file's text, a leading byte order mark removed.
         sql: Cow<'static, str>,
+        /// Whether it runs outside a transaction.
         no_transaction: bool,
     },
     /// Rust code; `None` when the set was read at run time, where the code
     /// is not compiled in.
-    Rust(Option<RustStep>),
+    Rust(Option<RustCode>),
 }
 
 impl PartialEq for Script {
@@ -129,13 +152,12 @@ impl Migration {
     /// Const constructor of a Rust migration for `embed_migrations!`'s
     /// expansion; not public API.
     #[doc(hidden)]
-    #[cfg(feature = "sqlite")]
     pub const fn __embedded_rust(
         version: u64,
         name: &'static str,
         file: &'static str,
-        up: RustStep,
-        down: Option<RustStep>,
+        up: RustCode,
+        down: Option<RustCode>,
         checksum: [u8; 32],
         running_checksum: [u8; 32],
     ) -> Migration {
@@ -276,30 +298,42 @@ impl Migration {
         self.running_checksum
     }
 
-    #[cfg(feature = "sqlite")]
-    pub(crate) fn up(&self) -> &Script {
-        &self.up
-    }
-
-    #[cfg(feature = "sqlite")]
-    pub(crate) fn down(&self) -> Option<&Script> {
-        self.down.as_ref().map(|(_, script)| script)
-    }
-
-    /// This migration with its Rust steps, when their code is not compiled
-    /// in, replaced by steps that do nothing: verification runs a set in an
-    /// in-memory database (see `verify`).
-    #[cfg(feature = "sqlite")]
-    pub(crate) fn with_stand_ins(&self) -> Migration {
-        fn nothing(_: &rusqlite::Transaction<'_>) -> Result<(), BoxError> {
-            Ok(())
+    /// The up, or the down (`None` without one).
+    pub fn script(&self, direction: Direction) -> Option<&Script> {
+        match direction {
+            Direction::Up => Some(&self.up),
+            Direction::Down => self.down.as_ref().map(|(_, script)| script),
         }
+    }
+
+    /// The file of the up, or of the down (the up's file for a migration
+    /// without one).
+    pub fn file_of(&self, direction: Direction) -> &str {
+        match direction {
+            Direction::Up => self.file(),
+            Direction::Down => self.down_file().unwrap_or(self.file()),
+        }
+    }
+
+    /// Whether its up, or its down, runs outside a transaction.
+    pub fn runs_outside(&self, direction: Direction) -> bool {
+        match direction {
+            Direction::Up => self.up_no_transaction(),
+            Direction::Down => self.down_no_transaction(),
+        }
+    }
+
+    /// This migration with `code` standing in for its Rust steps whose code
+    /// is not compiled in: verification runs a set read from a folder, or at
+    /// build time, in an in-memory database.
+    #[cfg(feature = "sqlite")]
+    pub(crate) fn with_stand_ins(&self, code: RustCode) -> Migration {
         let mut migration = self.clone();
         if let Script::Rust(step @ None) = &mut migration.up {
-            *step = Some(nothing);
+            *step = Some(code);
         }
         if let Some((_, Script::Rust(step @ None))) = &mut migration.down {
-            *step = Some(nothing);
+            *step = Some(code);
         }
         migration
     }
@@ -330,7 +364,6 @@ pub struct Migrations {
     migrations: Cow<'static, [Migration]>,
     /// The schema the migrations produce, when `embed_migrations!` verified
     /// them at build time.
-    #[cfg(feature = "sqlite")]
     schema: Option<Schema>,
 }
 
@@ -349,7 +382,6 @@ impl Migrations {
     pub const fn __embedded(migrations: &'static [Migration]) -> Migrations {
         Migrations {
             migrations: Cow::Borrowed(migrations),
-            #[cfg(feature = "sqlite")]
             schema: None,
         }
     }
@@ -357,7 +389,6 @@ impl Migrations {
     /// Const constructor for `embed_migrations!`'s expansion of a set it
     /// verified, with the schema the migrations produce; not public API.
     #[doc(hidden)]
-    #[cfg(feature = "sqlite")]
     pub const fn __embedded_verified(
         migrations: &'static [Migration],
         schema: &'static [SchemaObject],
@@ -375,7 +406,6 @@ impl Migrations {
     pub fn __validated(migrations: Vec<Migration>) -> Migrations {
         Migrations {
             migrations: Cow::Owned(migrations),
-            #[cfg(feature = "sqlite")]
             schema: None,
         }
     }
@@ -384,7 +414,6 @@ impl Migrations {
     /// `embed_migrations!` verified them at build time; `None` for a set read
     /// at run time, embedded with `verify = false`, or with Rust migrations
     /// (whose code cannot run at build time).
-    #[cfg(feature = "sqlite")]
     pub fn embedded_schema(&self) -> Option<&Schema> {
         self.schema.as_ref()
     }
@@ -400,7 +429,6 @@ impl Migrations {
         let migrations = folder::read_folder(dir, dir)?;
         Ok(Migrations {
             migrations: Cow::Owned(migrations),
-            #[cfg(feature = "sqlite")]
             schema: None,
         })
     }

@@ -328,6 +328,7 @@ impl EventKind {
         }
     }
 
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub(crate) fn parse(text: &str) -> Option<EventKind> {
         [
             EventKind::Applied,

@@ -71,14 +71,14 @@ pub fn expand(input: &Input) -> syn::Result<TokenStream> {
 }
 
 /// Applies the set to an in-memory SQLite database (see
-/// `migrate_core::verify`) and returns the schema it produces, or `None`
+/// `migrate_core::sqlite::verify`) and returns the schema it produces, or `None`
 /// for a set with a Rust migration, whose code cannot run yet.
 ///
 /// # Errors
 ///
 /// One error per problem, combined.
 fn verify(migrations: Vec<Migration>, shown: &Path, span: Span) -> syn::Result<Option<Schema>> {
-    match migrate_core::verify(&Migrations::__validated(migrations)) {
+    match migrate_core::sqlite::verify(&Migrations::__validated(migrations)) {
         Ok(verified) => Ok(verified.schema),
         Err(error) => {
             let mut errors = error
@@ -196,15 +196,17 @@ fn rust_tokens(
     let module = format_ident!("__migrate_rust_{version}");
     let mut step = |step: &str| {
         let wrapper = format_ident!("__migrate_rust_{version}_{step}");
+        let code = format_ident!("__MIGRATE_RUST_{version}_{}", step.to_uppercase());
         let function = format_ident!("{step}");
         items.push(quote! {
             fn #wrapper(
-                tx: &::migrate::rusqlite::Transaction<'_>,
+                tx: &::migrate::sqlite::Transaction<'_>,
             ) -> ::core::result::Result<(), ::migrate::BoxError> {
                 #module::#function(tx).map_err(::core::convert::Into::into)
             }
+            const #code: ::migrate::sqlite::RustStep = #wrapper;
         });
-        wrapper
+        quote!(::migrate::RustCode::new(&#code))
     };
     let up = step("up");
     let down = if migration.is_reversible() {

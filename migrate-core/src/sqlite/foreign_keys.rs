@@ -10,10 +10,12 @@
 
 use std::collections::HashMap;
 
-use crate::backend::{Backend, foreign_key_failure};
+use rusqlite::Connection;
+
+use super::tracking::context;
+use crate::backend::Failure;
 use crate::error::Result;
-use crate::migration::Migration;
-use crate::report::{Direction, ForeignKeyViolation};
+use crate::report::{ForeignKeyViolation, ForeignKeyViolations};
 
 /// The check around the migrations of one action: whether the connection
 /// enforces foreign keys, and the violations the database already had.
@@ -52,10 +54,12 @@ fn count(violations: &[ForeignKeyViolation]) -> HashMap<ForeignKey, usize> {
 impl ForeignKeyCheck {
     /// Reads whether `conn` enforces foreign keys and, if so, the violations
     /// it has now (a scan of every table with a foreign key).
-    pub(crate) fn new<B: Backend>(conn: &B) -> Result<Self> {
-        let enabled = conn.foreign_keys()?;
+    pub(crate) fn new(conn: &Connection) -> Result<Self> {
+        let enabled = conn
+            .query_row("PRAGMA foreign_keys", [], |row| row.get(0))
+            .map_err(context("reading PRAGMA foreign_keys"))?;
         let known = if enabled {
-            count(&conn.foreign_key_violations()?)
+            count(&violations(conn)?)
         } else {
             HashMap::new()
         };
@@ -73,31 +77,23 @@ impl ForeignKeyCheck {
         self.enabled
     }
 
-    /// Turns foreign keys off until the guard is dropped, if they are on.
-    pub(crate) fn off<'c, B: Backend>(&self, conn: &'c B) -> Result<ForeignKeysOff<'c, B>> {
-        if self.enabled {
-            conn.set_foreign_keys(false)?;
+    /// No check: for an action that runs no migration.
+    pub(crate) fn disabled() -> Self {
+        ForeignKeyCheck {
+            enabled: false,
+            known: HashMap::new(),
         }
-        Ok(ForeignKeysOff {
-            conn,
-            was_on: self.enabled,
-        })
     }
 
     /// After `migration` ran inside the transaction on `conn`: fails it with
     /// the violations of every foreign key it left more violations of, naming
     /// table and row. A migration that passes sets what is known for the next
     /// one.
-    pub(crate) fn check<B: Backend>(
-        &mut self,
-        conn: &B,
-        migration: &Migration,
-        direction: Direction,
-    ) -> Result<()> {
+    pub(crate) fn check(&mut self, conn: &Connection) -> Result<(), Failure> {
         if !self.enabled {
             return Ok(());
         }
-        let violations = conn.foreign_key_violations()?;
+        let violations = violations(conn)?;
         let counts = count(&violations);
         let grown = |key: &ForeignKey| counts[key] > self.known.get(key).copied().unwrap_or(0);
         let added: Vec<ForeignKeyViolation> = violations
@@ -105,26 +101,35 @@ impl ForeignKeyCheck {
             .filter(|v| grown(&(v.table.clone(), v.parent.clone(), v.foreign_key)))
             .collect();
         if !added.is_empty() {
-            return Err(foreign_key_failure(migration, direction, added));
+            return Err(Failure::of_migration(ForeignKeyViolations(added)));
         }
         self.known = counts;
         Ok(())
     }
 }
 
-/// Foreign keys turned off for one migration's transaction, turned back on
-/// when dropped, whatever happened in between (an error or a panic).
-pub(crate) struct ForeignKeysOff<'c, B: Backend> {
-    conn: &'c B,
-    was_on: bool,
+/// Turns foreign key enforcement on or off (outside a transaction: SQLite
+/// ignores it inside one).
+pub(crate) fn set(conn: &Connection, on: bool) -> Result<()> {
+    conn.pragma_update(None, "foreign_keys", on)
+        .map_err(context("setting PRAGMA foreign_keys"))
 }
 
-impl<B: Backend> Drop for ForeignKeysOff<'_, B> {
-    fn drop(&mut self) {
-        if self.was_on && self.conn.set_foreign_keys(true).is_err() {
-            tracing::error!(
-                "could not turn foreign keys back on after a migration: the connection now runs without them"
-            );
-        }
-    }
+/// Every row that breaks a foreign key (`PRAGMA foreign_key_check`).
+fn violations(conn: &Connection) -> Result<Vec<ForeignKeyViolation>> {
+    let checking = || context("running PRAGMA foreign_key_check");
+    let mut statement = conn
+        .prepare("PRAGMA foreign_key_check")
+        .map_err(checking())?;
+    let rows = statement
+        .query_map([], |row| {
+            Ok(ForeignKeyViolation {
+                table: row.get(0)?,
+                rowid: row.get(1)?,
+                parent: row.get(2)?,
+                foreign_key: row.get(3)?,
+            })
+        })
+        .map_err(checking())?;
+    rows.collect::<rusqlite::Result<_>>().map_err(checking())
 }

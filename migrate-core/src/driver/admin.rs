@@ -1,15 +1,14 @@
 //! Baseline, repair and history: changing or reading the records without
 //! running migrations.
 
-use crate::backend::{Backend, NewEvent};
-use crate::checksum::Checksum;
-use crate::error::{Error, Problem, Result};
-use crate::in_progress::another_is_running;
-use crate::migration::Migration;
+use crate::backend::{Backend, Database, LockMode, NewEvent, Purpose, Transaction};
+use crate::error::{Error, Result};
+use crate::plan;
 use crate::report::{
     AppliedMigration, Direction, Event, EventKind, Repair, RepairAction, RepairReport,
 };
-use crate::runner::{Runner, refuse_dirty};
+
+use super::Runner;
 
 impl Runner<'_> {
     /// Marks every migration of the set up to and including `version` as
@@ -47,21 +46,21 @@ impl Runner<'_> {
     /// - [`Error::Locked`], [`Error::TransactionOpen`],
     ///   [`Error::InvalidTableName`], [`Error::MalformedRow`],
     ///   [`Error::Sqlite`].
-    pub fn baseline<B: Backend>(
+    pub fn baseline<D: Database>(
         &self,
-        conn: &mut B,
+        conn: &mut D,
         version: u64,
     ) -> Result<Vec<AppliedMigration>> {
         if self.migrations().get(version).is_none() {
             return Err(Error::UnknownVersion(version));
         }
-        self.session(conn, |conn| {
-            let tx = conn.begin(true, self.lock_timeout)?;
-            tx.create_tables(&self.table)?;
+        self.with_backend(conn, Purpose::Records, |backend| {
+            let mut tx = backend.begin(LockMode::Write)?;
+            tx.create_tables()?;
             // A dirty migration needs a repair, not the advice that a
             // baseline is only for a database with none applied.
-            refuse_dirty(&*tx, &self.table)?;
-            if let Some(applied) = tx.applied(&self.table)?.first() {
+            self.refuse_dirty(&mut tx)?;
+            if let Some(applied) = tx.applied()?.first() {
                 return Err(Error::BaselineRefused {
                     version: applied.version,
                 });
@@ -72,13 +71,13 @@ impl Runner<'_> {
                     break;
                 }
                 baselined.push(self.record_applied(
-                    &*tx,
+                    &mut tx,
                     migration,
                     std::time::Duration::ZERO,
                     EventKind::Baselined,
                 )?);
             }
-            B::commit(tx)?;
+            tx.commit()?;
             tracing::info!(version, count = baselined.len(), "baselined");
             Ok(baselined)
         })
@@ -138,54 +137,36 @@ impl Runner<'_> {
     /// - [`Error::Locked`], [`Error::TransactionOpen`],
     ///   [`Error::InvalidTableName`], [`Error::MalformedRow`],
     ///   [`Error::Sqlite`].
-    pub fn repair<B: Backend>(&self, conn: &mut B) -> Result<RepairReport> {
-        self.session(conn, |conn| {
-            let tx = conn.begin(true, self.lock_timeout)?;
-            if !tx.table_exists(&self.table)? {
+    pub fn repair<D: Database>(&self, conn: &mut D) -> Result<RepairReport> {
+        self.with_backend(conn, Purpose::Records, |backend| {
+            let mut tx = backend.begin(LockMode::Write)?;
+            if !tx.table_exists()? {
                 return Ok(RepairReport::default());
             }
-            tx.create_tables(&self.table)?;
-            let applied = tx.applied(&self.table)?;
-            let problems: Vec<Option<Problem>> = applied
-                .iter()
-                .map(|row| self.compare(row, &applied))
-                .collect();
+            tx.create_tables()?;
+            let applied = tx.applied()?;
             // Refused before anything changes: no repair is made half way.
-            let reused: Vec<Problem> = problems
-                .iter()
-                .flatten()
-                .filter(|problem| matches!(problem, Problem::VersionReused { .. }))
-                .cloned()
-                .collect();
-            if !reused.is_empty() && !self.accept_reused_versions {
-                return Err(Error::RepairRefused { reused });
-            }
+            let plan =
+                plan::repair_applied(self.migrations(), &applied, self.accept_reused_versions)?;
             let mut repairs = Vec::new();
-            let mut previous: Option<Checksum> = None;
-            for (row, problem) in applied.iter().zip(&problems) {
-                let mut checksum = row.checksum;
-                if let Some(migration) = self.migrations().get(row.version)
-                    && let Some(action) = accepting(row, problem.as_ref(), migration)
-                {
-                    checksum = migration.checksum();
-                    tx.set_name_and_checksum(&self.table, row.version, migration.name(), checksum)?;
-                    repairs.push(Repair {
-                        version: row.version,
-                        name: migration.name().to_owned(),
-                        direction: Direction::Up,
-                        action,
-                    });
-                }
-                // Re-chain every row: a changed checksum changes all the
-                // running checksums above it.
-                let running = Checksum::chain(previous.as_ref(), row.version, &checksum);
-                tx.set_running_checksum(&self.table, row.version, running)?;
-                previous = Some(running);
+            for row in plan.rows {
+                tx.set_name_and_checksum(row.version, &row.name, row.checksum)?;
+                repairs.push(Repair {
+                    version: row.version,
+                    name: row.name,
+                    direction: Direction::Up,
+                    action: row.action,
+                });
             }
-            let dirty = tx.dirty(&self.table)?;
+            // Every row re-chained: a changed checksum changes all the
+            // running checksums above it.
+            for (version, running) in plan.running {
+                tx.set_running_checksum(version, running)?;
+            }
+            let dirty = tx.dirty()?;
             // A mark another process still works under is not to clear.
             if let Some(running) = dirty.first()
-                && another_is_running(conn, &self.table)
+                && tx.another_is_running()
             {
                 return Err(Error::InProgress {
                     version: running.version,
@@ -193,7 +174,7 @@ impl Runner<'_> {
                 });
             }
             for dirty in dirty {
-                tx.remove(&self.table, dirty.version)?;
+                tx.remove(dirty.version)?;
                 repairs.push(Repair {
                     version: dirty.version,
                     name: dirty.name,
@@ -201,8 +182,8 @@ impl Runner<'_> {
                     action: RepairAction::ClearedDirty,
                 });
             }
-            for failed in tx.failed(&self.table)? {
-                tx.remove(&self.table, failed.version)?;
+            for failed in tx.failed()? {
+                tx.remove(failed.version)?;
                 repairs.push(Repair {
                     version: failed.version,
                     name: failed.name,
@@ -213,25 +194,22 @@ impl Runner<'_> {
             repairs.sort_by_key(|repair| repair.version);
             for repair in &repairs {
                 let detail = repair.action.to_string();
-                tx.record_event(
-                    &self.table,
-                    &NewEvent {
-                        kind: EventKind::Repaired,
-                        version: repair.version,
-                        name: &repair.name,
-                        direction: repair.direction,
-                        checksum: match repair.action {
-                            RepairAction::AcceptedChecksum { current, .. }
-                            | RepairAction::AcceptedReusedVersion { current, .. } => Some(current),
-                            _ => None,
-                        },
-                        duration: None,
-                        detail: Some(&detail),
+                tx.record_event(&NewEvent {
+                    kind: EventKind::Repaired,
+                    version: repair.version,
+                    name: &repair.name,
+                    direction: repair.direction,
+                    checksum: match repair.action {
+                        RepairAction::AcceptedChecksum { current, .. }
+                        | RepairAction::AcceptedReusedVersion { current, .. } => Some(current),
+                        _ => None,
                     },
-                )?;
+                    duration: None,
+                    detail: Some(&detail),
+                })?;
                 tracing::info!(version = repair.version, %detail, "repaired");
             }
-            B::commit(tx)?;
+            tx.commit()?;
             Ok(RepairReport { repairs })
         })
     }
@@ -270,40 +248,9 @@ impl Runner<'_> {
     ///
     /// [`Error::TransactionOpen`], [`Error::InvalidTableName`],
     /// [`Error::MalformedRow`], [`Error::Sqlite`].
-    pub fn history<B: Backend>(&self, conn: &mut B) -> Result<Vec<Event>> {
-        self.session(conn, |conn| {
-            let tx = conn.begin(false, self.lock_timeout)?;
-            tx.events(&self.table)
+    pub fn history<D: Database>(&self, conn: &mut D) -> Result<Vec<Event>> {
+        self.with_backend(conn, Purpose::Records, |backend| {
+            backend.begin(LockMode::Read)?.events()
         })
-    }
-}
-
-/// What a repair records for an applied row with `problem`, whose version
-/// is `migration`'s: its checksum for a divergent one, its name and checksum
-/// for a reused version (only reached when accepted), its name for a renamed
-/// file with the same content; nothing otherwise.
-fn accepting(
-    row: &AppliedMigration,
-    problem: Option<&Problem>,
-    migration: &Migration,
-) -> Option<RepairAction> {
-    let Some(problem) = problem else {
-        return (migration.name() != row.name).then(|| RepairAction::RecordedName {
-            previous_name: row.name.clone(),
-            name: migration.name().to_owned(),
-        });
-    };
-    match problem {
-        Problem::Divergent { .. } => Some(RepairAction::AcceptedChecksum {
-            previous: row.checksum,
-            current: migration.checksum(),
-        }),
-        Problem::VersionReused { .. } => Some(RepairAction::AcceptedReusedVersion {
-            previous_name: row.name.clone(),
-            previous: row.checksum,
-            name: migration.name().to_owned(),
-            current: migration.checksum(),
-        }),
-        _ => None,
     }
 }

@@ -1,18 +1,26 @@
-//! Applying a set of migrations to a database, and reading its status.
+//! The driver: carries out a [`plan`](crate::plan) through a [`Backend`] —
+//! the migration lock, one transaction per migration with its tracking row,
+//! the no-transaction protocol (written once, for ups and downs), failures
+//! recorded, tracing events — behind the [`Runner`] builder and its actions.
+//! It names no engine: every database operation is a method of the backend
+//! or of its transaction.
 
 use std::time::{Duration, Instant};
 
-use crate::backend::{Backend, NewEvent};
-use crate::checksum::Checksum;
-use crate::error::{Error, Problem, Result};
-use crate::foreign_keys::ForeignKeyCheck;
-use crate::guard::Guard;
-use crate::in_progress::{Running, another_is_running};
+use crate::backend::{
+    Backend, Database, Failure, LockMode, NewEvent, Purpose, Session, Transaction,
+};
+use crate::error::{Error, Result};
 use crate::migration::{Migration, Migrations};
+use crate::plan::{self, Options};
 use crate::report::{
     AppliedMigration, Direction, DryRunOutcome, DryRunReport, DryRunStep, Event, EventKind,
     PendingMigration, RedoReport, Report, RollbackReport, Status,
 };
+
+mod admin;
+mod rollback;
+mod schema;
 
 /// The tracking table's default name (Flyway's is `flyway_schema_history`).
 /// The history is kept beside it in `<table>_events`.
@@ -78,7 +86,7 @@ impl Migrations {
     /// # Errors
     ///
     /// As [`Runner::run`].
-    pub fn run<B: Backend>(&self, conn: &mut B) -> Result<Report> {
+    pub fn run<D: Database>(&self, conn: &mut D) -> Result<Report> {
         self.runner().run(conn)
     }
 
@@ -89,7 +97,7 @@ impl Migrations {
     ///
     /// As [`Runner::run`], and [`Error::UnknownVersion`] when `version` is
     /// not in the set.
-    pub fn run_to<B: Backend>(&self, conn: &mut B, version: u64) -> Result<Report> {
+    pub fn run_to<D: Database>(&self, conn: &mut D, version: u64) -> Result<Report> {
         self.runner().target(version).run(conn)
     }
 
@@ -98,7 +106,7 @@ impl Migrations {
     /// # Errors
     ///
     /// As [`Runner::status`].
-    pub fn status<B: Backend>(&self, conn: &mut B) -> Result<Status> {
+    pub fn status<D: Database>(&self, conn: &mut D) -> Result<Status> {
         self.runner().status(conn)
     }
 
@@ -107,7 +115,7 @@ impl Migrations {
     /// # Errors
     ///
     /// As [`Runner::rollback`].
-    pub fn rollback<B: Backend>(&self, conn: &mut B, count: usize) -> Result<RollbackReport> {
+    pub fn rollback<D: Database>(&self, conn: &mut D, count: usize) -> Result<RollbackReport> {
         self.runner().rollback(conn, count)
     }
 
@@ -117,7 +125,7 @@ impl Migrations {
     /// # Errors
     ///
     /// As [`Runner::rollback`].
-    pub fn rollback_to<B: Backend>(&self, conn: &mut B, version: u64) -> Result<RollbackReport> {
+    pub fn rollback_to<D: Database>(&self, conn: &mut D, version: u64) -> Result<RollbackReport> {
         self.runner().rollback_to(conn, version)
     }
 
@@ -127,7 +135,7 @@ impl Migrations {
     /// # Errors
     ///
     /// As [`Runner::redo`].
-    pub fn redo<B: Backend>(&self, conn: &mut B) -> Result<Option<RedoReport>> {
+    pub fn redo<D: Database>(&self, conn: &mut D) -> Result<Option<RedoReport>> {
         self.runner().redo(conn)
     }
 
@@ -136,16 +144,9 @@ impl Migrations {
     /// # Errors
     ///
     /// As [`Runner::history`].
-    pub fn history<B: Backend>(&self, conn: &mut B) -> Result<Vec<Event>> {
+    pub fn history<D: Database>(&self, conn: &mut D) -> Result<Vec<Event>> {
         self.runner().history(conn)
     }
-}
-
-/// What verification found: the pending migrations (indices into the set)
-/// and the problems.
-struct Plan {
-    pending: Vec<usize>,
-    problems: Vec<Problem>,
 }
 
 impl<'a> Runner<'a> {
@@ -268,15 +269,15 @@ impl<'a> Runner<'a> {
     /// When a Rust migration panics, the panic goes on to the caller; the
     /// migration's transaction is rolled back on the way and the connection
     /// restored as above, but the failure is not recorded.
-    pub fn run<B: Backend>(&self, conn: &mut B) -> Result<Report> {
+    pub fn run<D: Database>(&self, conn: &mut D) -> Result<Report> {
         self.check_target()?;
-        // Read first, without the write lock nor the rules for migration
+        // Read first, without the migration lock nor the rules for migration
         // code: an up-to-date database (the usual start of an application)
         // never waits for or takes the lock, and no migration code runs.
-        let up_to_date = self.session(conn, |conn| {
-            let tx = conn.begin(false, self.lock_timeout)?;
-            match self.verify(&*tx) {
-                Ok(plan) => Ok(plan.pending.is_empty()),
+        let up_to_date = self.with_backend(conn, Purpose::Records, |backend| {
+            let mut tx = backend.begin(LockMode::Read)?;
+            match self.verify(&mut tx) {
+                Ok(pending) => Ok(pending.is_empty()),
                 // Another process is running a no-transaction migration:
                 // wait for it below, as for a migration's transaction.
                 Err(Error::InProgress { .. }) => Ok(false),
@@ -286,12 +287,11 @@ impl<'a> Runner<'a> {
         if up_to_date {
             return Ok(Report::default());
         }
-        self.migrating(conn, false, |conn, guard| {
-            let mut foreign_keys = ForeignKeyCheck::new(conn)?;
+        self.with_backend(conn, Purpose::Migrate, |backend| {
             if self.grouped {
-                self.run_grouped(conn, guard, &mut foreign_keys)
+                self.run_grouped(backend)
             } else {
-                self.run_each(conn, guard, &mut foreign_keys)
+                self.run_each(backend)
             }
         })
     }
@@ -331,26 +331,29 @@ impl<'a> Runner<'a> {
     /// As [`run`](Runner::run) before anything is applied (verification,
     /// dirty, target, lock, connection); a migration's failure is not an
     /// error but part of the report.
-    pub fn dry_run<B: Backend>(&self, conn: &mut B) -> Result<DryRunReport> {
+    pub fn dry_run<D: Database>(&self, conn: &mut D) -> Result<DryRunReport> {
         self.check_target()?;
-        self.migrating(conn, false, |conn, guard| {
-            let mut foreign_keys = ForeignKeyCheck::new(conn)?;
-            let _off = foreign_keys.off(conn)?;
-            let tx = self.begin_migration(conn, guard)?;
-            tx.create_tables(&self.table)?;
-            let plan = self.verify(&*tx)?;
+        self.with_backend(conn, Purpose::Migrate, |backend| {
+            if !backend.capabilities().dry_run {
+                return Err(Error::Unsupported {
+                    action: "a dry run",
+                    reason: "its schema changes cannot be rolled back",
+                });
+            }
+            let mut tx = backend.begin(LockMode::Write)?;
+            tx.create_tables()?;
+            let pending = self.verify(&mut tx)?;
             let mut report = DryRunReport::default();
-            for index in plan.pending {
+            for index in pending {
                 let migration = &self.migrations.as_slice()[index];
                 let started = Instant::now();
                 let outcome = if migration.up_no_transaction() {
                     DryRunOutcome::SkippedNoTransaction
                 } else {
-                    match self.execute::<B>(&tx, migration, Direction::Up, guard, &mut foreign_keys)
-                    {
+                    match execute(&mut tx, migration, Direction::Up) {
                         Ok(()) => {
                             let duration = whole_millis(started.elapsed());
-                            self.record_applied(&*tx, migration, duration, EventKind::Applied)?;
+                            self.record_applied(&mut tx, migration, duration, EventKind::Applied)?;
                             DryRunOutcome::Ok(duration)
                         }
                         Err(error) => DryRunOutcome::Failed(error),
@@ -382,10 +385,10 @@ impl<'a> Runner<'a> {
     ///
     /// [`Error::TransactionOpen`], [`Error::InvalidTableName`],
     /// [`Error::MalformedRow`], [`Error::Sqlite`].
-    pub fn status<B: Backend>(&self, conn: &mut B) -> Result<Status> {
-        self.session(conn, |conn| {
-            let tx = conn.begin(false, self.lock_timeout)?;
-            if !tx.table_exists(&self.table)? {
+    pub fn status<D: Database>(&self, conn: &mut D) -> Result<Status> {
+        self.with_backend(conn, Purpose::Records, |backend| {
+            let mut tx = backend.begin(LockMode::Read)?;
+            if !tx.table_exists()? {
                 return Ok(Status {
                     pending: self.pending(0..self.migrations.len()),
                     ..Status::default()
@@ -393,25 +396,25 @@ impl<'a> Runner<'a> {
             }
             // The row `run` trusts first must be readable: a status may not
             // call up to date what `run` refuses.
-            tx.latest_applied(&self.table)?;
-            let applied = tx.applied(&self.table)?;
-            let plan = self.diagnose(&applied);
+            tx.latest_applied()?;
+            let applied = tx.applied()?;
+            let diagnosis = plan::diagnose(self.migrations, &applied);
             Ok(Status {
                 current_version: applied.last().map(|m| m.version),
-                pending: self.pending(plan.pending),
-                failed: tx.failed(&self.table)?,
-                dirty: tx.dirty(&self.table)?,
-                problems: plan.problems,
+                pending: self.pending(diagnosis.pending),
+                failed: tx.failed()?,
+                dirty: tx.dirty()?,
+                problems: diagnosis.problems,
                 applied,
             })
         })
     }
 
     /// Verifies the database in a read transaction, as `run` does first.
-    pub(crate) fn verified<B: Backend>(&self, conn: &mut B) -> Result<()> {
-        self.session(conn, |conn| {
-            let tx = conn.begin(false, self.lock_timeout)?;
-            self.verify(&*tx).map(drop)
+    pub(crate) fn verified<D: Database>(&self, conn: &mut D) -> Result<()> {
+        self.with_backend(conn, Purpose::Records, |backend| {
+            let mut tx = backend.begin(LockMode::Read)?;
+            self.verify(&mut tx).map(drop)
         })
     }
 
@@ -428,71 +431,37 @@ impl<'a> Runner<'a> {
         }
     }
 
-    pub(crate) fn check_connection<B: Backend>(&self, conn: &B) -> Result<()> {
+    fn options(&self) -> Options {
+        Options {
+            target: self.target,
+            allow_out_of_order: self.allow_out_of_order,
+        }
+    }
+
+    /// Opens the backend of `conn` for one action, runs `body` on it, and
+    /// closes it, handing the connection back as it was given (the backend
+    /// does that when dropped too, so a panic of a Rust migration leaves it
+    /// as well). A failure to put the connection back is logged: what the
+    /// action did is what it returns, so it does not turn a committed run
+    /// into an error, nor replace the action's own.
+    pub(crate) fn with_backend<D: Database, T>(
+        &self,
+        conn: &mut D,
+        purpose: Purpose,
+        body: impl FnOnce(&mut D::Backend<'_>) -> Result<T>,
+    ) -> Result<T> {
         validate_table_name(&self.table)?;
-        if conn.in_transaction() {
-            return Err(Error::TransactionOpen);
-        }
-        Ok(())
-    }
-
-    /// Checks the connection, then runs `body` with the lock timeout as the
-    /// connection's busy timeout; see [`Runner::migrating`] for what is
-    /// restored afterwards. For actions that run no migration code.
-    pub(crate) fn session<B: Backend, T>(
-        &self,
-        conn: &mut B,
-        body: impl FnOnce(&B) -> Result<T>,
-    ) -> Result<T> {
-        self.with_connection(conn, None, body)
-    }
-
-    /// [`session`](Runner::session) for actions that run migration code:
-    /// `body` gets the [`Guard`] whose rules (SQLite's authorizer) hold while
-    /// that code runs, protecting this runner's tracking tables; `sandbox`
-    /// also keeps it from touching any file (the build-time check).
-    ///
-    /// Whatever way `body` ends — an error, a lock timeout, a panic of a
-    /// Rust migration — the connection is handed back as it was given: no
-    /// transaction open (one left open is rolled back), its own busy timeout,
-    /// no authorizer. What a migration changes of the connection (foreign
-    /// keys, other settings, attached databases, temporary objects) is put
-    /// back after each one (see `ForeignKeysOff` and the `guard` module).
-    pub(crate) fn migrating<B: Backend, T>(
-        &self,
-        conn: &mut B,
-        sandbox: bool,
-        body: impl FnOnce(&B, &Guard) -> Result<T>,
-    ) -> Result<T> {
-        let guard = Guard::new(&tracking_tables(&self.table), sandbox);
-        self.with_connection(conn, Some(&guard), |conn| body(conn, &guard))
-    }
-
-    fn with_connection<B: Backend, T>(
-        &self,
-        conn: &mut B,
-        guard: Option<&Guard>,
-        body: impl FnOnce(&B) -> Result<T>,
-    ) -> Result<T> {
-        self.check_connection(conn)?;
-        // Waiting happens wherever SQLite needs a lock: at `BEGIN IMMEDIATE`,
-        // at a read while another connection holds an exclusive lock (in
-        // rollback-journal mode), at `COMMIT` while readers hold shared ones.
-        let busy_timeout = conn.set_lock_timeout(self.lock_timeout)?;
-        let mut restore = Restore {
-            conn,
-            busy_timeout,
-            guarded: None,
+        let session = Session {
+            table: &self.table,
+            lock_timeout: self.lock_timeout,
+            purpose,
         };
-        if let Some(guard) = guard {
-            restore.conn.guard(guard)?;
-            restore.guarded = Some(guard);
+        let waited = |error: Error| error.waited(self.lock_timeout);
+        let mut backend = conn.open(&session).map_err(waited)?;
+        let result = body(&mut backend).map_err(waited);
+        if let Err(error) = backend.close() {
+            tracing::error!(%error, "could not put the connection back as it was after an action");
         }
-        let result = body(&*restore.conn).map_err(|error| error.busy_as_locked(self.lock_timeout));
-        // What the action did is what it returns: a failure to put the
-        // connection back after it (logged) does not turn a committed run into
-        // an error, nor replace the action's own.
-        drop(restore);
         result
     }
 
@@ -508,25 +477,20 @@ impl<'a> Runner<'a> {
             .collect()
     }
 
-    /// One transaction per migration; re-verifies under the write lock before
-    /// each one.
-    fn run_each<B: Backend>(
-        &self,
-        conn: &B,
-        guard: &Guard,
-        foreign_keys: &mut ForeignKeyCheck,
-    ) -> Result<Report> {
+    /// One transaction per migration; re-verifies under the migration lock
+    /// before each one.
+    fn run_each<B: Backend>(&self, backend: &mut B) -> Result<Report> {
+        let transactional = backend.capabilities().transactional_ddl;
         let mut report = Report::default();
-        // The first pass, under the write lock, checks every pending migration
+        // The first pass, under the lock, checks every pending migration
         // before any is applied.
         let mut first = true;
         // When another process's no-transaction migration was first seen.
         let mut waiting_since: Option<Instant> = None;
         loop {
-            let off = foreign_keys.off(conn)?;
-            let tx = self.begin_migration(conn, guard)?;
-            tx.create_tables(&self.table)?;
-            let plan = match self.verify(&*tx) {
+            let mut tx = backend.begin(LockMode::Write)?;
+            tx.create_tables()?;
+            let pending = match self.verify(&mut tx) {
                 // Marked dirty by a process that is still running it: wait
                 // (up to the lock timeout) for it to finish and record it.
                 Err(Error::InProgress { .. })
@@ -534,52 +498,51 @@ impl<'a> Runner<'a> {
                         < self.lock_timeout =>
                 {
                     drop(tx);
-                    drop(off);
                     std::thread::sleep(Duration::from_millis(20));
                     continue;
                 }
-                plan => plan?,
+                pending => pending?,
             };
             waiting_since = None;
-            let Some(&next) = plan.pending.first() else {
-                B::commit(tx)?;
+            let Some(&next) = pending.first() else {
+                tx.commit()?;
                 return Ok(report);
             };
             if first {
-                self.refuse_before_applying(&plan.pending, false)?;
+                plan::refuse_before_applying(self.migrations, &pending, false)?;
                 first = false;
             }
             let migration = &self.migrations.as_slice()[next];
-            if migration.up_no_transaction() {
-                // Held from before the mark is visible until the outcome is
-                // recorded, so that others wait instead of refusing.
-                let running = Running::start(conn, &self.table, self.lock_timeout)?;
-                tx.mark_dirty(&self.table, migration, Direction::Up)?;
-                B::commit(tx)?;
-                // Outside a transaction, foreign keys are enforced as the
-                // connection has them.
-                drop(off);
-                report
-                    .applied
-                    .push(self.apply_outside(conn, migration, guard, running)?);
+            if migration.up_no_transaction() || !transactional {
+                let lock = mark_outside(tx, migration, Direction::Up)?;
+                let outcome = self.run_outside(backend, lock, migration, Direction::Up)?;
+                if let Outcome::Applied(applied) = outcome {
+                    report.applied.push(applied);
+                }
                 continue;
             }
             let started = Instant::now();
-            match self.execute::<B>(&tx, migration, Direction::Up, guard, foreign_keys) {
+            match execute(&mut tx, migration, Direction::Up) {
                 Ok(()) => {
                     let applied = self.record_applied(
-                        &*tx,
+                        &mut tx,
                         migration,
                         started.elapsed(),
                         EventKind::Applied,
                     )?;
-                    commit_migration::<B>(tx, migration)?;
+                    commit_migration(tx, migration)?;
                     trace_applied(&applied);
                     report.applied.push(applied);
                 }
                 Err(error) => {
                     drop(tx);
-                    self.record_failure(conn, migration, Direction::Up, started.elapsed(), &error);
+                    self.record_failure(
+                        backend,
+                        migration,
+                        Direction::Up,
+                        started.elapsed(),
+                        &error,
+                    );
                     return Err(error);
                 }
             }
@@ -587,137 +550,129 @@ impl<'a> Runner<'a> {
     }
 
     /// All pending migrations in one transaction.
-    fn run_grouped<B: Backend>(
-        &self,
-        conn: &B,
-        guard: &Guard,
-        foreign_keys: &mut ForeignKeyCheck,
-    ) -> Result<Report> {
-        let _off = foreign_keys.off(conn)?;
-        let tx = self.begin_migration(conn, guard)?;
-        tx.create_tables(&self.table)?;
-        let plan = self.verify(&*tx)?;
-        self.refuse_before_applying(&plan.pending, true)?;
+    fn run_grouped<B: Backend>(&self, backend: &mut B) -> Result<Report> {
+        if !backend.capabilities().transactional_ddl {
+            return Err(Error::Unsupported {
+                action: "a grouped run",
+                reason: "its schema changes cannot be rolled back together",
+            });
+        }
+        let mut tx = backend.begin(LockMode::Write)?;
+        tx.create_tables()?;
+        let pending = self.verify(&mut tx)?;
+        plan::refuse_before_applying(self.migrations, &pending, true)?;
         let mut report = Report::default();
-        for migration in plan.pending.iter().map(|&i| &self.migrations.as_slice()[i]) {
+        for migration in pending.iter().map(|&i| &self.migrations.as_slice()[i]) {
             let started = Instant::now();
-            if let Err(mut error) =
-                self.execute::<B>(&tx, migration, Direction::Up, guard, foreign_keys)
-            {
+            if let Err(mut error) = execute(&mut tx, migration, Direction::Up) {
                 drop(tx);
                 if let Error::MigrationFailed { grouped, .. } = &mut error {
                     *grouped = true;
                 }
-                self.record_failure(conn, migration, Direction::Up, started.elapsed(), &error);
+                self.record_failure(backend, migration, Direction::Up, started.elapsed(), &error);
                 return Err(error);
             }
             let applied =
-                self.record_applied(&*tx, migration, started.elapsed(), EventKind::Applied)?;
+                self.record_applied(&mut tx, migration, started.elapsed(), EventKind::Applied)?;
             report.applied.push(applied);
         }
-        B::commit(tx).map_err(|error| error.while_doing("committing the grouped run"))?;
+        tx.commit()
+            .map_err(|error| error.while_doing("committing the grouped run"))?;
         report.applied.iter().for_each(trace_applied);
         Ok(report)
     }
 
-    /// Runs a migration marked dirty outside a transaction, then records it
-    /// as applied (clearing the mark) or records its error (keeping it).
-    /// `running` is held until the outcome is committed.
-    fn apply_outside<B: Backend>(
+    /// The no-transaction protocol, after [`mark_outside`]: runs the up or
+    /// down of a migration marked dirty outside a transaction, then records
+    /// the outcome in a transaction of its own (applied, or rolled back,
+    /// clearing the mark) or records its error (keeping the mark). The lock
+    /// is held until the outcome is committed, so that other processes wait
+    /// instead of refusing, and released whatever happens.
+    pub(crate) fn run_outside<B: Backend>(
         &self,
-        conn: &B,
-        migration: &Migration,
-        guard: &Guard,
-        running: Running,
-    ) -> Result<AppliedMigration> {
-        let started = Instant::now();
-        match conn.execute_outside(migration, Direction::Up, guard) {
-            Ok(()) => {
-                let tx = conn.begin(true, self.lock_timeout)?;
-                let applied =
-                    self.record_applied(&*tx, migration, started.elapsed(), EventKind::Applied)?;
-                commit_migration::<B>(tx, migration)?;
-                drop(running);
-                trace_applied(&applied);
-                Ok(applied)
-            }
-            Err(error) => {
-                self.record_failure(conn, migration, Direction::Up, started.elapsed(), &error);
-                drop(running);
-                Err(error)
-            }
-        }
-    }
-
-    /// Begins the write transaction of a migration (or a group of them), first
-    /// detaching what an earlier migration attached inside its own: SQLite
-    /// cannot detach inside a transaction, and the next migration may attach
-    /// the same name.
-    pub(crate) fn begin_migration<'c, B: Backend>(
-        &self,
-        conn: &'c B,
-        guard: &Guard,
-    ) -> Result<B::Tx<'c>> {
-        conn.detach_leftovers(guard)?;
-        conn.begin(true, self.lock_timeout)
-    }
-
-    /// Runs a migration's up or down inside `tx` under `guard`'s rules,
-    /// then, when the connection enforces foreign keys, checks them before
-    /// the caller commits.
-    pub(crate) fn execute<B: Backend>(
-        &self,
-        tx: &B::Tx<'_>,
+        backend: &mut B,
+        lock: B::OutsideLock,
         migration: &Migration,
         direction: Direction,
-        guard: &Guard,
-        foreign_keys: &mut ForeignKeyCheck,
-    ) -> Result<()> {
-        B::execute(tx, migration, direction, guard)?;
-        foreign_keys.check(&**tx, migration, direction)
+    ) -> Result<Outcome> {
+        let started = Instant::now();
+        let result = match backend.execute_outside(migration, direction) {
+            Ok(()) => self.record_outcome(backend, migration, direction, started),
+            Err(failure) => {
+                let error = failed(migration, direction, failure, true);
+                self.record_failure(backend, migration, direction, started.elapsed(), &error);
+                Err(error)
+            }
+        };
+        backend.release(lock);
+        result
+    }
+
+    /// Records a migration that ran outside a transaction as applied, or as
+    /// rolled back.
+    fn record_outcome<B: Backend>(
+        &self,
+        backend: &mut B,
+        migration: &Migration,
+        direction: Direction,
+        started: Instant,
+    ) -> Result<Outcome> {
+        let mut tx = backend.begin(LockMode::Write)?;
+        let outcome = match direction {
+            Direction::Up => Outcome::Applied(self.record_applied(
+                &mut tx,
+                migration,
+                started.elapsed(),
+                EventKind::Applied,
+            )?),
+            Direction::Down => {
+                Outcome::RolledBack(self.record_rolled_back(&mut tx, migration, started)?)
+            }
+        };
+        commit_migration(tx, migration)?;
+        if let Outcome::Applied(applied) = &outcome {
+            trace_applied(applied);
+        }
+        Ok(outcome)
     }
 
     /// Records `migration` as applied (or baselined) with its history event,
     /// and keeps every running checksum equal to the chain over the applied
     /// migrations in version order.
-    pub(crate) fn record_applied<B: Backend>(
+    pub(crate) fn record_applied<T: Transaction>(
         &self,
-        conn: &B,
+        tx: &mut T,
         migration: &Migration,
         duration: Duration,
         kind: EventKind,
     ) -> Result<AppliedMigration> {
         let duration = whole_millis(duration);
-        let table = &self.table;
-        let latest = conn.latest_applied(table)?.map(|(version, _)| version);
-        let below = conn.running_checksum_below(table, migration.version())?;
-        let running = Checksum::chain(below.as_ref(), migration.version(), &migration.checksum());
-        let applied_at = conn.record_applied(table, migration, running, duration)?;
+        let latest = tx.latest_applied()?.map(|(version, _)| version);
+        let below = tx.running_checksum_below(migration.version())?;
+        let running = plan::rechain(below, [(migration.version(), &migration.checksum())])[0].1;
+        let applied_at = tx.record_applied(migration, running, duration)?;
         // Out of order (allowed): re-chain the applied migrations above it so
         // that the latest one's running checksum again covers all of them.
         if latest.is_some_and(|latest| latest > migration.version()) {
-            let mut previous = running;
-            for above in conn
-                .applied(table)?
+            let above: Vec<AppliedMigration> = tx
+                .applied()?
                 .into_iter()
                 .filter(|a| a.version > migration.version())
-            {
-                previous = Checksum::chain(Some(&previous), above.version, &above.checksum);
-                conn.set_running_checksum(table, above.version, previous)?;
+                .collect();
+            let rows = above.iter().map(|a| (a.version, &a.checksum));
+            for (version, chained) in plan::rechain(Some(running), rows) {
+                tx.set_running_checksum(version, chained)?;
             }
         }
-        conn.record_event(
-            table,
-            &NewEvent {
-                kind,
-                version: migration.version(),
-                name: migration.name(),
-                direction: Direction::Up,
-                checksum: Some(migration.checksum()),
-                duration: (kind == EventKind::Applied).then_some(duration),
-                detail: None,
-            },
-        )?;
+        tx.record_event(&NewEvent {
+            kind,
+            version: migration.version(),
+            name: migration.name(),
+            direction: Direction::Up,
+            checksum: Some(migration.checksum()),
+            duration: (kind == EventKind::Applied).then_some(duration),
+            detail: None,
+        })?;
         Ok(AppliedMigration {
             version: migration.version(),
             name: migration.name().to_owned(),
@@ -733,7 +688,7 @@ impl<'a> Runner<'a> {
     /// the caller returns the migration's own error.
     pub(crate) fn record_failure<B: Backend>(
         &self,
-        conn: &B,
+        backend: &mut B,
         migration: &Migration,
         direction: Direction,
         duration: Duration,
@@ -748,31 +703,30 @@ impl<'a> Runner<'a> {
         );
         let message = error.to_string();
         let dirty = matches!(error, Error::MigrationFailed { dirty: true, .. });
-        let recorded = conn.begin(true, self.lock_timeout).and_then(|tx| {
-            tx.create_tables(&self.table)?;
+        let outside =
+            migration.runs_outside(direction) || !backend.capabilities().transactional_ddl;
+        let recorded = backend.begin(LockMode::Write).and_then(|mut tx| {
+            tx.create_tables()?;
             if dirty {
                 // A migration outside a transaction was marked dirty before
                 // it ran; one whose transaction ended under it is now.
-                if !runs_outside(migration, direction) {
-                    tx.mark_dirty(&self.table, migration, direction)?;
+                if !outside {
+                    tx.mark_dirty(migration, direction)?;
                 }
-                tx.set_dirty_error(&self.table, migration.version(), &message)?;
+                tx.set_dirty_error(migration.version(), &message)?;
             } else if direction == Direction::Up {
-                tx.record_failure(&self.table, migration, duration, &message)?;
+                tx.record_failure(migration, duration, &message)?;
             }
-            tx.record_event(
-                &self.table,
-                &NewEvent {
-                    kind: EventKind::Failed,
-                    version: migration.version(),
-                    name: migration.name(),
-                    direction,
-                    checksum: Some(migration.checksum()),
-                    duration: Some(duration),
-                    detail: Some(&message),
-                },
-            )?;
-            B::commit(tx)
+            tx.record_event(&NewEvent {
+                kind: EventKind::Failed,
+                version: migration.version(),
+                name: migration.name(),
+                direction,
+                checksum: Some(migration.checksum()),
+                duration: Some(duration),
+                detail: Some(&message),
+            })?;
+            tx.commit()
         });
         if let Err(record_error) = recorded {
             tracing::warn!(
@@ -783,231 +737,100 @@ impl<'a> Runner<'a> {
         }
     }
 
-    /// Verifies the applied migrations against the set and returns what is
-    /// pending (up to the target), or the first blocking problem. Without a
-    /// tracking table, everything is pending.
-    fn verify<B: Backend>(&self, conn: &B) -> Result<Plan> {
-        // Everything after the applied prefix ending at `index` is pending.
-        let after = |index: Option<usize>| Plan {
-            pending: (index.map_or(0, |i| i + 1)..self.migrations.len()).collect(),
-            problems: Vec::new(),
-        };
-        if !conn.table_exists(&self.table)? {
-            return Ok(self.within_target(after(None)));
+    /// Verifies the applied migrations against the set inside `tx` and
+    /// returns what is pending (up to the target), or the first blocking
+    /// problem. Without a tracking table, everything is pending. On an
+    /// up-to-date database: three reads of one row each at most.
+    pub(crate) fn verify<T: Transaction>(&self, tx: &mut T) -> Result<Vec<usize>> {
+        let set = self.migrations;
+        if !tx.table_exists()? {
+            return plan::to_apply(set, plan::after_prefix(set, None), self.options());
         }
-        refuse_dirty(conn, &self.table)?;
-        let plan = match conn.latest_applied(&self.table)? {
-            None => after(None),
-            // The fast path: one row's running checksum covers all before it.
-            Some((version, running)) => match self.migrations.position(version) {
-                Some(index) if self.migrations.as_slice()[index].running_checksum() == running => {
-                    after(Some(index))
-                }
-                _ => self.diagnose(&conn.applied(&self.table)?),
+        self.refuse_dirty(tx)?;
+        let diagnosis = match tx.latest_applied()? {
+            None => plan::after_prefix(set, None),
+            Some(latest) => match plan::applied_prefix(set, latest) {
+                Some(index) => plan::after_prefix(set, Some(index)),
+                None => plan::diagnose(set, &tx.applied()?),
             },
         };
-        let blocking = plan.problems.iter().find(|problem| {
-            !(self.allow_out_of_order && matches!(problem, Problem::OutOfOrder { .. }))
-        });
-        match blocking {
-            Some(problem) => Err(Error::Verification(problem.clone())),
-            None => Ok(self.within_target(plan)),
-        }
+        plan::to_apply(set, diagnosis, self.options())
     }
 
-    /// Refuses, before anything is applied, a pending Rust migration whose
-    /// code is not compiled in and, in a grouped run, a migration that must
-    /// run outside a transaction.
-    fn refuse_before_applying(&self, pending: &[usize], grouped: bool) -> Result<()> {
-        for migration in pending.iter().map(|&i| &self.migrations.as_slice()[i]) {
-            if !migration.is_runnable() {
-                return Err(not_compiled(migration));
-            }
-            if grouped && migration.up_no_transaction() {
-                return Err(Error::NoTransactionInGroup {
-                    version: migration.version(),
-                    name: migration.name().to_owned(),
-                    file: migration.file().to_owned(),
-                });
-            }
-        }
-        Ok(())
+    /// Refuses while a migration is marked dirty (see [`plan::refuse_dirty`]).
+    pub(crate) fn refuse_dirty<T: Transaction>(&self, tx: &mut T) -> Result<()> {
+        let dirty = tx.dirty()?.into_iter().next();
+        plan::refuse_dirty(dirty, || tx.another_is_running())
     }
+}
 
-    fn within_target(&self, mut plan: Plan) -> Plan {
-        if let Some(target) = self.target {
-            let set = self.migrations.as_slice();
-            plan.pending.retain(|&i| set[i].version() <= target);
-        }
-        plan
-    }
+/// What a migration run outside a transaction came to.
+pub(crate) enum Outcome {
+    /// Its up was applied.
+    Applied(AppliedMigration),
+    /// Its down was.
+    RolledBack(crate::report::RolledBackMigration),
+}
 
-    /// Compares every applied migration with the set, row by row.
-    fn diagnose(&self, applied: &[AppliedMigration]) -> Plan {
-        let set = self.migrations.as_slice();
-        let mut problems: Vec<Problem> = applied
-            .iter()
-            .filter_map(|row| self.compare(row, applied))
-            .collect();
-        let latest_applied = applied.last().map_or(0, |row| row.version);
-        let pending: Vec<usize> = (0..set.len())
-            .filter(|&i| {
-                applied
-                    .binary_search_by_key(&set[i].version(), |row| row.version)
-                    .is_err()
-            })
-            .collect();
-        for &i in &pending {
-            if set[i].version() < latest_applied {
-                problems.push(Problem::OutOfOrder {
-                    version: set[i].version(),
-                    name: set[i].name().to_owned(),
-                    file: set[i].file().to_owned(),
-                    latest_applied,
-                });
-            }
-        }
-        Plan { pending, problems }
-    }
+/// The first half of the no-transaction protocol: in `tx`, which holds the
+/// migration lock, takes the backend's lock for work outside a transaction,
+/// marks the migration dirty and commits, so that the mark is visible only
+/// while the lock is held. Then [`Runner::run_outside`].
+pub(crate) fn mark_outside<T: Transaction>(
+    mut tx: T,
+    migration: &Migration,
+    direction: Direction,
+) -> Result<T::OutsideLock> {
+    let lock = tx.lock_outside()?;
+    tx.mark_dirty(migration, direction)?;
+    tx.commit()?;
+    Ok(lock)
+}
 
-    /// How an applied row (one of `applied`, in version order) disagrees
-    /// with this build's migration at its version, if it does: missing,
-    /// divergent (same name, another checksum) or version reused (another
-    /// name and another checksum). The same checksum under another name is a
-    /// renamed file with the same content: what was applied is what the
-    /// file says, and the up-to-date check, which compares running checksums
-    /// only, agrees.
-    pub(crate) fn compare(
-        &self,
-        row: &AppliedMigration,
-        applied: &[AppliedMigration],
-    ) -> Option<Problem> {
-        let Some(migration) = self.migrations.get(row.version) else {
-            return Some(Problem::Missing {
-                version: row.version,
-                name: row.name.clone(),
-            });
-        };
-        if migration.checksum() == row.checksum {
-            return None;
-        }
-        if migration.name() == row.name {
-            return Some(Problem::Divergent {
-                version: row.version,
-                name: migration.name().to_owned(),
-                file: migration.file().to_owned(),
-                applied: row.checksum,
-                embedded: migration.checksum(),
-            });
-        }
-        // Renumbered: the applied name at another version (the migration at
-        // this one has another name), unless that version is applied under
-        // the same name (two migrations named alike).
-        let renumbered = self
-            .migrations
-            .iter()
-            .find(|m| {
-                m.name() == row.name
-                    && applied
-                        .binary_search_by_key(&m.version(), |a| a.version)
-                        .ok()
-                        .is_none_or(|i| applied[i].name != row.name)
-            })
-            .map(|m| (m.version(), m.file().to_owned()));
-        Some(Problem::VersionReused {
-            version: row.version,
-            applied_name: row.name.clone(),
+/// Runs a migration's up or down inside `tx`, naming it in a failure.
+pub(crate) fn execute<T: Transaction>(
+    tx: &mut T,
+    migration: &Migration,
+    direction: Direction,
+) -> Result<()> {
+    tx.execute(migration, direction)
+        .map_err(|failure| failed(migration, direction, failure, false))
+}
+
+/// A backend's [`Failure`] as the error users read: the migration, its
+/// file, whether part of it may be in the database (it ran `outside` a
+/// transaction, or its transaction ended under it).
+pub(crate) fn failed(
+    migration: &Migration,
+    direction: Direction,
+    failure: Failure,
+    outside: bool,
+) -> Error {
+    match failure {
+        Failure::Error(error) => error,
+        Failure::Migration(failure) => Error::MigrationFailed {
+            version: migration.version(),
             name: migration.name().to_owned(),
-            file: migration.file().to_owned(),
-            renumbered,
-        })
-    }
-}
-
-/// Refuses while a migration is marked dirty: [`Error::InProgress`] while
-/// another process is still running it, [`Error::Dirty`] once none is.
-pub(crate) fn refuse_dirty<B: Backend>(conn: &B, table: &str) -> Result<()> {
-    match conn.dirty(table)?.into_iter().next() {
-        Some(dirty) if another_is_running(conn, table) => Err(Error::InProgress {
-            version: dirty.version,
-            name: dirty.name,
-        }),
-        Some(dirty) => Err(Error::Dirty {
-            version: dirty.version,
-            name: dirty.name,
-            direction: dirty.direction,
-            error: dirty.error,
-        }),
-        None => Ok(()),
-    }
-}
-
-/// What an action changed on the caller's connection, put back when dropped:
-/// when the action returns, or when a panic goes by.
-struct Restore<'c, 'g, B: Backend> {
-    conn: &'c mut B,
-    /// The connection's own busy timeout.
-    busy_timeout: Duration,
-    /// The guard whose authorizer is installed, if any.
-    guarded: Option<&'g Guard>,
-}
-
-impl<B: Backend> Restore<'_, '_, B> {
-    /// Every step is tried, whichever fails; the first error is returned.
-    fn restore(&mut self) -> Result<()> {
-        let rolled_back = self.conn.roll_back_open_transaction();
-        let unguarded = match self.guarded {
-            Some(guard) => self.conn.unguard(guard),
-            None => Ok(()),
-        };
-        let timeout = self.conn.set_lock_timeout(self.busy_timeout).map(drop);
-        rolled_back.and(unguarded).and(timeout)
-    }
-}
-
-impl<B: Backend> Drop for Restore<'_, '_, B> {
-    fn drop(&mut self) {
-        if let Err(error) = self.restore() {
-            tracing::error!(%error, "could not restore the connection's settings after an action");
-        }
-    }
-}
-
-/// The tracking table `table`, its history and its index: not part of the
-/// application's schema.
-pub(crate) fn tracking_tables(table: &str) -> [String; 3] {
-    [
-        table.to_owned(),
-        format!("{table}_events"),
-        format!("{table}_unfinished"),
-    ]
-}
-
-/// Whether a migration's up or down runs outside a transaction.
-pub(crate) fn runs_outside(migration: &Migration, direction: Direction) -> bool {
-    match direction {
-        Direction::Up => migration.up_no_transaction(),
-        Direction::Down => migration.down_no_transaction(),
+            file: migration.file_of(direction).to_owned(),
+            direction,
+            dirty: outside || failure.transaction_ended,
+            grouped: false,
+            line: failure.line,
+            statement: failure.statement,
+            source: failure.source,
+        },
     }
 }
 
 /// Commits a migration's transaction; a failure names the migration.
-pub(crate) fn commit_migration<B: Backend>(tx: B::Tx<'_>, migration: &Migration) -> Result<()> {
-    B::commit(tx).map_err(|error| {
+pub(crate) fn commit_migration<T: Transaction>(tx: T, migration: &Migration) -> Result<()> {
+    tx.commit().map_err(|error| {
         error.while_doing(&format!(
             "committing migration {} ({})",
             migration.version(),
             migration.name()
         ))
     })
-}
-
-pub(crate) fn not_compiled(migration: &Migration) -> Error {
-    Error::NotCompiled {
-        version: migration.version(),
-        name: migration.name().to_owned(),
-        file: migration.file().to_owned(),
-    }
 }
 
 /// A duration cut to whole milliseconds, as the tracking table and the

@@ -43,15 +43,13 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
-use crate::backend::Backend;
-use crate::backend::sealed::Sealed;
+use super::guard::SANDBOX_REFUSAL;
+use super::{RustStep, Sqlite, tracking::context, tracking_tables};
+use crate::backend::{Backend, LockMode, Purpose, Session};
+use crate::driver::{DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, commit_migration, execute, failed};
 use crate::error::{Error, Result as RunResult, failure_message, location};
-use crate::foreign_keys::ForeignKeyCheck;
-use crate::guard::{Guard, SANDBOX_REFUSAL};
-use crate::migration::{Migration, Migrations};
+use crate::migration::{BoxError, Migration, Migrations, RustCode};
 use crate::report::Direction;
-use crate::runner::{DEFAULT_TABLE, runs_outside, tracking_tables};
-use crate::runner::{Runner, commit_migration};
 use crate::schema::{Schema, SchemaDifference};
 
 /// The outcome of a verification that found no problem.
@@ -245,116 +243,49 @@ impl VerifyProblem {
     }
 }
 
-impl Migrations {
-    /// The schema these migrations produce on an empty database: the one
-    /// `embed_migrations!` embedded when it verified the set, or else worked
-    /// out now by [`verify`] (applying the set, with the code of its Rust
-    /// migrations, to an in-memory database: a cost that grows with the
-    /// set).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::SchemaUnknown`] when verification finds a problem, or the set
-    /// has a Rust migration without its code (read from a folder; see the
-    /// [module docs](mod@crate::verify)).
-    pub fn expected_schema(&self) -> RunResult<Cow<'_, Schema>> {
-        if let Some(schema) = self.embedded_schema() {
-            return Ok(Cow::Borrowed(schema));
-        }
-        match verify(self) {
-            Ok(Verified {
-                schema: Some(schema),
-                ..
-            }) => Ok(Cow::Owned(schema)),
-            Ok(Verified { stopped, .. }) => {
-                let rust = self.iter().find(|m| !m.is_runnable());
-                let mut reason = match rust {
-                    Some(rust) => format!(
-                        "Rust migration {} (`{}`) may change the schema, and its code is not compiled into this program: check the schema from the application that embeds the set",
-                        rust.version(),
-                        rust.file()
-                    ),
-                    None => String::new(),
-                };
-                if let Some(stopped) = stopped {
-                    reason.push_str(&format!(
-                        "; applying the set without it stopped at migration {}: {}",
-                        stopped.version, stopped.message
-                    ));
-                }
-                Err(Error::SchemaUnknown {
-                    reason: reason.into(),
-                })
+/// The schema `migrations` produce on an empty SQLite database: the one
+/// `embed_migrations!` embedded when it verified the set, or else worked
+/// out now by [`verify`] (applying the set, with the code of its Rust
+/// migrations, to an in-memory database: a cost that grows with the
+/// set).
+///
+/// # Errors
+///
+/// [`Error::SchemaUnknown`] when verification finds a problem, or the set
+/// has a Rust migration without its code (read from a folder; see the
+/// [module docs](mod@crate::verify)).
+pub fn expected_schema(migrations: &Migrations) -> RunResult<Cow<'_, Schema>> {
+    if let Some(schema) = migrations.embedded_schema() {
+        return Ok(Cow::Borrowed(schema));
+    }
+    match verify(migrations) {
+        Ok(Verified {
+            schema: Some(schema),
+            ..
+        }) => Ok(Cow::Owned(schema)),
+        Ok(Verified { stopped, .. }) => {
+            let rust = migrations.iter().find(|m| !m.is_runnable());
+            let mut reason = match rust {
+                Some(rust) => format!(
+                    "Rust migration {} (`{}`) may change the schema, and its code is not compiled into this program: check the schema from the application that embeds the set",
+                    rust.version(),
+                    rust.file()
+                ),
+                None => String::new(),
+            };
+            if let Some(stopped) = stopped {
+                reason.push_str(&format!(
+                    "; applying the set without it stopped at migration {}: {}",
+                    stopped.version, stopped.message
+                ));
             }
-            Err(error) => Err(Error::SchemaUnknown {
-                reason: error.to_string().into(),
-            }),
+            Err(Error::SchemaUnknown {
+                reason: reason.into(),
+            })
         }
-    }
-
-    /// How the schema of the database differs from the schema these
-    /// migrations produce (drift: a table added or altered by hand, an index
-    /// dropped); empty when they agree. The tracking tables and SQLite's own
-    /// objects are left out. See [`Runner::check_schema`] to name another
-    /// tracking table.
-    ///
-    /// Compare it with an up-to-date database: pending migrations show as
-    /// missing objects.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # use migrate_core::Migrations;
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let dir = tempfile::tempdir()?;
-    /// # std::fs::write(dir.path().join("0001_users.sql"), "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);")?;
-    /// # let migrations = Migrations::from_folder(dir.path())?;
-    /// let mut conn = rusqlite::Connection::open_in_memory()?;
-    /// migrations.run(&mut conn)?;
-    /// assert!(migrations.check_schema(&mut conn)?.is_empty());
-    ///
-    /// conn.execute_batch("CREATE INDEX users_email ON users (email)")?;
-    /// let drift = migrations.check_schema(&mut conn)?;
-    /// assert_eq!(drift[0].to_string(), "index `users_email` is not created by any migration");
-    /// # Ok(())
-    /// # }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`Error::SchemaUnknown`] (see [`expected_schema`](Migrations::expected_schema)),
-    /// [`Error::Sqlite`] reading the database's schema,
-    /// [`Error::TransactionOpen`], [`Error::InvalidTableName`].
-    pub fn check_schema<B: Backend>(&self, conn: &mut B) -> RunResult<Vec<SchemaDifference>> {
-        self.runner().check_schema(conn)
-    }
-}
-
-impl Runner<'_> {
-    /// [`Migrations::check_schema`], leaving out this runner's tracking
-    /// tables.
-    ///
-    /// # Errors
-    ///
-    /// As [`Migrations::check_schema`].
-    pub fn check_schema<B: Backend>(&self, conn: &mut B) -> RunResult<Vec<SchemaDifference>> {
-        let expected = self.migrations().expected_schema()?;
-        Ok(expected.differences(&self.schema(conn)?))
-    }
-
-    /// The database's schema (see [`Schema`]), without this runner's
-    /// tracking table, its history and their index; read in one read
-    /// transaction.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Sqlite`] reading `sqlite_schema`, [`Error::Locked`],
-    /// [`Error::TransactionOpen`], [`Error::InvalidTableName`].
-    pub fn schema<B: Backend>(&self, conn: &mut B) -> RunResult<Schema> {
-        self.session(conn, |conn| {
-            let tx = conn.begin(false, self.lock_timeout)?;
-            tx.schema(&self.table)
-        })
+        Err(error) => Err(Error::SchemaUnknown {
+            reason: error.to_string().into(),
+        }),
     }
 }
 
@@ -367,7 +298,8 @@ impl Runner<'_> {
 /// # Examples
 ///
 /// ```
-/// # use migrate_core::{Migrations, verify};
+/// # use migrate_core::Migrations;
+/// # use migrate_core::sqlite::verify;
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let dir = tempfile::tempdir()?;
 /// # std::fs::write(dir.path().join("0001_users.up.sql"), "CREATE TABLE users (id INTEGER PRIMARY KEY);\nCREATE TABLE sessions (user_id INTEGER);")?;
@@ -388,27 +320,31 @@ impl Runner<'_> {
 /// [`VerifyError`] with every problem found: up to the first failing up,
 /// every down that fails or does not restore the schema.
 pub fn verify(migrations: &Migrations) -> Result<Verified, VerifyError> {
-    let set = Migrations::__validated(migrations.iter().map(Migration::with_stand_ins).collect());
-    let mut conn = open_in_memory().map_err(|error| VerifyError {
-        problems: vec![internal(error)],
-    })?;
-    let runner = set.runner();
-    // The runner's rules for migration code, and none may touch a file.
-    let outcome = runner.migrating(&mut conn, true, |conn, guard| {
-        let mut verification = Verification {
-            runner: &runner,
-            guard,
-            originals: migrations,
-            foreign_keys: foreign_keys_off(conn)?,
-            problems: Vec::new(),
-            stopped: None,
-        };
-        let schema = verification.run(conn)?;
-        Ok((schema, verification.problems, verification.stopped))
-    });
-    match outcome {
-        Ok((schema, problems, stopped)) if problems.is_empty() => Ok(Verified { schema, stopped }),
-        Ok((_, problems, _)) => Err(VerifyError { problems }),
+    /// Stands in for Rust code that is not compiled in.
+    fn nothing(_: &rusqlite::Transaction<'_>) -> Result<(), BoxError> {
+        Ok(())
+    }
+    const NOTHING: RustStep = nothing;
+    let set = Migrations::__validated(
+        migrations
+            .iter()
+            .map(|m| m.with_stand_ins(RustCode::new(&NOTHING)))
+            .collect(),
+    );
+    let mut verification = Verification {
+        set: &set,
+        originals: migrations,
+        problems: Vec::new(),
+        stopped: None,
+    };
+    match verification.run() {
+        Ok(schema) if verification.problems.is_empty() => Ok(Verified {
+            schema,
+            stopped: verification.stopped,
+        }),
+        Ok(_) => Err(VerifyError {
+            problems: verification.problems,
+        }),
         Err(error) => Err(VerifyError {
             problems: vec![internal(error)],
         }),
@@ -417,44 +353,84 @@ pub fn verify(migrations: &Migrations) -> Result<Verified, VerifyError> {
 
 /// The state of one verification.
 struct Verification<'a> {
-    /// Over the set with stand-ins for Rust code that is not compiled in.
-    runner: &'a Runner<'a>,
-    /// The rules migration code runs under, on every connection.
-    guard: &'a Guard,
+    /// The set with stand-ins for Rust code that is not compiled in.
+    set: &'a Migrations,
     /// The set as given, to tell which Rust migrations really run.
     originals: &'a Migrations,
-    foreign_keys: ForeignKeyCheck,
     problems: Vec<VerifyProblem>,
     stopped: Option<Stopped>,
 }
 
+/// Where one pass over a database ended.
+enum Pass {
+    /// At the end of the set, or where verification ends: the schema, when
+    /// it is known.
+    Done(Option<Schema>),
+    /// A down's problem at this index: go on from a fresh database with the
+    /// ups up to it applied.
+    Fresh(usize),
+}
+
+/// The session verification runs in: the runner's rules for migration code,
+/// and none may touch a file.
+const SESSION: Session<'static> = Session {
+    table: DEFAULT_TABLE,
+    lock_timeout: DEFAULT_LOCK_TIMEOUT,
+    purpose: Purpose::Sandbox,
+};
+
 impl Verification<'_> {
-    /// Applies every migration in turn, checking the downs; returns the final
-    /// schema unless verification ended early. An `Err` is a database error
+    /// Applies every migration in turn, checking the downs, on as many
+    /// in-memory databases as down problems need; returns the final schema
+    /// unless verification ended early. An `Err` is a database error
     /// outside any migration.
-    fn run(&mut self, conn: &Connection) -> RunResult<Option<Schema>> {
-        let set = self.runner.migrations().as_slice();
+    fn run(&mut self) -> RunResult<Option<Schema>> {
+        let mut start = 0;
+        loop {
+            let mut conn = open_in_memory().map_err(context("opening an in-memory database"))?;
+            // Foreign keys stay off between migrations: the runner turns them
+            // off around each migration's transaction and back on after it;
+            // on a connection that runs nothing else, off between migrations
+            // is the same, without two `PRAGMA`s per migration that each cost
+            // a pass over the schema.
+            let mut backend = Sqlite::open(&mut conn, &SESSION, true)?;
+            // A new database gets the ups before `start` again; they were
+            // applied once already, so a failure is unexpected.
+            for migration in &self.set.as_slice()[..start] {
+                if let Some(problem) = self.step(&mut backend, migration, Direction::Up, false) {
+                    self.problems.push(problem);
+                    return Ok(None);
+                }
+            }
+            match self.pass(&mut backend, start)? {
+                Pass::Done(schema) => return Ok(schema),
+                Pass::Fresh(index) => start = index + 1,
+            }
+        }
+    }
+
+    /// Applies the migrations from `start` on, checking the downs.
+    fn pass(&mut self, backend: &mut Sqlite<'_>, start: usize) -> RunResult<Pass> {
+        let set = self.set.as_slice();
         // A Rust migration whose code did not run, once one has been passed.
-        let mut after_rust: Option<u64> = None;
-        let mut fresh_conn: Option<Connection> = None;
-        for (index, migration) in set.iter().enumerate() {
-            let conn = fresh_conn.as_ref().unwrap_or(conn);
+        let mut after_rust: Option<u64> = self.set.as_slice()[..start]
+            .iter()
+            .map(Migration::version)
+            .find(|&version| !self.runs(version));
+        for (index, migration) in set.iter().enumerate().skip(start) {
             let version = migration.version();
-            let runs = self
-                .originals
-                .get(version)
-                .is_some_and(Migration::is_runnable);
+            let runs = self.runs(version);
             // The schema before the up, read only when a down will be
             // compared with it.
             let before = if runs && migration.is_reversible() {
-                Some(conn.schema(DEFAULT_TABLE)?)
+                Some(schema_of(backend)?)
             } else {
                 None
             };
-            let mut found = self.step(conn, migration, Direction::Up, false);
+            let mut found = self.step(backend, migration, Direction::Up, false);
             let ended = found.is_some();
             if let (None, Some(before)) = (&found, &before) {
-                found = self.check_down(conn, migration, before)?;
+                found = self.check_down(backend, migration, before)?;
             }
             match (found, after_rust) {
                 (None, _) => {}
@@ -466,22 +442,15 @@ impl Verification<'_> {
                         after_rust: rust,
                         message: problem.to_string(),
                     });
-                    return Ok(None);
+                    return Ok(Pass::Done(None));
                 }
                 (Some(problem), _) => {
                     self.problems.push(problem);
                     if ended {
-                        return Ok(None);
+                        return Ok(Pass::Done(None));
                     }
-                    // Go on from what the ups alone leave: a fresh database
-                    // with every migration up to this one applied.
-                    match self.fresh(&set[..=index]) {
-                        Ok(conn) => fresh_conn = Some(conn),
-                        Err(problem) => {
-                            self.problems.push(problem);
-                            return Ok(None);
-                        }
-                    }
+                    // Go on from what the ups alone leave.
+                    return Ok(Pass::Fresh(index));
                 }
             }
             if !runs {
@@ -489,43 +458,38 @@ impl Verification<'_> {
             }
         }
         if after_rust.is_some() {
-            return Ok(None);
+            return Ok(Pass::Done(None));
         }
-        let conn = fresh_conn.as_ref().unwrap_or(conn);
-        Ok(Some(conn.schema(DEFAULT_TABLE)?))
+        Ok(Pass::Done(Some(schema_of(backend)?)))
+    }
+
+    /// Whether the migration of `version` really runs: SQL, or Rust whose
+    /// code is compiled in.
+    fn runs(&self, version: u64) -> bool {
+        self.originals
+            .get(version)
+            .is_some_and(Migration::is_runnable)
     }
 
     /// Runs the up or down of `migration` as the runner does, without the
-    /// tracking table: in a transaction with foreign keys off and checked
-    /// before the commit, or outside one for `-- migrate:no-transaction`.
+    /// tracking table: in a transaction with foreign keys checked before the
+    /// commit, or outside one for `-- migrate:no-transaction`.
     fn step(
         &mut self,
-        conn: &Connection,
+        backend: &mut Sqlite<'_>,
         migration: &Migration,
         direction: Direction,
         again: bool,
     ) -> Option<VerifyProblem> {
-        let outside = runs_outside(migration, direction);
-        let enforced = self.foreign_keys.enabled();
-        let result = if outside {
-            // Outside a transaction, foreign keys are enforced as the
-            // connection has them.
-            conn.set_foreign_keys(enforced)
-                .and_then(|()| conn.execute_outside(migration, direction, self.guard))
-                .and_then(|()| conn.set_foreign_keys(false))
+        let result = if migration.runs_outside(direction) {
+            backend
+                .execute_outside(migration, direction)
+                .map_err(|failure| failed(migration, direction, failure, true))
         } else {
-            self.runner
-                .begin_migration(conn, self.guard)
-                .and_then(|tx| {
-                    self.runner.execute::<Connection>(
-                        &tx,
-                        migration,
-                        direction,
-                        self.guard,
-                        &mut self.foreign_keys,
-                    )?;
-                    commit_migration::<Connection>(tx, migration)
-                })
+            backend.begin(LockMode::Write).and_then(|mut tx| {
+                execute(&mut tx, migration, direction)?;
+                commit_migration(tx, migration)
+            })
         };
         result
             .err()
@@ -537,23 +501,20 @@ impl Verification<'_> {
     /// problem, the database is left wherever it got to.
     fn check_down(
         &mut self,
-        conn: &Connection,
+        backend: &mut Sqlite<'_>,
         migration: &Migration,
         before: &Schema,
     ) -> RunResult<Option<VerifyProblem>> {
-        if let Some(problem) = self.step(conn, migration, Direction::Down, false) {
+        if let Some(problem) = self.step(backend, migration, Direction::Down, false) {
             return Ok(Some(problem));
         }
         if before
-            .is_exactly(conn, &tracking_tables(DEFAULT_TABLE))
-            .map_err(|source| Error::Sqlite {
-                context: "reading the schema".to_owned(),
-                source,
-            })?
+            .is_exactly(backend.conn, &tracking_tables(DEFAULT_TABLE))
+            .map_err(context("reading the schema"))?
         {
-            return Ok(self.step(conn, migration, Direction::Up, true));
+            return Ok(self.step(backend, migration, Direction::Up, true));
         }
-        let differences = before.differences(&conn.schema(DEFAULT_TABLE)?);
+        let differences = before.differences(&schema_of(backend)?);
         if !differences.is_empty() {
             return Ok(Some(VerifyProblem::NotRestored {
                 version: migration.version(),
@@ -562,22 +523,15 @@ impl Verification<'_> {
                 differences,
             }));
         }
-        Ok(self.step(conn, migration, Direction::Up, true))
+        Ok(self.step(backend, migration, Direction::Up, true))
     }
+}
 
-    /// A new in-memory database with the ups of `migrations` applied; they
-    /// were applied once already, so a failure is unexpected.
-    fn fresh(&mut self, migrations: &[Migration]) -> Result<Connection, VerifyProblem> {
-        let mut conn = open_in_memory().map_err(internal)?;
-        conn.guard(self.guard).map_err(internal)?;
-        self.foreign_keys = foreign_keys_off(&conn).map_err(internal)?;
-        for migration in migrations {
-            if let Some(problem) = self.step(&conn, migration, Direction::Up, false) {
-                return Err(problem);
-            }
-        }
-        Ok(conn)
-    }
+/// The schema of the database verification runs on, without the tracking
+/// tables.
+fn schema_of(backend: &Sqlite<'_>) -> RunResult<Schema> {
+    Schema::read_excluding(backend.conn, &tracking_tables(DEFAULT_TABLE))
+        .map_err(context("reading the schema"))
 }
 
 /// An empty in-memory database to verify on, whose temporary tables and
@@ -588,18 +542,6 @@ fn open_in_memory() -> rusqlite::Result<Connection> {
     let conn = Connection::open_in_memory()?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(conn)
-}
-
-/// Reads whether `conn` enforces foreign keys, then turns them off for good.
-/// The runner turns them off around each migration's transaction and back on
-/// after it; on a connection that runs nothing else, off between migrations
-/// is the same, without two `PRAGMA`s per migration that each cost a pass
-/// over the schema. A migration outside a transaction turns them back on
-/// (see `Verification::step`).
-fn foreign_keys_off(conn: &Connection) -> RunResult<ForeignKeyCheck> {
-    let check = ForeignKeyCheck::new(conn)?;
-    conn.set_foreign_keys(false)?;
-    Ok(check)
 }
 
 /// A database error outside any migration as a problem.

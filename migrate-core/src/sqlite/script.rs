@@ -4,9 +4,9 @@
 use rusqlite::fallible_iterator::FallibleIterator;
 use rusqlite::{Batch, Connection};
 
+use super::guard::MigrationScope;
 #[cfg(test)]
-use crate::error::sqlite_message;
-use crate::guard::MigrationScope;
+use super::sqlite_message;
 
 /// A statement of a script that failed.
 pub(crate) struct ScriptFailure {
@@ -205,7 +205,7 @@ fn shorten(statement: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::guard::Guard;
+    use crate::sqlite::guard::Guard;
 
     /// Runs `sql` on `conn` under the runner's rules for the tracking table
     /// `tracking`.

@@ -16,18 +16,21 @@ use std::io;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::backend::Backend;
+use rusqlite::Connection;
+
 use crate::error::{Error, Result};
 
-/// The lock file beside a database file, if it has a file.
-fn lock_path<B: Backend>(conn: &B, table: &str) -> Option<PathBuf> {
-    conn.database_file()
-        .map(|file| PathBuf::from(format!("{}-{table}-lock", file.display())))
+/// The lock file beside a database file, if it has a file (`Some("")` is an
+/// in-memory or temporary database).
+pub(super) fn path(conn: &Connection, table: &str) -> Option<PathBuf> {
+    conn.path()
+        .filter(|path| !path.is_empty())
+        .map(|file| PathBuf::from(format!("{file}-{table}-lock")))
 }
 
 /// Held while a no-transaction migration runs; dropping it releases the
 /// lock (closing the file).
-pub(crate) struct Running {
+pub struct Running {
     _file: Option<File>,
 }
 
@@ -38,8 +41,8 @@ impl Running {
     /// missing and left in place afterwards (removing it could race with
     /// another process opening it); an existing one is opened read-only, which
     /// is enough to lock it, so a file created by another user works.
-    pub(crate) fn start<B: Backend>(conn: &B, table: &str, timeout: Duration) -> Result<Running> {
-        let Some(path) = lock_path(conn, table) else {
+    pub(crate) fn start(conn: &Connection, table: &str, timeout: Duration) -> Result<Running> {
+        let Some(path) = path(conn, table) else {
             return Ok(Running { _file: None });
         };
         let io_error = |source: io::Error| Error::Io {
@@ -81,8 +84,8 @@ impl Running {
 /// Whether another process (or connection) is running a no-transaction
 /// migration of this tracking table right now. `false` when there is no
 /// lock file or it cannot be read: a dirty mark then stands as cut short.
-pub(crate) fn another_is_running<B: Backend>(conn: &B, table: &str) -> bool {
-    let Some(path) = lock_path(conn, table) else {
+pub(crate) fn another_is_running(conn: &Connection, table: &str) -> bool {
+    let Some(path) = path(conn, table) else {
         return false;
     };
     let Ok(file) = File::open(&path) else {
