@@ -110,7 +110,7 @@ enum Expect {
     Problem(u64),
     /// `Error::Irreversible` naming this version.
     Irreversible(u64),
-    /// `Error::Sqlite` whose message names the tracking table: the table's
+    /// `Error::Database` whose message names the tracking table: the table's
     /// shape, not a row, is wrong (a dropped column).
     Sqlite,
 }

@@ -45,7 +45,7 @@ impl Runner<'_> {
     /// - [`Error::Dirty`]: a migration is marked dirty; nothing was changed.
     /// - [`Error::Locked`], [`Error::TransactionOpen`],
     ///   [`Error::InvalidTableName`], [`Error::MalformedRow`],
-    ///   [`Error::Sqlite`].
+    ///   [`Error::Database`].
     pub fn baseline<D: Database>(
         &self,
         conn: &mut D,
@@ -136,7 +136,7 @@ impl Runner<'_> {
     ///   another process; nothing was changed.
     /// - [`Error::Locked`], [`Error::TransactionOpen`],
     ///   [`Error::InvalidTableName`], [`Error::MalformedRow`],
-    ///   [`Error::Sqlite`].
+    ///   [`Error::Database`].
     pub fn repair<D: Database>(&self, conn: &mut D) -> Result<RepairReport> {
         self.with_backend(conn, Purpose::Records, |backend| {
             let mut tx = backend.begin(LockMode::Write)?;
@@ -247,7 +247,7 @@ impl Runner<'_> {
     /// # Errors
     ///
     /// [`Error::TransactionOpen`], [`Error::InvalidTableName`],
-    /// [`Error::MalformedRow`], [`Error::Sqlite`].
+    /// [`Error::MalformedRow`], [`Error::Database`].
     pub fn history<D: Database>(&self, conn: &mut D) -> Result<Vec<Event>> {
         self.with_backend(conn, Purpose::Records, |backend| {
             backend.begin(LockMode::Read)?.events()

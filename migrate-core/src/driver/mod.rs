@@ -261,7 +261,7 @@ impl<'a> Runner<'a> {
     /// - [`Error::Locked`]: another connection held the lock too long.
     /// - [`Error::TransactionOpen`]: `conn` is inside a transaction.
     /// - [`Error::InvalidTableName`], [`Error::MalformedRow`],
-    ///   [`Error::Sqlite`], [`Error::Io`] (the lock file of a no-transaction
+    ///   [`Error::Database`], [`Error::Io`] (the lock file of a no-transaction
     ///   migration).
     ///
     /// # Panics
@@ -384,7 +384,7 @@ impl<'a> Runner<'a> {
     /// # Errors
     ///
     /// [`Error::TransactionOpen`], [`Error::InvalidTableName`],
-    /// [`Error::MalformedRow`], [`Error::Sqlite`].
+    /// [`Error::MalformedRow`], [`Error::Database`].
     pub fn status<D: Database>(&self, conn: &mut D) -> Result<Status> {
         self.with_backend(conn, Purpose::Records, |backend| {
             let mut tx = backend.begin(LockMode::Read)?;

@@ -56,7 +56,7 @@ impl Runner<'_> {
     ///   stay committed, and the failure is in the history.
     /// - [`Error::Dirty`], [`Error::Locked`], [`Error::TransactionOpen`],
     ///   [`Error::InvalidTableName`], [`Error::MalformedRow`],
-    ///   [`Error::Sqlite`], [`Error::Io`].
+    ///   [`Error::Database`], [`Error::Io`].
     ///
     /// # Panics
     ///
