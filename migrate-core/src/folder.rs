@@ -606,7 +606,8 @@ struct Entry {
     body: Option<Body>,
 }
 
-/// The content of a migration file, without a byte order mark.
+/// The content of a migration file, as in the file: a leading byte order mark
+/// is kept (the checksum and the SQL remove it).
 enum Body {
     /// A `.sql` file and its `-- migrate:no-transaction` directive.
     Sql { text: String, no_transaction: bool },
