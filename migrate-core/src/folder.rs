@@ -540,6 +540,63 @@ impl fmt::Display for FolderError {
 
 impl std::error::Error for FolderError {}
 
+/// The problems found so far in a migrations folder, pushed by each step of
+/// [`read_folder`] and turned into its result by [`Problems::check`], which
+/// must be called: dropped unchecked, the problems would be lost, so `Drop`
+/// panics in debug builds (and tests). Modelled on serde_derive's
+/// `internals/ctxt.rs`.
+struct Problems {
+    found: Vec<FolderProblem>,
+    checked: bool,
+}
+
+impl Problems {
+    fn new() -> Self {
+        Problems {
+            found: Vec::new(),
+            checked: false,
+        }
+    }
+
+    /// Records one more problem, after those already found.
+    fn push(&mut self, problem: FolderProblem) {
+        self.found.push(problem);
+    }
+
+    /// Whether nothing has been found so far.
+    fn is_empty(&self) -> bool {
+        self.found.is_empty()
+    }
+
+    /// `Err` with every problem, in the order they were pushed, when there
+    /// is one; `folder` names the folder as the caller did.
+    fn check(mut self, folder: &Path) -> Result<(), FolderError> {
+        self.checked = true;
+        let problems = std::mem::take(&mut self.found);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(FolderError {
+                folder: folder.to_owned(),
+                problems,
+            })
+        }
+    }
+}
+
+impl Drop for Problems {
+    fn drop(&mut self) {
+        // A forgotten check is a bug in this file, not in the user's folder:
+        // debug builds and tests panic to show it, release builds do not.
+        if cfg!(debug_assertions) && !self.checked && !std::thread::panicking() {
+            panic!(
+                "a migrations folder's `Problems` was dropped without `Problems::check`, losing {} problem(s)",
+                self.found.len()
+            );
+        }
+    }
+}
+
 /// A migration file read from the folder.
 struct Entry {
     shown: PathBuf,
@@ -549,7 +606,8 @@ struct Entry {
     body: Option<Body>,
 }
 
-/// The content of a migration file, without a byte order mark.
+/// The content of a migration file, as in the file: a leading byte order mark
+/// is kept (the checksum and the SQL remove it).
 enum Body {
     /// A `.sql` file and its `-- migrate:no-transaction` directive.
     Sql { text: String, no_transaction: bool },
@@ -570,18 +628,18 @@ enum Body {
 /// [`FolderError`] with every problem found, not just the first; see
 /// [`FolderProblem`] for each rule.
 pub fn read_folder(dir: &Path, shown_as: &Path) -> Result<Vec<Migration>, FolderError> {
-    let mut problems = Vec::new();
+    let mut problems = Problems::new();
     let mut bad_names = BTreeMap::new();
     let entries = read_entries(dir, shown_as, &mut problems, &mut bad_names);
-    let migrations = validate(entries, &bad_names, shown_as, &mut problems);
-    if problems.is_empty() {
-        Ok(migrations)
-    } else {
-        Err(FolderError {
-            folder: shown_as.to_owned(),
-            problems,
-        })
+    let Versions { ups, downs } = group_by_version(entries);
+    check_has_migrations(&ups, &downs, shown_as, &mut problems);
+    check_unique_versions(&ups, &downs, &mut problems);
+    let downs = pair_downs(downs, &ups, &mut problems);
+    if check_one_version_scheme(&ups, &mut problems) == VersionScheme::Sequential {
+        check_no_gaps(&ups, &bad_names, &mut problems);
     }
+    problems.check(shown_as)?;
+    Ok(build_migrations(ups, downs))
 }
 
 /// Where a path really is, for a message: its longest part that exists made
@@ -626,7 +684,7 @@ fn resolved(path: &Path) -> PathBuf {
 fn read_entries(
     dir: &Path,
     shown_as: &Path,
-    problems: &mut Vec<FolderProblem>,
+    problems: &mut Problems,
     bad_names: &mut BTreeMap<u64, PathBuf>,
 ) -> Vec<Entry> {
     match fs::metadata(dir) {
@@ -722,39 +780,9 @@ fn read_entries(
         };
         // A file whose content is unusable still claims its version, so it
         // does not also cause a gap, an orphan down or a missed duplicate.
-        // The text as in the file, a leading byte order mark included: the
-        // checksum removes it (`Checksum::of_text`), and so does the SQL.
-        let text = match fs::read(&path).map(String::from_utf8) {
-            Ok(Ok(text)) => Some(text),
-            Ok(Err(error)) => {
-                problems.push(FolderProblem::NonUtf8 {
-                    file: shown.clone(),
-                    offset: error.utf8_error().valid_up_to(),
-                });
-                None
-            }
-            Err(source) => {
-                problems.push(FolderProblem::Unreadable {
-                    path: shown.clone(),
-                    source,
-                });
-                None
-            }
-        };
-        let text = text.filter(|text| {
-            // SQLite reads U+FEFF as whitespace anywhere in a script.
-            let empty = text
-                .trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
-                .is_empty();
-            if empty {
-                problems.push(FolderProblem::EmptyFile {
-                    file: shown.clone(),
-                    down: parsed.role == FileRole::Down,
-                });
-            }
-            !empty
-        });
-        let body = text.map(|text| read_body(text, &parsed, &shown, problems));
+        let body = read_text(&path, &shown, problems)
+            .filter(|text| check_file_not_empty(text, &parsed, &shown, problems))
+            .map(|text| read_body(text, &parsed, &shown, problems));
         entries.push(Entry {
             shown,
             file_name: file_name.to_owned(),
@@ -765,14 +793,56 @@ fn read_entries(
     entries
 }
 
-/// Reads the directives of a `.sql` file or the steps of a `.rs` file,
-/// recording their problems.
-fn read_body(
-    text: String,
+/// Rule: every file is readable and UTF-8. Returns the text as in the file,
+/// a leading byte order mark included (the checksum removes it,
+/// `Checksum::of_text`, and so does the SQL), or `None` when it is unusable.
+fn read_text(path: &Path, shown: &Path, problems: &mut Problems) -> Option<String> {
+    match fs::read(path).map(String::from_utf8) {
+        Ok(Ok(text)) => Some(text),
+        Ok(Err(error)) => {
+            problems.push(FolderProblem::NonUtf8 {
+                file: shown.to_owned(),
+                offset: error.utf8_error().valid_up_to(),
+            });
+            None
+        }
+        Err(source) => {
+            problems.push(FolderProblem::Unreadable {
+                path: shown.to_owned(),
+                source,
+            });
+            None
+        }
+    }
+}
+
+/// Rule: every file holds more than whitespace (a comment is enough). Returns
+/// whether it does.
+fn check_file_not_empty(
+    text: &str,
     parsed: &FileName,
     shown: &Path,
-    problems: &mut Vec<FolderProblem>,
-) -> Body {
+    problems: &mut Problems,
+) -> bool {
+    // SQLite reads U+FEFF as whitespace anywhere in a script.
+    let empty = text
+        .trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
+        .is_empty();
+    if empty {
+        problems.push(FolderProblem::EmptyFile {
+            file: shown.to_owned(),
+            down: parsed.role == FileRole::Down,
+        });
+    }
+    !empty
+}
+
+/// Reads the directives of a `.sql` file or the steps of a `.rs` file,
+/// recording their problems: a `.rs` file declares `pub fn up`; a `.sql` file
+/// is neither the untouched template nor in another tool's format (either is
+/// its one problem), and then has no NUL byte, no comment ended by a lone
+/// carriage return, and valid directives.
+fn read_body(text: String, parsed: &FileName, shown: &Path, problems: &mut Problems) -> Body {
     if parsed.role == FileRole::Rust {
         let steps = rust_steps(&text);
         if !steps.up {
@@ -786,19 +856,8 @@ fn read_body(
         };
     }
     // One problem for such a file: what else it holds is not its migration.
-    let whole_file = if is_untouched_template(parsed, &text) {
-        Some(FolderProblem::UntouchedTemplate {
-            file: shown.to_owned(),
-            down: parsed.role == FileRole::Down,
-        })
-    } else {
-        find_other_tool(&text).map(|marker| FolderProblem::OtherToolsFormat {
-            file: shown.to_owned(),
-            marker,
-            up: with_suffix(parsed, ".up.sql"),
-            down: with_suffix(parsed, ".down.sql"),
-        })
-    };
+    let whole_file = untouched_template(&text, parsed, shown)
+        .or_else(|| other_tools_format(&text, parsed, shown));
     if let Some(problem) = whole_file {
         problems.push(problem);
         return Body::Sql {
@@ -806,6 +865,37 @@ fn read_body(
             no_transaction: false,
         };
     }
+    check_no_nul_byte(&text, shown, problems);
+    check_no_lone_carriage_return(&text, shown, problems);
+    let no_transaction = read_directives(&text, shown, problems);
+    Body::Sql {
+        text,
+        no_transaction,
+    }
+}
+
+/// Rule: a `.sql` file is not still exactly the template `migrate new` wrote.
+fn untouched_template(text: &str, parsed: &FileName, shown: &Path) -> Option<FolderProblem> {
+    is_untouched_template(parsed, text).then(|| FolderProblem::UntouchedTemplate {
+        file: shown.to_owned(),
+        down: parsed.role == FileRole::Down,
+    })
+}
+
+/// Rule: a `.sql` file has no line marking another tool's up or down section
+/// (`-- +goose Down`, `-- migrate:down`, …); the first one is reported.
+fn other_tools_format(text: &str, parsed: &FileName, shown: &Path) -> Option<FolderProblem> {
+    find_other_tool(text).map(|marker| FolderProblem::OtherToolsFormat {
+        file: shown.to_owned(),
+        marker,
+        up: with_suffix(parsed, ".up.sql"),
+        down: with_suffix(parsed, ".down.sql"),
+    })
+}
+
+/// Rule: a `.sql` file holds no NUL byte, where SQLite would stop reading;
+/// the first one is reported.
+fn check_no_nul_byte(text: &str, shown: &Path, problems: &mut Problems) {
     if let Some(offset) = text.find('\0') {
         problems.push(FolderProblem::NulByte {
             file: shown.to_owned(),
@@ -813,29 +903,36 @@ fn read_body(
             offset,
         });
     }
-    if let Some(line) = comment_swallowing_a_line(&text) {
+}
+
+/// Rule: no `--` comment in a `.sql` file ends at a carriage return without
+/// a line feed, where SQLite would read on into the next line; the first one
+/// is reported.
+fn check_no_lone_carriage_return(text: &str, shown: &Path, problems: &mut Problems) {
+    if let Some(line) = comment_swallowing_a_line(text) {
         problems.push(FolderProblem::LoneCarriageReturn {
             file: shown.to_owned(),
             line,
         });
     }
-    let no_transaction = match parse_directives(&text) {
+}
+
+/// Rule: the one `-- migrate:` line a `.sql` file may hold is
+/// `-- migrate:no-transaction`, as its first line; every other one is
+/// reported. Returns whether the file runs outside a transaction (`false`
+/// when its directives have problems).
+fn read_directives(text: &str, shown: &Path, problems: &mut Problems) -> bool {
+    match parse_directives(text) {
         Ok(directives) => directives.no_transaction,
         Err(errors) => {
-            problems.extend(
-                errors
-                    .into_iter()
-                    .map(|problem| FolderProblem::BadDirective {
-                        file: shown.to_owned(),
-                        problem,
-                    }),
-            );
+            for problem in errors {
+                problems.push(FolderProblem::BadDirective {
+                    file: shown.to_owned(),
+                    problem,
+                });
+            }
             false
         }
-    };
-    Body::Sql {
-        text,
-        no_transaction,
     }
 }
 
@@ -933,29 +1030,52 @@ fn leading_version(file_name: &str) -> Option<u64> {
         .filter(|&v| v > 0 && v <= MAX_VERSION)
 }
 
-/// Checks the folder rules across files and builds the migrations.
-fn validate(
-    entries: Vec<Entry>,
-    bad_names: &BTreeMap<u64, PathBuf>,
-    shown_as: &Path,
-    problems: &mut Vec<FolderProblem>,
-) -> Vec<Migration> {
-    let mut ups: BTreeMap<u64, Vec<Entry>> = BTreeMap::new();
-    let mut downs: BTreeMap<u64, Vec<Entry>> = BTreeMap::new();
+/// The migration files by version: up files (SQL and Rust) apart from down
+/// files, each version with every file that claims it, in file name order.
+struct Versions {
+    ups: BTreeMap<u64, Vec<Entry>>,
+    downs: BTreeMap<u64, Vec<Entry>>,
+}
+
+/// Groups the files by version, up files apart from down files.
+fn group_by_version(entries: Vec<Entry>) -> Versions {
+    let mut versions = Versions {
+        ups: BTreeMap::new(),
+        downs: BTreeMap::new(),
+    };
     for entry in entries {
         let map = match entry.parsed.role {
-            FileRole::Down => &mut downs,
-            FileRole::Up | FileRole::ReversibleUp | FileRole::Rust => &mut ups,
+            FileRole::Down => &mut versions.downs,
+            FileRole::Up | FileRole::ReversibleUp | FileRole::Rust => &mut versions.ups,
         };
         map.entry(entry.parsed.version).or_default().push(entry);
     }
+    versions
+}
 
+/// Rule: a folder holds at least one migration file. Reported only when
+/// nothing else is wrong: a folder that cannot be read, or whose files all
+/// have bad names, has said why already.
+fn check_has_migrations(
+    ups: &BTreeMap<u64, Vec<Entry>>,
+    downs: &BTreeMap<u64, Vec<Entry>>,
+    shown_as: &Path,
+    problems: &mut Problems,
+) {
     if ups.is_empty() && downs.is_empty() && problems.is_empty() {
         problems.push(FolderProblem::NoMigrations {
             folder: shown_as.to_owned(),
         });
     }
+}
 
+/// Rule: no two up files claim one version, and no two down files; the ups'
+/// duplicates are reported first, each in version order.
+fn check_unique_versions(
+    ups: &BTreeMap<u64, Vec<Entry>>,
+    downs: &BTreeMap<u64, Vec<Entry>>,
+    problems: &mut Problems,
+) {
     for (&version, claims) in ups.iter().chain(downs.iter()) {
         if claims.len() > 1 {
             problems.push(FolderProblem::DuplicateVersion {
@@ -964,11 +1084,21 @@ fn validate(
             });
         }
     }
+}
 
+/// Rule: every down file has its `.up.sql`, of the same version and name; a
+/// Rust migration's down is its `pub fn down`, never a `.down.sql`. A
+/// duplicated version is left to [`check_unique_versions`]. Returns the down
+/// files paired with their ups, by version.
+fn pair_downs(
+    downs: BTreeMap<u64, Vec<Entry>>,
+    ups: &BTreeMap<u64, Vec<Entry>>,
+    problems: &mut Problems,
+) -> BTreeMap<u64, Entry> {
     let mut paired: BTreeMap<u64, Entry> = BTreeMap::new();
     for (version, mut claims) in downs {
         if claims.len() > 1 {
-            continue; // reported as a duplicate above
+            continue; // reported as a duplicate
         }
         let Some(down) = claims.pop() else { continue };
         let up = ups.get(&version).filter(|claims| claims.len() == 1);
@@ -986,24 +1116,7 @@ fn validate(
                 });
             }
             Some(up) => {
-                let fix = match up.parsed.role {
-                    FileRole::ReversibleUp => format!(
-                        "the up of version {version} is `{}`; rename the down to `{}`",
-                        up.shown.display(),
-                        with_suffix(&up.parsed, ".down.sql")
-                    ),
-                    _ if up.parsed.name == down.parsed.name => format!(
-                        "`{}` is up-only; rename it to `{}` to pair them",
-                        up.shown.display(),
-                        with_suffix(&up.parsed, ".up.sql")
-                    ),
-                    _ => format!(
-                        "`{}` is up-only; rename it to `{}` and the down to `{}`",
-                        up.shown.display(),
-                        with_suffix(&up.parsed, ".up.sql"),
-                        with_suffix(&up.parsed, ".down.sql")
-                    ),
-                };
+                let fix = rename_to_pair(version, up, &down);
                 problems.push(FolderProblem::OrphanDown {
                     file: down.shown,
                     found: Some(up.shown.clone()),
@@ -1025,12 +1138,107 @@ fn validate(
             }
         }
     }
+    paired
+}
 
-    check_sequence(&ups, bad_names, problems);
-
-    if !problems.is_empty() {
-        return Vec::new();
+/// What to rename so that `down` pairs with `up`, the SQL up of its version
+/// that is up-only (`.sql`) or has another name.
+fn rename_to_pair(version: u64, up: &Entry, down: &Entry) -> String {
+    match up.parsed.role {
+        FileRole::ReversibleUp => format!(
+            "the up of version {version} is `{}`; rename the down to `{}`",
+            up.shown.display(),
+            with_suffix(&up.parsed, ".down.sql")
+        ),
+        _ if up.parsed.name == down.parsed.name => format!(
+            "`{}` is up-only; rename it to `{}` to pair them",
+            up.shown.display(),
+            with_suffix(&up.parsed, ".up.sql")
+        ),
+        _ => format!(
+            "`{}` is up-only; rename it to `{}` and the down to `{}`",
+            up.shown.display(),
+            with_suffix(&up.parsed, ".up.sql"),
+            with_suffix(&up.parsed, ".down.sql")
+        ),
     }
+}
+
+/// `<version>_<name><suffix>`, the version with the file's zero-padding.
+fn with_suffix(file: &FileName, suffix: &str) -> String {
+    format!("{}_{}{suffix}", file.padded_version(), file.name)
+}
+
+/// How a folder numbers its migrations.
+#[derive(Debug, PartialEq, Eq)]
+enum VersionScheme {
+    /// Every version a 14-digit UTC timestamp; gaps are allowed.
+    Timestamps,
+    /// No version of 14 digits (or no up file at all); gaps are not allowed.
+    Sequential,
+    /// Both, an error.
+    Mixed,
+}
+
+/// Rule: one version scheme per folder, all 14-digit timestamps or all
+/// sequential; a mix is reported naming the first up file of each.
+fn check_one_version_scheme(
+    ups: &BTreeMap<u64, Vec<Entry>>,
+    problems: &mut Problems,
+) -> VersionScheme {
+    let first_of = |timestamp: bool| {
+        ups.values()
+            .map(|claims| &claims[0])
+            .find(|e| (e.parsed.digits == TIMESTAMP_DIGITS) == timestamp)
+    };
+    match (first_of(true), first_of(false)) {
+        (Some(timestamp), Some(sequential)) => {
+            problems.push(FolderProblem::MixedVersionSchemes {
+                timestamp: timestamp.shown.clone(),
+                sequential: sequential.shown.clone(),
+            });
+            VersionScheme::Mixed
+        }
+        (Some(_), None) => VersionScheme::Timestamps,
+        (None, _) => VersionScheme::Sequential,
+    }
+}
+
+/// Rule: sequential versions have no gaps, from the lowest to the highest;
+/// each gap is reported with the files either side. A version claimed by a
+/// file with a bad name counts as present, its name being the problem.
+fn check_no_gaps(
+    ups: &BTreeMap<u64, Vec<Entry>>,
+    bad_names: &BTreeMap<u64, PathBuf>,
+    problems: &mut Problems,
+) {
+    let mut claimed = bad_names.clone();
+    for (&version, claims) in ups {
+        claimed.insert(version, claims[0].shown.clone());
+    }
+    let mut previous: Option<(u64, &PathBuf)> = None;
+    for (&version, shown) in &claimed {
+        if let Some((before, before_shown)) = previous
+            && version > before + 1
+        {
+            problems.push(FolderProblem::Gap {
+                first: before + 1,
+                last: version - 1,
+                before: before_shown.clone(),
+                after: shown.clone(),
+            });
+        }
+        previous = Some((version, shown));
+    }
+}
+
+/// Builds the migrations of a folder without problems, in version order: the
+/// SQL without its byte order mark, the checksum of each up file, and the
+/// running checksum of every migration up to it.
+fn build_migrations(
+    ups: BTreeMap<u64, Vec<Entry>>,
+    mut downs: BTreeMap<u64, Entry>,
+) -> Vec<Migration> {
     let mut previous: Option<Checksum> = None;
     let mut migrations = Vec::with_capacity(ups.len());
     for (version, mut claims) in ups {
@@ -1049,11 +1257,8 @@ fn validate(
                 text,
                 no_transaction,
             } => {
-                let up = Script::Sql {
-                    sql: without_bom(&text).to_owned().into(),
-                    no_transaction,
-                };
-                let down = match paired.remove(&version) {
+                let up = sql_script(&text, no_transaction);
+                let down = match downs.remove(&version) {
                     Some(Entry {
                         file_name,
                         body:
@@ -1062,13 +1267,7 @@ fn validate(
                                 no_transaction,
                             }),
                         ..
-                    }) => Some((
-                        file_name,
-                        Script::Sql {
-                            sql: without_bom(&text).to_owned().into(),
-                            no_transaction,
-                        },
-                    )),
+                    }) => Some((file_name, sql_script(&text, no_transaction))),
                     Some(_) => continue,
                     None => None,
                 };
@@ -1095,51 +1294,11 @@ fn validate(
     migrations
 }
 
-/// `<version>_<name><suffix>`, the version with the file's zero-padding.
-fn with_suffix(file: &FileName, suffix: &str) -> String {
-    format!("{}_{}{suffix}", file.padded_version(), file.name)
-}
-
-/// Timestamp folders may have gaps; sequential ones must not; a mix is an error.
-/// Versions claimed by files with bad names count as present.
-fn check_sequence(
-    ups: &BTreeMap<u64, Vec<Entry>>,
-    bad_names: &BTreeMap<u64, PathBuf>,
-    problems: &mut Vec<FolderProblem>,
-) {
-    let first_of = |timestamp: bool| {
-        ups.values()
-            .map(|claims| &claims[0])
-            .find(|e| (e.parsed.digits == TIMESTAMP_DIGITS) == timestamp)
-    };
-    match (first_of(true), first_of(false)) {
-        (Some(timestamp), Some(sequential)) => {
-            problems.push(FolderProblem::MixedVersionSchemes {
-                timestamp: timestamp.shown.clone(),
-                sequential: sequential.shown.clone(),
-            });
-        }
-        (Some(_), None) => {}
-        (None, _) => {
-            let mut claimed = bad_names.clone();
-            for (&version, claims) in ups {
-                claimed.insert(version, claims[0].shown.clone());
-            }
-            let mut previous: Option<(u64, &PathBuf)> = None;
-            for (&version, shown) in &claimed {
-                if let Some((before, before_shown)) = previous
-                    && version > before + 1
-                {
-                    problems.push(FolderProblem::Gap {
-                        first: before + 1,
-                        last: version - 1,
-                        before: before_shown.clone(),
-                        after: shown.clone(),
-                    });
-                }
-                previous = Some((version, shown));
-            }
-        }
+/// The script of a `.sql` file, without its byte order mark.
+fn sql_script(text: &str, no_transaction: bool) -> Script {
+    Script::Sql {
+        sql: without_bom(text).to_owned().into(),
+        no_transaction,
     }
 }
 
@@ -1302,6 +1461,17 @@ mod tests {
             fs::write(dir.path().join(name), text).unwrap();
         }
         read_folder(dir.path(), Path::new("migrations"))
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "dropped without `Problems::check`")]
+    fn problems_dropped_unchecked_panic() {
+        let mut problems = Problems::new();
+        problems.push(FolderProblem::NoMigrations {
+            folder: PathBuf::from("migrations"),
+        });
+        drop(problems);
     }
 
     #[test]
