@@ -440,3 +440,377 @@ pub(crate) fn not_compiled(migration: &Migration) -> Error {
         file: migration.file().to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The plan on its own, on sets built in memory: the cases
+    //! `tests/model.rs` and the behaviour tests check end to end.
+
+    use std::borrow::Cow;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::report::Direction;
+
+    /// A SQL migration `<version>_<name>` with `sql`, and a down when `down`.
+    fn migration(version: u64, name: &str, sql: &str, down: bool) -> (u64, String, String, bool) {
+        (version, name.to_owned(), sql.to_owned(), down)
+    }
+
+    /// A set, with checksums and running checksums as the grammar computes
+    /// them.
+    fn set(migrations: &[(u64, String, String, bool)]) -> Migrations {
+        let mut previous = None;
+        let built = migrations
+            .iter()
+            .map(|(version, name, sql, down)| {
+                let checksum = Checksum::of_text(sql);
+                let running = Checksum::chain(previous.as_ref(), *version, &checksum);
+                previous = Some(running);
+                let script = |sql: &str| Script::Sql {
+                    sql: Cow::Owned(sql.to_owned()),
+                    no_transaction: false,
+                };
+                Migration::from_parts(
+                    *version,
+                    name.clone(),
+                    format!("{version:04}_{name}.up.sql"),
+                    script(sql),
+                    down.then(|| (format!("{version:04}_{name}.down.sql"), script("DROP"))),
+                    checksum,
+                    running,
+                )
+            })
+            .collect();
+        Migrations::__validated(built)
+    }
+
+    /// Four reversible migrations but the third.
+    fn four() -> Migrations {
+        set(&[
+            migration(1, "users", "CREATE TABLE users (id INTEGER);", true),
+            migration(2, "posts", "CREATE TABLE posts (id INTEGER);", true),
+            migration(3, "seed", "INSERT INTO users VALUES (1);", false),
+            migration(4, "tags", "CREATE TABLE tags (id INTEGER);", true),
+        ])
+    }
+
+    /// The tracking rows of `set`'s migrations at `versions`, as applied.
+    fn applied(set: &Migrations, versions: &[u64]) -> Vec<AppliedMigration> {
+        versions
+            .iter()
+            .map(|&version| {
+                let m = set.get(version).unwrap();
+                row(version, m.name(), m.checksum())
+            })
+            .collect()
+    }
+
+    fn row(version: u64, name: &str, checksum: Checksum) -> AppliedMigration {
+        AppliedMigration {
+            version,
+            name: name.to_owned(),
+            checksum,
+            applied_at: "2026-12-01T00:00:00.000Z".to_owned(),
+            duration: Duration::ZERO,
+        }
+    }
+
+    fn versions(set: &Migrations, pending: &[usize]) -> Vec<u64> {
+        pending
+            .iter()
+            .map(|&i| set.as_slice()[i].version())
+            .collect()
+    }
+
+    #[test]
+    fn the_fast_path_trusts_a_matching_running_checksum_only() {
+        let set = four();
+        let latest = set.get(2).unwrap().running_checksum();
+        assert_eq!(applied_prefix(&set, (2, latest)), Some(1));
+        // The running checksum of 2 at version 3, or one the set does not have.
+        assert_eq!(applied_prefix(&set, (3, latest)), None);
+        assert_eq!(applied_prefix(&set, (9, latest)), None);
+        let pending = after_prefix(&set, Some(1)).pending;
+        assert_eq!(versions(&set, &pending), [3, 4]);
+        assert_eq!(
+            versions(&set, &after_prefix(&set, None).pending),
+            [1, 2, 3, 4]
+        );
+    }
+
+    #[test]
+    fn rechaining_a_prefix_gives_the_sets_running_checksums() {
+        let set = four();
+        let rows = applied(&set, &[1, 2, 3]);
+        let chained = rechain(None, rows.iter().map(|r| (r.version, &r.checksum)));
+        let expected: Vec<(u64, Checksum)> = set
+            .iter()
+            .take(3)
+            .map(|m| (m.version(), m.running_checksum()))
+            .collect();
+        assert_eq!(chained, expected);
+        // From a running checksum below: the same tail.
+        let below = set.get(1).unwrap().running_checksum();
+        let tail = rechain(
+            Some(below),
+            rows[1..].iter().map(|r| (r.version, &r.checksum)),
+        );
+        assert_eq!(tail, expected[1..]);
+    }
+
+    #[test]
+    fn diagnose_finds_divergent_missing_reused_and_out_of_order() {
+        let set = four();
+        let mut rows = applied(&set, &[1, 3]);
+        // 1 edited after it was applied; 3 applied under another name;
+        // 7 unknown to this build; 2 pending below the latest applied.
+        rows[0].checksum = Checksum::of_text("CREATE TABLE users (id TEXT);");
+        rows[1] = row(3, "posts", Checksum::of_text("old posts"));
+        rows.push(row(7, "later", Checksum::of_text("x")));
+        let diagnosis = diagnose(&set, &rows);
+        assert_eq!(versions(&set, &diagnosis.pending), [2, 4]);
+        assert_eq!(
+            diagnosis.problems,
+            [
+                Problem::Divergent {
+                    version: 1,
+                    name: "users".to_owned(),
+                    file: "0001_users.up.sql".to_owned(),
+                    applied: rows[0].checksum,
+                    embedded: set.get(1).unwrap().checksum(),
+                },
+                Problem::VersionReused {
+                    version: 3,
+                    applied_name: "posts".to_owned(),
+                    name: "seed".to_owned(),
+                    file: "0003_seed.up.sql".to_owned(),
+                    renumbered: Some((2, "0002_posts.up.sql".to_owned())),
+                },
+                Problem::Missing {
+                    version: 7,
+                    name: "later".to_owned(),
+                },
+                Problem::OutOfOrder {
+                    version: 2,
+                    name: "posts".to_owned(),
+                    file: "0002_posts.up.sql".to_owned(),
+                    latest_applied: 7,
+                },
+                Problem::OutOfOrder {
+                    version: 4,
+                    name: "tags".to_owned(),
+                    file: "0004_tags.up.sql".to_owned(),
+                    latest_applied: 7,
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_renamed_file_with_the_same_content_is_no_problem() {
+        let set = four();
+        let mut rows = applied(&set, &[1, 2]);
+        rows[1].name = "old_posts".to_owned();
+        assert_eq!(diagnose(&set, &rows).problems, []);
+    }
+
+    #[test]
+    fn to_apply_refuses_a_problem_allows_out_of_order_and_stops_at_the_target() {
+        let set = four();
+        let rows = applied(&set, &[1, 3]);
+        let refused = to_apply(&set, diagnose(&set, &rows), Options::default());
+        assert!(
+            matches!(
+                refused,
+                Err(Error::Verification(Problem::OutOfOrder { version: 2, .. }))
+            ),
+            "{refused:?}"
+        );
+        let allowed = Options {
+            allow_out_of_order: true,
+            ..Options::default()
+        };
+        let pending = to_apply(&set, diagnose(&set, &rows), allowed).unwrap();
+        assert_eq!(versions(&set, &pending), [2, 4]);
+        let to_two = Options {
+            target: Some(2),
+            allow_out_of_order: true,
+        };
+        let pending = to_apply(&set, diagnose(&set, &rows), to_two).unwrap();
+        assert_eq!(versions(&set, &pending), [2]);
+        // A divergent migration is refused even when out of order is allowed.
+        let mut edited = applied(&set, &[1]);
+        edited[0].checksum = Checksum::of_text("edited");
+        let refused = to_apply(&set, diagnose(&set, &edited), allowed);
+        assert!(matches!(
+            refused,
+            Err(Error::Verification(Problem::Divergent { .. }))
+        ));
+    }
+
+    #[test]
+    fn a_dirty_mark_is_in_progress_only_while_another_runs_it() {
+        let dirty = || DirtyMigration {
+            version: 3,
+            name: "seed".to_owned(),
+            direction: Direction::Up,
+            started_at: String::new(),
+            error: None,
+        };
+        assert!(refuse_dirty(None, || unreachable!("asked without a mark")).is_ok());
+        assert!(matches!(
+            refuse_dirty(Some(dirty()), || true),
+            Err(Error::InProgress { version: 3, .. })
+        ));
+        assert!(matches!(
+            refuse_dirty(Some(dirty()), || false),
+            Err(Error::Dirty {
+                version: 3,
+                direction: Direction::Up,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_rollback_range_is_fixed_by_count_or_version() {
+        let set = four();
+        let rows = applied(&set, &[1, 2, 3, 4]);
+        assert_eq!(rollback_target(&rows, Until::Count(1)), 3);
+        assert_eq!(rollback_target(&rows, Until::Count(3)), 1);
+        assert_eq!(rollback_target(&rows, Until::Count(9)), 0);
+        assert_eq!(rollback_target(&rows, Until::Count(0)), 4);
+        assert_eq!(rollback_target(&rows, Until::Version(2)), 2);
+        assert_eq!(rollback_target(&[], Until::Count(1)), 0);
+    }
+
+    #[test]
+    fn next_to_revert_is_the_newest_and_refuses_the_whole_range_first() {
+        let set = four();
+        let rows = applied(&set, &[1, 2, 3, 4]);
+        assert_eq!(
+            next_to_revert(&set, &rows, 3).unwrap().unwrap().version(),
+            4
+        );
+        assert!(next_to_revert(&set, &rows, 4).unwrap().is_none());
+        // 3 has no down: reverting to 2 refuses although 4 has one.
+        let refused = next_to_revert(&set, &rows, 2).unwrap_err();
+        match refused {
+            Error::Irreversible {
+                version: 3, reason, ..
+            } => assert!(matches!(*reason, Irreversible::NoDown { .. }), "{reason:?}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn reversible_refuses_divergent_missing_and_reused_rows() {
+        let set = four();
+        let reason = |row: AppliedMigration| match reversible(&set, &row) {
+            Err(Error::Irreversible { reason, .. }) => *reason,
+            other => panic!("{other:?}"),
+        };
+        assert!(matches!(
+            reason(row(1, "users", Checksum::of_text("edited"))),
+            Irreversible::Divergent { .. }
+        ));
+        assert!(matches!(
+            reason(row(9, "later", Checksum::of_text("x"))),
+            Irreversible::Missing
+        ));
+        assert!(matches!(
+            reason(row(2, "other", Checksum::of_text("other"))),
+            Irreversible::VersionReused { .. }
+        ));
+        assert_eq!(
+            reversible(&set, &applied(&set, &[2])[0]).unwrap().version(),
+            2
+        );
+    }
+
+    #[test]
+    fn the_advice_names_files_the_grammar_accepts() {
+        let dir = tempfile::tempdir().unwrap();
+        for (file, sql) in [
+            ("V1__users.sql", "CREATE TABLE users (id INTEGER);"),
+            ("0002_posts.sql", "CREATE TABLE posts (id INTEGER);"),
+            ("0003_tags.up.sql", "CREATE TABLE tags (id INTEGER);"),
+            (
+                "0004_fill.rs",
+                "pub fn up(tx: &rusqlite::Transaction<'_>) {}",
+            ),
+        ] {
+            std::fs::write(dir.path().join(file), sql).unwrap();
+        }
+        let set = Migrations::from_folder(dir.path()).unwrap();
+        let advice: Vec<String> = set.iter().map(how_to_add_a_down).collect();
+        assert_eq!(
+            advice,
+            [
+                "rename it to `1_users.up.sql` and add `1_users.down.sql`",
+                "rename it to `0002_posts.up.sql` and add `0002_posts.down.sql`",
+                "add `0003_tags.down.sql`",
+                "add `pub fn down` to `0004_fill.rs`",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_repair_accepts_edits_refuses_reused_versions_unless_told_and_rechains() {
+        let set = four();
+        let mut rows = applied(&set, &[1, 2, 3]);
+        rows[0].checksum = Checksum::of_text("edited");
+        rows[1].name = "old_posts".to_owned();
+        let plan = repair_applied(&set, &rows, false).unwrap();
+        let actions: Vec<(u64, &RepairAction)> =
+            plan.rows.iter().map(|r| (r.version, &r.action)).collect();
+        assert!(matches!(
+            actions[0],
+            (1, RepairAction::AcceptedChecksum { .. })
+        ));
+        assert!(matches!(actions[1], (2, RepairAction::RecordedName { .. })));
+        assert_eq!(actions.len(), 2);
+        // The chain over the repaired rows is the set's own.
+        let expected: Vec<(u64, Checksum)> = set
+            .iter()
+            .take(3)
+            .map(|m| (m.version(), m.running_checksum()))
+            .collect();
+        assert_eq!(plan.running, expected);
+
+        let mut reused = applied(&set, &[1, 2]);
+        reused[1] = row(2, "other", Checksum::of_text("other"));
+        assert!(matches!(
+            repair_applied(&set, &reused, false),
+            Err(Error::RepairRefused { reused }) if reused.len() == 1
+        ));
+        let accepted = repair_applied(&set, &reused, true).unwrap();
+        assert!(matches!(
+            accepted.rows[0].action,
+            RepairAction::AcceptedReusedVersion { .. }
+        ));
+        assert_eq!(accepted.rows[0].name, "posts");
+    }
+
+    #[test]
+    fn a_pending_rust_migration_without_code_and_a_grouped_no_transaction_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("0001_a.sql"),
+            "-- migrate:no-transaction\nCREATE TABLE a (id INTEGER);",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("0002_b.rs"), "pub fn up(tx: &T) -> R {}").unwrap();
+        let set = Migrations::from_folder(dir.path()).unwrap();
+        assert!(refuse_before_applying(&set, &[0], false).is_ok());
+        assert!(matches!(
+            refuse_before_applying(&set, &[0], true),
+            Err(Error::NoTransactionInGroup { version: 1, .. })
+        ));
+        assert!(matches!(
+            refuse_before_applying(&set, &[0, 1], false),
+            Err(Error::NotCompiled { version: 2, .. })
+        ));
+    }
+}
