@@ -21,6 +21,8 @@ use crate::report::{
 mod admin;
 mod rollback;
 mod schema;
+#[cfg(test)]
+mod tests;
 
 /// The tracking table's default name (Flyway's is `flyway_schema_history`).
 /// The history is kept beside it in `<table>_events`.
@@ -212,8 +214,9 @@ impl<'a> Runner<'a> {
     /// the [`target`](Runner::target)) in version order.
     ///
     /// Each migration runs in its own transaction (or all in one, when
-    /// [`grouped`](Runner::grouped)), which holds the write lock from its
-    /// start (`BEGIN IMMEDIATE`) and re-reads the tracking table under it, so
+    /// [`grouped`](Runner::grouped)), which holds the migration lock from its
+    /// start ([`LockMode::Write`]; SQLite: `BEGIN IMMEDIATE`) and re-reads
+    /// the tracking table under it, so
     /// concurrent runs on one database apply each migration exactly once and
     /// all succeed. The migration and its tracking row commit together.
     ///
@@ -222,20 +225,23 @@ impl<'a> Runner<'a> {
     ///   cleared when it finishes. If it fails part way the mark stays, and
     ///   every later action refuses with [`Error::Dirty`] until
     ///   [`repair`](Runner::repair).
-    /// - With foreign keys on (`PRAGMA foreign_keys`), each migration runs
+    /// - On an engine whose schema changes commit implicitly (no
+    ///   [`Capabilities::transactional_ddl`](crate::backend::Capabilities)),
+    ///   every migration runs as a no-transaction one does.
+    /// - On SQLite with foreign keys on (`PRAGMA foreign_keys`), each migration runs
     ///   with them off, `PRAGMA foreign_key_check` runs before its commit and
     ///   a violation it added fails it (naming table and row; violations the
     ///   database already had do not), and they are turned back on afterwards
     ///   whatever happened.
-    /// - Migration code runs under SQLite's authorizer: a statement that would
+    /// - On SQLite, migration code runs under SQLite's authorizer: a statement that would
     ///   begin or end a transaction (`BEGIN`, `COMMIT`, `END`, `ROLLBACK`, a
     ///   savepoint the migration did not open) or touch the tracking tables
     ///   is refused, failing the migration (see the README's Reliability
     ///   section). The authorizer replaces one the application set on `conn`,
     ///   and is removed afterwards.
     /// - However it ends, `conn` is handed back as it was given: no
-    ///   transaction open, its busy timeout and foreign key setting as
-    ///   before.
+    ///   transaction open, its settings (SQLite: busy timeout, foreign keys)
+    ///   as before.
     ///
     /// On an up-to-date database this is one read transaction with a fixed
     /// number of queries, whatever the number of migrations: the latest
@@ -258,6 +264,8 @@ impl<'a> Runner<'a> {
     /// - [`Error::UnknownVersion`]: the target is not in the set.
     /// - [`Error::NotCompiled`]: a pending Rust migration in a set read at
     ///   run time; [`Error::NoTransactionInGroup`].
+    /// - [`Error::Unsupported`]: a grouped run on an engine whose schema
+    ///   changes cannot be rolled back together.
     /// - [`Error::Locked`]: another connection held the lock too long.
     /// - [`Error::TransactionOpen`]: `conn` is inside a transaction.
     /// - [`Error::InvalidTableName`], [`Error::MalformedRow`],
@@ -331,6 +339,8 @@ impl<'a> Runner<'a> {
     /// As [`run`](Runner::run) before anything is applied (verification,
     /// dirty, target, lock, connection); a migration's failure is not an
     /// error but part of the report.
+    /// [`Error::Unsupported`] on an engine whose schema changes cannot be
+    /// rolled back ([`Capabilities::dry_run`](crate::backend::Capabilities)).
     pub fn dry_run<D: Database>(&self, conn: &mut D) -> Result<DryRunReport> {
         self.check_target()?;
         self.with_backend(conn, Purpose::Migrate, |backend| {
