@@ -71,10 +71,8 @@ use std::fs;
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
-use crate::Migration;
 use crate::checksum::Checksum;
 use crate::directive::{DirectiveError, parse_directives, without_bom};
-use crate::migration::Script;
 use crate::other_tools::{OtherToolMarker, find_other_tool};
 use crate::template::is_untouched_template;
 
@@ -615,19 +613,53 @@ enum Body {
     Rust { text: String, down: bool },
 }
 
+/// One migration as a valid folder has it: the grammar's output, which the
+/// model turns into a [`Migration`](crate::Migration) (see
+/// [`Migrations::from_folder`](crate::Migrations::from_folder)).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FolderMigration {
+    /// The version.
+    pub version: u64,
+    /// The name after the version.
+    pub name: String,
+    /// The up file's name (`0004_add_email.sql`, `0005_backfill.rs`).
+    pub file: String,
+    /// The up.
+    pub up: Step,
+    /// The down's file and the down: a `.down.sql`, or for a Rust migration
+    /// with `pub fn down` its own `.rs` file.
+    pub down: Option<(String, Step)>,
+    /// The checksum of the up file (or of the `.rs` file); see
+    /// [`Checksum::of_text`].
+    pub checksum: Checksum,
+}
+
+/// The up or the down of a [`FolderMigration`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// A `.sql` file.
+    Sql {
+        /// Its text, a leading byte order mark removed.
+        sql: String,
+        /// Whether its first line is `-- migrate:no-transaction`.
+        no_transaction: bool,
+    },
+    /// A function of a `.rs` file, whose code only the macro compiles in.
+    Rust,
+}
+
 /// Reads and validates a migrations folder.
 ///
 /// `dir` is the folder to read; `shown_as` is how messages name it (the macro
 /// passes the path the user wrote, `dir` being that path resolved against the
 /// crate's `CARGO_MANIFEST_DIR`). Returns the migrations in version order, SQL
-/// with a leading byte order mark removed, checksums and running checksums
-/// computed.
+/// with a leading byte order mark removed, checksums computed.
 ///
 /// # Errors
 ///
 /// [`FolderError`] with every problem found, not just the first; see
 /// [`FolderProblem`] for each rule.
-pub fn read_folder(dir: &Path, shown_as: &Path) -> Result<Vec<Migration>, FolderError> {
+pub fn read_folder(dir: &Path, shown_as: &Path) -> Result<Vec<FolderMigration>, FolderError> {
     let mut problems = Problems::new();
     let mut bad_names = BTreeMap::new();
     let entries = read_entries(dir, shown_as, &mut problems, &mut bad_names);
@@ -1233,13 +1265,11 @@ fn check_no_gaps(
 }
 
 /// Builds the migrations of a folder without problems, in version order: the
-/// SQL without its byte order mark, the checksum of each up file, and the
-/// running checksum of every migration up to it.
+/// SQL without its byte order mark, and the checksum of each up file.
 fn build_migrations(
     ups: BTreeMap<u64, Vec<Entry>>,
     mut downs: BTreeMap<u64, Entry>,
-) -> Vec<Migration> {
-    let mut previous: Option<Checksum> = None;
+) -> Vec<FolderMigration> {
     let mut migrations = Vec::with_capacity(ups.len());
     for (version, mut claims) in ups {
         // Without problems, every version has one up, and every entry its body.
@@ -1257,7 +1287,7 @@ fn build_migrations(
                 text,
                 no_transaction,
             } => {
-                let up = sql_script(&text, no_transaction);
+                let up = sql_step(&text, no_transaction);
                 let down = match downs.remove(&version) {
                     Some(Entry {
                         file_name,
@@ -1267,37 +1297,33 @@ fn build_migrations(
                                 no_transaction,
                             }),
                         ..
-                    }) => Some((file_name, sql_script(&text, no_transaction))),
+                    }) => Some((file_name, sql_step(&text, no_transaction))),
                     Some(_) => continue,
                     None => None,
                 };
                 (text, up, down)
             }
             Body::Rust { text, down } => {
-                let down = down.then(|| (file_name.clone(), Script::Rust(None)));
-                (text, Script::Rust(None), down)
+                let down = down.then(|| (file_name.clone(), Step::Rust));
+                (text, Step::Rust, down)
             }
         };
-        let checksum = Checksum::of_text(&text);
-        let running = Checksum::chain(previous.as_ref(), version, &checksum);
-        previous = Some(running);
-        migrations.push(Migration::from_parts(
+        migrations.push(FolderMigration {
             version,
-            parsed.name,
-            file_name,
+            name: parsed.name,
+            file: file_name,
             up,
             down,
-            checksum,
-            running,
-        ));
+            checksum: Checksum::of_text(&text),
+        });
     }
     migrations
 }
 
-/// The script of a `.sql` file, without its byte order mark.
-fn sql_script(text: &str, no_transaction: bool) -> Script {
-    Script::Sql {
-        sql: without_bom(text).to_owned().into(),
+/// The step of a `.sql` file, without its byte order mark.
+fn sql_step(text: &str, no_transaction: bool) -> Step {
+    Step::Sql {
+        sql: without_bom(text).to_owned(),
         no_transaction,
     }
 }
@@ -1454,13 +1480,15 @@ mod tests {
         }
     }
 
-    /// `read_folder` on a temporary folder holding `files`.
-    fn read(files: &[(&str, &str)]) -> Result<Vec<Migration>, FolderError> {
+    /// `read_folder` on a temporary folder holding `files`, as the model
+    /// builds the migrations from it.
+    fn read(files: &[(&str, &str)]) -> Result<Vec<crate::Migration>, FolderError> {
         let dir = tempfile::tempdir().unwrap();
         for (name, text) in files {
             fs::write(dir.path().join(name), text).unwrap();
         }
-        read_folder(dir.path(), Path::new("migrations"))
+        crate::Migrations::read_folder(dir.path(), Path::new("migrations"))
+            .map(|set| set.as_slice().to_vec())
     }
 
     #[test]

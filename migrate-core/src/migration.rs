@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::path::Path;
 
 use crate::checksum::Checksum;
-use crate::folder::{self, FolderError};
+use crate::folder::{self, FolderError, FolderMigration, Step};
 use crate::report::Direction;
 use crate::schema::{Schema, SchemaObject};
 
@@ -175,25 +175,38 @@ impl Migration {
         }
     }
 
-    /// A migration read from a folder at run time (see `folder::read_folder`).
-    pub(crate) fn from_parts(
-        version: u64,
-        name: String,
-        file: String,
-        up: Script,
-        down: Option<(String, Script)>,
-        checksum: Checksum,
-        running_checksum: Checksum,
-    ) -> Migration {
-        Migration {
-            version,
-            name: Cow::Owned(name),
-            file: Cow::Owned(file),
-            up,
-            down: down.map(|(file, script)| (Cow::Owned(file), script)),
-            checksum,
-            running_checksum,
-        }
+    /// The migrations of a folder the grammar validated, in version order,
+    /// with their running checksums chained.
+    pub(crate) fn from_folder(files: Vec<FolderMigration>) -> Vec<Migration> {
+        let script = |step: Step| match step {
+            Step::Sql {
+                sql,
+                no_transaction,
+            } => Script::Sql {
+                sql: Cow::Owned(sql),
+                no_transaction,
+            },
+            Step::Rust => Script::Rust(None),
+        };
+        let mut previous = None;
+        files
+            .into_iter()
+            .map(|file| {
+                let running = Checksum::chain(previous.as_ref(), file.version, &file.checksum);
+                previous = Some(running);
+                Migration {
+                    version: file.version,
+                    name: Cow::Owned(file.name),
+                    file: Cow::Owned(file.file),
+                    up: script(file.up),
+                    down: file
+                        .down
+                        .map(|(name, step)| (Cow::Owned(name), script(step))),
+                    checksum: file.checksum,
+                    running_checksum: running,
+                }
+            })
+            .collect()
     }
 
     /// The version, 1 to 2^63 - 1.
@@ -426,11 +439,19 @@ impl Migrations {
     /// [`FolderError`] listing every problem; see [`folder`](crate::folder).
     pub fn from_folder(dir: impl AsRef<Path>) -> Result<Migrations, FolderError> {
         let dir = dir.as_ref();
-        let migrations = folder::read_folder(dir, dir)?;
-        Ok(Migrations {
-            migrations: Cow::Owned(migrations),
-            schema: None,
-        })
+        Migrations::read_folder(dir, dir)
+    }
+
+    /// [`from_folder`](Migrations::from_folder), with messages naming the
+    /// folder `shown_as` (the macro reads the folder the user wrote,
+    /// resolved against the crate's `CARGO_MANIFEST_DIR`).
+    ///
+    /// # Errors
+    ///
+    /// As [`from_folder`](Migrations::from_folder).
+    pub fn read_folder(dir: &Path, shown_as: &Path) -> Result<Migrations, FolderError> {
+        let files = folder::read_folder(dir, shown_as)?;
+        Ok(Migrations::__validated(Migration::from_folder(files)))
     }
 
     /// The migrations in version order.

@@ -446,10 +446,10 @@ mod tests {
     //! The plan on its own, on sets built in memory: the cases
     //! `tests/model.rs` and the behaviour tests check end to end.
 
-    use std::borrow::Cow;
     use std::time::Duration;
 
     use super::*;
+    use crate::folder::{FolderMigration, Step};
     use crate::report::Direction;
 
     /// A SQL migration `<version>_<name>` with `sql`, and a down when `down`.
@@ -457,32 +457,25 @@ mod tests {
         (version, name.to_owned(), sql.to_owned(), down)
     }
 
-    /// A set, with checksums and running checksums as the grammar computes
-    /// them.
+    /// A set, with checksums and running checksums as the grammar and the
+    /// model compute them.
     fn set(migrations: &[(u64, String, String, bool)]) -> Migrations {
-        let mut previous = None;
-        let built = migrations
+        let step = |sql: &str| Step::Sql {
+            sql: sql.to_owned(),
+            no_transaction: false,
+        };
+        let files = migrations
             .iter()
-            .map(|(version, name, sql, down)| {
-                let checksum = Checksum::of_text(sql);
-                let running = Checksum::chain(previous.as_ref(), *version, &checksum);
-                previous = Some(running);
-                let script = |sql: &str| Script::Sql {
-                    sql: Cow::Owned(sql.to_owned()),
-                    no_transaction: false,
-                };
-                Migration::from_parts(
-                    *version,
-                    name.clone(),
-                    format!("{version:04}_{name}.up.sql"),
-                    script(sql),
-                    down.then(|| (format!("{version:04}_{name}.down.sql"), script("DROP"))),
-                    checksum,
-                    running,
-                )
+            .map(|(version, name, sql, down)| FolderMigration {
+                version: *version,
+                name: name.clone(),
+                file: format!("{version:04}_{name}.up.sql"),
+                up: step(sql),
+                down: down.then(|| (format!("{version:04}_{name}.down.sql"), step("DROP"))),
+                checksum: Checksum::of_text(sql),
             })
             .collect();
-        Migrations::__validated(built)
+        Migrations::__validated(Migration::from_folder(files))
     }
 
     /// Four reversible migrations but the third.

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use migrate_core::folder::{FolderError, read_folder};
+use migrate_core::folder::FolderError;
 use migrate_core::{Migration, MigrationKind, Migrations, ObjectKind, Schema, SchemaObject};
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote};
@@ -27,7 +27,8 @@ pub fn expand(input: &Input) -> syn::Result<TokenStream> {
     })?;
     let shown = PathBuf::from(input.path.value());
     let dir = Path::new(&manifest_dir).join(&shown);
-    let migrations = read_folder(&dir, &shown).map_err(|error| folder_errors(&error, span))?;
+    let migrations =
+        Migrations::read_folder(&dir, &shown).map_err(|error| folder_errors(&error, span))?;
     // An absolute path without `..`, for the files rustc reads: its messages
     // about a Rust migration then name the file plainly. On Windows
     // `canonicalize` gives a `\\?\` verbatim path, and `absolute` already
@@ -47,7 +48,7 @@ pub fn expand(input: &Input) -> syn::Result<TokenStream> {
     // No schema for a set with Rust migrations: their code cannot run here,
     // so `check_schema` works it out at run time, with the code.
     let schema = if input.verify {
-        verify(migrations, &shown, span)?
+        verify(&migrations, &shown, span)?
     } else {
         None
     };
@@ -77,8 +78,8 @@ pub fn expand(input: &Input) -> syn::Result<TokenStream> {
 /// # Errors
 ///
 /// One error per problem, combined.
-fn verify(migrations: Vec<Migration>, shown: &Path, span: Span) -> syn::Result<Option<Schema>> {
-    match migrate_core::sqlite::verify(&Migrations::__validated(migrations)) {
+fn verify(migrations: &Migrations, shown: &Path, span: Span) -> syn::Result<Option<Schema>> {
+    match migrate_core::sqlite::verify(migrations) {
         Ok(verified) => Ok(verified.schema),
         Err(error) => {
             let mut errors = error

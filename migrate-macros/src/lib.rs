@@ -2,7 +2,7 @@
 //! crate; use it through `migrate::embed_migrations!`.
 //!
 //! The work is in steps: `input` reads what the user wrote, then
-//! `migrate_core::folder::read_folder` scans and validates the folder with
+//! `migrate_core::Migrations::read_folder` scans and validates the folder with
 //! the same grammar the runtime uses, `migrate_core::sqlite::verify` runs it on an
 //! in-memory SQLite database, and `expand` turns the result into const data
 //! or into one compile error per problem.
