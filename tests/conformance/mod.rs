@@ -1,0 +1,167 @@
+//! The backend conformance suite: what the runner promises on every database
+//! engine, written once against the public API and run for each backend
+//! (after golang-migrate's `database/testing`, which every driver runs).
+//!
+//! A backend's test file implements [`Harness`] for its engine and invokes
+//! the suite in one line, which makes one `#[test]` per case:
+//!
+//! ```ignore
+//! #[macro_use]
+//! mod conformance;
+//!
+//! struct SqliteHarness { /* a database file in a temporary directory */ }
+//! impl conformance::Harness for SqliteHarness { /* ... */ }
+//!
+//! conformance_suite!(SqliteHarness);
+//! ```
+//!
+//! The cases read the tracking state through `status()` and `history()`;
+//! only the few about the tracking table itself (its running checksums, a
+//! row written by hand as a killed process would leave it, a custom name)
+//! read or write it with SQL. Every fixture's SQL runs unchanged on SQLite
+//! and on PostgreSQL 15: columns have types, rows are inserted with their
+//! `id`, no `AUTOINCREMENT`, pragmas or triggers, and a failing statement is
+//! an `INSERT` into a table that does not exist. What differs between
+//! engines — their catalogs and their error messages — is asked of the
+//! harness.
+
+#![allow(dead_code)] // each backend's test file uses the suite, not every helper
+
+#[path = "../common/folder.rs"]
+mod folder;
+mod support;
+
+pub mod apply;
+pub mod target;
+
+pub use folder::Folder;
+
+/// The bound the runner puts on a connection: `migrate::Backend` today. The
+/// cases are generic over this alias alone, so renaming the runner's bound
+/// changes this line and nothing else.
+pub trait Conn: migrate::Backend {}
+
+impl<T: migrate::Backend + ?Sized> Conn for T {}
+
+/// A failure whose message is the engine's own: what [`Harness::message`]
+/// returns the text of.
+#[derive(Debug, Clone, Copy)]
+pub enum Message<'a> {
+    /// A statement on a table that does not exist (`INSERT INTO nowhere
+    /// VALUES (1);`).
+    NoSuchTable(&'a str),
+    /// A row that breaks a `UNIQUE` constraint on one column.
+    UniqueViolation {
+        /// The table.
+        table: &'a str,
+        /// The column declared `UNIQUE`.
+        column: &'a str,
+    },
+    /// A statement that does not parse, at the word `near`
+    /// (`CREATE TABEL b (y INTEGER);`: `TABEL`).
+    SyntaxError {
+        /// The word the parser stopped at.
+        near: &'a str,
+    },
+    /// `VACUUM` inside a transaction.
+    VacuumInTransaction,
+}
+
+/// One database engine, as the suite needs it: fresh databases, connections
+/// to them, and the few questions the cases ask that are not about the
+/// tracking state.
+///
+/// The queries panic on an error: a failing query is a broken test, not an
+/// outcome to assert.
+pub trait Harness: Sized {
+    /// The connection type the runner takes.
+    type Conn: Conn + Send;
+
+    /// A fresh, empty database that lives as long as the value (SQLite: a
+    /// file in a temporary directory).
+    fn new_database() -> Self;
+
+    /// A new connection to this database; several at once for the
+    /// concurrency cases.
+    fn connect(&self) -> Self::Conn;
+
+    /// Runs `sql` (one or more statements in the engine's dialect) on the
+    /// connection as it is: in autocommit mode, or inside a transaction the
+    /// SQL began.
+    fn execute(conn: &mut Self::Conn, sql: &str);
+
+    /// The one integer (`count(*)`, `min(n)`) that `sql` returns.
+    fn count(conn: &mut Self::Conn, sql: &str) -> i64;
+
+    /// The first column of every row `sql` returns, a text that is never
+    /// `NULL`, in the order returned.
+    fn texts(conn: &mut Self::Conn, sql: &str) -> Vec<String>;
+
+    /// Whether a table named `name` exists (the tracking tables included).
+    fn table_exists(conn: &mut Self::Conn, name: &str) -> bool;
+
+    /// The columns of `table`, in order.
+    fn columns(conn: &mut Self::Conn, table: &str) -> Vec<String>;
+
+    /// Every table, view and index the migrations (or the case) created, as
+    /// `"<kind> <name>"` (`"table users"`, `"index users_email"`, `"view
+    /// post_titles"`), sorted: not the engine's own objects, not an index
+    /// the engine made for a `PRIMARY KEY` or `UNIQUE` constraint, and not
+    /// the default tracking table, its history or their index.
+    fn objects(conn: &mut Self::Conn) -> Vec<String>;
+
+    /// The objects of [`objects`](Harness::objects), each with its whole
+    /// definition (columns, types, constraints, what an index covers), in a
+    /// stable order: two schemas are the same exactly when these are equal.
+    fn schema(conn: &mut Self::Conn) -> Vec<String>;
+
+    /// Whether the database has no schema object at all, not even the
+    /// tracking tables: nothing was written.
+    fn is_empty(conn: &mut Self::Conn) -> bool;
+
+    /// The engine's message for `failure`, as the `source` of an
+    /// `Error::MigrationFailed` displays it.
+    fn message(failure: Message<'_>) -> String;
+}
+
+/// One `#[test]` per conformance case, for the harness `$harness`: the
+/// cases' modules become modules of the calling test file, so a case runs as
+/// `apply::applies_every_pending_migration_and_records_it`.
+macro_rules! conformance_suite {
+    ($harness:ty) => {
+        conformance_cases! { $harness;
+            apply {
+                applies_every_pending_migration_and_records_it,
+                a_second_run_from_a_new_connection_applies_nothing,
+                a_migration_added_later_is_applied_alone,
+                status_of_a_new_database_lists_everything_pending_and_writes_nothing,
+                the_tracking_table_name_can_be_changed_and_is_checked,
+                refuses_a_connection_inside_a_transaction,
+            }
+            target {
+                run_to_applies_up_to_and_including_the_target_then_run_applies_the_rest,
+                a_runner_with_a_target_stops_there,
+                a_target_not_in_the_set_applies_nothing,
+                a_target_at_or_below_the_current_version_applies_nothing,
+            }
+        }
+    };
+}
+
+/// The expansion of [`conformance_suite`]: `module { case, ... }` groups.
+macro_rules! conformance_cases {
+    ($harness:ty; $($module:ident { $($case:ident),* $(,)? })*) => {
+        $(
+            mod $module {
+                #[allow(unused_imports)] // the harness type, named at the call
+                use super::*;
+                $(
+                    #[test]
+                    fn $case() -> migrate::Result<()> {
+                        $crate::conformance::$module::$case::<$harness>()
+                    }
+                )*
+            }
+        )*
+    };
+}
