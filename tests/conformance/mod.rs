@@ -32,7 +32,9 @@ mod folder;
 mod support;
 
 pub mod apply;
+pub mod failure;
 pub mod target;
+pub mod verification;
 
 pub use folder::Folder;
 
@@ -143,6 +145,24 @@ macro_rules! conformance_suite {
                 a_runner_with_a_target_stops_there,
                 a_target_not_in_the_set_applies_nothing,
                 a_target_at_or_below_the_current_version_applies_nothing,
+            }
+            failure {
+                a_failed_migration_is_rolled_back_and_stops_the_run,
+                status_shows_the_failure_until_a_fixed_build_applies_it,
+                a_syntax_error_names_its_line,
+                a_constraint_failure_in_a_data_migration_keeps_the_earlier_data,
+            }
+            verification {
+                an_edited_applied_migration_is_divergent_and_nothing_is_applied,
+                a_version_another_migration_took_is_reused_and_nothing_is_applied,
+                a_reused_version_whose_applied_migration_is_gone_says_so,
+                a_renamed_file_with_the_same_content_is_not_a_problem,
+                line_endings_and_a_byte_order_mark_are_not_an_edit,
+                a_database_newer_than_the_build_is_missing_migrations,
+                a_pending_migration_below_the_latest_applied_is_out_of_order,
+                out_of_order_can_be_allowed_and_the_fast_check_still_holds_after,
+                a_forged_earlier_row_is_caught_through_the_running_checksum,
+                a_malformed_running_checksum_is_a_named_error,
             }
         }
     };
