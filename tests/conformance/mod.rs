@@ -33,6 +33,8 @@ mod support;
 
 pub mod apply;
 pub mod failure;
+pub mod redo;
+pub mod rollback;
 pub mod target;
 pub mod verification;
 
@@ -163,6 +165,23 @@ macro_rules! conformance_suite {
                 out_of_order_can_be_allowed_and_the_fast_check_still_holds_after,
                 a_forged_earlier_row_is_caught_through_the_running_checksum,
                 a_malformed_running_checksum_is_a_named_error,
+            }
+            rollback {
+                each_down_restores_the_exact_schema_before_its_up,
+                rollback_n_reverts_the_last_n_newest_first_and_a_run_reapplies_them,
+                rollback_to_reverts_everything_above_the_version_and_zero_reverts_all,
+                rolling_back_more_than_applied_reverts_all_and_an_empty_database_stays_empty,
+                a_migration_without_a_down_in_range_refuses_before_reverting_anything,
+                a_migration_edited_since_it_was_applied_refuses_before_reverting_anything,
+                a_migration_unknown_to_this_build_refuses_before_reverting_anything,
+                a_failing_down_is_rolled_back_and_keeps_the_downs_before_it,
+                a_version_another_migration_took_is_rolled_back_by_the_build_that_applied_it,
+            }
+            redo {
+                redo_reverts_the_latest_and_applies_it_again,
+                redo_with_nothing_applied_returns_none_and_changes_nothing,
+                redo_of_a_migration_without_a_down_changes_nothing,
+                a_divergent_migration_below_refuses_the_redo_before_anything_changes,
             }
         }
     };
