@@ -32,7 +32,10 @@ mod folder;
 mod support;
 
 pub mod apply;
+pub mod dry_run;
 pub mod failure;
+pub mod grouped;
+pub mod no_transaction;
 pub mod redo;
 pub mod rollback;
 pub mod target;
@@ -182,6 +185,29 @@ macro_rules! conformance_suite {
                 redo_with_nothing_applied_returns_none_and_changes_nothing,
                 redo_of_a_migration_without_a_down_changes_nothing,
                 a_divergent_migration_below_refuses_the_redo_before_anything_changes,
+            }
+            dry_run {
+                on_a_new_database_every_migration_is_tried_and_nothing_is_kept,
+                on_a_database_with_migrations_applied_only_the_pending_ones_are_tried,
+                on_a_new_database_a_failure_stops_the_dry_run_and_nothing_is_recorded,
+                on_a_database_with_migrations_applied_a_failure_is_not_recorded,
+                a_migration_outside_a_transaction_is_skipped_and_later_ones_tried,
+            }
+            grouped {
+                a_failure_in_the_last_migration_leaves_a_new_database_empty,
+                a_failure_in_the_last_migration_leaves_the_database_as_before,
+                a_grouped_run_applies_every_pending_migration,
+                a_group_with_a_migration_outside_a_transaction_is_refused_before_anything,
+            }
+            no_transaction {
+                vacuum_fails_inside_a_transaction,
+                a_no_transaction_migration_runs_outside_a_transaction_and_is_applied,
+                a_failure_part_way_leaves_the_migration_dirty,
+                a_dirty_migration_refuses_run_rollback_and_baseline_and_changes_nothing,
+                after_a_repair_and_a_fix_a_run_completes,
+                a_process_stopped_mid_migration_leaves_a_dirty_mark_without_an_error,
+                a_no_transaction_down_runs_outside_a_transaction,
+                a_failed_no_transaction_down_leaves_the_migration_dirty,
             }
         }
     };

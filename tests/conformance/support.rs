@@ -24,6 +24,28 @@ pub fn applied_versions<H: Harness>(migrations: &Migrations, conn: &mut H::Conn)
     versions(&status.applied)
 }
 
+/// `(version, state)` of every tracking row as `status` reports it, by
+/// version: `applied`, `failed` (the last attempt was rolled back),
+/// `dirty_up` or `dirty_down` (cut short outside a transaction).
+pub fn states<H: Harness>(migrations: &Migrations, conn: &mut H::Conn) -> Vec<(u64, &'static str)> {
+    let status = migrations.status(conn).unwrap();
+    let mut states: Vec<(u64, &'static str)> = status
+        .applied
+        .iter()
+        .map(|a| (a.version, "applied"))
+        .chain(status.failed.iter().map(|f| (f.version, "failed")))
+        .chain(status.dirty.iter().map(|d| {
+            let state = match d.direction {
+                Direction::Up => "dirty_up",
+                Direction::Down => "dirty_down",
+            };
+            (d.version, state)
+        }))
+        .collect();
+    states.sort_unstable();
+    states
+}
+
 /// The pending versions.
 pub fn pending_versions<H: Harness>(migrations: &Migrations, conn: &mut H::Conn) -> Vec<u64> {
     let status = migrations.status(conn).unwrap();
