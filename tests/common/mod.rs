@@ -128,56 +128,6 @@ pub fn schema_in_creation_order(conn: &Connection) -> Vec<String> {
     )
 }
 
-/// The columns of `table`, in order.
-pub fn columns(conn: &Connection, table: &str) -> Vec<String> {
-    texts(
-        conn,
-        &format!("SELECT name FROM pragma_table_info('{table}') ORDER BY cid"),
-    )
-}
-
-/// After a merge: a database applied `0001_users.sql` and
-/// `0002_add_phone.sql`, then the folder renumbered add_phone to
-/// `0003_add_phone.sql` (the same content) because the other side's
-/// `0002_add_avatar.sql` took version 2.
-pub fn renumbered_after_a_merge() -> migrate::Result<(Folder, Database)> {
-    let folder = Folder::new(&[
-        (
-            "0001_users.sql",
-            "CREATE TABLE users (id INTEGER PRIMARY KEY);\n",
-        ),
-        (
-            "0002_add_phone.sql",
-            "ALTER TABLE users ADD COLUMN phone TEXT;\n",
-        ),
-    ]);
-    let db = Database::new();
-    folder.migrations().run(&mut db.open())?;
-    folder.rename("0002_add_phone.sql", "0003_add_phone.sql");
-    folder.write(
-        "0002_add_avatar.sql",
-        "ALTER TABLE users ADD COLUMN avatar TEXT;\n",
-    );
-    Ok((folder, db))
-}
-
-/// Every row of the tracking table and of the history, to compare before
-/// and after.
-pub fn records(conn: &Connection) -> Vec<Vec<rusqlite::types::Value>> {
-    let mut all = rows(
-        conn,
-        &format!("SELECT * FROM {} ORDER BY version", migrate::DEFAULT_TABLE),
-    );
-    all.extend(rows(
-        conn,
-        &format!(
-            "SELECT * FROM {}_events ORDER BY id",
-            migrate::DEFAULT_TABLE
-        ),
-    ));
-    all
-}
-
 /// The message (the source) of migration `version`'s failure; panics unless
 /// `error` is that migration's `Error::MigrationFailed` with that `dirty`.
 pub fn failure_of(error: &migrate::Error, version: u64, dirty: bool) -> String {

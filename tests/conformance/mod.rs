@@ -32,11 +32,14 @@ mod folder;
 mod support;
 
 pub mod apply;
+pub mod baseline;
 pub mod dry_run;
 pub mod failure;
 pub mod grouped;
+pub mod history;
 pub mod no_transaction;
 pub mod redo;
+pub mod repair;
 pub mod rollback;
 pub mod target;
 pub mod verification;
@@ -208,6 +211,36 @@ macro_rules! conformance_suite {
                 a_process_stopped_mid_migration_leaves_a_dirty_mark_without_an_error,
                 a_no_transaction_down_runs_outside_a_transaction,
                 a_failed_no_transaction_down_leaves_the_migration_dirty,
+            }
+            baseline {
+                baseline_records_migrations_as_applied_without_running_them,
+                a_run_after_a_baseline_applies_only_what_is_above_it,
+                the_history_shows_the_baseline,
+                baseline_is_refused_once_anything_is_applied_and_changes_nothing,
+                a_second_baseline_is_refused,
+                baseline_to_an_unknown_version_is_refused_before_touching_the_database,
+                baseline_to_the_latest_version_leaves_nothing_pending,
+                baseline_with_a_custom_table,
+                baseline_on_a_dirty_migration_asks_for_a_repair,
+            }
+            repair {
+                repair_accepts_the_checksum_of_an_edited_migration,
+                after_a_repair_the_running_checksums_are_chained_again,
+                repair_clears_a_failed_attempt,
+                repair_of_a_clean_database_changes_nothing,
+                repair_leaves_a_missing_migration_alone,
+                repairs_are_in_the_history_with_what_changed,
+                repair_refuses_a_reused_version_and_changes_nothing,
+                an_accepted_reused_version_records_the_new_migration_and_the_next_run_applies_the_renumbered_one,
+                repair_records_the_new_name_of_a_renamed_file_with_the_same_content,
+            }
+            history {
+                a_fresh_database_has_an_empty_history_and_stays_empty,
+                every_event_is_recorded_in_order,
+                events_carry_the_checksum_duration_and_error,
+                the_report_the_status_and_the_history_agree,
+                a_rollback_does_not_remove_earlier_events,
+                the_history_table_is_named_after_the_tracking_table,
             }
         }
     };
