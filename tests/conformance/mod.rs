@@ -33,6 +33,7 @@ mod support;
 
 pub mod apply;
 pub mod baseline;
+pub mod concurrency;
 pub mod dry_run;
 pub mod failure;
 pub mod grouped;
@@ -241,6 +242,9 @@ macro_rules! conformance_suite {
                 the_report_the_status_and_the_history_agree,
                 a_rollback_does_not_remove_earlier_events,
                 the_history_table_is_named_after_the_tracking_table,
+            }
+            concurrency {
+                concurrent_runs_apply_each_migration_exactly_once,
             }
         }
     };
