@@ -873,7 +873,7 @@ fn a_failure_that_cannot_be_recorded_still_returns_its_error_and_changes_nothing
 }
 
 /// `run` on a connection inside a transaction is
-/// `tests/apply.rs::refuses_a_connection_inside_a_transaction`; every other
+/// `tests/conformance/apply.rs::refuses_a_connection_inside_a_transaction`; every other
 /// action refuses the same way and changes nothing.
 #[test]
 fn every_action_refuses_a_connection_inside_a_transaction() {

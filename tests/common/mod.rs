@@ -3,53 +3,15 @@
 
 #![allow(dead_code)] // each test file uses a different subset
 
-use std::fs;
-use std::path::{Path, PathBuf};
+mod folder;
 
-use migrate::Migrations;
+use std::path::PathBuf;
+
 use rusqlite::Connection;
 use tempfile::TempDir;
 
-/// A migrations folder in a temporary directory.
-pub struct Folder {
-    dir: TempDir,
-}
-
-impl Folder {
-    /// A folder holding `files` (name, content).
-    pub fn new(files: &[(&str, &str)]) -> Folder {
-        let folder = Folder {
-            dir: tempfile::tempdir().expect("create a temporary folder"),
-        };
-        for (name, content) in files {
-            folder.write(name, content);
-        }
-        folder
-    }
-
-    pub fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    pub fn write(&self, name: &str, content: impl AsRef<[u8]>) {
-        fs::write(self.dir.path().join(name), content).expect("write a migration file");
-    }
-
-    pub fn remove(&self, name: &str) {
-        fs::remove_file(self.dir.path().join(name)).expect("remove a migration file");
-    }
-
-    /// Renames a file, its content unchanged.
-    pub fn rename(&self, from: &str, to: &str) {
-        fs::rename(self.dir.path().join(from), self.dir.path().join(to))
-            .expect("rename a migration file");
-    }
-
-    /// The folder read at run time; panics with the problems if invalid.
-    pub fn migrations(&self) -> Migrations {
-        Migrations::from_folder(self.path()).unwrap_or_else(|e| panic!("{e}"))
-    }
-}
+#[allow(unused_imports)] // not every test file uses it
+pub use folder::Folder;
 
 /// A SQLite database file in a temporary directory.
 pub struct Database {
@@ -164,56 +126,6 @@ pub fn schema_in_creation_order(conn: &Connection) -> Vec<String> {
             AND tbl_name NOT IN ('migrate_schema_history', 'migrate_schema_history_events')
           ORDER BY rowid",
     )
-}
-
-/// The columns of `table`, in order.
-pub fn columns(conn: &Connection, table: &str) -> Vec<String> {
-    texts(
-        conn,
-        &format!("SELECT name FROM pragma_table_info('{table}') ORDER BY cid"),
-    )
-}
-
-/// After a merge: a database applied `0001_users.sql` and
-/// `0002_add_phone.sql`, then the folder renumbered add_phone to
-/// `0003_add_phone.sql` (the same content) because the other side's
-/// `0002_add_avatar.sql` took version 2.
-pub fn renumbered_after_a_merge() -> migrate::Result<(Folder, Database)> {
-    let folder = Folder::new(&[
-        (
-            "0001_users.sql",
-            "CREATE TABLE users (id INTEGER PRIMARY KEY);\n",
-        ),
-        (
-            "0002_add_phone.sql",
-            "ALTER TABLE users ADD COLUMN phone TEXT;\n",
-        ),
-    ]);
-    let db = Database::new();
-    folder.migrations().run(&mut db.open())?;
-    folder.rename("0002_add_phone.sql", "0003_add_phone.sql");
-    folder.write(
-        "0002_add_avatar.sql",
-        "ALTER TABLE users ADD COLUMN avatar TEXT;\n",
-    );
-    Ok((folder, db))
-}
-
-/// Every row of the tracking table and of the history, to compare before
-/// and after.
-pub fn records(conn: &Connection) -> Vec<Vec<rusqlite::types::Value>> {
-    let mut all = rows(
-        conn,
-        &format!("SELECT * FROM {} ORDER BY version", migrate::DEFAULT_TABLE),
-    );
-    all.extend(rows(
-        conn,
-        &format!(
-            "SELECT * FROM {}_events ORDER BY id",
-            migrate::DEFAULT_TABLE
-        ),
-    ));
-    all
 }
 
 /// The message (the source) of migration `version`'s failure; panics unless

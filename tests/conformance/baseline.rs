@@ -2,10 +2,10 @@
 //! migrations recorded as applied without running them; later runs apply
 //! only what is above.
 
-mod common;
-
-use common::{Database, Folder, count, schema_objects, tracking_rows, tracking_states};
 use migrate::{DEFAULT_TABLE, Direction, Error, EventKind};
+
+use super::support::{kinds, running_checksums, snapshot, states, versions};
+use super::{Folder, Harness};
 
 /// Five migrations; the first three are what the existing database already
 /// has. Running 1..3 on it would fail (their tables exist) or duplicate rows.
@@ -21,7 +21,7 @@ fn five() -> Folder {
         ),
         (
             "0003_admin.sql",
-            "INSERT INTO users (email) VALUES ('admin@example.com');",
+            "INSERT INTO users (id, email) VALUES (3, 'admin@example.com');",
         ),
         (
             "0004_tags.sql",
@@ -35,25 +35,24 @@ fn five() -> Folder {
 }
 
 /// A database made by hand, before this tool: the schema of 1..3 and data.
-fn existing_database() -> Database {
-    let db = Database::new();
-    db.open()
-        .execute_batch(
-            "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);
-             CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL);
-             INSERT INTO users (email) VALUES ('admin@example.com'), ('ann@example.com');
-             INSERT INTO posts (user_id) VALUES (2);",
-        )
-        .unwrap();
+fn existing_database<H: Harness>() -> H {
+    let db = H::new_database();
+    H::execute(
+        &mut db.connect(),
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);
+         CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL);
+         INSERT INTO users (id, email) VALUES (1, 'admin@example.com'), (2, 'ann@example.com');
+         INSERT INTO posts (id, user_id) VALUES (1, 2);",
+    );
     db
 }
 
-#[test]
-fn baseline_records_migrations_as_applied_without_running_them() -> migrate::Result<()> {
+pub fn baseline_records_migrations_as_applied_without_running_them<H: Harness>()
+-> migrate::Result<()> {
     let folder = five();
     let migrations = folder.migrations();
-    let db = existing_database();
-    let mut conn = db.open();
+    let db = existing_database::<H>();
+    let mut conn = db.connect();
 
     let baselined = migrations.runner().baseline(&mut conn, 3)?;
 
@@ -70,32 +69,19 @@ fn baseline_records_migrations_as_applied_without_running_them() -> migrate::Res
         assert!(applied.duration.is_zero(), "{applied:?}");
     }
     // Not run: the seed of 3 would have added a third user.
-    assert_eq!(count(&conn, "SELECT count(*) FROM users"), 2);
-    assert_eq!(schema_objects(&conn), ["table posts", "table users"]);
+    assert_eq!(H::count(&mut conn, "SELECT count(*) FROM users"), 2);
+    assert_eq!(H::objects(&mut conn), ["table posts", "table users"]);
     assert_eq!(
-        tracking_states(&conn),
-        [
-            (1, "applied".to_owned()),
-            (2, "applied".to_owned()),
-            (3, "applied".to_owned())
-        ]
+        states::<H>(&migrations, &mut conn),
+        [(1, "applied"), (2, "applied"), (3, "applied")]
     );
     // Chained as if they had run, so the up-to-date check stays one row.
-    let running: Vec<(i64, String)> = conn
-        .prepare(&format!(
-            "SELECT version, running_checksum FROM {DEFAULT_TABLE} ORDER BY version"
-        ))
-        .unwrap()
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    let expected: Vec<(i64, String)> = migrations
+    let expected: Vec<String> = migrations
         .iter()
         .take(3)
-        .map(|m| (m.version() as i64, m.running_checksum().to_string()))
+        .map(|m| format!("{} {}", m.version(), m.running_checksum()))
         .collect();
-    assert_eq!(running, expected);
+    assert_eq!(running_checksums::<H>(&mut conn), expected);
     let status = migrations.status(&mut conn)?;
     assert_eq!(status.current_version, Some(3));
     let pending: Vec<u64> = status.pending.iter().map(|p| p.version).collect();
@@ -104,21 +90,19 @@ fn baseline_records_migrations_as_applied_without_running_them() -> migrate::Res
     Ok(())
 }
 
-#[test]
-fn a_run_after_a_baseline_applies_only_what_is_above_it() -> migrate::Result<()> {
+pub fn a_run_after_a_baseline_applies_only_what_is_above_it<H: Harness>() -> migrate::Result<()> {
     let folder = five();
     let migrations = folder.migrations();
-    let db = existing_database();
-    let mut conn = db.open();
+    let db = existing_database::<H>();
+    let mut conn = db.connect();
     migrations.runner().baseline(&mut conn, 3)?;
 
-    let report = migrations.run(&mut db.open())?;
+    let report = migrations.run(&mut db.connect())?;
 
-    let applied: Vec<u64> = report.applied.iter().map(|a| a.version).collect();
-    assert_eq!(applied, [4, 5]);
-    assert_eq!(count(&conn, "SELECT count(*) FROM users"), 2);
+    assert_eq!(versions(&report.applied), [4, 5]);
+    assert_eq!(H::count(&mut conn, "SELECT count(*) FROM users"), 2);
     assert_eq!(
-        schema_objects(&conn),
+        H::objects(&mut conn),
         [
             "table post_tags",
             "table posts",
@@ -132,23 +116,18 @@ fn a_run_after_a_baseline_applies_only_what_is_above_it() -> migrate::Result<()>
     Ok(())
 }
 
-#[test]
-fn the_history_shows_the_baseline() -> migrate::Result<()> {
+pub fn the_history_shows_the_baseline<H: Harness>() -> migrate::Result<()> {
     let folder = five();
     let migrations = folder.migrations();
-    let db = existing_database();
-    let mut conn = db.open();
+    let db = existing_database::<H>();
+    let mut conn = db.connect();
     migrations.runner().baseline(&mut conn, 3)?;
     migrations.run_to(&mut conn, 4)?;
 
     let history = migrations.history(&mut conn)?;
 
-    let events: Vec<(EventKind, u64, Direction)> = history
-        .iter()
-        .map(|e| (e.kind, e.version, e.direction))
-        .collect();
     assert_eq!(
-        events,
+        kinds(&history),
         [
             (EventKind::Baselined, 1, Direction::Up),
             (EventKind::Baselined, 2, Direction::Up),
@@ -166,15 +145,14 @@ fn the_history_shows_the_baseline() -> migrate::Result<()> {
     Ok(())
 }
 
-#[test]
-fn baseline_is_refused_once_anything_is_applied_and_changes_nothing() -> migrate::Result<()> {
+pub fn baseline_is_refused_once_anything_is_applied_and_changes_nothing<H: Harness>()
+-> migrate::Result<()> {
     let folder = five();
     let migrations = folder.migrations();
-    let db = Database::new();
-    let mut conn = db.open();
+    let db = H::new_database();
+    let mut conn = db.connect();
     migrations.run_to(&mut conn, 2)?;
-    let rows_before = tracking_rows(&conn, DEFAULT_TABLE);
-    let history_before = migrations.history(&mut conn)?;
+    let before = snapshot::<H>(&migrations, &mut conn);
 
     let result = migrations.runner().baseline(&mut conn, 3);
 
@@ -187,22 +165,20 @@ fn baseline_is_refused_once_anything_is_applied_and_changes_nothing() -> migrate
         message.contains("migration 1 is already applied"),
         "{message}"
     );
-    assert_eq!(tracking_rows(&conn, DEFAULT_TABLE), rows_before);
-    assert_eq!(migrations.history(&mut conn)?, history_before);
+    assert_eq!(snapshot::<H>(&migrations, &mut conn), before);
     assert_eq!(
-        count(&conn, "SELECT count(*) FROM users"),
+        H::count(&mut conn, "SELECT count(*) FROM users"),
         0,
         "3 did not run"
     );
     Ok(())
 }
 
-#[test]
-fn a_second_baseline_is_refused() -> migrate::Result<()> {
+pub fn a_second_baseline_is_refused<H: Harness>() -> migrate::Result<()> {
     let folder = five();
     let migrations = folder.migrations();
-    let db = existing_database();
-    let mut conn = db.open();
+    let db = existing_database::<H>();
+    let mut conn = db.connect();
     migrations.runner().baseline(&mut conn, 2)?;
 
     let result = migrations.runner().baseline(&mut conn, 3);
@@ -211,16 +187,19 @@ fn a_second_baseline_is_refused() -> migrate::Result<()> {
         matches!(&result, Err(Error::BaselineRefused { version: 1 })),
         "{result:?}"
     );
-    assert_eq!(tracking_states(&conn).len(), 2);
+    assert_eq!(
+        states::<H>(&migrations, &mut conn),
+        [(1, "applied"), (2, "applied")]
+    );
     Ok(())
 }
 
-#[test]
-fn baseline_to_an_unknown_version_is_refused_before_touching_the_database() {
+pub fn baseline_to_an_unknown_version_is_refused_before_touching_the_database<H: Harness>()
+-> migrate::Result<()> {
     let folder = five();
     let migrations = folder.migrations();
-    let db = existing_database();
-    let mut conn = db.open();
+    let db = existing_database::<H>();
+    let mut conn = db.connect();
 
     for version in [0, 6, 20240131] {
         let result = migrations.runner().baseline(&mut conn, version);
@@ -229,51 +208,47 @@ fn baseline_to_an_unknown_version_is_refused_before_touching_the_database() {
             "{version}: {result:?}"
         );
     }
-    assert_eq!(
-        count(
-            &conn,
-            &format!("SELECT count(*) FROM sqlite_schema WHERE name LIKE '{DEFAULT_TABLE}%'")
-        ),
-        0,
+    assert!(
+        !H::table_exists(&mut conn, DEFAULT_TABLE)
+            && !H::table_exists(&mut conn, &format!("{DEFAULT_TABLE}_events")),
         "no tracking table created"
     );
+    Ok(())
 }
 
-#[test]
-fn baseline_to_the_latest_version_leaves_nothing_pending() -> migrate::Result<()> {
+pub fn baseline_to_the_latest_version_leaves_nothing_pending<H: Harness>() -> migrate::Result<()> {
     let folder = five();
     let migrations = folder.migrations();
-    let db = Database::new();
-    let mut conn = db.open();
+    let db = H::new_database();
+    let mut conn = db.connect();
 
     let baselined = migrations.runner().baseline(&mut conn, 5)?;
 
     assert_eq!(baselined.len(), 5);
-    assert!(schema_objects(&conn).is_empty(), "nothing ran");
+    assert!(H::objects(&mut conn).is_empty(), "nothing ran");
     assert!(migrations.run(&mut conn)?.applied.is_empty());
     assert!(migrations.status(&mut conn)?.is_up_to_date());
     Ok(())
 }
 
-#[test]
-fn baseline_with_a_custom_table() -> migrate::Result<()> {
+pub fn baseline_with_a_custom_table<H: Harness>() -> migrate::Result<()> {
     let folder = five();
     let migrations = folder.migrations();
-    let db = existing_database();
-    let mut conn = db.open();
+    let db = existing_database::<H>();
+    let mut conn = db.connect();
     let runner = migrations.runner().table("schema_migrations");
 
     runner.baseline(&mut conn, 3)?;
     let report = runner.run(&mut conn)?;
 
     assert_eq!(report.applied.len(), 2);
-    assert_eq!(tracking_rows(&conn, "schema_migrations").len(), 5);
+    assert_eq!(runner.status(&mut conn)?.applied.len(), 5);
     assert_eq!(runner.history(&mut conn)?.len(), 5);
+    assert!(!H::table_exists(&mut conn, DEFAULT_TABLE));
     Ok(())
 }
 
-#[test]
-fn baseline_on_a_dirty_migration_asks_for_a_repair() -> migrate::Result<()> {
+pub fn baseline_on_a_dirty_migration_asks_for_a_repair<H: Harness>() -> migrate::Result<()> {
     // Nothing is applied, but migration 1 was cut short outside a
     // transaction: the remedy is a repair, not "already applied".
     let folder = Folder::new(&[(
@@ -281,10 +256,10 @@ fn baseline_on_a_dirty_migration_asks_for_a_repair() -> migrate::Result<()> {
         "-- migrate:no-transaction\nINSERT INTO nowhere VALUES (1);\n",
     )]);
     let migrations = folder.migrations();
-    let db = Database::new();
-    let mut conn = db.open();
+    let db = H::new_database();
+    let mut conn = db.connect();
     let _ = migrations.run(&mut conn);
-    let rows_before = tracking_rows(&conn, DEFAULT_TABLE);
+    let before = snapshot::<H>(&migrations, &mut conn);
 
     let result = migrations.runner().baseline(&mut conn, 1);
 
@@ -292,7 +267,7 @@ fn baseline_on_a_dirty_migration_asks_for_a_repair() -> migrate::Result<()> {
         matches!(&result, Err(Error::Dirty { version: 1, .. })),
         "{result:?}"
     );
-    assert_eq!(tracking_rows(&conn, DEFAULT_TABLE), rows_before);
-    assert_eq!(rows_before[0].3, "dirty_up");
+    assert_eq!(snapshot::<H>(&migrations, &mut conn), before);
+    assert_eq!(states::<H>(&migrations, &mut conn), [(1, "dirty_up")]);
     Ok(())
 }

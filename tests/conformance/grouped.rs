@@ -1,11 +1,11 @@
-//! Grouped runs on a real SQLite file: all pending migrations in one
-//! transaction, so a failure in the last one leaves none of them applied.
+//! Grouped runs: all pending migrations in one transaction, so a failure in
+//! the last one leaves none of them applied; a migration that must run
+//! outside a transaction cannot be part of a group.
 
-mod common;
+use migrate::{Direction, Error, EventKind, Migrations};
 
-use common::{Database, Folder, count, rows, schema, tracking_rows, tracking_states};
-use migrate::{DEFAULT_TABLE, Direction, Error, EventKind, Migrations};
-use rusqlite::Connection;
+use super::support::{all_of, new_events, recorded, running_checksums, snapshot, states, versions};
+use super::{Folder, Harness};
 
 fn four_with_last(last: (&str, &str)) -> Folder {
     Folder::new(&[
@@ -15,7 +15,7 @@ fn four_with_last(last: (&str, &str)) -> Folder {
         ),
         (
             "0002_seed.sql",
-            "INSERT INTO users (email) VALUES ('a@example.com'), ('b@example.com');",
+            "INSERT INTO users (id, email) VALUES (1, 'a@example.com'), (2, 'b@example.com');",
         ),
         (
             "0003_posts.sql",
@@ -32,20 +32,12 @@ fn failing_last() -> Folder {
     ))
 }
 
-fn new_events(
-    migrations: &Migrations,
-    conn: &mut Connection,
-    since: usize,
-) -> Vec<(EventKind, u64, Direction)> {
-    migrations.history(conn).unwrap()[since..]
-        .iter()
-        .map(|e| (e.kind, e.version, e.direction))
-        .collect()
-}
+const USERS: &str =
+    "SELECT CAST(id AS TEXT) || ' ' || COALESCE(email, 'NULL') FROM users ORDER BY id";
 
 /// Runs the group whose last migration fails, checks the error names it and
 /// that the history gained its failure and nothing else.
-fn run_the_failing_group(migrations: &Migrations, conn: &mut Connection) {
+fn run_the_failing_group<H: Harness>(migrations: &Migrations, conn: &mut H::Conn) {
     let events_before = migrations.history(conn).unwrap().len();
 
     let error = migrations.runner().grouped(true).run(conn).unwrap_err();
@@ -70,96 +62,89 @@ fn run_the_failing_group(migrations: &Migrations, conn: &mut Connection) {
         "{message}"
     );
     assert_eq!(
-        new_events(migrations, conn, events_before),
+        new_events::<H>(migrations, conn, events_before),
         [(EventKind::Failed, 4, Direction::Up)],
         "no applied event"
     );
 }
 
-#[test]
-fn a_failure_in_the_last_migration_leaves_a_new_database_empty() -> migrate::Result<()> {
+pub fn a_failure_in_the_last_migration_leaves_a_new_database_empty<H: Harness>()
+-> migrate::Result<()> {
     let migrations = failing_last().migrations();
-    let db = Database::new();
-    let mut conn = db.open();
+    let db = H::new_database();
+    let mut conn = db.connect();
 
-    run_the_failing_group(&migrations, &mut conn);
+    run_the_failing_group::<H>(&migrations, &mut conn);
 
-    assert!(schema(&conn).is_empty(), "{:?}", schema(&conn));
+    assert!(
+        H::schema(&mut conn).is_empty(),
+        "{:?}",
+        H::schema(&mut conn)
+    );
     // Of the group, only the failed attempt of 4 is recorded.
-    assert_eq!(tracking_states(&conn), [(4, "failed".to_owned())]);
+    assert_eq!(states::<H>(&migrations, &mut conn), [(4, "failed")]);
     let status = migrations.status(&mut conn)?;
     assert_eq!(status.current_version, None);
     assert_eq!(status.pending.len(), 4);
     Ok(())
 }
 
-#[test]
-fn a_failure_in_the_last_migration_leaves_the_database_as_before() -> migrate::Result<()> {
+pub fn a_failure_in_the_last_migration_leaves_the_database_as_before<H: Harness>()
+-> migrate::Result<()> {
     let migrations = failing_last().migrations();
-    let db = Database::new();
-    let mut conn = db.open();
+    let db = H::new_database();
+    let mut conn = db.connect();
     migrations.run_to(&mut conn, 1)?;
-    conn.execute_batch("INSERT INTO users (email) VALUES ('existing@example.com');")
-        .unwrap();
-    let schema_before = schema(&conn);
-    let users_before = rows(&conn, "SELECT * FROM users ORDER BY id");
-    let tracking_before = rows(&conn, &format!("SELECT * FROM {DEFAULT_TABLE}"));
+    H::execute(
+        &mut conn,
+        "INSERT INTO users (id, email) VALUES (10, 'existing@example.com');",
+    );
+    let schema_before = H::schema(&mut conn);
+    let users_before = H::texts(&mut conn, USERS);
+    let applied_before = migrations.status(&mut conn)?.applied;
+    let running_before = running_checksums::<H>(&mut conn);
 
-    run_the_failing_group(&migrations, &mut conn);
+    run_the_failing_group::<H>(&migrations, &mut conn);
 
-    assert_eq!(schema(&conn), schema_before);
+    assert_eq!(H::schema(&mut conn), schema_before);
     assert_eq!(
-        rows(&conn, "SELECT * FROM users ORDER BY id"),
+        H::texts(&mut conn, USERS),
         users_before,
         "the seed of 2 is gone with the rest"
     );
-    assert_eq!(
-        rows(
-            &conn,
-            &format!("SELECT * FROM {DEFAULT_TABLE} WHERE state = 'applied'")
-        ),
-        tracking_before
-    );
-    assert_eq!(
-        tracking_states(&conn),
-        [(1, "applied".to_owned()), (4, "failed".to_owned())]
-    );
     let status = migrations.status(&mut conn)?;
+    assert_eq!(status.applied, applied_before);
+    assert_eq!(running_checksums::<H>(&mut conn), running_before);
+    assert_eq!(
+        states::<H>(&migrations, &mut conn),
+        [(1, "applied"), (4, "failed")]
+    );
     assert_eq!(status.current_version, Some(1));
     let pending: Vec<u64> = status.pending.iter().map(|p| p.version).collect();
     assert_eq!(pending, [2, 3, 4]);
     Ok(())
 }
 
-#[test]
-fn a_grouped_run_applies_every_pending_migration() -> migrate::Result<()> {
+pub fn a_grouped_run_applies_every_pending_migration<H: Harness>() -> migrate::Result<()> {
     let folder = four_with_last((
         "0004_index.sql",
         "CREATE INDEX posts_user ON posts (user_id);",
     ));
     let migrations = folder.migrations();
-    let db = Database::new();
-    let mut conn = db.open();
+    let db = H::new_database();
+    let mut conn = db.connect();
 
     let report = migrations.runner().grouped(true).run(&mut conn)?;
 
-    let applied: Vec<u64> = report.applied.iter().map(|a| a.version).collect();
-    assert_eq!(applied, [1, 2, 3, 4]);
-    let expected: Vec<_> = migrations
-        .iter()
-        .map(|m| {
-            (
-                m.version() as i64,
-                m.name().to_owned(),
-                m.checksum().to_string(),
-                "applied".to_owned(),
-            )
-        })
-        .collect();
-    assert_eq!(tracking_rows(&conn, DEFAULT_TABLE), expected);
-    assert_eq!(count(&conn, "SELECT count(*) FROM users"), 2);
+    assert_eq!(versions(&report.applied), [1, 2, 3, 4]);
+    assert_eq!(recorded::<H>(&migrations, &mut conn), all_of(&migrations));
     assert_eq!(
-        new_events(&migrations, &mut conn, 0),
+        states::<H>(&migrations, &mut conn),
+        [1, 2, 3, 4].map(|v| (v, "applied"))
+    );
+    assert_eq!(H::count(&mut conn, "SELECT count(*) FROM users"), 2);
+    assert_eq!(
+        new_events::<H>(&migrations, &mut conn, 0),
         (1..=4)
             .map(|v| (EventKind::Applied, v, Direction::Up))
             .collect::<Vec<_>>()
@@ -170,14 +155,12 @@ fn a_grouped_run_applies_every_pending_migration() -> migrate::Result<()> {
 
     folder.write("0005_notes.sql", "CREATE TABLE notes (body TEXT);");
     let report = folder.migrations().runner().grouped(true).run(&mut conn)?;
-    let applied: Vec<u64> = report.applied.iter().map(|a| a.version).collect();
-    assert_eq!(applied, [5]);
+    assert_eq!(versions(&report.applied), [5]);
     Ok(())
 }
 
-#[test]
-fn a_group_with_a_migration_outside_a_transaction_is_refused_before_anything() -> migrate::Result<()>
-{
+pub fn a_group_with_a_migration_outside_a_transaction_is_refused_before_anything<H: Harness>()
+-> migrate::Result<()> {
     let migrations = Folder::new(&[
         (
             "0001_users.sql",
@@ -191,8 +174,8 @@ fn a_group_with_a_migration_outside_a_transaction_is_refused_before_anything() -
         ("0004_tags.sql", "CREATE TABLE tags (name TEXT);"),
     ])
     .migrations();
-    let db = Database::new();
-    let mut conn = db.open();
+    let db = H::new_database();
+    let mut conn = db.connect();
 
     let error = migrations
         .runner()
@@ -217,12 +200,11 @@ fn a_group_with_a_migration_outside_a_transaction_is_refused_before_anything() -
         "migration 3 (vacuum, `0003_vacuum.sql`) runs outside a transaction (`-- migrate:no-transaction`), \
          so it cannot be part of a grouped run; nothing was applied"
     );
-    assert_eq!(count(&conn, "SELECT count(*) FROM sqlite_schema"), 0);
+    assert!(H::is_empty(&mut conn));
 
     // With 1 applied, the same refusal changes nothing.
     migrations.run_to(&mut conn, 1)?;
-    let tracking_before = rows(&conn, &format!("SELECT * FROM {DEFAULT_TABLE}"));
-    let events_before = migrations.history(&mut conn)?;
+    let before = snapshot::<H>(&migrations, &mut conn);
     let error = migrations
         .runner()
         .grouped(true)
@@ -232,16 +214,11 @@ fn a_group_with_a_migration_outside_a_transaction_is_refused_before_anything() -
         matches!(error, Error::NoTransactionInGroup { version: 3, .. }),
         "{error:?}"
     );
-    assert_eq!(
-        rows(&conn, &format!("SELECT * FROM {DEFAULT_TABLE}")),
-        tracking_before
-    );
-    assert_eq!(migrations.history(&mut conn)?, events_before);
-    assert_eq!(schema(&conn).len(), 1, "{:?}", schema(&conn));
+    assert_eq!(snapshot::<H>(&migrations, &mut conn), before);
+    assert_eq!(H::objects(&mut conn), ["table users"]);
 
     // Up to a target below it, the group is all in a transaction.
     let report = migrations.runner().grouped(true).target(2).run(&mut conn)?;
-    let applied: Vec<u64> = report.applied.iter().map(|a| a.version).collect();
-    assert_eq!(applied, [2]);
+    assert_eq!(versions(&report.applied), [2]);
     Ok(())
 }

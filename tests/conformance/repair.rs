@@ -3,13 +3,13 @@
 //! different migration took unless told to accept it, and record each
 //! change in the history.
 
-mod common;
+use migrate::{Checksum, DEFAULT_TABLE, Error, EventKind, Problem, RepairAction, RepairReport};
 
-use common::{Database, Folder, columns, count, records, renumbered_after_a_merge, tracking_rows};
-use migrate::{
-    Checksum, DEFAULT_TABLE, Error, EventKind, Migrations, Problem, RepairAction, RepairReport,
+use super::support::{
+    expected_running_checksums, recorded, renumbered_after_a_merge, running_checksums, snapshot,
+    states, versions,
 };
-use rusqlite::Connection;
+use super::{Folder, Harness};
 
 fn two() -> Folder {
     Folder::new(&[
@@ -33,36 +33,12 @@ fn what_changed(report: &RepairReport) -> Vec<(u64, &str, &RepairAction)> {
         .collect()
 }
 
-/// `(version, running_checksum)` of every applied row.
-fn running_checksums(conn: &Connection) -> Vec<(i64, String)> {
-    let mut statement = conn
-        .prepare(&format!(
-            "SELECT version, running_checksum FROM {DEFAULT_TABLE}
-             WHERE state = 'applied' ORDER BY version"
-        ))
-        .unwrap();
-    statement
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
-}
-
-/// The running checksums a database that applied these migrations from
-/// scratch would have.
-fn expected_running_checksums(migrations: &Migrations) -> Vec<(i64, String)> {
-    migrations
-        .iter()
-        .map(|m| (m.version() as i64, m.running_checksum().to_string()))
-        .collect()
-}
-
 /// A database with 1 and 2 applied, then `0001_users.sql` edited (a comment
 /// added: same schema, different checksum) and a migration 3 added.
 /// Returns the checksum 1 was applied with.
-fn edited_after_applying(folder: &Folder, db: &Database) -> migrate::Result<Checksum> {
+fn edited_after_applying<H: Harness>(folder: &Folder, db: &H) -> migrate::Result<Checksum> {
     let applied_with = folder.migrations().get(1).unwrap().checksum();
-    folder.migrations().run(&mut db.open())?;
+    folder.migrations().run(&mut db.connect())?;
     folder.write(
         "0001_users.sql",
         "-- users sign in with their email\nCREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);\n",
@@ -74,15 +50,14 @@ fn edited_after_applying(folder: &Folder, db: &Database) -> migrate::Result<Chec
     Ok(applied_with)
 }
 
-#[test]
-fn repair_accepts_the_checksum_of_an_edited_migration() -> migrate::Result<()> {
+pub fn repair_accepts_the_checksum_of_an_edited_migration<H: Harness>() -> migrate::Result<()> {
     let folder = two();
-    let db = Database::new();
+    let db = H::new_database();
     let applied_with = edited_after_applying(&folder, &db)?;
     let migrations = folder.migrations();
     let current = migrations.get(1).unwrap().checksum();
     assert_ne!(applied_with, current);
-    let mut conn = db.open();
+    let mut conn = db.connect();
 
     let refused = migrations.run(&mut conn);
     assert!(
@@ -106,37 +81,35 @@ fn repair_accepts_the_checksum_of_an_edited_migration() -> migrate::Result<()> {
         }
     );
     assert_eq!(
-        tracking_rows(&conn, DEFAULT_TABLE)[0].2,
-        current.to_string(),
+        recorded::<H>(&migrations, &mut conn)[0].2,
+        current,
         "the tracking row has the current checksum"
     );
 
     let report = migrations.run(&mut conn)?;
 
-    let applied: Vec<u64> = report.applied.iter().map(|a| a.version).collect();
-    assert_eq!(applied, [3], "the next pending migration");
+    assert_eq!(versions(&report.applied), [3], "the next pending migration");
     let status = migrations.status(&mut conn)?;
     assert!(status.problems.is_empty(), "{:?}", status.problems);
     assert!(status.is_up_to_date());
     Ok(())
 }
 
-#[test]
-fn after_a_repair_the_running_checksums_are_chained_again() -> migrate::Result<()> {
+pub fn after_a_repair_the_running_checksums_are_chained_again<H: Harness>() -> migrate::Result<()> {
     // The up-to-date check reads only the latest row's running checksum; a
     // repair that changed only the checksum would leave every later run on
     // the slow path, comparing every row.
     let folder = two();
-    let db = Database::new();
+    let db = H::new_database();
     edited_after_applying(&folder, &db)?;
     folder.remove("0003_tags.sql");
     let migrations = folder.migrations();
-    let mut conn = db.open();
+    let mut conn = db.connect();
 
     migrations.runner().repair(&mut conn)?;
 
     assert_eq!(
-        running_checksums(&conn),
+        running_checksums::<H>(&mut conn),
         expected_running_checksums(&migrations)
     );
     assert!(migrations.run(&mut conn)?.applied.is_empty());
@@ -150,7 +123,7 @@ fn after_a_repair_the_running_checksums_are_chained_again() -> migrate::Result<(
     let migrations = folder.migrations();
     assert_eq!(migrations.run(&mut conn)?.applied.len(), 1);
     assert_eq!(
-        running_checksums(&conn),
+        running_checksums::<H>(&mut conn),
         expected_running_checksums(&migrations)
     );
     assert!(migrations.run(&mut conn)?.applied.is_empty());
@@ -158,13 +131,12 @@ fn after_a_repair_the_running_checksums_are_chained_again() -> migrate::Result<(
     Ok(())
 }
 
-#[test]
-fn repair_clears_a_failed_attempt() -> migrate::Result<()> {
+pub fn repair_clears_a_failed_attempt<H: Harness>() -> migrate::Result<()> {
     let folder = two();
     folder.write("0003_broken.sql", "INSERT INTO nowhere VALUES (1);\n");
     let migrations = folder.migrations();
-    let db = Database::new();
-    let mut conn = db.open();
+    let db = H::new_database();
+    let mut conn = db.connect();
     let _ = migrations.run(&mut conn);
     assert_eq!(migrations.status(&mut conn)?.failed.len(), 1);
 
@@ -172,11 +144,11 @@ fn repair_clears_a_failed_attempt() -> migrate::Result<()> {
 
     let repairs = what_changed(&report);
     assert_eq!(repairs, [(3, "broken", &RepairAction::ClearedFailed)]);
-    let versions: Vec<i64> = tracking_rows(&conn, DEFAULT_TABLE)
-        .iter()
-        .map(|row| row.0)
-        .collect();
-    assert_eq!(versions, [1, 2], "the failed row is gone");
+    assert_eq!(
+        states::<H>(&migrations, &mut conn),
+        [(1, "applied"), (2, "applied")],
+        "the failed row is gone"
+    );
     let status = migrations.status(&mut conn)?;
     assert!(status.failed.is_empty(), "{:?}", status.failed);
     let pending: Vec<u64> = status.pending.iter().map(|p| p.version).collect();
@@ -184,42 +156,38 @@ fn repair_clears_a_failed_attempt() -> migrate::Result<()> {
     Ok(())
 }
 
-#[test]
-fn repair_of_a_clean_database_changes_nothing() -> migrate::Result<()> {
+pub fn repair_of_a_clean_database_changes_nothing<H: Harness>() -> migrate::Result<()> {
     let migrations = two().migrations();
-    let db = Database::new();
-    let mut conn = db.open();
+    let db = H::new_database();
+    let mut conn = db.connect();
 
     // Never migrated: nothing to repair, and no tables created.
     let report = migrations.runner().repair(&mut conn)?;
     assert!(report.repairs.is_empty(), "{report:?}");
-    assert_eq!(count(&conn, "SELECT count(*) FROM sqlite_schema"), 0);
+    assert!(H::is_empty(&mut conn));
 
     // Up to date: nothing to repair, no event recorded.
     migrations.run(&mut conn)?;
-    let rows = tracking_rows(&conn, DEFAULT_TABLE);
-    let history = migrations.history(&mut conn)?;
+    let before = snapshot::<H>(&migrations, &mut conn);
     let report = migrations.runner().repair(&mut conn)?;
     assert!(report.repairs.is_empty(), "{report:?}");
-    assert_eq!(tracking_rows(&conn, DEFAULT_TABLE), rows);
-    assert_eq!(migrations.history(&mut conn)?, history);
+    assert_eq!(snapshot::<H>(&migrations, &mut conn), before);
     Ok(())
 }
 
-#[test]
-fn repair_leaves_a_missing_migration_alone() -> migrate::Result<()> {
+pub fn repair_leaves_a_missing_migration_alone<H: Harness>() -> migrate::Result<()> {
     let folder = two();
-    let db = Database::new();
-    folder.migrations().run(&mut db.open())?;
+    let db = H::new_database();
+    folder.migrations().run(&mut db.connect())?;
     folder.remove("0002_posts.sql");
     let migrations = folder.migrations();
-    let mut conn = db.open();
-    let rows = tracking_rows(&conn, DEFAULT_TABLE);
+    let mut conn = db.connect();
+    let before = snapshot::<H>(&migrations, &mut conn);
 
     let report = migrations.runner().repair(&mut conn)?;
 
     assert!(report.repairs.is_empty(), "{report:?}");
-    assert_eq!(tracking_rows(&conn, DEFAULT_TABLE), rows);
+    assert_eq!(snapshot::<H>(&migrations, &mut conn), before);
     let status = migrations.status(&mut conn)?;
     assert!(
         matches!(status.problems[..], [Problem::Missing { version: 2, .. }]),
@@ -229,16 +197,15 @@ fn repair_leaves_a_missing_migration_alone() -> migrate::Result<()> {
     Ok(())
 }
 
-#[test]
-fn repairs_are_in_the_history_with_what_changed() -> migrate::Result<()> {
+pub fn repairs_are_in_the_history_with_what_changed<H: Harness>() -> migrate::Result<()> {
     let folder = two();
-    let db = Database::new();
+    let db = H::new_database();
     let applied_with = edited_after_applying(&folder, &db)?;
     folder.remove("0003_tags.sql");
     folder.write("0003_broken.sql", "INSERT INTO nowhere VALUES (1);\n");
     let migrations = folder.migrations();
     let current = migrations.get(1).unwrap().checksum();
-    let mut conn = db.open();
+    let mut conn = db.connect();
     // Accept the edit first so that the broken migration gets to run.
     migrations.runner().repair(&mut conn)?;
     let _ = migrations.run(&mut conn);
@@ -267,9 +234,9 @@ fn repairs_are_in_the_history_with_what_changed() -> migrate::Result<()> {
     Ok(())
 }
 
-#[test]
-fn repair_refuses_a_reused_version_and_changes_nothing() -> migrate::Result<()> {
-    let (folder, db) = renumbered_after_a_merge()?;
+/// Writes a row of the tracking table by hand: about the table itself.
+pub fn repair_refuses_a_reused_version_and_changes_nothing<H: Harness>() -> migrate::Result<()> {
+    let (folder, db) = renumbered_after_a_merge::<H>()?;
     // Also an edit to accept and a failed attempt to clear: a refused
     // repair makes neither.
     folder.write(
@@ -277,15 +244,24 @@ fn repair_refuses_a_reused_version_and_changes_nothing() -> migrate::Result<()> 
         "-- who signs in\nCREATE TABLE users (id INTEGER PRIMARY KEY);\n",
     );
     folder.write("0004_broken.sql", "INSERT INTO nowhere VALUES (1);\n");
-    let mut conn = db.open();
-    conn.execute_batch(&format!(
-        "INSERT INTO {DEFAULT_TABLE} (version, name, checksum, applied_at, duration_ms, state, error)
-         VALUES (4, 'broken', 'sha256:{}', '2024-01-31T12:00:00.000Z', 0, 'failed', 'no such table: nowhere')",
-        "0".repeat(64)
-    ))
-    .unwrap();
+    let mut conn = db.connect();
+    H::execute(
+        &mut conn,
+        &format!(
+            "INSERT INTO {DEFAULT_TABLE} (version, name, checksum, applied_at, duration_ms, state, error)
+             VALUES (4, 'broken', 'sha256:{}', '2024-01-31T12:00:00.000Z', 0, 'failed', 'no such table: nowhere')",
+            "0".repeat(64)
+        ),
+    );
     let migrations = folder.migrations();
-    let before = records(&conn);
+    let before = snapshot::<H>(&migrations, &mut conn);
+    let failed: Vec<u64> = migrations
+        .status(&mut conn)?
+        .failed
+        .iter()
+        .map(|f| f.version)
+        .collect();
+    assert_eq!(failed, [4], "the hand-written failed attempt is read");
 
     let error = migrations.runner().repair(&mut conn).unwrap_err();
 
@@ -310,25 +286,29 @@ fn repair_refuses_a_reused_version_and_changes_nothing() -> migrate::Result<()> 
          version, or roll it back with the build or folder that applied it (see status), or accept \
          with `accept_reused_versions(true)` (`migrate repair --accept-reused-versions`)"
     );
-    assert_eq!(records(&conn), before, "nothing repaired half way");
+    assert_eq!(
+        snapshot::<H>(&migrations, &mut conn),
+        before,
+        "nothing repaired half way"
+    );
     Ok(())
 }
 
-#[test]
-fn an_accepted_reused_version_records_the_new_migration_and_the_next_run_applies_the_renumbered_one()
--> migrate::Result<()> {
-    let (folder, db) = renumbered_after_a_merge()?;
+pub fn an_accepted_reused_version_records_the_new_migration_and_the_next_run_applies_the_renumbered_one<
+    H: Harness,
+>() -> migrate::Result<()> {
+    let (folder, db) = renumbered_after_a_merge::<H>()?;
     let migrations = folder.migrations();
     let (avatar, phone) = (migrations.get(2).unwrap(), migrations.get(3).unwrap());
-    let mut conn = db.open();
+    let mut conn = db.connect();
     // What accepting asserts: the database has what add_avatar does and no
     // longer what add_phone did (here by hand; rolling add_phone back with
     // the build that applied it, then running, needs no repair at all).
     // Without it, the next run would fail adding phone a second time.
-    conn.execute_batch(
+    H::execute(
+        &mut conn,
         "ALTER TABLE users DROP COLUMN phone; ALTER TABLE users ADD COLUMN avatar TEXT;",
-    )
-    .unwrap();
+    );
 
     let report = migrations
         .runner()
@@ -344,13 +324,12 @@ fn an_accepted_reused_version_records_the_new_migration_and_the_next_run_applies
     let repairs = what_changed(&report);
     assert_eq!(repairs, [(2, "add_avatar", &action)]);
     assert_eq!(
-        tracking_rows(&conn, DEFAULT_TABLE)[1],
-        (
-            2,
-            "add_avatar".into(),
-            avatar.checksum().to_string(),
-            "applied".into()
-        )
+        recorded::<H>(&migrations, &mut conn)[1],
+        (2, "add_avatar".into(), avatar.checksum())
+    );
+    assert_eq!(
+        states::<H>(&migrations, &mut conn),
+        [(1, "applied"), (2, "applied")]
     );
     let event = migrations.history(&mut conn)?.pop().unwrap();
     assert_eq!(
@@ -384,9 +363,9 @@ fn an_accepted_reused_version_records_the_new_migration_and_the_next_run_applies
         .map(|a| (a.version, a.name.as_str()))
         .collect();
     assert_eq!(applied, [(3, "add_phone")]);
-    assert_eq!(columns(&conn, "users"), ["id", "avatar", "phone"]);
+    assert_eq!(H::columns(&mut conn, "users"), ["id", "avatar", "phone"]);
     assert_eq!(
-        running_checksums(&conn),
+        running_checksums::<H>(&mut conn),
         expected_running_checksums(&migrations),
         "as if applied in this order from scratch"
     );
@@ -395,16 +374,16 @@ fn an_accepted_reused_version_records_the_new_migration_and_the_next_run_applies
     Ok(())
 }
 
-#[test]
-fn repair_records_the_new_name_of_a_renamed_file_with_the_same_content() -> migrate::Result<()> {
+pub fn repair_records_the_new_name_of_a_renamed_file_with_the_same_content<H: Harness>()
+-> migrate::Result<()> {
     // Not a problem (see verification.rs), but a stale name would make a
     // later edit of the file look like a different migration.
     let folder = two();
-    let db = Database::new();
-    folder.migrations().run(&mut db.open())?;
+    let db = H::new_database();
+    folder.migrations().run(&mut db.connect())?;
     folder.rename("0002_posts.sql", "0002_blog_posts.sql");
     let migrations = folder.migrations();
-    let mut conn = db.open();
+    let mut conn = db.connect();
 
     let report = migrations.runner().repair(&mut conn)?;
 
@@ -422,7 +401,7 @@ fn repair_records_the_new_name_of_a_renamed_file_with_the_same_content() -> migr
         .collect();
     assert_eq!(names, ["users", "blog_posts"]);
     assert_eq!(
-        running_checksums(&conn),
+        running_checksums::<H>(&mut conn),
         expected_running_checksums(&migrations)
     );
     Ok(())

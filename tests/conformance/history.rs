@@ -1,10 +1,10 @@
 //! History: an append-only log of every migration applied, rolled back,
 //! failed, baselined or repaired, kept in `<table>_events`.
 
-mod common;
+use migrate::{DEFAULT_TABLE, Direction, EventKind};
 
-use common::{Database, Folder, count};
-use migrate::{DEFAULT_TABLE, Direction, Event, EventKind};
+use super::support::{is_rfc3339_utc_millis, kinds};
+use super::{Folder, Harness, Message};
 
 fn reversible() -> Folder {
     Folder::new(&[
@@ -21,56 +21,23 @@ fn reversible() -> Folder {
     ])
 }
 
-/// Whether `at` is UTC RFC 3339 with milliseconds: `2024-01-31T12:00:00.123Z`.
-fn is_rfc3339_utc_millis(at: &str) -> bool {
-    let pattern = b"dddd-dd-ddTdd:dd:dd.dddZ";
-    at.len() == pattern.len()
-        && at.bytes().zip(pattern).all(|(c, &p)| match p {
-            b'd' => c.is_ascii_digit(),
-            _ => c == p,
-        })
-}
-
-fn kinds(history: &[Event]) -> Vec<(EventKind, u64, Direction)> {
-    history
-        .iter()
-        .map(|e| (e.kind, e.version, e.direction))
-        .collect()
-}
-
-#[test]
-fn the_timestamp_check_rejects_other_formats() {
-    assert!(is_rfc3339_utc_millis("2024-01-31T12:00:00.123Z"));
-    for other in [
-        "2024-01-31 12:00:00.123",
-        "2024-01-31T12:00:00Z",
-        "2024-01-31T12:00:00.123+00:00",
-        "2024-01-31T12:00:00.1234Z",
-    ] {
-        assert!(!is_rfc3339_utc_millis(other), "{other}");
-    }
-}
-
-#[test]
-fn a_fresh_database_has_an_empty_history_and_stays_empty() -> migrate::Result<()> {
+pub fn a_fresh_database_has_an_empty_history_and_stays_empty<H: Harness>() -> migrate::Result<()> {
     let migrations = reversible().migrations();
-    let db = Database::new();
-    let mut conn = db.open();
+    let db = H::new_database();
+    let mut conn = db.connect();
 
     assert!(migrations.history(&mut conn)?.is_empty());
-    assert_eq!(
-        count(&conn, "SELECT count(*) FROM sqlite_schema"),
-        0,
+    assert!(
+        H::is_empty(&mut conn),
         "reading the history creates nothing"
     );
     Ok(())
 }
 
-#[test]
-fn every_event_is_recorded_in_order() -> migrate::Result<()> {
+pub fn every_event_is_recorded_in_order<H: Harness>() -> migrate::Result<()> {
     let folder = reversible();
-    let db = Database::new();
-    let mut conn = db.open();
+    let db = H::new_database();
+    let mut conn = db.connect();
 
     folder.migrations().run(&mut conn)?;
     folder.migrations().rollback(&mut conn, 1)?;
@@ -117,11 +84,10 @@ fn every_event_is_recorded_in_order() -> migrate::Result<()> {
     Ok(())
 }
 
-#[test]
-fn events_carry_the_checksum_duration_and_error() -> migrate::Result<()> {
+pub fn events_carry_the_checksum_duration_and_error<H: Harness>() -> migrate::Result<()> {
     let folder = reversible();
-    let db = Database::new();
-    let mut conn = db.open();
+    let db = H::new_database();
+    let mut conn = db.connect();
     let migrations = folder.migrations();
     migrations.run(&mut conn)?;
     migrations.rollback(&mut conn, 1)?;
@@ -151,18 +117,20 @@ fn events_carry_the_checksum_duration_and_error() -> migrate::Result<()> {
     assert_eq!(failed.checksum, Some(broken.get(3).unwrap().checksum()));
     let detail = failed.detail.as_deref().expect("the error is recorded");
     assert!(detail.contains("migration 3 (broken) failed"), "{detail}");
-    assert!(detail.contains("no such table: nowhere"), "{detail}");
+    assert!(
+        detail.contains(&H::message(Message::NoSuchTable("nowhere"))),
+        "{detail}"
+    );
     assert!(failed.duration.is_some());
     Ok(())
 }
 
-#[test]
-fn the_report_the_status_and_the_history_agree() -> migrate::Result<()> {
+pub fn the_report_the_status_and_the_history_agree<H: Harness>() -> migrate::Result<()> {
     // Durations are whole milliseconds everywhere, so what a run reports is
     // what the database says afterwards.
     let migrations = reversible().migrations();
-    let db = Database::new();
-    let mut conn = db.open();
+    let db = H::new_database();
+    let mut conn = db.connect();
 
     let report = migrations.run(&mut conn)?;
     let status = migrations.status(&mut conn)?;
@@ -187,11 +155,10 @@ fn the_report_the_status_and_the_history_agree() -> migrate::Result<()> {
     Ok(())
 }
 
-#[test]
-fn a_rollback_does_not_remove_earlier_events() -> migrate::Result<()> {
+pub fn a_rollback_does_not_remove_earlier_events<H: Harness>() -> migrate::Result<()> {
     let migrations = reversible().migrations();
-    let db = Database::new();
-    let mut conn = db.open();
+    let db = H::new_database();
+    let mut conn = db.connect();
     migrations.run(&mut conn)?;
     let before = migrations.history(&mut conn)?;
 
@@ -210,25 +177,22 @@ fn a_rollback_does_not_remove_earlier_events() -> migrate::Result<()> {
     Ok(())
 }
 
-#[test]
-fn the_history_table_is_named_after_the_tracking_table() -> migrate::Result<()> {
+/// About the tracking tables themselves: where the history is.
+pub fn the_history_table_is_named_after_the_tracking_table<H: Harness>() -> migrate::Result<()> {
     let migrations = reversible().migrations();
-    let db = Database::new();
-    let mut conn = db.open();
+    let db = H::new_database();
+    let mut conn = db.connect();
     let runner = migrations.runner().table("schema_migrations");
 
     runner.run(&mut conn)?;
 
     assert_eq!(
-        count(&conn, "SELECT count(*) FROM schema_migrations_events"),
+        H::count(&mut conn, "SELECT count(*) FROM schema_migrations_events"),
         2
     );
-    assert_eq!(
-        count(
-            &conn,
-            &format!("SELECT count(*) FROM sqlite_schema WHERE name LIKE '{DEFAULT_TABLE}%'")
-        ),
-        0,
+    assert!(
+        !H::table_exists(&mut conn, DEFAULT_TABLE)
+            && !H::table_exists(&mut conn, &format!("{DEFAULT_TABLE}_events")),
         "nothing under the default name"
     );
     assert_eq!(runner.history(&mut conn)?.len(), 2);

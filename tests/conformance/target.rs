@@ -1,12 +1,11 @@
-//! A target version on a real SQLite file: apply up to and including it,
-//! then the rest; an unknown target applies nothing; a target below the
-//! current version applies nothing.
+//! A target version: apply up to and including it, then the rest; an
+//! unknown target applies nothing; a target at or below the current version
+//! applies nothing.
 
-mod common;
+use migrate::Error;
 
-use common::{Database, Folder, count, schema_objects, tracking_rows};
-use migrate::{DEFAULT_TABLE, Error};
-use rusqlite::Connection;
+use super::support::{applied_versions, snapshot, versions};
+use super::{Folder, Harness};
 
 fn four() -> Folder {
     Folder::new(&[
@@ -17,59 +16,46 @@ fn four() -> Folder {
     ])
 }
 
-fn applied_versions(conn: &Connection) -> Vec<i64> {
-    tracking_rows(conn, DEFAULT_TABLE)
-        .into_iter()
-        .map(|row| row.0)
-        .collect()
-}
-
-#[test]
-fn run_to_applies_up_to_and_including_the_target_then_run_applies_the_rest() -> migrate::Result<()>
-{
+pub fn run_to_applies_up_to_and_including_the_target_then_run_applies_the_rest<H: Harness>()
+-> migrate::Result<()> {
     let migrations = four().migrations();
-    let db = Database::new();
-    let mut conn = db.open();
+    let db = H::new_database();
+    let mut conn = db.connect();
 
     let report = migrations.run_to(&mut conn, 2)?;
 
-    let applied: Vec<u64> = report.applied.iter().map(|a| a.version).collect();
-    assert_eq!(applied, [1, 2]);
-    assert_eq!(schema_objects(&conn), ["table posts", "table users"]);
-    assert_eq!(applied_versions(&conn), [1, 2]);
+    assert_eq!(versions(&report.applied), [1, 2]);
+    assert_eq!(H::objects(&mut conn), ["table posts", "table users"]);
+    assert_eq!(applied_versions::<H>(&migrations, &mut conn), [1, 2]);
     let status = migrations.status(&mut conn)?;
     assert_eq!(status.current_version, Some(2));
     let pending: Vec<u64> = status.pending.iter().map(|p| p.version).collect();
     assert_eq!(pending, [3, 4]);
 
     let report = migrations.run(&mut conn)?;
-    let applied: Vec<u64> = report.applied.iter().map(|a| a.version).collect();
-    assert_eq!(applied, [3, 4]);
-    assert_eq!(applied_versions(&conn), [1, 2, 3, 4]);
+    assert_eq!(versions(&report.applied), [3, 4]);
+    assert_eq!(applied_versions::<H>(&migrations, &mut conn), [1, 2, 3, 4]);
     Ok(())
 }
 
-#[test]
-fn a_runner_with_a_target_stops_there() -> migrate::Result<()> {
+pub fn a_runner_with_a_target_stops_there<H: Harness>() -> migrate::Result<()> {
     let migrations = four().migrations();
-    let db = Database::new();
-    let mut conn = db.open();
+    let db = H::new_database();
+    let mut conn = db.connect();
     migrations.run_to(&mut conn, 1)?;
 
     let report = migrations.runner().target(3).run(&mut conn)?;
 
-    let applied: Vec<u64> = report.applied.iter().map(|a| a.version).collect();
-    assert_eq!(applied, [2, 3]);
-    assert_eq!(applied_versions(&conn), [1, 2, 3]);
+    assert_eq!(versions(&report.applied), [2, 3]);
+    assert_eq!(applied_versions::<H>(&migrations, &mut conn), [1, 2, 3]);
     assert_eq!(
-        schema_objects(&conn),
+        H::objects(&mut conn),
         ["table posts", "table tags", "table users"]
     );
     Ok(())
 }
 
-#[test]
-fn a_target_not_in_the_set_applies_nothing() {
+pub fn a_target_not_in_the_set_applies_nothing<H: Harness>() -> migrate::Result<()> {
     // Timestamp versions: 20240102000000 lies between two of them.
     let folder = Folder::new(&[
         (
@@ -82,8 +68,8 @@ fn a_target_not_in_the_set_applies_nothing() {
         ),
     ]);
     let migrations = folder.migrations();
-    let db = Database::new();
-    let mut conn = db.open();
+    let db = H::new_database();
+    let mut conn = db.connect();
 
     for target in [20240102000000, 20240104000000, 0] {
         let error = migrations.run_to(&mut conn, target).unwrap_err();
@@ -102,28 +88,30 @@ fn a_target_not_in_the_set_applies_nothing() {
             .unwrap_err();
         assert!(matches!(error, Error::UnknownVersion(_)), "{error:?}");
     }
-    // Not even the tracking table.
-    assert_eq!(count(&conn, "SELECT count(*) FROM sqlite_schema"), 0);
+    assert!(H::is_empty(&mut conn), "not even the tracking table");
+    Ok(())
 }
 
-#[test]
-fn a_target_at_or_below_the_current_version_applies_nothing() -> migrate::Result<()> {
+pub fn a_target_at_or_below_the_current_version_applies_nothing<H: Harness>() -> migrate::Result<()>
+{
     let migrations = four().migrations();
-    let db = Database::new();
-    let mut conn = db.open();
+    let db = H::new_database();
+    let mut conn = db.connect();
     migrations.run_to(&mut conn, 3)?;
-    let tracking_before = tracking_rows(&conn, DEFAULT_TABLE);
-    let events_before = migrations.history(&mut conn)?;
+    let before = snapshot::<H>(&migrations, &mut conn);
 
     for target in [1, 3] {
         let report = migrations.run_to(&mut conn, target)?;
         assert!(report.applied.is_empty(), "target {target}: {report:?}");
     }
 
-    assert_eq!(tracking_rows(&conn, DEFAULT_TABLE), tracking_before);
-    assert_eq!(migrations.history(&mut conn)?, events_before);
     assert_eq!(
-        schema_objects(&conn),
+        snapshot::<H>(&migrations, &mut conn),
+        before,
+        "nothing applied, recorded or reverted"
+    );
+    assert_eq!(
+        H::objects(&mut conn),
         ["table posts", "table tags", "table users"],
         "nothing reverted either"
     );
