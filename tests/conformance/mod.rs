@@ -45,12 +45,11 @@ pub mod verification;
 
 pub use folder::Folder;
 
-/// The bound the runner puts on a connection: `migrate::Backend` today. The
-/// cases are generic over this alias alone, so renaming the runner's bound
-/// changes this line and nothing else.
-pub trait Conn: migrate::Backend {}
+/// The bound the runner puts on a connection, [`migrate::Database`]: the
+/// cases are generic over this alias alone.
+pub trait Conn: migrate::Database {}
 
-impl<T: migrate::Backend + ?Sized> Conn for T {}
+impl<T: migrate::Database + ?Sized> Conn for T {}
 
 /// A failure whose message is the engine's own: what [`Harness::message`]
 /// returns the text of.
