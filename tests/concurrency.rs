@@ -19,50 +19,14 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::{Database, Folder, count, rows};
+use common::{Database, Folder, count, racing_set, rounds, rows};
 use migrate::{DEFAULT_TABLE, Error, EventKind, Migrations};
-
-/// Every migration appends a row to `applied_log`, which has no uniqueness
-/// constraint: a migration applied twice leaves two rows. The second one is
-/// a slow data migration (100k rows) that keeps the write lock for a while,
-/// and the fourth changes every one of those rows, so that running it twice
-/// shows in the numbers too.
-fn racing_set() -> Folder {
-    Folder::new(&[
-        (
-            "0001_log.sql",
-            "CREATE TABLE applied_log (version INTEGER);\nINSERT INTO applied_log VALUES (1);",
-        ),
-        (
-            "0002_slow_backfill.sql",
-            "CREATE TABLE numbers (n INTEGER);
-             WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < 100000)
-             INSERT INTO numbers SELECT n FROM seq;
-             INSERT INTO applied_log VALUES (2);",
-        ),
-        ("0003_more.sql", "INSERT INTO applied_log VALUES (3);"),
-        (
-            "0004_more.sql",
-            "UPDATE numbers SET n = n + 1;\nINSERT INTO applied_log VALUES (4);",
-        ),
-    ])
-}
-
-/// How many rounds a race runs: `default`, or `heavy` when the environment
-/// has `MIGRATE_HEAVY=1` (for CI's slow job; `cargo test` stays fast).
-fn rounds(default: usize, heavy: usize) -> usize {
-    if std::env::var_os("MIGRATE_HEAVY").is_some_and(|value| value == "1") {
-        heavy
-    } else {
-        default
-    }
-}
 
 #[test]
 fn concurrent_runs_apply_each_migration_exactly_once_in_wal_mode() {
     const RUNNERS: usize = 8;
     for round in 0..rounds(5, 30) {
-        let folder = racing_set();
+        let folder = racing_set(100_000);
         let migrations = Arc::new(folder.migrations());
         let db = Arc::new(Database::new());
         set_journal_mode(&db, "WAL");
@@ -171,7 +135,7 @@ struct ChildRun {
 }
 
 fn race_processes(processes: usize, journal_mode: &str, round: usize) {
-    let folder = racing_set();
+    let folder = racing_set(100_000);
     let migrations = folder.migrations();
     let db = Database::new();
     set_journal_mode(&db, journal_mode);

@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test file uses a different subset
 
 mod folder;
+mod race;
 
 use std::path::PathBuf;
 
@@ -12,6 +13,8 @@ use tempfile::TempDir;
 
 #[allow(unused_imports)] // not every test file uses it
 pub use folder::Folder;
+#[allow(unused_imports)] // only the concurrency races use them
+pub use race::{racing_set, rounds};
 
 /// A SQLite database file in a temporary directory.
 pub struct Database {

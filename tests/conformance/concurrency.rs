@@ -10,51 +10,16 @@ use std::thread;
 
 use migrate::{EventKind, Migrations};
 
+use super::Harness;
+use super::race::{racing_set, rounds};
 use super::support::{states, versions};
-use super::{Folder, Harness};
 
 /// Runs started together, each on its own connection.
 const RUNNERS: usize = 4;
 
-/// Every migration appends a row to `applied_log`, which has no uniqueness
-/// constraint: a migration applied twice leaves two rows. The second one is
-/// a data migration (10k rows) that keeps the write lock for a while, and
-/// the fourth changes every one of those rows, so that running it twice
-/// shows in the numbers too.
-fn racing_set() -> Folder {
-    Folder::new(&[
-        (
-            "0001_log.sql",
-            "CREATE TABLE applied_log (version INTEGER);\nINSERT INTO applied_log VALUES (1);",
-        ),
-        (
-            "0002_backfill.sql",
-            "CREATE TABLE numbers (n INTEGER);
-             WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < 10000)
-             INSERT INTO numbers SELECT n FROM seq;
-             INSERT INTO applied_log VALUES (2);",
-        ),
-        ("0003_more.sql", "INSERT INTO applied_log VALUES (3);"),
-        (
-            "0004_more.sql",
-            "UPDATE numbers SET n = n + 1;\nINSERT INTO applied_log VALUES (4);",
-        ),
-    ])
-}
-
-/// How many rounds a race runs: `default`, or `heavy` when the environment
-/// has `MIGRATE_HEAVY=1` (for CI's slow job; `cargo test` stays fast).
-fn rounds(default: usize, heavy: usize) -> usize {
-    if std::env::var_os("MIGRATE_HEAVY").is_some_and(|value| value == "1") {
-        heavy
-    } else {
-        default
-    }
-}
-
 pub fn concurrent_runs_apply_each_migration_exactly_once<H: Harness>() -> migrate::Result<()> {
     for round in 0..rounds(3, 30) {
-        let folder = racing_set();
+        let folder = racing_set(10_000);
         let migrations = folder.migrations();
         let db = H::new_database();
         let connections: Vec<H::Conn> = (0..RUNNERS).map(|_| db.connect()).collect();

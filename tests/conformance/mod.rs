@@ -27,6 +27,8 @@
 
 #[path = "../common/folder.rs"]
 mod folder;
+#[path = "../common/race.rs"]
+mod race;
 mod support;
 
 pub mod apply;
