@@ -73,7 +73,7 @@
 //! order to an empty in-memory SQLite database, runs every down and checks
 //! that it restores the schema from before its up, and applies the up again;
 //! each problem is a compile error naming the file, line and statement (see
-//! [`verify()`]). `embed_migrations!("migrations", verify = false)` turns it
+//! [`sqlite::verify()`]). `embed_migrations!("migrations", verify = false)` turns it
 //! off for SQL that needs the application's own functions or extensions. The
 //! schema the set produces is embedded, and [`Migrations::check_schema`]
 //! reports how a live database has drifted from it.

@@ -1,4 +1,4 @@
-//! Verification by running (`migrate::verify`, which `embed_migrations!` runs
+//! Verification by running (`migrate::sqlite::verify`, which `embed_migrations!` runs
 //! at build time): every migration applied in order to an empty in-memory
 //! SQLite database, every down checked to restore the schema and the up to
 //! apply again after it, directives and pragmas as at run time, Rust

@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use crate::checksum::Checksum;
 use crate::error::{Error, Result};
-use crate::migration::{BoxError, Migration, Migrations};
+use crate::migration::{BoxError, Migration, Migrations, RustCode};
 use crate::report::{
     AppliedMigration, Direction, DirtyMigration, Event, EventKind, FailedMigration,
 };
@@ -65,12 +65,14 @@ pub struct Capabilities {
     pub dry_run: bool,
     /// Foreign keys are turned off around each migration's transaction and
     /// checked before its commit (SQLite, which cannot defer a table
-    /// rebuild's checks otherwise).
+    /// rebuild's checks otherwise). Describes the backend; the driver does
+    /// not act on it (the backend does this in its transactions).
     pub foreign_keys_toggled: bool,
     /// Whether the backend can tell a no-transaction migration another
     /// process is running now from one cut short (SQLite: a lock file beside
-    /// the database; PostgreSQL: a session advisory lock). Without it, a
-    /// dirty mark always counts as cut short.
+    /// a database file; PostgreSQL: a session advisory lock). Describes the
+    /// backend: without it, its [`Transaction::another_is_running`] says
+    /// `false`, so a dirty mark always counts as cut short.
     pub detects_running_outside: bool,
 }
 
@@ -205,6 +207,10 @@ pub trait Backend {
         migration: &Migration,
         direction: Direction,
     ) -> Result<(), Failure>;
+
+    /// Whether this backend can run `code`: Rust code written for it (its
+    /// step type), not for another engine.
+    fn can_run(code: &RustCode) -> bool;
 
     /// Gives back the lock taken by [`Transaction::lock_outside`].
     fn release(&mut self, lock: Self::OutsideLock);

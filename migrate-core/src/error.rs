@@ -62,9 +62,10 @@ pub enum Error {
         statement: Option<Box<str>>,
         /// What failed: the engine's error for SQL (for SQLite a
         /// [`sqlite::StatementError`](crate::sqlite::StatementError), whose
-        /// message is SQLite's own), the Rust migration's own error, a
-        /// refusal of the rules migration code runs under, or
-        /// [`ForeignKeyViolations`](crate::ForeignKeyViolations).
+        /// message is SQLite's own and whose source is the `rusqlite::Error`),
+        /// the Rust migration's own error (on SQLite, a `rusqlite::Error` it
+        /// returns is wrapped the same way), a refusal of the rules migration
+        /// code runs under, or [`ForeignKeyViolations`](crate::ForeignKeyViolations).
         #[source]
         source: BoxError,
     },
@@ -160,6 +161,21 @@ pub enum Error {
         file: String,
     },
 
+    /// A Rust migration whose code was written for another database engine
+    /// (embedded for another backend): its function takes that engine's
+    /// transaction.
+    #[error(
+        "migration {version} ({name}) is Rust code in `{file}` written for another database engine, so it cannot run on this one; nothing was changed"
+    )]
+    OtherEngine {
+        /// The version.
+        version: u64,
+        /// The name.
+        name: String,
+        /// The `.rs` file.
+        file: String,
+    },
+
     /// A grouped run (all pending migrations in one transaction) that
     /// includes a migration that must run outside a transaction.
     #[error(
@@ -208,7 +224,7 @@ pub enum Error {
     /// compare with: no schema was embedded at build time, and applying the
     /// set to an empty in-memory database now failed, or could not run a
     /// Rust migration whose code is not compiled in (see
-    /// [`verify`](crate::verify())).
+    /// [`sqlite::verify`](crate::sqlite::verify())).
     #[error("the schema the migrations produce is unknown: {reason}")]
     SchemaUnknown {
         /// Why: verification's problems, or where it stopped.
@@ -480,7 +496,14 @@ pub enum Irreversible {
         /// The `.rs` file.
         file: String,
     },
+    /// Its down is Rust code written for another database engine.
+    #[error("its down is Rust code in `{file}` written for another database engine")]
+    OtherEngine {
+        /// The `.rs` file.
+        file: String,
+    },
 }
+
 #[cfg(test)]
 mod tests {
     /// Users who return `migrate::Result` from their own functions and build

@@ -63,7 +63,7 @@
 //! `pub fn up<'a>(`, spaces allowed before the `(`); the same for `down`. The
 //! checksum of a Rust migration is that of the whole `.rs` file. Read at run
 //! time by [`Migrations::from_folder`](crate::Migrations::from_folder), a Rust
-//! migration has no code ([`Migration::is_runnable`] is false).
+//! migration has no code ([`Migration::is_runnable`](crate::Migration::is_runnable) is false).
 
 use std::collections::BTreeMap;
 use std::fmt;

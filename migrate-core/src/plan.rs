@@ -9,8 +9,8 @@
 
 use crate::checksum::Checksum;
 use crate::error::{Error, Irreversible, Problem, Result};
-use crate::migration::{Migration, MigrationKind, Migrations, Script};
-use crate::report::{AppliedMigration, DirtyMigration, RepairAction};
+use crate::migration::{Migration, MigrationKind, Migrations, RustCode, Script};
+use crate::report::{AppliedMigration, Direction, DirtyMigration, RepairAction};
 
 /// The options that change what is pending or refused.
 #[derive(Clone, Copy, Debug, Default)]
@@ -154,16 +154,26 @@ pub(crate) fn to_apply(
 }
 
 /// Refuses, before anything is applied, a pending Rust migration whose code
-/// is not compiled in and, in a grouped run, a migration that must run
-/// outside a transaction.
+/// is not compiled in or that the backend cannot run (`can_run`: written for
+/// another engine) and, in a grouped run, a migration that must run outside
+/// a transaction.
 pub(crate) fn refuse_before_applying(
     set: &Migrations,
     pending: &[usize],
     grouped: bool,
+    can_run: impl Fn(&RustCode) -> bool,
 ) -> Result<()> {
     for migration in pending.iter().map(|&i| &set.as_slice()[i]) {
-        if !migration.is_runnable() {
-            return Err(not_compiled(migration));
+        match migration.script(Direction::Up) {
+            Some(Script::Rust(None)) => return Err(not_compiled(migration)),
+            Some(Script::Rust(Some(code))) if !can_run(code) => {
+                return Err(Error::OtherEngine {
+                    version: migration.version(),
+                    name: migration.name().to_owned(),
+                    file: migration.file().to_owned(),
+                });
+            }
+            _ => {}
         }
         if grouped && migration.up_no_transaction() {
             return Err(Error::NoTransactionInGroup {
@@ -245,17 +255,26 @@ pub(crate) fn next_to_revert<'s>(
     set: &'s Migrations,
     applied: &[AppliedMigration],
     target: u64,
+    can_run: impl Fn(&RustCode) -> bool,
 ) -> Result<Option<&'s Migration>> {
     let range: Vec<&AppliedMigration> = applied.iter().filter(|row| row.version > target).collect();
     for row in range.iter().rev() {
-        reversible(set, row)?;
+        reversible(set, row, &can_run)?;
     }
-    range.last().map(|row| reversible(set, row)).transpose()
+    range
+        .last()
+        .map(|row| reversible(set, row, &can_run))
+        .transpose()
 }
 
 /// The migration of an applied row, if the set can revert it: known,
-/// unchanged since it was applied, and with a down whose code is here.
-pub(crate) fn reversible<'s>(set: &'s Migrations, row: &AppliedMigration) -> Result<&'s Migration> {
+/// unchanged since it was applied, and with a down whose code is here and
+/// the backend can run (`can_run`).
+pub(crate) fn reversible<'s>(
+    set: &'s Migrations,
+    row: &AppliedMigration,
+    can_run: impl Fn(&RustCode) -> bool,
+) -> Result<&'s Migration> {
     let refuse = |name: &str, reason| Error::Irreversible {
         version: row.version,
         name: name.to_owned(),
@@ -290,21 +309,26 @@ pub(crate) fn reversible<'s>(set: &'s Migrations, row: &AppliedMigration) -> Res
         return Err(refuse(&row.name, Irreversible::Missing));
     };
     let name = migration.name();
-    match migration.script(crate::report::Direction::Down) {
-        None => Err(refuse(
-            name,
-            Irreversible::NoDown {
-                file: migration.file().to_owned(),
-                fix: how_to_add_a_down(migration),
-            },
-        )),
-        Some(Script::Rust(None)) => Err(refuse(
-            name,
-            Irreversible::NotCompiled {
-                file: migration.file().to_owned(),
-            },
-        )),
+    let file = migration.file().to_owned();
+    match migration.script(Direction::Down) {
+        None => Err(no_down(migration)),
+        Some(Script::Rust(None)) => Err(refuse(name, Irreversible::NotCompiled { file })),
+        Some(Script::Rust(Some(code))) if !can_run(code) => {
+            Err(refuse(name, Irreversible::OtherEngine { file }))
+        }
         Some(_) => Ok(migration),
+    }
+}
+
+/// A migration without a down asked to revert.
+pub(crate) fn no_down(migration: &Migration) -> Error {
+    Error::Irreversible {
+        version: migration.version(),
+        name: migration.name().to_owned(),
+        reason: Box::new(Irreversible::NoDown {
+            file: migration.file().to_owned(),
+            fix: how_to_add_a_down(migration),
+        }),
     }
 }
 
@@ -450,7 +474,11 @@ mod tests {
 
     use super::*;
     use crate::folder::{FolderMigration, Step};
-    use crate::report::Direction;
+
+    /// A backend that runs any Rust code.
+    fn any(_: &RustCode) -> bool {
+        true
+    }
 
     /// A SQL migration `<version>_<name>` with `sql`, and a down when `down`.
     fn migration(version: u64, name: &str, sql: &str, down: bool) -> (u64, String, String, bool) {
@@ -683,12 +711,15 @@ mod tests {
         let set = four();
         let rows = applied(&set, &[1, 2, 3, 4]);
         assert_eq!(
-            next_to_revert(&set, &rows, 3).unwrap().unwrap().version(),
+            next_to_revert(&set, &rows, 3, any)
+                .unwrap()
+                .unwrap()
+                .version(),
             4
         );
-        assert!(next_to_revert(&set, &rows, 4).unwrap().is_none());
+        assert!(next_to_revert(&set, &rows, 4, any).unwrap().is_none());
         // 3 has no down: reverting to 2 refuses although 4 has one.
-        let refused = next_to_revert(&set, &rows, 2).unwrap_err();
+        let refused = next_to_revert(&set, &rows, 2, any).unwrap_err();
         match refused {
             Error::Irreversible {
                 version: 3, reason, ..
@@ -700,7 +731,7 @@ mod tests {
     #[test]
     fn reversible_refuses_divergent_missing_and_reused_rows() {
         let set = four();
-        let reason = |row: AppliedMigration| match reversible(&set, &row) {
+        let reason = |row: AppliedMigration| match reversible(&set, &row, any) {
             Err(Error::Irreversible { reason, .. }) => *reason,
             other => panic!("{other:?}"),
         };
@@ -717,7 +748,9 @@ mod tests {
             Irreversible::VersionReused { .. }
         ));
         assert_eq!(
-            reversible(&set, &applied(&set, &[2])[0]).unwrap().version(),
+            reversible(&set, &applied(&set, &[2])[0], any)
+                .unwrap()
+                .version(),
             2
         );
     }
@@ -796,14 +829,59 @@ mod tests {
         .unwrap();
         std::fs::write(dir.path().join("0002_b.rs"), "pub fn up(tx: &T) -> R {}").unwrap();
         let set = Migrations::from_folder(dir.path()).unwrap();
-        assert!(refuse_before_applying(&set, &[0], false).is_ok());
+        assert!(refuse_before_applying(&set, &[0], false, any).is_ok());
         assert!(matches!(
-            refuse_before_applying(&set, &[0], true),
+            refuse_before_applying(&set, &[0], true, any),
             Err(Error::NoTransactionInGroup { version: 1, .. })
         ));
         assert!(matches!(
-            refuse_before_applying(&set, &[0, 1], false),
+            refuse_before_applying(&set, &[0, 1], false, any),
             Err(Error::NotCompiled { version: 2, .. })
         ));
+    }
+
+    #[test]
+    fn rust_code_the_backend_cannot_run_is_refused_before_anything_changes() {
+        /// Stands for another engine's step type.
+        struct OtherStep;
+        static OTHER: OtherStep = OtherStep;
+        let rust = Migration::__embedded_rust(
+            2,
+            "fill",
+            "0002_fill.rs",
+            RustCode::new(&OTHER),
+            Some(RustCode::new(&OTHER)),
+            [0; 32],
+            [0; 32],
+        );
+        let mut migrations = four().as_slice()[..1].to_vec();
+        migrations.push(rust);
+        let set = Migrations::__validated(migrations);
+        let runs_others = |code: &RustCode| code.step::<OtherStep>().is_some();
+        let runs_none = |_: &RustCode| false;
+        assert!(refuse_before_applying(&set, &[0, 1], false, runs_others).is_ok());
+        assert!(matches!(
+            refuse_before_applying(&set, &[0, 1], false, runs_none),
+            Err(Error::OtherEngine { version: 2, .. })
+        ));
+        let rows = vec![
+            applied(&set, &[1]).remove(0),
+            row(2, "fill", Migration::checksum(&set.as_slice()[1])),
+        ];
+        match next_to_revert(&set, &rows, 0, runs_none) {
+            Err(Error::Irreversible {
+                version: 2, reason, ..
+            }) => assert!(
+                matches!(*reason, Irreversible::OtherEngine { .. }),
+                "{reason:?}"
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            next_to_revert(&set, &rows, 0, runs_others)
+                .unwrap()
+                .map(Migration::version),
+            Some(2)
+        );
     }
 }

@@ -23,7 +23,7 @@ mod input;
 /// that makes `cargo` rebuild when a file is added.
 ///
 /// The migrations are then applied to an empty in-memory SQLite database,
-/// every down checked to restore the schema (`migrate::verify`), and each
+/// every down checked to restore the schema (`migrate::sqlite::verify`), and each
 /// problem is a compile error too; `verify = false` turns that off, for SQL
 /// that needs functions or extensions only the application's connection has.
 ///

@@ -2,6 +2,8 @@
 //! running migrations.
 
 use crate::backend::{Backend, Database, LockMode, NewEvent, Purpose, Transaction};
+#[cfg(doc)]
+use crate::error::Problem;
 use crate::error::{Error, Result};
 use crate::plan;
 use crate::report::{

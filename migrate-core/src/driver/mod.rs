@@ -10,6 +10,10 @@ use std::time::{Duration, Instant};
 use crate::backend::{
     Backend, Database, Failure, LockMode, NewEvent, Purpose, Session, Transaction,
 };
+#[cfg(doc)]
+use crate::checksum::Checksum;
+#[cfg(doc)]
+use crate::error::Problem;
 use crate::error::{Error, Result};
 use crate::migration::{Migration, Migrations};
 use crate::plan::{self, Options};
@@ -366,7 +370,7 @@ impl<'a> Runner<'a> {
                             self.record_applied(&mut tx, migration, duration, EventKind::Applied)?;
                             DryRunOutcome::Ok(duration)
                         }
-                        Err(error) => DryRunOutcome::Failed(error),
+                        Err(error) => DryRunOutcome::Failed(error.waited(self.lock_timeout)),
                     }
                 };
                 let failed = matches!(outcome, DryRunOutcome::Failed(_));
@@ -519,7 +523,7 @@ impl<'a> Runner<'a> {
                 return Ok(report);
             };
             if first {
-                plan::refuse_before_applying(self.migrations, &pending, false)?;
+                plan::refuse_before_applying(self.migrations, &pending, false, B::can_run)?;
                 first = false;
             }
             let migration = &self.migrations.as_slice()[next];
@@ -546,14 +550,14 @@ impl<'a> Runner<'a> {
                 }
                 Err(error) => {
                     drop(tx);
-                    self.record_failure(
+                    let duration = started.elapsed();
+                    return Err(self.record_failure(
                         backend,
                         migration,
                         Direction::Up,
-                        started.elapsed(),
-                        &error,
-                    );
-                    return Err(error);
+                        duration,
+                        error,
+                    ));
                 }
             }
         }
@@ -570,7 +574,7 @@ impl<'a> Runner<'a> {
         let mut tx = backend.begin(LockMode::Write)?;
         tx.create_tables()?;
         let pending = self.verify(&mut tx)?;
-        plan::refuse_before_applying(self.migrations, &pending, true)?;
+        plan::refuse_before_applying(self.migrations, &pending, true, B::can_run)?;
         let mut report = Report::default();
         for migration in pending.iter().map(|&i| &self.migrations.as_slice()[i]) {
             let started = Instant::now();
@@ -579,8 +583,14 @@ impl<'a> Runner<'a> {
                 if let Error::MigrationFailed { grouped, .. } = &mut error {
                     *grouped = true;
                 }
-                self.record_failure(backend, migration, Direction::Up, started.elapsed(), &error);
-                return Err(error);
+                let duration = started.elapsed();
+                return Err(self.record_failure(
+                    backend,
+                    migration,
+                    Direction::Up,
+                    duration,
+                    error,
+                ));
             }
             let applied =
                 self.record_applied(&mut tx, migration, started.elapsed(), EventKind::Applied)?;
@@ -610,8 +620,7 @@ impl<'a> Runner<'a> {
             Ok(()) => self.record_outcome(backend, migration, direction, started),
             Err(failure) => {
                 let error = failed(migration, direction, failure, true);
-                self.record_failure(backend, migration, direction, started.elapsed(), &error);
-                Err(error)
+                Err(self.record_failure(backend, migration, direction, started.elapsed(), error))
             }
         };
         backend.release(lock);
@@ -694,16 +703,18 @@ impl<'a> Runner<'a> {
 
     /// Records a failure after its transaction was rolled back, in a
     /// transaction of its own: a failed up's row (or a dirty one's error),
-    /// and a `failed` event. A failure to record is logged, not returned:
-    /// the caller returns the migration's own error.
+    /// and a `failed` event; returns the error to give the caller (with how
+    /// long a lock was waited for, as recorded). A failure to record is
+    /// logged, not returned: the caller returns the migration's own error.
     pub(crate) fn record_failure<B: Backend>(
         &self,
         backend: &mut B,
         migration: &Migration,
         direction: Direction,
         duration: Duration,
-        error: &Error,
-    ) {
+        error: Error,
+    ) -> Error {
+        let error = error.waited(self.lock_timeout);
         tracing::error!(
             version = migration.version(),
             name = migration.name(),
@@ -745,6 +756,7 @@ impl<'a> Runner<'a> {
                 "could not record the failed migration in the tracking table"
             );
         }
+        error
     }
 
     /// Verifies the applied migrations against the set inside `tx` and

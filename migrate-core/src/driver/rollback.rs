@@ -4,6 +4,8 @@
 use std::time::Instant;
 
 use crate::backend::{Backend, Database, LockMode, NewEvent, Purpose, Transaction};
+#[cfg(doc)]
+use crate::error::Error;
 use crate::error::Result;
 use crate::migration::Migration;
 use crate::plan::{self, Until};
@@ -106,6 +108,14 @@ impl Runner<'_> {
 
     fn revert<D: Database>(&self, conn: &mut D, until: Until) -> Result<RollbackReport> {
         self.with_backend(conn, Purpose::Migrate, |backend| {
+            self.revert_on(backend, until)
+        })
+    }
+
+    /// One transaction per down; re-reads the tracking table under the
+    /// migration lock before each one.
+    fn revert_on<B: Backend>(&self, backend: &mut B, until: Until) -> Result<RollbackReport> {
+        {
             let transactional = backend.capabilities().transactional_ddl;
             let mut report = RollbackReport::default();
             // The target version is fixed under the first lock (`Count`
@@ -121,7 +131,8 @@ impl Runner<'_> {
                 self.refuse_dirty(&mut tx)?;
                 let applied = tx.applied()?;
                 let target = *target.get_or_insert_with(|| plan::rollback_target(&applied, until));
-                let Some(migration) = plan::next_to_revert(self.migrations(), &applied, target)?
+                let Some(migration) =
+                    plan::next_to_revert(self.migrations(), &applied, target, B::can_run)?
                 else {
                     return Ok(report);
                 };
@@ -137,20 +148,20 @@ impl Runner<'_> {
                 let started = Instant::now();
                 if let Err(error) = execute(&mut tx, migration, Direction::Down) {
                     drop(tx);
-                    self.record_failure(
+                    let duration = started.elapsed();
+                    return Err(self.record_failure(
                         backend,
                         migration,
                         Direction::Down,
-                        started.elapsed(),
-                        &error,
-                    );
-                    return Err(error);
+                        duration,
+                        error,
+                    ));
                 }
                 let rolled_back = self.record_rolled_back(&mut tx, migration, started)?;
                 commit_migration(tx, migration)?;
                 report.rolled_back.push(rolled_back);
             }
-        })
+        }
     }
 
     /// Removes a reverted migration's tracking row and records the event.

@@ -13,7 +13,7 @@ use crate::backend::{
 };
 use crate::checksum::Checksum;
 use crate::error::{Error, Result};
-use crate::migration::{Migration, Migrations, Script};
+use crate::migration::{Migration, Migrations, RustCode, Script};
 use crate::report::{
     AppliedMigration, Direction, DirtyMigration, Event, EventKind, FailedMigration,
 };
@@ -98,6 +98,10 @@ impl Backend for &mut Fake {
         direction: Direction,
     ) -> Result<(), Failure> {
         run(&mut self.statements, migration, direction)
+    }
+
+    fn can_run(_: &RustCode) -> bool {
+        false
     }
 
     fn release(&mut self, (): ()) {}

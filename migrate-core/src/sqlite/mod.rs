@@ -29,7 +29,7 @@
 mod foreign_keys;
 mod guard;
 mod lock_file;
-pub mod schema;
+mod schema;
 mod script;
 mod tracking;
 pub mod verify;
@@ -51,8 +51,8 @@ use crate::backend::{
 };
 use crate::checksum::Checksum;
 use crate::error::{Error, Result};
-use crate::migration::{BoxError, Migration, Migrations, Script};
-use crate::plan::not_compiled;
+use crate::migration::{BoxError, Migration, Migrations, RustCode, Script};
+use crate::plan::{no_down, not_compiled};
 use crate::report::{AppliedMigration, Direction, DirtyMigration, Event, FailedMigration};
 use crate::schema::{Schema, SchemaDifference};
 
@@ -89,8 +89,9 @@ impl std::fmt::Display for StatementError {
 }
 
 impl std::error::Error for StatementError {
+    /// The rusqlite error, so that code walking the chain finds it.
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        std::error::Error::source(&self.0)
+        Some(&self.0)
     }
 }
 
@@ -294,8 +295,10 @@ impl<'c> Backend for Sqlite<'c> {
         migration: &Migration,
         direction: Direction,
     ) -> Result<(), Failure> {
-        let Some(Script::Sql { sql, .. }) = migration.script(direction) else {
-            return Err(not_compiled(migration).into());
+        let sql = match migration.script(direction) {
+            Some(Script::Sql { sql, .. }) => sql,
+            Some(Script::Rust(_)) => return Err(not_compiled(migration).into()),
+            None => return Err(no_down(migration).into()),
         };
         let Some(guard) = &self.guard else {
             return Err(unguarded().into());
@@ -337,6 +340,10 @@ impl<'c> Backend for Sqlite<'c> {
             Ok(())
         };
         result.and(put_back).and(off_again)
+    }
+
+    fn can_run(code: &RustCode) -> bool {
+        code.step::<RustStep>().is_some()
     }
 
     fn release(&mut self, lock: Running) {
@@ -510,7 +517,7 @@ fn execute(
     guard: &Guard,
 ) -> Result<(), Failure> {
     let Some(script) = migration.script(direction) else {
-        return Err(not_compiled(migration).into());
+        return Err(no_down(migration).into());
     };
     let scope = guard.migration(tx);
     let result = match script {

@@ -16,7 +16,7 @@
 //! 1. its up is applied; a failing statement is a problem naming its file,
 //!    line, statement and SQLite's message, and nothing after it is tried;
 //! 2. when it is reversible, its down runs and the schema (see
-//!    [`schema`](crate::schema)) must equal the schema before its up; then
+//!    [`Schema`]) must equal the schema before its up; then
 //!    the up is applied again, and must succeed.
 //!
 //! # Rust migrations
@@ -253,7 +253,7 @@ impl VerifyProblem {
 ///
 /// [`Error::SchemaUnknown`] when verification finds a problem, or the set
 /// has a Rust migration without its code (read from a folder; see the
-/// [module docs](mod@crate::verify)).
+/// [module docs](mod@crate::sqlite::verify)).
 pub fn expected_schema(migrations: &Migrations) -> RunResult<Cow<'_, Schema>> {
     if let Some(schema) = migrations.embedded_schema() {
         return Ok(Cow::Borrowed(schema));
@@ -387,13 +387,29 @@ impl Verification<'_> {
     fn run(&mut self) -> RunResult<Option<Schema>> {
         let mut start = 0;
         loop {
-            let mut conn = open_in_memory().map_err(context("opening an in-memory database"))?;
             // Foreign keys stay off between migrations: the runner turns them
             // off around each migration's transaction and back on after it;
             // on a connection that runs nothing else, off between migrations
             // is the same, without two `PRAGMA`s per migration that each cost
             // a pass over the schema.
-            let mut backend = Sqlite::open(&mut conn, &SESSION, true)?;
+            let opened = open_in_memory().map_err(context("opening an in-memory database"));
+            let mut conn = match opened {
+                Ok(conn) => conn,
+                // A later database: keep what the earlier ones found.
+                Err(error) if start > 0 => {
+                    self.problems.push(internal(error));
+                    return Ok(None);
+                }
+                Err(error) => return Err(error),
+            };
+            let mut backend = match Sqlite::open(&mut conn, &SESSION, true) {
+                Ok(backend) => backend,
+                Err(error) if start > 0 => {
+                    self.problems.push(internal(error));
+                    return Ok(None);
+                }
+                Err(error) => return Err(error),
+            };
             // A new database gets the ups before `start` again; they were
             // applied once already, so a failure is unexpected.
             for migration in &self.set.as_slice()[..start] {

@@ -26,7 +26,7 @@
 //! - **change what the application had on the connection**: `DETACH` a
 //!   database the migration did not attach, or drop, alter or write to a
 //!   temporary table, view, index or trigger that was there before it;
-//! - in the build-time check only (see [`verify`](crate::verify())): **open a
+//! - in the build-time check only (see [`verify`](crate::sqlite::verify())): **open a
 //!   file**: `ATTACH` of anything but `:memory:` (or `''`, the private
 //!   temporary database `VACUUM` uses), `VACUUM INTO` a file, and
 //!   `load_extension()`. The check runs on an in-memory database while the
