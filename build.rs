@@ -1,7 +1,7 @@
-// Rebuild the examples and tests when a migration file is added to a folder
-// they embed: `include_str!` only tracks the files that existed at the last
-// build. In your own crate this is one line:
-// `println!("cargo:rerun-if-changed=migrations");`
+// Rebuild the examples, tests and the guide's doctests (docs/) when a
+// migration file is added to a folder they embed: `include_str!` only tracks
+// the files that existed at the last build. In your own crate this is one
+// line: `println!("cargo:rerun-if-changed=migrations");`
 //
 // This build script also runs when `migrate` is built as a dependency, where
 // these folders may not exist (a packaged crate may leave them out), and
@@ -9,7 +9,7 @@
 // so only existing folders are watched.
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    for folder in ["examples/migrations", "tests/fixtures"] {
+    for folder in ["examples/migrations", "tests/fixtures", "docs/migrations"] {
         if std::path::Path::new(folder).exists() {
             println!("cargo:rerun-if-changed={folder}");
         }

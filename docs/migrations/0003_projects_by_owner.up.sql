@@ -1,0 +1,1 @@
+CREATE INDEX projects_by_owner ON projects (owner);
