@@ -240,8 +240,8 @@ impl<'a> Runner<'a> {
     /// - On SQLite, migration code runs under SQLite's authorizer: a statement that would
     ///   begin or end a transaction (`BEGIN`, `COMMIT`, `END`, `ROLLBACK`, a
     ///   savepoint the migration did not open) or touch the tracking tables
-    ///   is refused, failing the migration (see the README's Reliability
-    ///   section). The authorizer replaces one the application set on `conn`,
+    ///   is refused, failing the migration (see the guide's
+    ///   `docs/reliability.md`). The authorizer replaces one the application set on `conn`,
     ///   and is removed afterwards.
     /// - However it ends, `conn` is handed back as it was given: no
     ///   transaction open, its settings (SQLite: busy timeout, foreign keys)
