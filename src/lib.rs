@@ -163,3 +163,30 @@ pub use migrate_macros::embed_migrations;
 /// `examples/app_cli.rs`.
 #[cfg(feature = "cli")]
 pub use migrate_cli as cli;
+
+/// The guide's pages (`docs/`), one item per page, so that `cargo test --doc`
+/// compiles and runs their examples. Not part of the API: compiled only for
+/// doctests.
+#[cfg(doctest)]
+pub mod guide {
+    #[doc = include_str!("../docs/README.md")]
+    pub struct Index;
+    #[doc = include_str!("../docs/build-time-checks.md")]
+    pub struct BuildTimeChecks;
+    #[doc = include_str!("../docs/running.md")]
+    pub struct Running;
+    #[doc = include_str!("../docs/rollback.md")]
+    pub struct Rollback;
+    #[doc = include_str!("../docs/rust-migrations.md")]
+    pub struct RustMigrations;
+    #[doc = include_str!("../docs/run-controls.md")]
+    pub struct RunControls;
+    #[doc = include_str!("../docs/baseline-and-repair.md")]
+    pub struct BaselineAndRepair;
+    #[doc = include_str!("../docs/reliability.md")]
+    pub struct Reliability;
+    #[doc = include_str!("../docs/coming-from-another-tool.md")]
+    pub struct ComingFromAnotherTool;
+    #[doc = include_str!("../docs/postgresql.md")]
+    pub struct Postgresql;
+}
