@@ -15,6 +15,7 @@ use migrate_core::{
     Runner, Schema, SchemaObject, Status,
 };
 use serde_json::{Value, json};
+use unicode_width::UnicodeWidthStr;
 
 use crate::args::{
     BaselineArgs, DownArgs, NewArgs, Options, RepairArgs, SchemaArgs, UpArgs, ValidateArgs,
@@ -932,7 +933,7 @@ impl Lines {
             version: set.latest_version().unwrap_or(0).to_string().len(),
             name: set
                 .iter()
-                .map(|m| m.name().chars().count())
+                .map(|m| m.name().width())
                 .max()
                 .unwrap_or(0)
                 .min(40),
@@ -948,10 +949,12 @@ impl Lines {
         name: &str,
         detail: &str,
     ) -> std::io::Result<()> {
+        // Padded by the width a terminal shows (CJK and emoji take two
+        // columns), not by the count of characters as `{:<}` would.
+        let pad = " ".repeat(self.name.saturating_sub(name.width()));
         let line = format!(
-            "{style}{verb:<11}{style:#}  {version:>width$}  {name:<name_width$}  {detail}",
+            "{style}{verb:<11}{style:#}  {version:>width$}  {name}{pad}  {detail}",
             width = self.version,
-            name_width = self.name
         );
         writeln!(out, "{}", line.trim_end())?;
         out.flush()

@@ -80,6 +80,24 @@ fn status_in_json_lists_applied_pending_failed_divergent_and_missing() {
 }
 
 #[test]
+fn status_and_up_align_wide_characters_by_the_columns_they_take() {
+    let project = Project::new(&[
+        ("0001_用户表.sql", "CREATE TABLE users (id INTEGER);\n"),
+        (
+            "0002_🚀_launch.sql",
+            "CREATE TABLE launches (id INTEGER);\n",
+        ),
+        ("0003_cafe\u{301}.sql", "CREATE TABLE cafes (id INTEGER);\n"),
+        ("0004_plain.sql", "CREATE TABLE plain (id INTEGER);\n"),
+    ]);
+    let up = project.run(&["up", "--to", "3"], 0);
+    snapshot("up-wide-names", &common::without_durations(&up.stdout));
+    project.fix_times();
+    let status = project.run(&["status"], 0);
+    snapshot("status-wide-names", &status.stdout);
+}
+
+#[test]
 fn status_shows_a_version_a_different_migration_took_as_reused_not_divergent() {
     let project = renumbered_after_a_merge();
     let output = project.run(&["status"], 0);
