@@ -148,7 +148,9 @@ pub(crate) fn up(s: &mut Session, args: &UpArgs) -> Result<()> {
     let error = result.as_ref().err().map(crate::exit::message);
     let current = match &result {
         Ok(()) => current_version(s, &runner)?,
-        Err(_) => None,
+        // What the migrations applied before the failure left: the failure
+        // is the error to report, not a second one reading the status.
+        Err(_) => current_version(s, &runner).unwrap_or(None),
     };
     if s.options.json {
         let applied: Vec<Value> = applied.iter().map(applied_json).collect();
@@ -694,6 +696,19 @@ pub(crate) fn schema(s: &mut Session, args: &SchemaArgs) -> Result<()> {
             s.out,
             &json!({ "database": s.database, "objects": objects }),
         )?);
+    }
+    if objects.is_empty() {
+        // A comment, so that `migrate schema > schema.sql` still replays.
+        let besides = if args.include_tracking {
+            ""
+        } else {
+            " (besides the tracking tables)"
+        };
+        writeln!(
+            s.out,
+            "-- the database `{}` has no schema objects{besides}",
+            s.database
+        )?;
     }
     for object in objects {
         writeln!(s.out, "{};", object.sql())?;

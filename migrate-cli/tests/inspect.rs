@@ -206,6 +206,18 @@ fn schema_prints_sql_that_rebuilds_the_schema_without_the_tracking_tables() {
         "{with_tracking}"
     );
 
+    // An empty database says so, in a comment that replays as nothing.
+    let empty = Project::new(REVERSIBLE);
+    empty.run(&["baseline", "1"], 0);
+    let schema = empty.run(&["schema"], 0).stdout;
+    assert_eq!(
+        schema,
+        "-- the database `app.db` has no schema objects (besides the tracking tables)\n"
+    );
+    rusqlite::Connection::open_in_memory()
+        .unwrap()
+        .execute_batch(&schema)
+        .unwrap();
     let objects = json(&project, &["schema"]);
     assert_eq!(objects["objects"][2]["type"], "index");
     assert_eq!(objects["objects"][2]["name"], "posts_by_user");

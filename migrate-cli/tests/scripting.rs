@@ -40,11 +40,13 @@ fn up_down_and_redo_report_in_json() {
     assert_eq!(versions, [2, 1]);
     assert_eq!(down["current_version"], Value::Null);
 
-    // A failed run still reports what it applied before the failure.
+    // A failed run still reports what it applied before the failure, and
+    // the version the database is at after it.
     project.write("0004_broken.sql", "INSERT INTO nowhere VALUES (1);\n");
     let output = project.run(&["up", "--json"], 1);
     let up = json(&output.stdout);
     assert_eq!(up["applied"].as_array().unwrap().len(), 3);
+    assert_eq!(up["current_version"], 3);
     assert_contains(up["error"].as_str().unwrap(), "migration 4 (broken) failed");
     assert!(
         output
