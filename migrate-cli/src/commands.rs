@@ -15,19 +15,19 @@ use migrate_core::{
     Runner, Schema, SchemaObject, Status,
 };
 use serde_json::{Value, json};
+
 use unicode_width::UnicodeWidthStr;
 
-use crate::args::{
-    BaselineArgs, DownArgs, NewArgs, Options, RepairArgs, SchemaArgs, UpArgs, ValidateArgs,
-};
+use crate::args::{BaselineArgs, DownArgs, NewArgs, RepairArgs, SchemaArgs, UpArgs, ValidateArgs};
 use crate::output::{self, DIM, ERROR, GOOD, HEADER, Table, WAITING, cell, plain};
 use crate::run::Session;
+use crate::settings::Settings;
 
 /// `new`: the next migration's file(s) from a template.
 pub(crate) fn new(
     dir: &Path,
     args: &NewArgs,
-    options: &Options,
+    options: &Settings,
     out: &mut dyn Write,
 ) -> Result<()> {
     let files = crate::new::create(dir, &args.name, args.reversible)?;
@@ -47,7 +47,7 @@ pub(crate) fn new(
 pub(crate) fn validate(
     dir: &Path,
     args: &ValidateArgs,
-    options: &Options,
+    options: &Settings,
     out: &mut dyn Write,
 ) -> Result<()> {
     let invalid = |out: &mut dyn Write, problems: Vec<String>| -> Result<()> {
@@ -145,7 +145,7 @@ pub(crate) fn up(s: &mut Session, args: &UpArgs) -> Result<()> {
     };
     let result =
         logged(s, "up", result).with_context(|| format!("applying migrations to `{}`", s.database));
-    let error = result.as_ref().err().map(crate::exit::message);
+    let error = result.as_ref().err().map(|error| s.message(error));
     let current = match &result {
         Ok(()) => current_version(s, &runner)?,
         // What the migrations applied before the failure left: the failure
@@ -396,13 +396,48 @@ pub(crate) fn redo(s: &mut Session) -> Result<()> {
 
 /// `status`: one row per version, then every problem in full.
 pub(crate) fn status(s: &mut Session) -> Result<()> {
-    let status = s
-        .runner()
-        .status(s.conn)
-        .with_context(|| format!("reading the status of `{}`", s.database))?;
+    let status = read_status(s)?;
     if s.options.json {
-        return Ok(output::json(s.out, &status_json(&s.database, &status))?);
+        print_status_json(s, &status)
+    } else {
+        print_status(s, &status)
     }
+}
+
+/// The status, naming the database if it cannot be read.
+fn read_status(s: &mut Session) -> Result<Status> {
+    s.runner()
+        .status(s.conn)
+        .with_context(|| format!("reading the status of `{}`", s.database))
+}
+
+/// `status --json`.
+fn print_status_json(s: &mut Session, status: &Status) -> Result<()> {
+    Ok(output::json(s.out, &status_json(&s.database, status))?)
+}
+
+/// Every problem, failed attempt and dirty mark in full.
+fn status_details(status: &Status) -> Vec<String> {
+    status
+        .problems
+        .iter()
+        .map(|p| p.to_string())
+        .chain(status.failed.iter().map(|m| m.error.clone()))
+        .chain(status.dirty.iter().map(|m| {
+            Error::Dirty {
+                version: m.version,
+                name: m.name.clone(),
+                direction: m.direction,
+                error: m.error.clone(),
+            }
+            .to_string()
+        }))
+        .collect()
+}
+
+/// `status` as text: the database, the current version and a summary; one
+/// row per version; then every problem in full.
+fn print_status(s: &mut Session, status: &Status) -> Result<()> {
     let problems = status.problems.len();
     writeln!(s.out, "{HEADER}database{HEADER:#}  {}", s.database)?;
     writeln!(
@@ -425,7 +460,7 @@ pub(crate) fn status(s: &mut Session) -> Result<()> {
 
     let mut table =
         Table::new(&["version", "name", "state", "at", "duration"]).right(&["version", "duration"]);
-    for (version, row) in status_rows(&status) {
+    for (version, row) in status_rows(status) {
         table.row(vec![
             plain(version),
             plain(row.name),
@@ -436,21 +471,7 @@ pub(crate) fn status(s: &mut Session) -> Result<()> {
     }
     table.write(s.out)?;
 
-    let details: Vec<String> = status
-        .problems
-        .iter()
-        .map(|p| p.to_string())
-        .chain(status.failed.iter().map(|m| m.error.clone()))
-        .chain(status.dirty.iter().map(|m| {
-            Error::Dirty {
-                version: m.version,
-                name: m.name.clone(),
-                direction: m.direction,
-                error: m.error.clone(),
-            }
-            .to_string()
-        }))
-        .collect();
+    let details = status_details(status);
     if !details.is_empty() {
         writeln!(s.out)?;
         for detail in details {
@@ -791,7 +812,7 @@ fn logged<T, E: Into<anyhow::Error>>(
         Ok(value) => return Ok(value),
         Err(error) => error.into(),
     };
-    let message = crate::exit::message(&error);
+    let message = s.message(&error);
     let (event, fields) = match error.downcast_ref::<Error>() {
         Some(Error::MigrationFailed {
             version,

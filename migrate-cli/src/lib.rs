@@ -13,11 +13,13 @@
 //!   its Rust migrations can run too.
 //!
 //! The database commands are `up`, `down`, `redo`, `status`, `history`,
-//! `baseline`, `repair` and `schema` ([`DbCommand`]); the binary adds `new`
-//! and `validate`, which work on the folder. Every command takes `--json`,
-//! `--log-file` and `--table` ([`Options`]). [`report`] prints an error and
-//! maps it to the exit codes [`SUCCESS`], [`FAILURE`], [`USAGE`] and
-//! [`REFUSED`].
+//! `baseline`, `repair` and `schema` ([`DbCommand`]); the binary adds `new` and `validate`, which work on the folder. Each command takes
+//! the options that mean something to it:
+//! `--json`/`--format` ([`Output`]), `--table` ([`Tracking`]) on the
+//! database commands, `--log-file` ([`Logging`]) on those that change the
+//! database, and in the binary `--database`, `--dir` and `--config`
+//! ([`Source`]). [`report`] prints an error and maps it to the exit codes
+//! [`SUCCESS`], [`FAILURE`], [`USAGE`] and [`REFUSED`].
 //!
 //! # Examples
 //!
@@ -59,9 +61,12 @@ mod log;
 mod new;
 mod output;
 mod run;
+mod settings;
 mod time;
 
 pub use args::{
-    BaselineArgs, Cli, Command, Db, DbCommand, DownArgs, NewArgs, Options, SchemaArgs, UpArgs,
+    BaselineArgs, Cli, Command, Db, DbCommand, DownArgs, Embedded, Folder, Format, HistoryArgs,
+    Logging, NewArgs, Options, Output, RedoArgs, RepairArgs, SchemaArgs, Source, StatusArgs,
+    Tracking, UpArgs, ValidateArgs,
 };
 pub use exit::{FAILURE, REFUSED, SUCCESS, USAGE, exit_code, report};

@@ -318,6 +318,6 @@ fn the_database_comes_from_database_url_with_or_without_a_sqlite_prefix() {
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&output.stderr),
-        "error: no database: pass `--database <PATH>` or set DATABASE_URL\n"
+        "error: no database: pass `--database <URL>`, set DATABASE_URL (in the environment or a .env file), or set `database` in migrate.toml\n"
     );
 }

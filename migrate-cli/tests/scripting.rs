@@ -62,7 +62,10 @@ fn the_log_file_gets_one_json_line_per_change() {
     let log_arg = log.to_str().unwrap();
     project.run(&["up", "--log-file", log_arg], 0);
     project.run(&["down", "--log-file", log_arg], 0);
-    project.run(&["status", "--log-file", log_arg], 0);
+    // Before the subcommand, `--log-file` applies where it means something:
+    // `status` changes nothing, so it logs nothing (after it, it is refused).
+    project.run(&["--log-file", log_arg, "status"], 0);
+    project.run(&["status", "--log-file", log_arg], 2);
     project.write(
         "0003_posts_by_user.up.sql",
         "CREATE INDEX posts_by_user ON nowhere (user_id);\n",
