@@ -92,7 +92,7 @@ empty in-memory SQLite database, every down checked to restore the schema.")]
 /// Where the standalone binary finds the database and the folder.
 #[derive(Debug, Clone, Default, Args)]
 pub struct Source {
-    /// The SQLite database: a file path, or `sqlite:` / `sqlite://` and a path [env: DATABASE_URL]
+    /// The SQLite database: a path, `sqlite:` or `sqlite://` and a path (`?mode=rwc` and SQLite's other URI parameters allowed), or a `file:` URI [env: DATABASE_URL]
     #[arg(short = 'D', long, value_name = "URL")]
     pub database: Option<String>,
 

@@ -12,7 +12,7 @@ use migrate_core::{Migrations, Runner};
 
 use crate::args::{Cli, Command, Db, DbCommand, Folder, Options, Output};
 use crate::commands;
-use crate::database;
+use crate::database::Target;
 use crate::log::Log;
 use crate::settings::{self, Config, Settings};
 
@@ -145,16 +145,15 @@ impl Cli {
                         .or(self.source.database.as_deref()),
                     config.as_ref(),
                 )?;
-                let path = database::path(Some(&given.database))
+                let target = Target::parse(&given.database, given.origin.base())
                     .with_context(|| given.origin.to_string())?;
-                let path = given.origin.base().join(path);
-                let mut conn = database::open(&path, command.creates_database())?;
+                let mut conn = target.open(command.creates_database())?;
                 run_db(
                     command,
                     &options,
                     &migrations,
                     &mut conn,
-                    Some(path.display().to_string()),
+                    Some(target.shown_as()),
                     out,
                 )
             }

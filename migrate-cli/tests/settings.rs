@@ -71,6 +71,18 @@ fn dotenv_gives_database_url_from_this_folder_or_a_parent_and_the_environment_wi
         ),
         "current   version 3"
     );
+
+    // A `.env` naming another database says where the URL came from.
+    project.write_file(".env", "DATABASE_URL=postgres://localhost/app\n");
+    let output = project.run_bare(&["status"], 1);
+    let dot_env = project.path().canonicalize().unwrap().join(".env");
+    assert_eq!(
+        output.stderr,
+        format!(
+            "error: DATABASE_URL in `{}`: postgres:// is not supported yet: this build supports SQLite: a path, sqlite:, sqlite:// or a file: URI\n",
+            dot_env.display()
+        )
+    );
 }
 
 #[test]
