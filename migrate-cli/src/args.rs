@@ -27,6 +27,7 @@ Examples:
   DATABASE_URL=sqlite://app.db migrate up
   migrate new add_email --reversible
   migrate validate --dir db/migrations
+  migrate check                          # in CI or a deploy script: exit 0 only when up to date
 
 Settings: the command line wins over the environment (DATABASE_URL, also
 read from a .env file in this folder or a parent), which wins over
@@ -36,7 +37,8 @@ the defaults.
 Exit codes: 0 success, 1 failure, 2 usage, 3 refused (divergent, missing or
 out-of-order migrations, a version reused by a different migration, a dirty or
 in-progress migration, an irreversible rollback, a refused baseline or repair:
-nothing was changed)."
+nothing was changed; for `check` and `status --exit-code`, anything dirty,
+failed or disagreeing), 4 pending (`check` and `status --exit-code` only)."
 )]
 pub struct Cli {
     /// The database, the folder and the configuration file, for every
@@ -321,14 +323,34 @@ and an up of it, each committed on its own.")]
 Examples:
   migrate status
   migrate status --json | jq .current_version
+  migrate status --exit-code             # 0 up to date, 4 pending, 3 needs attention
 
-Exits 0 whatever the state; `up` refuses (exit 3) what status shows as a
-problem."
+Exits 0 whatever the state, unless --exit-code; `up` refuses (exit 3) what
+status shows as a problem."
     )]
     Status {
         /// Its arguments.
         #[command(flatten)]
         args: StatusArgs,
+        /// The database and the folder.
+        #[command(flatten)]
+        source: S,
+    },
+
+    /// Exit 0 if the database is up to date with the migrations, 4 if some are pending, 3 if anything is dirty, failed or disagrees; for deploy scripts and CI
+    #[command(after_help = "\
+Examples:
+  migrate check && ./deploy
+  migrate check --json
+
+Prints what is pending or wrong, one line each (with --json, the document of
+`status --json`). Exit codes: 0 up to date; 4 migrations pending and nothing
+else; 3 a migration is dirty, failed, divergent, missing, out of order or its
+version reused (what `up` would refuse, or a failed attempt to look at).")]
+    Check {
+        /// Its arguments.
+        #[command(flatten)]
+        args: CheckArgs,
         /// The database and the folder.
         #[command(flatten)]
         source: S,
@@ -412,6 +434,7 @@ impl<S: Args> DbCommand<S> {
             | DbCommand::Down { source, .. }
             | DbCommand::Redo { source, .. }
             | DbCommand::Status { source, .. }
+            | DbCommand::Check { source, .. }
             | DbCommand::History { source, .. }
             | DbCommand::Baseline { source, .. }
             | DbCommand::Repair { source, .. }
@@ -427,6 +450,7 @@ impl<S: Args> DbCommand<S> {
             DbCommand::Down { args, .. } => (&args.output, &args.tracking, Some(&args.logging)),
             DbCommand::Redo { args, .. } => (&args.output, &args.tracking, Some(&args.logging)),
             DbCommand::Status { args, .. } => (&args.output, &args.tracking, None),
+            DbCommand::Check { args, .. } => (&args.output, &args.tracking, None),
             DbCommand::History { args, .. } => (&args.output, &args.tracking, None),
             DbCommand::Baseline { args, .. } => (&args.output, &args.tracking, Some(&args.logging)),
             DbCommand::Repair { args, .. } => (&args.output, &args.tracking, Some(&args.logging)),
@@ -528,6 +552,22 @@ pub struct RedoArgs {
 /// Arguments of `status`.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
+    /// Exit 4 if a migration is pending, 3 if anything is dirty, failed or disagrees (as `check`), instead of 0 whatever the state
+    #[arg(long)]
+    pub exit_code: bool,
+
+    /// How to print.
+    #[command(flatten)]
+    pub output: Output,
+
+    /// Which tracking table.
+    #[command(flatten)]
+    pub tracking: Tracking,
+}
+
+/// Arguments of `check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
     /// How to print.
     #[command(flatten)]
     pub output: Output,

@@ -18,7 +18,10 @@ use serde_json::{Value, json};
 
 use unicode_width::UnicodeWidthStr;
 
-use crate::args::{BaselineArgs, DownArgs, NewArgs, RepairArgs, SchemaArgs, UpArgs, ValidateArgs};
+use crate::args::{
+    BaselineArgs, DownArgs, NewArgs, RepairArgs, SchemaArgs, StatusArgs, UpArgs, ValidateArgs,
+};
+use crate::exit::NotUpToDate;
 use crate::output::{self, DIM, ERROR, GOOD, HEADER, Table, WAITING, cell, plain};
 use crate::run::Session;
 use crate::settings::Settings;
@@ -394,14 +397,46 @@ pub(crate) fn redo(s: &mut Session) -> Result<()> {
     Ok(())
 }
 
-/// `status`: one row per version, then every problem in full.
-pub(crate) fn status(s: &mut Session) -> Result<()> {
+/// `status`: one row per version, then every problem in full; with
+/// `--exit-code`, an error when the database is not up to date (see
+/// [`up_to_date`]).
+pub(crate) fn status(s: &mut Session, args: &StatusArgs) -> Result<()> {
     let status = read_status(s)?;
     if s.options.json {
-        print_status_json(s, &status)
+        print_status_json(s, &status)?;
     } else {
-        print_status(s, &status)
+        print_status(s, &status)?;
     }
+    if args.exit_code {
+        up_to_date(s, &status)?;
+    }
+    Ok(())
+}
+
+/// `check`: what is pending or wrong, one line each; an error when the
+/// database is not up to date (see [`up_to_date`]).
+pub(crate) fn check(s: &mut Session) -> Result<()> {
+    let status = read_status(s)?;
+    if s.options.json {
+        print_status_json(s, &status)?;
+        return up_to_date(s, &status);
+    }
+    let lines = Lines::new(s.migrations);
+    for m in &status.pending {
+        lines.line(s.out, "pending", WAITING, m.version, &m.name, "")?;
+    }
+    for detail in status_details(&status) {
+        writeln!(s.out, "{ERROR}-{ERROR:#} {detail}")?;
+    }
+    if status.is_up_to_date() && status.failed.is_empty() {
+        writeln!(
+            s.out,
+            "{GOOD}up to date{GOOD:#}: `{}`{}",
+            s.database,
+            at_version(status.current_version)
+        )?;
+    }
+    up_to_date(s, &status)
 }
 
 /// The status, naming the database if it cannot be read.
@@ -414,6 +449,23 @@ fn read_status(s: &mut Session) -> Result<Status> {
 /// `status --json`.
 fn print_status_json(s: &mut Session, status: &Status) -> Result<()> {
     Ok(output::json(s.out, &status_json(&s.database, status))?)
+}
+
+/// Ok when nothing is pending, dirty, failed or disagrees; otherwise
+/// [`NotUpToDate`], whose exit code says which.
+fn up_to_date(s: &Session, status: &Status) -> Result<()> {
+    let outdated = NotUpToDate {
+        database: s.database.clone(),
+        pending: status.pending.len(),
+        dirty: status.dirty.len(),
+        failed: status.failed.len(),
+        problems: status.problems.len(),
+    };
+    if outdated.pending + outdated.dirty + outdated.failed + outdated.problems == 0 {
+        Ok(())
+    } else {
+        Err(outdated.into())
+    }
 }
 
 /// Every problem, failed attempt and dirty mark in full.

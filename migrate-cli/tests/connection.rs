@@ -108,7 +108,7 @@ fn only_up_and_baseline_create_a_missing_file_unless_the_uri_says_mode_rwc() {
         "file:app.db",
         "file:app.db?cache=shared",
     ] {
-        for command in ["status", "history", "down", "schema"] {
+        for command in ["status", "history", "down", "schema", "check"] {
             let output = project.run_bare(&[command, "-D", database], 1);
             assert_eq!(
                 output.stderr,

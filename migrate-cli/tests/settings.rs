@@ -156,6 +156,11 @@ fn config_names_another_settings_file_whose_relative_paths_are_its_own() {
     let output = project.run_bare(&["status", "--config", "deploy/prod.toml"], 0);
     assert_contains(&output.stdout, "database  deploy/../cli.db\n");
     assert_contains(&output.stdout, "current   version 3\n");
+    let output = project.run_bare(&["--config", "deploy/prod.toml", "check"], 0);
+    assert_contains(
+        &output.stdout,
+        "up to date: `deploy/../cli.db`, at version 3\n",
+    );
 
     let output = project.run_bare(&["status", "--config", "deploy/none.toml"], 1);
     assert_contains(

@@ -10,7 +10,8 @@ use common::{Project, REVERSIBLE, assert_contains};
 
 /// The subcommands, as `migrate --help` lists them.
 const COMMANDS: &[&str] = &[
-    "new", "validate", "up", "down", "redo", "status", "history", "baseline", "repair", "schema",
+    "new", "validate", "up", "down", "redo", "status", "check", "history", "baseline", "repair",
+    "schema",
 ];
 
 /// The long options `migrate <command> --help` lists.
@@ -91,7 +92,8 @@ fn each_subcommands_help_lists_only_the_options_that_mean_something_there() {
         ),
         ("down", &[&["to", "table", "log-file"], output, source]),
         ("redo", &[&["table", "log-file"], output, source]),
-        ("status", &[&["table"], output, source]),
+        ("status", &[&["exit-code", "table"], output, source]),
+        ("check", &[&["table"], output, source]),
         ("history", &[&["table"], output, source]),
         ("baseline", &[&["table", "log-file"], output, source]),
         (
