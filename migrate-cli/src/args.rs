@@ -55,8 +55,8 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// A subcommand of the standalone binary: the folder-only ones, and every
-/// database command.
+/// A subcommand of the standalone binary: the folder-only ones, every
+/// database command, and the shell completions and man page.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create the next migration file(s) in the folder, from a template
@@ -89,6 +89,23 @@ empty in-memory SQLite database, every down checked to restore the schema.")]
     /// A command on the database.
     #[command(flatten)]
     Db(DbCommand<Source>),
+
+    /// Print a shell completion script
+    #[command(after_help = "\
+Examples:
+  migrate completions bash > ~/.local/share/bash-completion/completions/migrate
+  migrate completions zsh > ~/.zfunc/_migrate
+  migrate completions fish > ~/.config/fish/completions/migrate.fish
+  migrate completions powershell >> $PROFILE")]
+    Completions(CompletionsArgs),
+
+    /// Print the man page, migrate(1), or a command's, in roff; or write them all to a folder
+    #[command(after_help = "\
+Examples:
+  migrate man | man -l -
+  migrate man up > migrate-up.1
+  migrate man --out-dir ~/.local/share/man/man1   # migrate.1 and migrate-<command>.1")]
+    Man(ManArgs),
 }
 
 /// Where the standalone binary finds the database and the folder.
@@ -219,6 +236,26 @@ pub struct ValidateArgs {
     /// How to print.
     #[command(flatten)]
     pub output: Output,
+}
+
+/// Arguments of `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// Arguments of `man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print, e.g. `up` (migrate-up(1)) [default: migrate(1)]
+    #[arg(value_name = "COMMAND")]
+    pub command: Option<String>,
+
+    /// Write migrate.1 and every command's page to this folder instead of printing
+    #[arg(long, value_name = "FOLDER", conflicts_with = "command")]
+    pub out_dir: Option<PathBuf>,
 }
 
 /// The database commands mounted in an application's own parser, over its

@@ -14,8 +14,8 @@
 //!
 //! The database commands are `up`, `down`, `redo`, `status`, `check`,
 //! `history`, `baseline`, `repair` and `schema` ([`DbCommand`]); the binary
-//! adds `new` and `validate`, which work on the folder. Each command takes
-//! the options that mean something to it:
+//! adds `new` and `validate`, which work on the folder, and `completions`
+//! and `man`. Each command takes the options that mean something to it:
 //! `--json`/`--format` ([`Output`]), `--table` ([`Tracking`]) on the
 //! database commands, `--log-file` ([`Logging`]) on those that change the
 //! database, and in the binary `--database`, `--dir` and `--config`
@@ -66,8 +66,8 @@ mod settings;
 mod time;
 
 pub use args::{
-    BaselineArgs, CheckArgs, Cli, Command, Db, DbCommand, DownArgs, Embedded, Folder, Format,
-    HistoryArgs, Logging, NewArgs, Options, Output, RedoArgs, RepairArgs, SchemaArgs, Source,
-    StatusArgs, Tracking, UpArgs, ValidateArgs,
+    BaselineArgs, CheckArgs, Cli, Command, CompletionsArgs, Db, DbCommand, DownArgs, Embedded,
+    Folder, Format, HistoryArgs, Logging, ManArgs, NewArgs, Options, Output, RedoArgs, RepairArgs,
+    SchemaArgs, Source, StatusArgs, Tracking, UpArgs, ValidateArgs,
 };
 pub use exit::{FAILURE, PENDING, REFUSED, SUCCESS, USAGE, exit_code, report};

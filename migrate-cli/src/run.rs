@@ -5,12 +5,12 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
-use clap::Args;
+use anyhow::{Context, Result, bail};
+use clap::{Args, CommandFactory};
 use migrate_core::sqlite::Connection;
 use migrate_core::{Migrations, Runner};
 
-use crate::args::{Cli, Command, Db, DbCommand, Folder, Options, Output};
+use crate::args::{Cli, Command, Db, DbCommand, Folder, ManArgs, Options, Output};
 use crate::commands;
 use crate::database::Target;
 use crate::log::Log;
@@ -120,6 +120,11 @@ impl Cli {
     fn run_command(&self, out: &mut dyn Write) -> Result<()> {
         let before = &self.source.folder;
         match &self.command {
+            Command::Completions(args) => {
+                clap_complete::generate(args.shell, &mut Cli::command(), "migrate", out);
+                Ok(())
+            }
+            Command::Man(args) => man(args, out),
             Command::New(args) => {
                 let (dir, options) = self.folder_settings(&args.folder, &args.output)?;
                 commands::new(&dir, args, &options, out)
@@ -173,6 +178,49 @@ impl Cli {
         let (dir, _) = settings::dir(folder, before, config.as_ref());
         Ok((dir, options))
     }
+}
+
+/// `man`: migrate(1), a command's page, or every page written to a folder.
+fn man(args: &ManArgs, out: &mut dyn Write) -> Result<()> {
+    // Built as `clap_mangen::generate_to` builds it, so that the commands'
+    // pages are named `migrate-<command>`; each with the version, which
+    // clap gives the top command only.
+    let mut cli = Cli::command().disable_help_subcommand(true);
+    cli.build();
+    let version = env!("CARGO_PKG_VERSION");
+    let commands = cli
+        .get_subcommands()
+        .map(|command| command.clone().version(version));
+    let mut pages: Vec<clap::Command> = std::iter::once(cli.clone()).chain(commands).collect();
+    if let Some(folder) = &args.out_dir {
+        for page in &pages {
+            clap_mangen::Man::new(page.clone())
+                .generate_to(folder)
+                .with_context(|| format!("writing the man pages to `{}`", folder.display()))?;
+        }
+        writeln!(
+            out,
+            "wrote {} man pages to `{}`",
+            pages.len(),
+            folder.display()
+        )?;
+        return Ok(());
+    }
+    let page = match &args.command {
+        None => pages.swap_remove(0),
+        Some(name) => match pages.iter().position(|page| page.get_name() == name) {
+            Some(at) if at > 0 => pages.swap_remove(at),
+            _ => bail!(
+                "`{name}` is not a command of migrate: {}",
+                pages[1..]
+                    .iter()
+                    .map(|page| page.get_name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        },
+    };
+    Ok(clap_mangen::Man::new(page).render(out)?)
 }
 
 /// Reads the migrations folder with the grammar and checks of

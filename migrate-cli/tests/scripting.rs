@@ -165,8 +165,19 @@ fn usage_errors_exit_with_2_and_every_subcommand_shows_an_example() {
         assert_eq!(output.status.code(), Some(2), "{args:?}");
     }
     for command in [
-        "new", "validate", "up", "down", "redo", "status", "check", "history", "baseline",
-        "repair", "schema",
+        "new",
+        "validate",
+        "up",
+        "down",
+        "redo",
+        "status",
+        "check",
+        "history",
+        "baseline",
+        "repair",
+        "schema",
+        "completions",
+        "man",
     ] {
         let output = project.bare().args([command, "--help"]).output().unwrap();
         assert!(output.status.success());

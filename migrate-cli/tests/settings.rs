@@ -194,4 +194,6 @@ fn a_settings_file_with_an_unknown_key_or_value_is_refused_naming_both() {
     project.write_file("migrate.toml", "dir = [\n");
     let output = project.run_bare(&["status", "-D", "cli.db"], 1);
     assert_contains(&output.stderr, "error: `migrate.toml` line 1: ");
+    // `completions` and `man` do not read it.
+    project.run_bare(&["man"], 0);
 }

@@ -1,6 +1,6 @@
-//! The command line itself: the aliases other tools' users type, and each
+//! The command line itself: the aliases other tools' users type, each
 //! subcommand's `--help` listing only the options that mean something
-//! there.
+//! there, and the shell completions and man pages generated from it.
 
 mod common;
 
@@ -10,8 +10,19 @@ use common::{Project, REVERSIBLE, assert_contains};
 
 /// The subcommands, as `migrate --help` lists them.
 const COMMANDS: &[&str] = &[
-    "new", "validate", "up", "down", "redo", "status", "check", "history", "baseline", "repair",
+    "new",
+    "validate",
+    "up",
+    "down",
+    "redo",
+    "status",
+    "check",
+    "history",
+    "baseline",
+    "repair",
     "schema",
+    "completions",
+    "man",
 ];
 
 /// The long options `migrate <command> --help` lists.
@@ -108,6 +119,8 @@ fn each_subcommands_help_lists_only_the_options_that_mean_something_there() {
             "schema",
             &[&["include-tracking", "check", "table"], output, source],
         ),
+        ("completions", &[]),
+        ("man", &[&["out-dir"]]),
     ];
     assert_eq!(cases.len(), COMMANDS.len());
     for (command, groups) in cases {
@@ -135,4 +148,59 @@ fn each_subcommands_help_lists_only_the_options_that_mean_something_there() {
         let output = project.run_bare(args, 2);
         assert_contains(&output.stderr, "error: unexpected argument");
     }
+}
+
+#[test]
+fn completions_for_every_shell_name_every_subcommand() {
+    let project = Project::new(&[]);
+    std::fs::remove_dir(project.migrations()).unwrap(); // needs no folder
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let output = project.run_bare(&["completions", shell], 0);
+        assert!(output.stdout.len() > 1000, "{shell}: {}", output.stdout);
+        for command in COMMANDS {
+            assert_contains(&output.stdout, command);
+        }
+        // (fish writes `-l exit-code`, the others `--exit-code`.)
+        for option in ["database", "exit-code", "reversible", "dry-run"] {
+            assert_contains(&output.stdout, option);
+        }
+    }
+    assert_contains(
+        &project.run_bare(&["completions", "bash"], 0).stdout,
+        "_migrate()",
+    );
+    project.run_bare(&["completions", "tcsh"], 2);
+}
+
+#[test]
+fn man_prints_migrate_1_naming_every_subcommand_and_each_commands_page() {
+    let project = Project::new(&[]);
+    let page = project.run_bare(&["man"], 0).stdout;
+    assert!(page.contains(".TH migrate 1"), "{page}");
+    for command in COMMANDS {
+        assert_contains(&page, &format!("migrate\\-{command}(1)"));
+    }
+    let up = project.run_bare(&["man", "up"], 0).stdout;
+    assert_contains(&up, ".TH migrate-up 1");
+    assert_contains(&up, "\\-\\-dry\\-run");
+
+    let output = project.run_bare(&["man", "nope"], 1);
+    assert_contains(
+        &output.stderr,
+        "error: `nope` is not a command of migrate: new, validate, up,",
+    );
+
+    let folder = project.path().join("man1");
+    std::fs::create_dir(&folder).unwrap();
+    let written = project.run_bare(&["man", "--out-dir", "man1"], 0);
+    assert_eq!(written.stdout, "wrote 14 man pages to `man1`\n");
+    let mut pages: Vec<String> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    pages.sort();
+    let mut expected: Vec<String> = COMMANDS.iter().map(|c| format!("migrate-{c}.1")).collect();
+    expected.push("migrate.1".into());
+    expected.sort();
+    assert_eq!(pages, expected);
 }
