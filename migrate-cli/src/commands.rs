@@ -425,7 +425,7 @@ pub(crate) fn check(s: &mut Session) -> Result<()> {
     for m in &status.pending {
         lines.line(s.out, "pending", WAITING, m.version, &m.name, "")?;
     }
-    for detail in status_details(&status) {
+    for detail in status_details(s, &status) {
         writeln!(s.out, "{ERROR}-{ERROR:#} {detail}")?;
     }
     if status.is_up_to_date() && status.failed.is_empty() {
@@ -446,9 +446,11 @@ fn read_status(s: &mut Session) -> Result<Status> {
         .with_context(|| format!("reading the status of `{}`", s.database))
 }
 
-/// `status --json`.
+/// `status --json`, in the session's words.
 fn print_status_json(s: &mut Session, status: &Status) -> Result<()> {
-    Ok(output::json(s.out, &status_json(&s.database, status))?)
+    let mut value = status_json(&s.database, status);
+    s.wording.apply_json(&mut value);
+    Ok(output::json(s.out, &value)?)
 }
 
 /// Ok when nothing is pending, dirty, failed or disagrees; otherwise
@@ -468,8 +470,9 @@ fn up_to_date(s: &Session, status: &Status) -> Result<()> {
     }
 }
 
-/// Every problem, failed attempt and dirty mark in full.
-fn status_details(status: &Status) -> Vec<String> {
+/// Every problem, failed attempt and dirty mark in full, in the session's
+/// words.
+fn status_details(s: &Session, status: &Status) -> Vec<String> {
     status
         .problems
         .iter()
@@ -484,6 +487,7 @@ fn status_details(status: &Status) -> Vec<String> {
             }
             .to_string()
         }))
+        .map(|detail| s.wording.apply(&detail).into_owned())
         .collect()
 }
 
@@ -523,7 +527,7 @@ fn print_status(s: &mut Session, status: &Status) -> Result<()> {
     }
     table.write(s.out)?;
 
-    let details = status_details(status);
+    let details = status_details(s, status);
     if !details.is_empty() {
         writeln!(s.out)?;
         for detail in details {

@@ -98,6 +98,24 @@ impl fmt::Display for NotUpToDate {
 
 impl std::error::Error for NotUpToDate {}
 
+/// An error of the standalone binary, printed in its words (see
+/// [`Wording::Folder`](crate::wording::Wording::Folder)); its causes are the
+/// error's, for [`exit_code`].
+#[derive(Debug)]
+pub(crate) struct InFolderWords(pub(crate) anyhow::Error);
+
+impl fmt::Display for InFolderWords {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&crate::wording::Wording::Folder.apply(&message(&self.0)))
+    }
+}
+
+impl std::error::Error for InFolderWords {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.0.as_ref())
+    }
+}
+
 /// The error with its causes, `<what was done>: <why>`, as `{:#}` would
 /// print it, but ending at the first error of the runtime, of the folder or
 /// of SQLite: their messages already include their sources', which `{:#}`
@@ -109,7 +127,11 @@ pub(crate) fn message(error: &anyhow::Error) -> String {
             message.push_str(": ");
         }
         message.push_str(&cause.to_string());
-        if cause.is::<Error>() || cause.is::<FolderError>() || cause.is::<SqliteError>() {
+        if cause.is::<Error>()
+            || cause.is::<FolderError>()
+            || cause.is::<SqliteError>()
+            || cause.is::<InFolderWords>()
+        {
             break;
         }
     }

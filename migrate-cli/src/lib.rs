@@ -64,6 +64,7 @@ mod output;
 mod run;
 mod settings;
 mod time;
+mod wording;
 
 pub use args::{
     BaselineArgs, CheckArgs, Cli, Command, CompletionsArgs, Db, DbCommand, DownArgs, Embedded,

@@ -13,8 +13,10 @@ use migrate_core::{Migrations, Runner};
 use crate::args::{Cli, Command, Db, DbCommand, Folder, ManArgs, Options, Output};
 use crate::commands;
 use crate::database::Target;
+use crate::exit::InFolderWords;
 use crate::log::Log;
 use crate::settings::{self, Config, Settings};
+use crate::wording::Wording;
 
 /// What a database command works on, and where it writes.
 pub(crate) struct Session<'a> {
@@ -30,6 +32,8 @@ pub(crate) struct Session<'a> {
     pub(crate) log: Log,
     /// Standard output, or a buffer in tests.
     pub(crate) out: &'a mut dyn Write,
+    /// How messages name where the set comes from.
+    pub(crate) wording: Wording,
 }
 
 impl<'a> Session<'a> {
@@ -38,10 +42,12 @@ impl<'a> Session<'a> {
         self.migrations.runner().table(self.options.table.as_str())
     }
 
-    /// An error's message (see [`crate::exit::message`]), for JSON and the
-    /// log file.
+    /// An error's message (see [`crate::exit::message`]) in this session's
+    /// words, for JSON and the log file.
     pub(crate) fn message(&self, error: &anyhow::Error) -> String {
-        crate::exit::message(error)
+        self.wording
+            .apply(&crate::exit::message(error))
+            .into_owned()
     }
 
     /// Runs one database command.
@@ -70,10 +76,10 @@ fn run_db<S: Args>(
     shown_as: Option<String>,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let database = match (shown_as, conn.path()) {
-        (Some(shown_as), _) => shown_as,
-        (None, Some(path)) if !path.is_empty() => path.to_owned(),
-        _ => "the database".to_owned(),
+    let (database, wording) = match (shown_as, conn.path()) {
+        (Some(shown_as), _) => (shown_as, Wording::Folder),
+        (None, Some(path)) if !path.is_empty() => (path.to_owned(), Wording::Embedded),
+        _ => ("the database".to_owned(), Wording::Embedded),
     };
     let log = Log::open(options.log_file.as_deref(), &database)?;
     Session {
@@ -83,6 +89,7 @@ fn run_db<S: Args>(
         options,
         log,
         out,
+        wording,
     }
     .run(command)
 }
@@ -114,7 +121,9 @@ impl Cli {
     ///
     /// As [`Cli::run`].
     pub fn run_to(&self, out: &mut dyn Write) -> Result<()> {
+        // The set comes from a folder: messages say so (see `wording`).
         self.run_command(out)
+            .map_err(|error| anyhow::Error::new(InFolderWords(error)))
     }
 
     fn run_command(&self, out: &mut dyn Write) -> Result<()> {

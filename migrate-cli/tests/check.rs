@@ -35,7 +35,7 @@ fn check_exits_0_up_to_date_and_4_with_migrations_pending() {
 }
 
 #[test]
-fn check_exits_3_when_a_migration_is_divergent() {
+fn check_exits_3_when_a_migration_is_divergent_or_missing() {
     let project = Project::new(REVERSIBLE);
     project.run(&["up"], 0);
 
@@ -56,6 +56,17 @@ fn check_exits_3_when_a_migration_is_divergent() {
     project.run(&["status", "--exit-code"], 3);
     project.run(&["repair"], 0);
     project.run(&["check"], 0);
+
+    // Missing: applied, but its file is gone (the folder is older than the
+    // database); in the folder's words.
+    project.write("0004_tags.sql", "CREATE TABLE tags (name TEXT);\n");
+    project.run(&["up"], 0);
+    std::fs::remove_file(project.migrations().join("0004_tags.sql")).unwrap();
+    let output = project.run(&["check"], 3);
+    assert_contains(
+        &output.stdout,
+        "- migration 4 (tags) is applied but unknown to the folder: the database is newer than the folder\n",
+    );
 }
 
 #[test]

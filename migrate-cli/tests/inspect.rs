@@ -77,6 +77,30 @@ fn status_in_json_lists_applied_pending_failed_divergent_and_missing() {
         "2024-01-31T12:00:00.000Z"
     );
     assert_eq!(status["problems"].as_array().unwrap().len(), 4);
+    // The binary reads its migrations from a folder, and says so where the
+    // library speaks of "this build".
+    assert!(
+        status["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p
+                == "migration 9 (from_the_future) is applied but unknown to the folder: the database is newer than the folder"),
+        "{}",
+        status["problems"]
+    );
+    let text = project.run(&["status"], 0).stdout;
+    assert_contains(&text, "      9  from_the_future  missing");
+    assert_contains(
+        &text,
+        "- migration 9 (from_the_future) is applied but unknown to the folder: the database is newer than the folder\n",
+    );
+    let down = project.run(&["down"], 3);
+    assert_eq!(
+        down.stderr,
+        "error: rolling back migrations of `app.db`: cannot roll back migration 9 (from_the_future): \
+         it is applied but unknown to the folder, so its down is unknown; nothing was rolled back\n"
+    );
 }
 
 #[test]
