@@ -67,7 +67,9 @@ impl<'a> Session<'a> {
 }
 
 /// Runs a database command over `migrations` and `conn`, writing to `out`;
-/// messages name the database `shown_as`, or else by its file.
+/// messages name the database `shown_as`, or else by its file. Only the
+/// standalone binary gives `shown_as`, and its set is read from a folder:
+/// messages then say "the folder" (see [`Wording`]).
 fn run_db<S: Args>(
     command: &DbCommand<S>,
     options: &Settings,
@@ -126,6 +128,8 @@ impl Cli {
             .map_err(|error| anyhow::Error::new(InFolderWords(error)))
     }
 
+    /// Runs the command: merges its settings, reads the folder and opens
+    /// the database it needs; errors in the library's words.
     fn run_command(&self, out: &mut dyn Write) -> Result<()> {
         let before = &self.source.folder;
         match &self.command {
