@@ -34,7 +34,7 @@ pub struct App {
 
 #[derive(Subcommand)]
 pub enum AppCommand {
-    /// Database migrations: up, down, redo, status, history, baseline, repair, schema
+    /// Database migrations: up, down, redo, status, check, history, baseline, repair, schema
     Db(migrate::cli::Db),
     /// Count the tasks
     Tasks,

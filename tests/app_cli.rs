@@ -94,3 +94,35 @@ fn the_mounted_commands_have_no_folder_commands_and_share_the_exit_codes() {
         std::process::ExitCode::from(migrate::cli::REFUSED)
     );
 }
+
+#[test]
+fn the_mounted_commands_take_their_options_before_or_after_and_check_the_database() {
+    let database = Database::new();
+    let (_, error) = app(&database, &["db", "check"]);
+    let error = error.expect("everything is pending");
+    assert_eq!(
+        migrate::cli::exit_code(&error),
+        std::process::ExitCode::from(migrate::cli::PENDING)
+    );
+    let (_, error) = app(&database, &["db", "run", "--to", "2"]);
+    assert!(error.is_none(), "{error:?}");
+    for args in [
+        &["db", "--json", "info"][..],
+        &["db", "status", "--format", "json"],
+    ] {
+        let (status, error) = app(&database, args);
+        assert!(error.is_none(), "{error:?}");
+        let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+        assert_eq!(status["current_version"], 2, "{args:?}");
+    }
+    app(&database, &["db", "up"]);
+    let (checked, error) = app(&database, &["db", "check"]);
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(
+        checked,
+        format!(
+            "up to date: `{}`, at version 13\n",
+            database.path().display()
+        )
+    );
+}

@@ -1,9 +1,19 @@
 //! The command line, as clap types: the standalone [`Cli`] and the mountable
-//! [`Db`], which share [`DbCommand`] and [`Options`].
+//! [`Db`], which share [`DbCommand`].
+//!
+//! Each subcommand takes the options that mean something to it, and no
+//! others (so its `--help` lists only those): [`Output`] everywhere,
+//! [`Tracking`] on the database commands, [`Logging`] on those that change
+//! the database, and, in the standalone binary only, [`Source`] (the
+//! database, the folder, the configuration file) or [`Folder`]. The same
+//! options are also accepted before the subcommand ([`Cli::source`],
+//! [`Cli::options`], [`Db::options`]), as in `migrate --database app.db
+//! status`; there they apply to the commands they mean something to, and a
+//! value after the subcommand wins.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// The `migrate` command: SQLite schema migrations read from a folder at run
 /// time, with the grammar and checks of `embed_migrations!`.
@@ -17,27 +27,26 @@ Examples:
   DATABASE_URL=sqlite://app.db migrate up
   migrate new add_email --reversible
   migrate validate --dir db/migrations
+  migrate check                          # in CI or a deploy script: exit 0 only when up to date
+
+Settings: the command line wins over the environment (DATABASE_URL, also
+read from a .env file in this folder or a parent), which wins over
+migrate.toml in this folder (dir, table, format, database), which wins over
+the defaults.
 
 Exit codes: 0 success, 1 failure, 2 usage, 3 refused (divergent, missing or
 out-of-order migrations, a version reused by a different migration, a dirty or
 in-progress migration, an irreversible rollback, a refused baseline or repair:
-nothing was changed)."
+nothing was changed; for `check` and `status --exit-code`, anything dirty,
+failed or disagreeing), 4 pending (`check` and `status --exit-code` only)."
 )]
 pub struct Cli {
-    /// The SQLite database: a file path, or `sqlite:` / `sqlite://` and a path
-    #[arg(long, env = "DATABASE_URL", global = true, value_name = "PATH")]
-    pub database: Option<String>,
+    /// The database, the folder and the configuration file, for every
+    /// command that uses them.
+    #[command(flatten)]
+    pub source: Source,
 
-    /// The migrations folder
-    #[arg(
-        long,
-        global = true,
-        default_value = "migrations",
-        value_name = "FOLDER"
-    )]
-    pub dir: PathBuf,
-
-    /// Options shared with the mounted commands.
+    /// Options for every command that uses them.
     #[command(flatten)]
     pub options: Options,
 
@@ -46,19 +55,23 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// A subcommand of the standalone binary: the folder-only ones, and every
-/// database command.
+/// A subcommand of the standalone binary: the folder-only ones, every
+/// database command, and the shell completions and man page.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create the next migration file(s) in the folder, from a template
-    #[command(after_help = "\
+    #[command(
+        visible_alias = "add",
+        after_help = "\
 Examples:
   migrate new create_users               # migrations/0001_create_users.sql
   migrate new add_email --reversible     # 0002_add_email.up.sql and .down.sql
+  migrate add add_phone -r               # the same, shorter
 
 The version follows the folder's scheme: the next number with the zero-padding
 of the latest file, or the current UTC time (YYYYMMDDHHMMSS) in a folder of
-14-digit timestamp versions. An empty or missing folder starts at 0001.")]
+14-digit timestamp versions. An empty or missing folder starts at 0001."
+    )]
     New(NewArgs),
 
     /// Check the migrations folder with every rule of `embed_migrations!`, and run it on an empty in-memory database as the macro does; needs no database
@@ -75,7 +88,119 @@ empty in-memory SQLite database, every down checked to restore the schema.")]
 
     /// A command on the database.
     #[command(flatten)]
-    Db(DbCommand),
+    Db(DbCommand<Source>),
+
+    /// Print a shell completion script
+    #[command(after_help = "\
+Examples:
+  migrate completions bash > ~/.local/share/bash-completion/completions/migrate
+  migrate completions zsh > ~/.zfunc/_migrate
+  migrate completions fish > ~/.config/fish/completions/migrate.fish
+  migrate completions powershell >> $PROFILE")]
+    Completions(CompletionsArgs),
+
+    /// Print the man page, migrate(1), or a command's, in roff; or write them all to a folder
+    #[command(after_help = "\
+Examples:
+  migrate man | man -l -
+  migrate man up > migrate-up.1
+  migrate man --out-dir ~/.local/share/man/man1   # migrate.1 and migrate-<command>.1")]
+    Man(ManArgs),
+}
+
+/// Where the standalone binary finds the database and the folder.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Source {
+    /// The SQLite database: a path, `sqlite:` or `sqlite://` and a path (`?mode=rwc` and SQLite's other URI parameters allowed), or a `file:` URI [env: DATABASE_URL]
+    #[arg(short = 'D', long, value_name = "URL")]
+    pub database: Option<String>,
+
+    /// The folder and the configuration file.
+    #[command(flatten)]
+    pub folder: Folder,
+}
+
+/// Where the standalone binary finds the folder and its settings.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Folder {
+    /// The migrations folder [default: migrations]
+    #[arg(long, visible_alias = "source", value_name = "FOLDER")]
+    pub dir: Option<PathBuf>,
+
+    /// The settings file [default: migrate.toml in the current folder, if there is one]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// No source: the mounted commands run over the application's embedded set
+/// and its connection.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Embedded {}
+
+/// How to print.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Output {
+    /// Print JSON for scripts instead of text (as `--format json`)
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+
+    /// Print `text` or `json` [default: text]
+    #[arg(long, value_enum, value_name = "FORMAT", hide_possible_values = true)]
+    pub format: Option<Format>,
+}
+
+/// Text for people or JSON for scripts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Aligned text, coloured on a terminal.
+    Text,
+    /// One JSON document on standard output.
+    Json,
+}
+
+impl Output {
+    /// The format asked for here, if any.
+    pub(crate) fn format(&self) -> Option<Format> {
+        if self.json {
+            Some(Format::Json)
+        } else {
+            self.format
+        }
+    }
+}
+
+/// Which tracking table.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Tracking {
+    /// The tracking table (the history is `<TABLE>_events`) [default: migrate_schema_history]
+    #[arg(long, value_name = "TABLE")]
+    pub table: Option<String>,
+}
+
+/// Where to log changes.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Logging {
+    /// Append one JSON object per line to this file for every migration applied, rolled back, failed, baselined or repaired
+    #[arg(long, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
+}
+
+/// The options given before a subcommand: each applies to the commands it
+/// means something to, unless the subcommand is given its own.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Options {
+    /// How to print.
+    #[command(flatten)]
+    pub output: Output,
+
+    /// Which tracking table.
+    #[command(flatten)]
+    pub tracking: Tracking,
+
+    /// Where to log changes.
+    #[command(flatten)]
+    pub logging: Logging,
 }
 
 /// Arguments of `new`.
@@ -85,8 +210,52 @@ pub struct NewArgs {
     pub name: String,
 
     /// Create an `.up.sql` and a `.down.sql` instead of one `.sql` file
-    #[arg(long)]
+    #[arg(short, long)]
     pub reversible: bool,
+
+    /// The folder.
+    #[command(flatten)]
+    pub folder: Folder,
+
+    /// How to print.
+    #[command(flatten)]
+    pub output: Output,
+}
+
+/// Arguments of `validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Check the folder rules only, without running the migrations on an in-memory database (as `verify = false` in the macro)
+    #[arg(long)]
+    pub no_verify: bool,
+
+    /// The folder.
+    #[command(flatten)]
+    pub folder: Folder,
+
+    /// How to print.
+    #[command(flatten)]
+    pub output: Output,
+}
+
+/// Arguments of `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// Arguments of `man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print, e.g. `up` (migrate-up(1)) [default: migrate(1)]
+    #[arg(value_name = "COMMAND")]
+    pub command: Option<String>,
+
+    /// Write migrate.1 and every command's page to this folder instead of printing
+    #[arg(long, value_name = "FOLDER", conflicts_with = "command")]
+    pub out_dir: Option<PathBuf>,
 }
 
 /// The database commands mounted in an application's own parser, over its
@@ -116,7 +285,7 @@ pub struct NewArgs {
 /// ```
 #[derive(Debug, Args)]
 pub struct Db {
-    /// Options of every command.
+    /// Options for every command that uses them (`myapp db --json status`).
     #[command(flatten)]
     pub options: Options,
 
@@ -125,42 +294,48 @@ pub struct Db {
     pub command: DbCommand,
 }
 
-/// Options of every database command, standalone or mounted.
-#[derive(Debug, Args)]
-pub struct Options {
-    /// Print JSON for scripts instead of text
-    #[arg(long, global = true)]
-    pub json: bool,
-
-    /// Append one JSON object per line to this file for every migration applied, rolled back, failed, baselined or repaired
-    #[arg(long, global = true, value_name = "PATH")]
-    pub log_file: Option<PathBuf>,
-
-    /// The tracking table (the history is `<TABLE>_events`)
-    #[arg(long, global = true, default_value = migrate_core::DEFAULT_TABLE)]
-    pub table: String,
-}
-
-/// A command on the database.
+/// A command on the database. `S` is where the database and the folder come
+/// from: [`Source`] in the standalone binary, nothing ([`Embedded`]) when
+/// mounted in an application.
 #[derive(Debug, Subcommand)]
-pub enum DbCommand {
+pub enum DbCommand<S: Args = Embedded> {
     /// Apply pending migrations, each in its own transaction
-    #[command(after_help = "\
+    #[command(
+        visible_alias = "run",
+        after_help = "\
 Examples:
   migrate up                 # every pending migration
   migrate up --to 5          # pending migrations up to and including version 5
   migrate up --dry-run       # apply inside one transaction, report, roll back
-  migrate up --grouped       # all pending migrations in one transaction")]
-    Up(UpArgs),
+  migrate up --grouped       # all pending migrations in one transaction"
+    )]
+    Up {
+        /// Its arguments.
+        #[command(flatten)]
+        args: UpArgs,
+        /// The database and the folder.
+        #[command(flatten)]
+        source: S,
+    },
 
     /// Revert applied migrations with their downs, newest first
-    #[command(after_help = "\
+    #[command(
+        visible_alias = "revert",
+        after_help = "\
 Examples:
   migrate down               # the latest applied migration
   migrate down 3             # the last three applied
   migrate down --to 5        # everything above version 5
-  migrate down --to 0        # everything")]
-    Down(DownArgs),
+  migrate down --to 0        # everything"
+    )]
+    Down {
+        /// Its arguments.
+        #[command(flatten)]
+        args: DownArgs,
+        /// The database and the folder.
+        #[command(flatten)]
+        source: S,
+    },
 
     /// Revert the latest applied migration and apply it again
     #[command(after_help = "\
@@ -169,23 +344,68 @@ Examples:
 
 Verifies first as `up` would; then a down of the latest applied migration
 and an up of it, each committed on its own.")]
-    Redo,
+    Redo {
+        /// Its arguments.
+        #[command(flatten)]
+        args: RedoArgs,
+        /// The database and the folder.
+        #[command(flatten)]
+        source: S,
+    },
 
     /// Show the current version and the state of every version: applied, pending, failed, dirty, divergent, version reused, missing or out of order
-    #[command(after_help = "\
+    #[command(
+        visible_aliases = ["info", "list"],
+        after_help = "\
 Examples:
   migrate status
   migrate status --json | jq .current_version
+  migrate status --exit-code             # 0 up to date, 4 pending, 3 needs attention
 
-Exits 0 whatever the state; `up` refuses (exit 3) what status shows as a problem.")]
-    Status,
+Exits 0 whatever the state, unless --exit-code; `up` refuses (exit 3) what
+status shows as a problem."
+    )]
+    Status {
+        /// Its arguments.
+        #[command(flatten)]
+        args: StatusArgs,
+        /// The database and the folder.
+        #[command(flatten)]
+        source: S,
+    },
+
+    /// Exit 0 if the database is up to date with the migrations, 4 if some are pending, 3 if anything is dirty, failed or disagrees; for deploy scripts and CI
+    #[command(after_help = "\
+Examples:
+  migrate check && ./deploy
+  migrate check --json
+
+Prints what is pending or wrong, one line each (with --json, the document of
+`status --json`). Exit codes: 0 up to date; 4 migrations pending and nothing
+else; 3 a migration is dirty, failed, divergent, missing, out of order or its
+version reused (what `up` would refuse, or a failed attempt to look at).")]
+    Check {
+        /// Its arguments.
+        #[command(flatten)]
+        args: CheckArgs,
+        /// The database and the folder.
+        #[command(flatten)]
+        source: S,
+    },
 
     /// Show the history of every migration applied, rolled back, failed, baselined or repaired, oldest first
     #[command(after_help = "\
 Examples:
   migrate history
   migrate history --json")]
-    History,
+    History {
+        /// Its arguments.
+        #[command(flatten)]
+        args: HistoryArgs,
+        /// The database and the folder.
+        #[command(flatten)]
+        source: S,
+    },
 
     /// Mark every migration up to and including VERSION as applied without running it
     #[command(after_help = "\
@@ -193,7 +413,14 @@ Examples:
   migrate baseline 12        # a database that already has what 1 to 12 create
 
 Refused (exit 3) when a migration is already applied.")]
-    Baseline(BaselineArgs),
+    Baseline {
+        /// Its arguments.
+        #[command(flatten)]
+        args: BaselineArgs,
+        /// The database and the folder.
+        #[command(flatten)]
+        source: S,
+    },
 
     /// Accept edited files' checksums and clear dirty marks and failed attempts
     #[command(after_help = "\
@@ -206,7 +433,14 @@ Before clearing a dirty mark, bring the database by hand to the migration's
 
 An applied version that a different migration now has (status: version
 reused) is refused (exit 3, nothing changed) unless --accept-reused-versions.")]
-    Repair(RepairArgs),
+    Repair {
+        /// Its arguments.
+        #[command(flatten)]
+        args: RepairArgs,
+        /// The database and the folder.
+        #[command(flatten)]
+        source: S,
+    },
 
     /// Print the database's schema as SQL, without SQLite's own objects and the tracking tables, or check it for drift
     #[command(after_help = "\
@@ -219,7 +453,65 @@ Examples:
 With --check, every table, index, view, trigger or column that is missing,
 not created by any migration, or defined differently is listed, and the exit
 code is 1 if there is one.")]
-    Schema(SchemaArgs),
+    Schema {
+        /// Its arguments.
+        #[command(flatten)]
+        args: SchemaArgs,
+        /// The database and the folder.
+        #[command(flatten)]
+        source: S,
+    },
+}
+
+impl<S: Args> DbCommand<S> {
+    /// Where the database and the folder come from.
+    pub fn source(&self) -> &S {
+        match self {
+            DbCommand::Up { source, .. }
+            | DbCommand::Down { source, .. }
+            | DbCommand::Redo { source, .. }
+            | DbCommand::Status { source, .. }
+            | DbCommand::Check { source, .. }
+            | DbCommand::History { source, .. }
+            | DbCommand::Baseline { source, .. }
+            | DbCommand::Repair { source, .. }
+            | DbCommand::Schema { source, .. } => source,
+        }
+    }
+
+    /// The options given after the subcommand, as [`Options`] (a command
+    /// without `--log-file` has none).
+    pub fn options(&self) -> Options {
+        let (output, tracking, logging) = match self {
+            DbCommand::Up { args, .. } => (&args.output, &args.tracking, Some(&args.logging)),
+            DbCommand::Down { args, .. } => (&args.output, &args.tracking, Some(&args.logging)),
+            DbCommand::Redo { args, .. } => (&args.output, &args.tracking, Some(&args.logging)),
+            DbCommand::Status { args, .. } => (&args.output, &args.tracking, None),
+            DbCommand::Check { args, .. } => (&args.output, &args.tracking, None),
+            DbCommand::History { args, .. } => (&args.output, &args.tracking, None),
+            DbCommand::Baseline { args, .. } => (&args.output, &args.tracking, Some(&args.logging)),
+            DbCommand::Repair { args, .. } => (&args.output, &args.tracking, Some(&args.logging)),
+            DbCommand::Schema { args, .. } => (&args.output, &args.tracking, None),
+        };
+        Options {
+            output: output.clone(),
+            tracking: tracking.clone(),
+            logging: logging.cloned().unwrap_or_default(),
+        }
+    }
+
+    /// Whether `--log-file` means something to the command: it changes the
+    /// database.
+    pub(crate) fn logs(&self) -> bool {
+        matches!(
+            self,
+            DbCommand::Up { .. }
+                | DbCommand::Down { .. }
+                | DbCommand::Redo { .. }
+                | DbCommand::Baseline { .. }
+                | DbCommand::Repair { .. }
+        )
+    }
 }
 
 /// Arguments of `up`.
@@ -240,6 +532,18 @@ pub struct UpArgs {
     /// Apply a pending migration older than the latest applied one instead of refusing (risky)
     #[arg(long)]
     pub allow_out_of_order: bool,
+
+    /// How to print.
+    #[command(flatten)]
+    pub output: Output,
+
+    /// Which tracking table.
+    #[command(flatten)]
+    pub tracking: Tracking,
+
+    /// Where to log changes.
+    #[command(flatten)]
+    pub logging: Logging,
 }
 
 /// Arguments of `down`.
@@ -252,6 +556,74 @@ pub struct DownArgs {
     /// Revert every applied migration above this version (0: all of them)
     #[arg(long, value_name = "VERSION")]
     pub to: Option<u64>,
+
+    /// How to print.
+    #[command(flatten)]
+    pub output: Output,
+
+    /// Which tracking table.
+    #[command(flatten)]
+    pub tracking: Tracking,
+
+    /// Where to log changes.
+    #[command(flatten)]
+    pub logging: Logging,
+}
+
+/// Arguments of `redo`.
+#[derive(Debug, Args)]
+pub struct RedoArgs {
+    /// How to print.
+    #[command(flatten)]
+    pub output: Output,
+
+    /// Which tracking table.
+    #[command(flatten)]
+    pub tracking: Tracking,
+
+    /// Where to log changes.
+    #[command(flatten)]
+    pub logging: Logging,
+}
+
+/// Arguments of `status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Exit 4 if a migration is pending, 3 if anything is dirty, failed or disagrees (as `check`), instead of 0 whatever the state
+    #[arg(long)]
+    pub exit_code: bool,
+
+    /// How to print.
+    #[command(flatten)]
+    pub output: Output,
+
+    /// Which tracking table.
+    #[command(flatten)]
+    pub tracking: Tracking,
+}
+
+/// Arguments of `check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// How to print.
+    #[command(flatten)]
+    pub output: Output,
+
+    /// Which tracking table.
+    #[command(flatten)]
+    pub tracking: Tracking,
+}
+
+/// Arguments of `history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// How to print.
+    #[command(flatten)]
+    pub output: Output,
+
+    /// Which tracking table.
+    #[command(flatten)]
+    pub tracking: Tracking,
 }
 
 /// Arguments of `baseline`.
@@ -259,6 +631,18 @@ pub struct DownArgs {
 pub struct BaselineArgs {
     /// The highest version to mark as applied
     pub version: u64,
+
+    /// How to print.
+    #[command(flatten)]
+    pub output: Output,
+
+    /// Which tracking table.
+    #[command(flatten)]
+    pub tracking: Tracking,
+
+    /// Where to log changes.
+    #[command(flatten)]
+    pub logging: Logging,
 }
 
 /// Arguments of `repair`.
@@ -267,14 +651,18 @@ pub struct RepairArgs {
     /// Record the new migration's name and checksum on an applied version a different migration now has, instead of refusing (risky: only once the database has what the new migration does and no longer what the applied one did)
     #[arg(long)]
     pub accept_reused_versions: bool,
-}
 
-/// Arguments of `validate`.
-#[derive(Debug, Args)]
-pub struct ValidateArgs {
-    /// Check the folder rules only, without running the migrations on an in-memory database (as `verify = false` in the macro)
-    #[arg(long)]
-    pub no_verify: bool,
+    /// How to print.
+    #[command(flatten)]
+    pub output: Output,
+
+    /// Which tracking table.
+    #[command(flatten)]
+    pub tracking: Tracking,
+
+    /// Where to log changes.
+    #[command(flatten)]
+    pub logging: Logging,
 }
 
 /// Arguments of `schema`.
@@ -287,6 +675,14 @@ pub struct SchemaArgs {
     /// Compare the database's schema with the schema the migrations produce, list every difference (drift), and exit 1 if there is one
     #[arg(long)]
     pub check: bool,
+
+    /// How to print.
+    #[command(flatten)]
+    pub output: Output,
+
+    /// Which tracking table.
+    #[command(flatten)]
+    pub tracking: Tracking,
 }
 
 #[cfg(test)]

@@ -16,17 +16,21 @@ use migrate_core::{
 };
 use serde_json::{Value, json};
 
+use unicode_width::UnicodeWidthStr;
+
 use crate::args::{
-    BaselineArgs, DownArgs, NewArgs, Options, RepairArgs, SchemaArgs, UpArgs, ValidateArgs,
+    BaselineArgs, DownArgs, NewArgs, RepairArgs, SchemaArgs, StatusArgs, UpArgs, ValidateArgs,
 };
+use crate::exit::NotUpToDate;
 use crate::output::{self, DIM, ERROR, GOOD, HEADER, Table, WAITING, cell, plain};
 use crate::run::Session;
+use crate::settings::Settings;
 
 /// `new`: the next migration's file(s) from a template.
 pub(crate) fn new(
     dir: &Path,
     args: &NewArgs,
-    options: &Options,
+    options: &Settings,
     out: &mut dyn Write,
 ) -> Result<()> {
     let files = crate::new::create(dir, &args.name, args.reversible)?;
@@ -46,7 +50,7 @@ pub(crate) fn new(
 pub(crate) fn validate(
     dir: &Path,
     args: &ValidateArgs,
-    options: &Options,
+    options: &Settings,
     out: &mut dyn Write,
 ) -> Result<()> {
     let invalid = |out: &mut dyn Write, problems: Vec<String>| -> Result<()> {
@@ -144,10 +148,12 @@ pub(crate) fn up(s: &mut Session, args: &UpArgs) -> Result<()> {
     };
     let result =
         logged(s, "up", result).with_context(|| format!("applying migrations to `{}`", s.database));
-    let error = result.as_ref().err().map(crate::exit::message);
+    let error = result.as_ref().err().map(|error| s.message(error));
     let current = match &result {
         Ok(()) => current_version(s, &runner)?,
-        Err(_) => None,
+        // What the migrations applied before the failure left: the failure
+        // is the error to report, not a second one reading the status.
+        Err(_) => current_version(s, &runner).unwrap_or(None),
     };
     if s.options.json {
         let applied: Vec<Value> = applied.iter().map(applied_json).collect();
@@ -391,15 +397,103 @@ pub(crate) fn redo(s: &mut Session) -> Result<()> {
     Ok(())
 }
 
-/// `status`: one row per version, then every problem in full.
-pub(crate) fn status(s: &mut Session) -> Result<()> {
-    let status = s
-        .runner()
-        .status(s.conn)
-        .with_context(|| format!("reading the status of `{}`", s.database))?;
+/// `status`: one row per version, then every problem in full; with
+/// `--exit-code`, an error when the database is not up to date (see
+/// [`up_to_date`]).
+pub(crate) fn status(s: &mut Session, args: &StatusArgs) -> Result<()> {
+    let status = read_status(s)?;
     if s.options.json {
-        return Ok(output::json(s.out, &status_json(&s.database, &status))?);
+        print_status_json(s, &status)?;
+    } else {
+        print_status(s, &status)?;
     }
+    if args.exit_code {
+        up_to_date(s, &status)?;
+    }
+    Ok(())
+}
+
+/// `check`: what is pending or wrong, one line each; an error when the
+/// database is not up to date (see [`up_to_date`]).
+pub(crate) fn check(s: &mut Session) -> Result<()> {
+    let status = read_status(s)?;
+    if s.options.json {
+        print_status_json(s, &status)?;
+        return up_to_date(s, &status);
+    }
+    let lines = Lines::new(s.migrations);
+    for m in &status.pending {
+        lines.line(s.out, "pending", WAITING, m.version, &m.name, "")?;
+    }
+    for detail in status_details(s, &status) {
+        writeln!(s.out, "{ERROR}-{ERROR:#} {detail}")?;
+    }
+    if status.is_up_to_date() && status.failed.is_empty() {
+        writeln!(
+            s.out,
+            "{GOOD}up to date{GOOD:#}: `{}`{}",
+            s.database,
+            at_version(status.current_version)
+        )?;
+    }
+    up_to_date(s, &status)
+}
+
+/// The status, naming the database if it cannot be read.
+fn read_status(s: &mut Session) -> Result<Status> {
+    s.runner()
+        .status(s.conn)
+        .with_context(|| format!("reading the status of `{}`", s.database))
+}
+
+/// `status --json`, in the session's words.
+fn print_status_json(s: &mut Session, status: &Status) -> Result<()> {
+    let mut value = status_json(&s.database, status);
+    s.wording.apply_json(&mut value);
+    Ok(output::json(s.out, &value)?)
+}
+
+/// Ok when nothing is pending, dirty, failed or disagrees; otherwise
+/// [`NotUpToDate`], whose exit code says which.
+fn up_to_date(s: &Session, status: &Status) -> Result<()> {
+    let outdated = NotUpToDate {
+        database: s.database.clone(),
+        pending: status.pending.len(),
+        dirty: status.dirty.len(),
+        failed: status.failed.len(),
+        problems: status.problems.len(),
+    };
+    if outdated.pending + outdated.dirty + outdated.failed + outdated.problems == 0 {
+        Ok(())
+    } else {
+        Err(outdated.into())
+    }
+}
+
+/// Every problem, failed attempt and dirty mark in full, in the session's
+/// words.
+fn status_details(s: &Session, status: &Status) -> Vec<String> {
+    status
+        .problems
+        .iter()
+        .map(|p| p.to_string())
+        .chain(status.failed.iter().map(|m| m.error.clone()))
+        .chain(status.dirty.iter().map(|m| {
+            Error::Dirty {
+                version: m.version,
+                name: m.name.clone(),
+                direction: m.direction,
+                error: m.error.clone(),
+            }
+            .to_string()
+        }))
+        .map(|detail| s.wording.apply(&detail).into_owned())
+        .collect()
+}
+
+/// `status` as text: the database, the current version and a summary; one
+/// row per version; then every problem in full.
+fn print_status(s: &mut Session, status: &Status) -> Result<()> {
     let problems = status.problems.len();
     writeln!(s.out, "{HEADER}database{HEADER:#}  {}", s.database)?;
     writeln!(
@@ -422,7 +516,7 @@ pub(crate) fn status(s: &mut Session) -> Result<()> {
 
     let mut table =
         Table::new(&["version", "name", "state", "at", "duration"]).right(&["version", "duration"]);
-    for (version, row) in status_rows(&status) {
+    for (version, row) in status_rows(status) {
         table.row(vec![
             plain(version),
             plain(row.name),
@@ -433,21 +527,7 @@ pub(crate) fn status(s: &mut Session) -> Result<()> {
     }
     table.write(s.out)?;
 
-    let details: Vec<String> = status
-        .problems
-        .iter()
-        .map(|p| p.to_string())
-        .chain(status.failed.iter().map(|m| m.error.clone()))
-        .chain(status.dirty.iter().map(|m| {
-            Error::Dirty {
-                version: m.version,
-                name: m.name.clone(),
-                direction: m.direction,
-                error: m.error.clone(),
-            }
-            .to_string()
-        }))
-        .collect();
+    let details = status_details(s, status);
     if !details.is_empty() {
         writeln!(s.out)?;
         for detail in details {
@@ -694,6 +774,19 @@ pub(crate) fn schema(s: &mut Session, args: &SchemaArgs) -> Result<()> {
             &json!({ "database": s.database, "objects": objects }),
         )?);
     }
+    if objects.is_empty() {
+        // A comment, so that `migrate schema > schema.sql` still replays.
+        let besides = if args.include_tracking {
+            ""
+        } else {
+            " (besides the tracking tables)"
+        };
+        writeln!(
+            s.out,
+            "-- the database `{}` has no schema objects{besides}",
+            s.database
+        )?;
+    }
     for object in objects {
         writeln!(s.out, "{};", object.sql())?;
     }
@@ -775,7 +868,7 @@ fn logged<T, E: Into<anyhow::Error>>(
         Ok(value) => return Ok(value),
         Err(error) => error.into(),
     };
-    let message = crate::exit::message(&error);
+    let message = s.message(&error);
     let (event, fields) = match error.downcast_ref::<Error>() {
         Some(Error::MigrationFailed {
             version,
@@ -932,7 +1025,7 @@ impl Lines {
             version: set.latest_version().unwrap_or(0).to_string().len(),
             name: set
                 .iter()
-                .map(|m| m.name().chars().count())
+                .map(|m| m.name().width())
                 .max()
                 .unwrap_or(0)
                 .min(40),
@@ -948,10 +1041,12 @@ impl Lines {
         name: &str,
         detail: &str,
     ) -> std::io::Result<()> {
+        // Padded by the width a terminal shows (CJK and emoji take two
+        // columns), not by the count of characters as `{:<}` would.
+        let pad = " ".repeat(self.name.saturating_sub(name.width()));
         let line = format!(
-            "{style}{verb:<11}{style:#}  {version:>width$}  {name:<name_width$}  {detail}",
+            "{style}{verb:<11}{style:#}  {version:>width$}  {name}{pad}  {detail}",
             width = self.version,
-            name_width = self.name
         );
         writeln!(out, "{}", line.trim_end())?;
         out.flush()

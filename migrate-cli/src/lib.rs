@@ -12,12 +12,15 @@
 //!   and runs it over its embedded `MIGRATIONS` and its own connection, so
 //!   its Rust migrations can run too.
 //!
-//! The database commands are `up`, `down`, `redo`, `status`, `history`,
-//! `baseline`, `repair` and `schema` ([`DbCommand`]); the binary adds `new`
-//! and `validate`, which work on the folder. Every command takes `--json`,
-//! `--log-file` and `--table` ([`Options`]). [`report`] prints an error and
-//! maps it to the exit codes [`SUCCESS`], [`FAILURE`], [`USAGE`] and
-//! [`REFUSED`].
+//! The database commands are `up`, `down`, `redo`, `status`, `check`,
+//! `history`, `baseline`, `repair` and `schema` ([`DbCommand`]); the binary
+//! adds `new` and `validate`, which work on the folder, and `completions`
+//! and `man`. Each command takes the options that mean something to it:
+//! `--json`/`--format` ([`Output`]), `--table` ([`Tracking`]) on the
+//! database commands, `--log-file` ([`Logging`]) on those that change the
+//! database, and in the binary `--database`, `--dir` and `--config`
+//! ([`Source`]). [`report`] prints an error and maps it to the exit codes
+//! [`SUCCESS`], [`FAILURE`], [`USAGE`], [`REFUSED`] and [`PENDING`].
 //!
 //! # Examples
 //!
@@ -59,9 +62,13 @@ mod log;
 mod new;
 mod output;
 mod run;
+mod settings;
 mod time;
+mod wording;
 
 pub use args::{
-    BaselineArgs, Cli, Command, Db, DbCommand, DownArgs, NewArgs, Options, SchemaArgs, UpArgs,
+    BaselineArgs, CheckArgs, Cli, Command, CompletionsArgs, Db, DbCommand, DownArgs, Embedded,
+    Folder, Format, HistoryArgs, Logging, ManArgs, NewArgs, Options, Output, RedoArgs, RepairArgs,
+    SchemaArgs, Source, StatusArgs, Tracking, UpArgs, ValidateArgs,
 };
-pub use exit::{FAILURE, REFUSED, SUCCESS, USAGE, exit_code, report};
+pub use exit::{FAILURE, PENDING, REFUSED, SUCCESS, USAGE, exit_code, report};

@@ -6,6 +6,7 @@ use std::io::{self, Write};
 use std::time::Duration;
 
 use anstyle::{AnsiColor, Style};
+use unicode_width::UnicodeWidthStr;
 
 /// An error, and the `error:` prefix.
 pub(crate) const ERROR: Style = AnsiColor::Red.on_default().bold();
@@ -87,8 +88,10 @@ impl Table {
 
     /// Prints the table, two spaces between columns, without trailing
     /// spaces (also when styled: the escape codes come after the padding).
+    /// Columns are as wide as a terminal shows their text: a CJK character
+    /// or an emoji takes two columns, a combining accent none.
     pub(crate) fn write(&self, out: &mut dyn Write) -> io::Result<()> {
-        let width = |text: &str| text.chars().count();
+        let width = |text: &str| text.width();
         let widths: Vec<usize> = (0..self.header.len())
             .map(|column| {
                 self.rows
@@ -147,6 +150,25 @@ mod tests {
                 "version  name          duration\n",
                 "      1  create_users      3 ms\n",
                 "     12  é\n",
+            )
+        );
+    }
+
+    #[test]
+    fn a_table_aligns_wide_and_combining_characters_by_their_width_on_screen() {
+        let mut table = Table::new(&["version", "name", "state"]).right(&["version"]);
+        table.row(vec![plain(1), plain("用户表"), plain("applied")]);
+        table.row(vec![plain(2), plain("🚀_launch"), plain("pending")]);
+        table.row(vec![plain(3), plain("cafe\u{301}"), plain("pending")]);
+        let mut out = anstream::StripStream::new(Vec::new());
+        table.write(&mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out.into_inner()).unwrap(),
+            concat!(
+                "version  name       state\n",
+                "      1  用户表     applied\n",
+                "      2  🚀_launch  pending\n",
+                "      3  cafe\u{301}       pending\n",
             )
         );
     }

@@ -3,16 +3,20 @@
 //! and its connection; both then run the same handlers.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
+use clap::{Args, CommandFactory};
 use migrate_core::sqlite::Connection;
 use migrate_core::{Migrations, Runner};
 
-use crate::args::{Cli, Command, Db, DbCommand, Options};
+use crate::args::{Cli, Command, Db, DbCommand, Folder, ManArgs, Options, Output};
 use crate::commands;
-use crate::database;
+use crate::database::Target;
+use crate::exit::InFolderWords;
 use crate::log::Log;
+use crate::settings::{self, Config, Settings};
+use crate::wording::Wording;
 
 /// What a database command works on, and where it writes.
 pub(crate) struct Session<'a> {
@@ -22,12 +26,14 @@ pub(crate) struct Session<'a> {
     pub(crate) conn: &'a mut Connection,
     /// How messages name the database: its file, or `the database`.
     pub(crate) database: String,
-    /// `--json`, `--log-file`, `--table`.
-    pub(crate) options: &'a Options,
+    /// How to print, the tracking table, the log file.
+    pub(crate) options: &'a Settings,
     /// The log file, if any.
     pub(crate) log: Log,
     /// Standard output, or a buffer in tests.
     pub(crate) out: &'a mut dyn Write,
+    /// How messages name where the set comes from.
+    pub(crate) wording: Wording,
 }
 
 impl<'a> Session<'a> {
@@ -36,35 +42,46 @@ impl<'a> Session<'a> {
         self.migrations.runner().table(self.options.table.as_str())
     }
 
+    /// An error's message (see [`crate::exit::message`]) in this session's
+    /// words, for JSON and the log file.
+    pub(crate) fn message(&self, error: &anyhow::Error) -> String {
+        self.wording
+            .apply(&crate::exit::message(error))
+            .into_owned()
+    }
+
     /// Runs one database command.
-    fn run(mut self, command: &DbCommand) -> Result<()> {
+    fn run<S: Args>(mut self, command: &DbCommand<S>) -> Result<()> {
         match command {
-            DbCommand::Up(args) => commands::up(&mut self, args),
-            DbCommand::Down(args) => commands::down(&mut self, args),
-            DbCommand::Redo => commands::redo(&mut self),
-            DbCommand::Status => commands::status(&mut self),
-            DbCommand::History => commands::history(&mut self),
-            DbCommand::Baseline(args) => commands::baseline(&mut self, args),
-            DbCommand::Repair(args) => commands::repair(&mut self, args),
-            DbCommand::Schema(args) => commands::schema(&mut self, args),
+            DbCommand::Up { args, .. } => commands::up(&mut self, args),
+            DbCommand::Down { args, .. } => commands::down(&mut self, args),
+            DbCommand::Redo { .. } => commands::redo(&mut self),
+            DbCommand::Status { args, .. } => commands::status(&mut self, args),
+            DbCommand::Check { .. } => commands::check(&mut self),
+            DbCommand::History { .. } => commands::history(&mut self),
+            DbCommand::Baseline { args, .. } => commands::baseline(&mut self, args),
+            DbCommand::Repair { args, .. } => commands::repair(&mut self, args),
+            DbCommand::Schema { args, .. } => commands::schema(&mut self, args),
         }
     }
 }
 
 /// Runs a database command over `migrations` and `conn`, writing to `out`;
-/// messages name the database `shown_as`, or else by its file.
-fn run_db(
-    command: &DbCommand,
-    options: &Options,
+/// messages name the database `shown_as`, or else by its file. Only the
+/// standalone binary gives `shown_as`, and its set is read from a folder:
+/// messages then say "the folder" (see [`Wording`]).
+fn run_db<S: Args>(
+    command: &DbCommand<S>,
+    options: &Settings,
     migrations: &Migrations,
     conn: &mut Connection,
-    shown_as: Option<&Path>,
+    shown_as: Option<String>,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let database = match (shown_as, conn.path()) {
-        (Some(path), _) => path.display().to_string(),
-        (None, Some(path)) if !path.is_empty() => path.to_owned(),
-        _ => "the database".to_owned(),
+    let (database, wording) = match (shown_as, conn.path()) {
+        (Some(shown_as), _) => (shown_as, Wording::Folder),
+        (None, Some(path)) if !path.is_empty() => (path.to_owned(), Wording::Embedded),
+        _ => ("the database".to_owned(), Wording::Embedded),
     };
     let log = Log::open(options.log_file.as_deref(), &database)?;
     Session {
@@ -74,15 +91,16 @@ fn run_db(
         options,
         log,
         out,
+        wording,
     }
     .run(command)
 }
 
-impl DbCommand {
+impl<S: Args> DbCommand<S> {
     /// Whether the command may create the database file: only `up` and
     /// `baseline` write to a database that has nothing yet.
     fn creates_database(&self) -> bool {
-        matches!(self, DbCommand::Up(_) | DbCommand::Baseline(_))
+        matches!(self, DbCommand::Up { .. } | DbCommand::Baseline { .. })
     }
 }
 
@@ -105,35 +123,135 @@ impl Cli {
     ///
     /// As [`Cli::run`].
     pub fn run_to(&self, out: &mut dyn Write) -> Result<()> {
+        // The set comes from a folder: messages say so (see `wording`).
+        self.run_command(out)
+            .map_err(|error| anyhow::Error::new(InFolderWords(error)))
+    }
+
+    /// Runs the command: merges its settings, reads the folder and opens
+    /// the database it needs; errors in the library's words.
+    fn run_command(&self, out: &mut dyn Write) -> Result<()> {
+        let before = &self.source.folder;
         match &self.command {
-            Command::New(args) => commands::new(&self.dir, args, &self.options, out),
-            Command::Validate(args) => commands::validate(&self.dir, args, &self.options, out),
+            Command::Completions(args) => {
+                clap_complete::generate(args.shell, &mut Cli::command(), "migrate", out);
+                Ok(())
+            }
+            Command::Man(args) => man(args, out),
+            Command::New(args) => {
+                let (dir, options) = self.folder_settings(&args.folder, &args.output)?;
+                commands::new(&dir, args, &options, out)
+            }
+            Command::Validate(args) => {
+                let (dir, options) = self.folder_settings(&args.folder, &args.output)?;
+                commands::validate(&dir, args, &options, out)
+            }
             Command::Db(command) => {
-                let migrations = read_folder(&self.dir)?;
-                let path = database::path(self.database.as_deref())?;
-                let mut conn = database::open(&path, command.creates_database())?;
+                let source = command.source();
+                let config = Config::load(settings::config_path(&source.folder, before))?;
+                let options = Settings::merge(
+                    &command.options(),
+                    &self.options,
+                    config.as_ref(),
+                    command.logs(),
+                );
+                let (dir, dir_from) = settings::dir(&source.folder, before, config.as_ref());
+                let migrations = read_folder(&dir, dir_from)?;
+                let given = settings::database(
+                    source
+                        .database
+                        .as_deref()
+                        .or(self.source.database.as_deref()),
+                    config.as_ref(),
+                )?;
+                let target = Target::parse(&given.database, given.origin.base())
+                    .with_context(|| given.origin.to_string())?;
+                let mut conn = target.open(command.creates_database())?;
                 run_db(
                     command,
-                    &self.options,
+                    &options,
                     &migrations,
                     &mut conn,
-                    Some(&path),
+                    Some(target.shown_as()),
                     out,
                 )
             }
         }
     }
+
+    /// The folder and the options of `new` and `validate`.
+    fn folder_settings(&self, folder: &Folder, output: &Output) -> Result<(PathBuf, Settings)> {
+        let before = &self.source.folder;
+        let config = Config::load(settings::config_path(folder, before))?;
+        let after = Options {
+            output: output.clone(),
+            ..Options::default()
+        };
+        let options = Settings::merge(&after, &self.options, config.as_ref(), false);
+        let (dir, _) = settings::dir(folder, before, config.as_ref());
+        Ok((dir, options))
+    }
+}
+
+/// `man`: migrate(1), a command's page, or every page written to a folder.
+fn man(args: &ManArgs, out: &mut dyn Write) -> Result<()> {
+    // Built as `clap_mangen::generate_to` builds it, so that the commands'
+    // pages are named `migrate-<command>`; each with the version, which
+    // clap gives the top command only.
+    let mut cli = Cli::command().disable_help_subcommand(true);
+    cli.build();
+    let version = env!("CARGO_PKG_VERSION");
+    let commands = cli
+        .get_subcommands()
+        .map(|command| command.clone().version(version));
+    let mut pages: Vec<clap::Command> = std::iter::once(cli.clone()).chain(commands).collect();
+    if let Some(folder) = &args.out_dir {
+        for page in &pages {
+            clap_mangen::Man::new(page.clone())
+                .generate_to(folder)
+                .with_context(|| format!("writing the man pages to `{}`", folder.display()))?;
+        }
+        writeln!(
+            out,
+            "wrote {} man pages to `{}`",
+            pages.len(),
+            folder.display()
+        )?;
+        return Ok(());
+    }
+    let page = match &args.command {
+        None => pages.swap_remove(0),
+        Some(name) => match pages.iter().position(|page| page.get_name() == name) {
+            Some(at) if at > 0 => pages.swap_remove(at),
+            _ => bail!(
+                "`{name}` is not a command of migrate: {}",
+                pages[1..]
+                    .iter()
+                    .map(|page| page.get_name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        },
+    };
+    Ok(clap_mangen::Man::new(page).render(out)?)
 }
 
 /// Reads the migrations folder with the grammar and checks of
-/// `embed_migrations!`.
+/// `embed_migrations!`; `from` is the settings file that named it, if any.
 ///
 /// # Errors
 ///
-/// Every problem in the folder, each naming its file.
-pub(crate) fn read_folder(dir: &Path) -> Result<Migrations> {
+/// Every problem in the folder, each naming its file (and the folder's
+/// absolute path when it is missing).
+pub(crate) fn read_folder(dir: &Path, from: Option<&Path>) -> Result<Migrations> {
     // The error names the folder, or the file of each problem.
-    Ok(Migrations::from_folder(dir)?)
+    let set = Migrations::from_folder(dir);
+    match from {
+        Some(file) => {
+            set.with_context(|| format!("the folder set by `dir` in `{}`", file.display()))
+        }
+        None => Ok(set?),
+    }
 }
 
 impl Db {
@@ -178,6 +296,12 @@ impl Db {
         conn: &mut Connection,
         out: &mut dyn Write,
     ) -> Result<()> {
-        run_db(&self.command, &self.options, migrations, conn, None, out)
+        let options = Settings::merge(
+            &self.command.options(),
+            &self.options,
+            None,
+            self.command.logs(),
+        );
+        run_db(&self.command, &options, migrations, conn, None, out)
     }
 }

@@ -255,8 +255,14 @@ fn the_folder_is_read_with_the_macros_rules_before_the_database_is_touched() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&output.stderr).contains("migrations folder `elsewhere` not found")
+    // The folder as given, and the absolute path looked for.
+    let looked_for = project.path().canonicalize().unwrap().join("elsewhere");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        format!(
+            "error: migrations folder `elsewhere` not found (resolved to `{}`): create it or correct the path\n",
+            looked_for.display()
+        )
     );
 }
 
@@ -312,6 +318,6 @@ fn the_database_comes_from_database_url_with_or_without_a_sqlite_prefix() {
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&output.stderr),
-        "error: no database: pass `--database <PATH>` or set DATABASE_URL\n"
+        "error: no database: pass `--database <URL>`, set DATABASE_URL (in the environment or a .env file), or set `database` in migrate.toml\n"
     );
 }

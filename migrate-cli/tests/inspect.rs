@@ -77,6 +77,48 @@ fn status_in_json_lists_applied_pending_failed_divergent_and_missing() {
         "2024-01-31T12:00:00.000Z"
     );
     assert_eq!(status["problems"].as_array().unwrap().len(), 4);
+    // The binary reads its migrations from a folder, and says so where the
+    // library speaks of "this build".
+    assert!(
+        status["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p
+                == "migration 9 (from_the_future) is applied but unknown to the folder: the database is newer than the folder"),
+        "{}",
+        status["problems"]
+    );
+    let text = project.run(&["status"], 0).stdout;
+    assert_contains(&text, "      9  from_the_future  missing");
+    assert_contains(
+        &text,
+        "- migration 9 (from_the_future) is applied but unknown to the folder: the database is newer than the folder\n",
+    );
+    let down = project.run(&["down"], 3);
+    assert_eq!(
+        down.stderr,
+        "error: rolling back migrations of `app.db`: cannot roll back migration 9 (from_the_future): \
+         it is applied but unknown to the folder, so its down is unknown; nothing was rolled back\n"
+    );
+}
+
+#[test]
+fn status_and_up_align_wide_characters_by_the_columns_they_take() {
+    let project = Project::new(&[
+        ("0001_用户表.sql", "CREATE TABLE users (id INTEGER);\n"),
+        (
+            "0002_🚀_launch.sql",
+            "CREATE TABLE launches (id INTEGER);\n",
+        ),
+        ("0003_cafe\u{301}.sql", "CREATE TABLE cafes (id INTEGER);\n"),
+        ("0004_plain.sql", "CREATE TABLE plain (id INTEGER);\n"),
+    ]);
+    let up = project.run(&["up", "--to", "3"], 0);
+    snapshot("up-wide-names", &common::without_durations(&up.stdout));
+    project.fix_times();
+    let status = project.run(&["status"], 0);
+    snapshot("status-wide-names", &status.stdout);
 }
 
 #[test]
@@ -188,6 +230,18 @@ fn schema_prints_sql_that_rebuilds_the_schema_without_the_tracking_tables() {
         "{with_tracking}"
     );
 
+    // An empty database says so, in a comment that replays as nothing.
+    let empty = Project::new(REVERSIBLE);
+    empty.run(&["baseline", "1"], 0);
+    let schema = empty.run(&["schema"], 0).stdout;
+    assert_eq!(
+        schema,
+        "-- the database `app.db` has no schema objects (besides the tracking tables)\n"
+    );
+    rusqlite::Connection::open_in_memory()
+        .unwrap()
+        .execute_batch(&schema)
+        .unwrap();
     let objects = json(&project, &["schema"]);
     assert_eq!(objects["objects"][2]["type"], "index");
     assert_eq!(objects["objects"][2]["name"], "posts_by_user");

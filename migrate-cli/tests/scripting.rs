@@ -40,11 +40,13 @@ fn up_down_and_redo_report_in_json() {
     assert_eq!(versions, [2, 1]);
     assert_eq!(down["current_version"], Value::Null);
 
-    // A failed run still reports what it applied before the failure.
+    // A failed run still reports what it applied before the failure, and
+    // the version the database is at after it.
     project.write("0004_broken.sql", "INSERT INTO nowhere VALUES (1);\n");
     let output = project.run(&["up", "--json"], 1);
     let up = json(&output.stdout);
     assert_eq!(up["applied"].as_array().unwrap().len(), 3);
+    assert_eq!(up["current_version"], 3);
     assert_contains(up["error"].as_str().unwrap(), "migration 4 (broken) failed");
     assert!(
         output
@@ -60,7 +62,10 @@ fn the_log_file_gets_one_json_line_per_change() {
     let log_arg = log.to_str().unwrap();
     project.run(&["up", "--log-file", log_arg], 0);
     project.run(&["down", "--log-file", log_arg], 0);
-    project.run(&["status", "--log-file", log_arg], 0);
+    // Before the subcommand, `--log-file` applies where it means something:
+    // `status` changes nothing, so it logs nothing (after it, it is refused).
+    project.run(&["--log-file", log_arg, "status"], 0);
+    project.run(&["status", "--log-file", log_arg], 2);
     project.write(
         "0003_posts_by_user.up.sql",
         "CREATE INDEX posts_by_user ON nowhere (user_id);\n",
@@ -160,8 +165,19 @@ fn usage_errors_exit_with_2_and_every_subcommand_shows_an_example() {
         assert_eq!(output.status.code(), Some(2), "{args:?}");
     }
     for command in [
-        "new", "validate", "up", "down", "redo", "status", "history", "baseline", "repair",
+        "new",
+        "validate",
+        "up",
+        "down",
+        "redo",
+        "status",
+        "check",
+        "history",
+        "baseline",
+        "repair",
         "schema",
+        "completions",
+        "man",
     ] {
         let output = project.bare().args([command, "--help"]).output().unwrap();
         assert!(output.status.success());

@@ -118,19 +118,21 @@ impl Project {
     /// Runs `migrate --database app.db <args>` and returns its output,
     /// asserting its exit code.
     pub fn run(&self, args: &[&str], code: i32) -> Output {
-        let output = self.migrate().args(args).output().expect("run migrate");
-        let result = Output {
-            stdout: String::from_utf8(output.stdout).expect("UTF-8 stdout"),
-            stderr: String::from_utf8(output.stderr).expect("UTF-8 stderr"),
-        };
-        assert_eq!(
-            output.status.code(),
-            Some(code),
-            "migrate {args:?}\nstdout:\n{}\nstderr:\n{}",
-            result.stdout,
-            result.stderr
-        );
-        result
+        run(self.migrate().args(args), code)
+    }
+
+    /// Runs `migrate <args>` (no `--database`) and returns its output,
+    /// asserting its exit code.
+    pub fn run_bare(&self, args: &[&str], code: i32) -> Output {
+        run(self.bare().args(args), code)
+    }
+
+    /// Writes a file in the project's folder (beside `migrations/`),
+    /// creating its folder.
+    pub fn write_file(&self, path: &str, content: &str) {
+        let path = self.path().join(path);
+        fs::create_dir_all(path.parent().unwrap()).expect("create the folder");
+        fs::write(path, content).expect("write a file");
     }
 
     /// A connection to `app.db`.
@@ -182,6 +184,23 @@ impl Project {
             )
             .expect("fix the recorded times");
     }
+}
+
+/// Runs `command` and returns its output, asserting its exit code.
+pub fn run(command: &mut Command, code: i32) -> Output {
+    let output = command.output().expect("run migrate");
+    let result = Output {
+        stdout: String::from_utf8(output.stdout).expect("UTF-8 stdout"),
+        stderr: String::from_utf8(output.stderr).expect("UTF-8 stderr"),
+    };
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{command:?}\nstdout:\n{}\nstderr:\n{}",
+        result.stdout,
+        result.stderr
+    );
+    result
 }
 
 /// What a command printed.
