@@ -379,8 +379,19 @@ pub(crate) fn location(file: &str, line: Option<u32>, statement: Option<&str>) -
 /// A disagreement between the database's applied migrations and this build's
 /// set, found by verification. [`run`](crate::Migrations::run) refuses to apply
 /// anything while one exists (out of order only unless allowed).
+///
+/// Serialized (feature `serde`) as an object whose `kind` names the variant
+/// in `snake_case` (`divergent`, `version_reused`, `missing`,
+/// `out_of_order`), beside the variant's fields, some renamed: `{"kind":
+/// "divergent", "version": 2, "name": "posts", "file": "0002_posts.sql",
+/// "applied_checksum": "sha256:…", "checksum": "sha256:…"}` (`applied`,
+/// `embedded`), `{"kind": "version_reused", …, "renumbered_to": {"version":
+/// 3, "file": "0003_add_phone.sql"} | null}` (`renumbered`); deserializes
+/// too. The message is its `Display`, not a field.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "kind", rename_all = "snake_case"))]
 pub enum Problem {
     /// An applied migration whose file has changed since.
     #[error(
@@ -393,9 +404,12 @@ pub enum Problem {
         name: String,
         /// The up file in this build.
         file: String,
-        /// The checksum recorded when it was applied.
+        /// The checksum recorded when it was applied; `applied_checksum`
+        /// when serialized.
+        #[cfg_attr(feature = "serde", serde(rename = "applied_checksum"))]
         applied: Checksum,
-        /// The checksum of this build's file.
+        /// The checksum of this build's file; `checksum` when serialized.
+        #[cfg_attr(feature = "serde", serde(rename = "checksum"))]
         embedded: Checksum,
     },
     /// An applied version that a different migration has taken in this
@@ -420,7 +434,16 @@ pub enum Problem {
         /// The version and up file of this build's migration named
         /// `applied_name`, when it is at another version (it was renumbered)
         /// and not applied there under that name; `None` when this build has
-        /// no such migration.
+        /// no such migration. Serialized as `renumbered_to`, `{"version",
+        /// "file"}` or `null`.
+        #[cfg_attr(
+            feature = "serde",
+            serde(
+                rename = "renumbered_to",
+                default,
+                with = "crate::serde_support::renumbered"
+            )
+        )]
         renumbered: Option<(u64, String)>,
     },
     /// An applied migration this build does not know: the database is newer

@@ -61,6 +61,8 @@ mod error;
 mod migration;
 mod report;
 mod schema;
+#[cfg(feature = "serde")]
+mod serde_support;
 
 // Plan.
 mod plan;

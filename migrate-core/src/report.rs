@@ -1,5 +1,11 @@
 //! What the runner reports: applied, pending, failed and dirty migrations,
 //! the outcome of a run, a rollback, a dry run or a repair, and the history.
+//!
+//! With the feature `serde`, every type here is `Serialize`, and all but the
+//! dry run's (which hold an [`Error`]) are `Deserialize`: each type's docs
+//! show its shape. Durations are whole milliseconds under `duration_ms`,
+//! checksums their text form `sha256:<64 hex digits>`, times the RFC 3339
+//! strings of the tracking table, fieldless enums `snake_case` strings.
 
 use std::fmt;
 use std::time::Duration;
@@ -8,7 +14,12 @@ use crate::checksum::Checksum;
 use crate::error::{Error, Problem};
 
 /// Which way a migration runs: its up, or its down.
+///
+/// Serialized (feature `serde`) as `"up"` or `"down"`, as in the history
+/// table; deserializes too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Direction {
     /// Applying the migration.
     Up,
@@ -17,8 +28,13 @@ pub enum Direction {
 }
 
 /// A migration recorded as applied in the tracking table.
+///
+/// Serialized (feature `serde`) as `{"version": 4, "name": "add_email",
+/// "checksum": "sha256:…", "applied_at": "2024-01-31T12:00:00.123Z",
+/// "duration_ms": 12}`; deserializes too.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct AppliedMigration {
     /// The version.
     pub version: u64,
@@ -29,13 +45,23 @@ pub struct AppliedMigration {
     /// When it was applied: UTC, RFC 3339 with milliseconds
     /// (`2024-01-31T12:00:00.123Z`).
     pub applied_at: String,
-    /// How long its SQL took, in whole milliseconds (0 for a baselined one).
+    /// How long its SQL took, in whole milliseconds (0 for a baselined one);
+    /// `duration_ms` when serialized.
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "duration_ms", with = "crate::serde_support::millis")
+    )]
     pub duration: Duration,
 }
 
 /// A migration whose last attempt failed and was rolled back.
+///
+/// Serialized (feature `serde`) as `{"version": 3, "name": "posts_by_user",
+/// "checksum": "sha256:…", "failed_at": "2024-01-31T12:00:00.123Z",
+/// "error": "migration 3 (posts_by_user) failed in …"}`; deserializes too.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct FailedMigration {
     /// The version.
     pub version: u64,
@@ -53,8 +79,13 @@ pub struct FailedMigration {
 /// (`-- migrate:no-transaction`) and did not finish, so part of it may be in
 /// the database. Every run, rollback, redo and baseline refuses until
 /// [`Runner::repair`](crate::Runner::repair) clears it.
+///
+/// Serialized (feature `serde`) as `{"version": 2, "name": "split",
+/// "direction": "up", "started_at": "2024-01-31T12:00:00.123Z", "error":
+/// "…" | null}`; deserializes too.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct DirtyMigration {
     /// The version.
     pub version: u64,
@@ -70,8 +101,12 @@ pub struct DirtyMigration {
 }
 
 /// A migration of the set that the database has not applied.
+///
+/// Serialized (feature `serde`) as `{"version": 4, "name": "tags", "file":
+/// "0004_tags.sql"}`; deserializes too.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct PendingMigration {
     /// The version.
     pub version: u64,
@@ -83,8 +118,12 @@ pub struct PendingMigration {
 
 /// What [`Runner::run`](crate::Runner::run) applied, in the order it applied
 /// them.
+///
+/// Serialized (feature `serde`) as `{"applied": [<AppliedMigration>, …]}`;
+/// deserializes too.
 #[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Report {
     /// The migrations applied by this run; empty when the database was up to
     /// date (or already at the target).
@@ -92,21 +131,34 @@ pub struct Report {
 }
 
 /// A migration reverted by its down.
+///
+/// Serialized (feature `serde`) as `{"version": 3, "name": "posts_by_user",
+/// "duration_ms": 2}`; deserializes too.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct RolledBackMigration {
     /// The version.
     pub version: u64,
     /// The name.
     pub name: String,
-    /// How long its down took, in whole milliseconds.
+    /// How long its down took, in whole milliseconds; `duration_ms` when
+    /// serialized.
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "duration_ms", with = "crate::serde_support::millis")
+    )]
     pub duration: Duration,
 }
 
 /// What [`Runner::rollback`](crate::Runner::rollback) and
 /// [`Runner::rollback_to`](crate::Runner::rollback_to) reverted, newest first.
+///
+/// Serialized (feature `serde`) as `{"rolled_back": [<RolledBackMigration>,
+/// …]}`; deserializes too.
 #[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct RollbackReport {
     /// The migrations rolled back, in the order their downs ran (highest
     /// version first); empty when nothing was above the target.
@@ -115,8 +167,12 @@ pub struct RollbackReport {
 
 /// What [`Runner::redo`](crate::Runner::redo) did: the latest applied
 /// migration reverted, then applied again.
+///
+/// Serialized (feature `serde`) as `{"rolled_back": <RolledBackMigration>,
+/// "applied": [<AppliedMigration>, …]}`; deserializes too.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct RedoReport {
     /// The down that ran.
     pub rolled_back: RolledBackMigration,
@@ -127,6 +183,11 @@ pub struct RedoReport {
 
 /// What would happen to one pending migration in a real run, found by
 /// [`Runner::dry_run`](crate::Runner::dry_run).
+///
+/// Serialized (feature `serde`) as `{"outcome": "ok" | "failed" |
+/// "skipped_no_transaction", "duration_ms": <whole milliseconds, when ok> |
+/// null, "error": <the error's message, when failed> | null}`. It does not
+/// deserialize: an [`Error`] cannot be rebuilt from its message.
 #[non_exhaustive]
 #[derive(Debug)]
 pub enum DryRunOutcome {
@@ -142,8 +203,13 @@ pub enum DryRunOutcome {
 }
 
 /// One pending migration and what a real run would do with it.
+///
+/// Serialized (feature `serde`) as `{"version": 5, "name": "broken", "file":
+/// "0005_broken.sql", "outcome": …, "duration_ms": …, "error": …}`, the last
+/// three its [`DryRunOutcome`]'s; it does not deserialize.
 #[non_exhaustive]
 #[derive(Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct DryRunStep {
     /// The version.
     pub version: u64,
@@ -152,13 +218,18 @@ pub struct DryRunStep {
     /// The up file.
     pub file: String,
     /// What happened to it inside the rolled-back transaction.
+    #[cfg_attr(feature = "serde", serde(flatten))]
     pub outcome: DryRunOutcome,
 }
 
 /// What [`Runner::dry_run`](crate::Runner::dry_run) found; the database was
 /// left unchanged.
+///
+/// Serialized (feature `serde`) as `{"steps": [<DryRunStep>, …]}`; it does
+/// not deserialize.
 #[non_exhaustive]
 #[derive(Debug, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct DryRunReport {
     /// The pending migrations tried, in version order, up to and including
     /// the first that failed.
@@ -176,8 +247,16 @@ impl DryRunReport {
 }
 
 /// One change made by [`Runner::repair`](crate::Runner::repair).
+///
+/// Serialized (feature `serde`) as an object whose `kind` names the variant
+/// in `snake_case`, beside the variant's fields: `{"kind":
+/// "accepted_checksum", "previous": "sha256:…", "current": "sha256:…"}`,
+/// `{"kind": "cleared_dirty"}`; deserializes too. Its `Display` is the
+/// sentence `migrate repair` prints.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "kind", rename_all = "snake_case"))]
 pub enum RepairAction {
     /// A divergent migration's recorded checksum replaced by this build's.
     AcceptedChecksum {
@@ -248,8 +327,12 @@ impl fmt::Display for RepairAction {
 }
 
 /// A migration changed by a repair.
+///
+/// Serialized (feature `serde`) as `{"version": 1, "name": "users",
+/// "direction": "up", "action": <RepairAction>}`; deserializes too.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Repair {
     /// The version.
     pub version: u64,
@@ -264,16 +347,27 @@ pub struct Repair {
 }
 
 /// What [`Runner::repair`](crate::Runner::repair) changed, in version order.
+///
+/// Serialized (feature `serde`) as `{"repairs": [<Repair>, …]}`; deserializes
+/// too.
 #[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct RepairReport {
     /// Every change; empty when there was nothing to repair.
     pub repairs: Vec<Repair>,
 }
 
 /// The state of a database against a set of migrations.
+///
+/// Serialized (feature `serde`) as `{"current_version": 9 | null, "applied":
+/// [<AppliedMigration>, …], "pending": [<PendingMigration>, …], "failed":
+/// [<FailedMigration>, …], "dirty": [<DirtyMigration>, …], "problems":
+/// [<Problem>, …]}` ([`is_up_to_date`](Status::is_up_to_date) is not a
+/// field); deserializes too.
 #[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Status {
     /// The highest applied version; `None` on a database with none applied.
     pub current_version: Option<u64>,
@@ -300,8 +394,13 @@ impl Status {
 }
 
 /// The kind of a history event.
+///
+/// Serialized (feature `serde`) as its [`as_str`](EventKind::as_str) name,
+/// `"applied"`, `"rolled_back"`, …; deserializes too.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum EventKind {
     /// A migration's up committed.
     Applied,
@@ -360,14 +459,22 @@ impl fmt::Display for EventKind {
 
 /// One entry of the append-only history
 /// ([`Runner::history`](crate::Runner::history)).
+///
+/// Serialized (feature `serde`) as `{"id": 1, "at":
+/// "2024-01-31T12:00:00.123Z", "event": "applied", "version": 1, "name":
+/// "users", "direction": "up", "checksum": "sha256:…" | null, "duration_ms":
+/// 3 | null, "detail": "…" | null}` (the kind under `event`, as in the
+/// history table); deserializes too.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Event {
     /// Position in the history, increasing from 1.
     pub id: u64,
     /// When it happened: UTC, RFC 3339 with milliseconds.
     pub at: String,
-    /// What happened.
+    /// What happened; `event` when serialized.
+    #[cfg_attr(feature = "serde", serde(rename = "event"))]
     pub kind: EventKind,
     /// The migration's version.
     pub version: u64,
@@ -381,7 +488,15 @@ pub struct Event {
     /// name, after a repair of a reused version).
     pub checksum: Option<Checksum>,
     /// How long the migration ran, in whole milliseconds, for applied,
-    /// rolled back and failed events.
+    /// rolled back and failed events; `duration_ms` when serialized.
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            rename = "duration_ms",
+            default,
+            with = "crate::serde_support::option_millis"
+        )
+    )]
     pub duration: Option<Duration>,
     /// The error of a failure, or what a repair changed.
     pub detail: Option<String>,
@@ -389,8 +504,12 @@ pub struct Event {
 
 /// A row that breaks a foreign key, from SQLite's `PRAGMA foreign_key_check`
 /// (<https://www.sqlite.org/pragma.html#pragma_foreign_key_check>).
+///
+/// Serialized (feature `serde`) as `{"table": "books", "rowid": 3 | null,
+/// "parent": "authors", "foreign_key": 0}`; deserializes too.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ForeignKeyViolation {
     /// The table holding the row.
     pub table: String,
