@@ -16,13 +16,26 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// row or not at all. The one exception says so: a migration that ran
 /// outside a transaction fails with [`Error::MigrationFailed`] `dirty: true`
 /// and stays marked dirty.
+///
+/// # Messages and causes
+///
+/// Each message is complete: it includes what the engine or the migration
+/// said (SQLite's message, your Rust migration's error, the problem found),
+/// so `{}` says it all. So that a report that prints the causes too (`{:#}`
+/// under anyhow, `{:?}` of an `anyhow::Error`) does not say it twice, an
+/// `Error` has no [`source`](std::error::Error::source): the underlying
+/// error is in the variant's public field, to match on and downcast
+/// ([`Error::MigrationFailed`]'s, [`Error::Database`]'s and
+/// [`Error::Locked`]'s `error`, [`Error::Io`]'s `error`,
+/// [`Error::Verification`]'s problem).
 #[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// What was applied before does not agree with this build; nothing was
     /// applied. [`Status::problems`](crate::Status::problems) lists every one.
+    /// The message is the problem's, then `; nothing was applied`.
     #[error("{0}; nothing was applied")]
-    Verification(#[source] Problem),
+    Verification(Problem),
 
     /// A migration's up or down failed: its SQL, its Rust code, or the
     /// foreign key check before commit. In a transaction it was rolled back
@@ -34,7 +47,7 @@ pub enum Error {
         "{}migration {version} ({name}) failed{}: {}; {}",
         if *direction == Direction::Down { "the down of " } else { "" },
         location(file, *line, statement.as_deref()),
-        failure_message(source.as_ref()),
+        failure_message(error.as_ref()),
         aftermath(*direction, *dirty, *grouped)
     )]
     MigrationFailed {
@@ -60,14 +73,15 @@ pub enum Error {
         /// The failing statement, shortened to one line of at most 80
         /// characters, when it could be located.
         statement: Option<Box<str>>,
-        /// What failed: the engine's error for SQL (for SQLite a
+        /// What failed, its message part of this error's: the engine's error
+        /// for SQL (for SQLite a
         /// [`sqlite::StatementError`](crate::sqlite::StatementError), whose
-        /// message is SQLite's own and whose source is the `rusqlite::Error`),
+        /// message is SQLite's own and which gives the `rusqlite::Error`),
         /// the Rust migration's own error (on SQLite, a `rusqlite::Error` it
         /// returns is wrapped the same way), a refusal of the rules migration
         /// code runs under, or [`ForeignKeyViolations`](crate::ForeignKeyViolations).
-        #[source]
-        source: BoxError,
+        /// Downcast it with [`downcast_ref`](std::error::Error::downcast_ref).
+        error: BoxError,
     },
 
     /// A migration is marked dirty: it ran outside a transaction and did not
@@ -199,9 +213,9 @@ pub enum Error {
     Locked {
         /// How long the runner waited.
         waited: Duration,
-        /// The engine's error (SQLite's `SQLITE_BUSY`).
-        #[source]
-        source: BoxError,
+        /// The engine's error (SQLite's `SQLITE_BUSY` or `SQLITE_LOCKED`, a
+        /// `rusqlite::Error`), which says no more than this error's message.
+        error: BoxError,
     },
 
     /// A row of the tracking table could not be read (edited by hand, or
@@ -246,13 +260,12 @@ pub enum Error {
 
     /// A file beside the database could not be used (the lock file of a
     /// no-transaction migration, `<database>-<table>-lock`).
-    #[error("{context}: {source}")]
+    #[error("{context}: {error}")]
     Io {
         /// What the runner was doing, naming the file.
         context: String,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
+        /// The I/O error, its message part of this error's.
+        error: std::io::Error,
     },
 
     /// The engine cannot keep a guarantee an action needs (see
@@ -266,31 +279,31 @@ pub enum Error {
     },
 
     /// Any other database error, with what was being done.
-    #[error("{context}: {source}")]
+    #[error("{context}: {error}")]
     Database {
         /// What the runner was doing, e.g. "reading the tracking table `migrate_schema_history`".
         context: String,
-        /// The engine's error (for SQLite a `rusqlite::Error`).
-        #[source]
-        source: BoxError,
+        /// The engine's error (for SQLite a `rusqlite::Error`), its message
+        /// part of this error's.
+        error: BoxError,
     },
 }
 
 impl Error {
     /// A database error with what was being done.
-    pub fn database(context: impl Into<String>, source: impl Into<BoxError>) -> Error {
+    pub fn database(context: impl Into<String>, error: impl Into<BoxError>) -> Error {
         Error::Database {
             context: context.into(),
-            source: source.into(),
+            error: error.into(),
         }
     }
 
     /// An [`Error::Database`] with `context` as what was being done.
     pub(crate) fn while_doing(self, context: &str) -> Error {
         match self {
-            Error::Database { source, .. } => Error::Database {
+            Error::Database { error, .. } => Error::Database {
                 context: context.to_owned(),
-                source,
+                error,
             },
             other => other,
         }
@@ -300,16 +313,16 @@ impl Error {
     /// backend may not know the action's timeout).
     pub(crate) fn waited(self, waited: Duration) -> Error {
         match self {
-            Error::Locked { source, .. } => Error::Locked { waited, source },
+            Error::Locked { error, .. } => Error::Locked { waited, error },
             other => other,
         }
     }
 }
 
-/// The message of a migration's failure: its source's own (an engine's
+/// The message of a migration's failure: its error's own (an engine's
 /// error type for statements gives the engine's message, undecorated).
-pub(crate) fn failure_message(source: &(dyn std::error::Error + Send + Sync + 'static)) -> String {
-    source.to_string()
+pub(crate) fn failure_message(error: &(dyn std::error::Error + Send + Sync + 'static)) -> String {
+    error.to_string()
 }
 
 /// `version 2 (applied as add_phone) is now add_avatar, version 5 (…) is now …`.
