@@ -125,6 +125,11 @@
 /// open connections with it, and write Rust migrations against its
 /// `Transaction`, without depending on it yourself.
 pub use migrate_core::sqlite::rusqlite;
+/// time 0.3 (feature `time`), whose `OffsetDateTime`
+/// [`AppliedMigration::applied_at_time`] and its kin return: name it without
+/// depending on it yourself.
+#[cfg(feature = "time")]
+pub use migrate_core::time;
 pub use migrate_core::*;
 /// Embeds a migrations folder as a [`Migrations`] constant, validated at
 /// build time.

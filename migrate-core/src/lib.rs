@@ -87,3 +87,8 @@ pub use report::{
     Status,
 };
 pub use schema::{ObjectKind, Schema, SchemaDifference, SchemaObject};
+/// time 0.3 (feature `time`), whose `OffsetDateTime`
+/// [`AppliedMigration::applied_at_time`] and its kin return: name it without
+/// depending on it yourself.
+#[cfg(feature = "time")]
+pub use time;

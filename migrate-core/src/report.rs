@@ -43,7 +43,9 @@ pub struct AppliedMigration {
     /// The checksum of its up file when it was applied.
     pub checksum: Checksum,
     /// When it was applied: UTC, RFC 3339 with milliseconds
-    /// (`2024-01-31T12:00:00.123Z`).
+    /// (`2024-01-31T12:00:00.123Z`), as the tracking table stores it; with
+    /// the feature `time`, [`applied_at_time`](Self::applied_at_time) parses
+    /// it.
     pub applied_at: String,
     /// How long its SQL took, in whole milliseconds (0 for a baselined one);
     /// `duration_ms` when serialized.
@@ -52,6 +54,39 @@ pub struct AppliedMigration {
         serde(rename = "duration_ms", with = "crate::serde_support::millis")
     )]
     pub duration: Duration,
+}
+
+#[cfg(feature = "time")]
+impl AppliedMigration {
+    /// [`applied_at`](Self::applied_at) as a time (feature `time`): at UTC,
+    /// as the runner writes it; a row written with another offset keeps it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(feature = "sqlite")]
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # std::fs::write(dir.path().join("0001_users.sql"), "CREATE TABLE users (id INTEGER);")?;
+    /// # let migrations = migrate_core::Migrations::from_folder(dir.path())?;
+    /// let mut conn = migrate_core::sqlite::Connection::open_in_memory()?;
+    /// let report = migrations.run(&mut conn)?;
+    /// let applied_at = report.applied[0].applied_at_time()?;
+    /// assert_eq!(applied_at.offset(), migrate_core::time::UtcOffset::UTC);
+    /// assert!(applied_at <= migrate_core::time::OffsetDateTime::now_utc());
+    /// # Ok(())
+    /// # }
+    /// # #[cfg(not(feature = "sqlite"))]
+    /// # fn main() {}
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The text is not RFC 3339: a tracking row edited by hand, or written by
+    /// another tool.
+    pub fn applied_at_time(&self) -> Result<time::OffsetDateTime, time::error::Parse> {
+        parse_time(&self.applied_at)
+    }
 }
 
 /// A migration whose last attempt failed and was rolled back.
@@ -69,10 +104,24 @@ pub struct FailedMigration {
     pub name: String,
     /// The checksum of the up file that failed.
     pub checksum: Checksum,
-    /// When it failed: UTC, RFC 3339 with milliseconds.
+    /// When it failed: UTC, RFC 3339 with milliseconds; with the feature
+    /// `time`, [`failed_at_time`](Self::failed_at_time) parses it.
     pub failed_at: String,
     /// SQLite's message, with the file, line and statement.
     pub error: String,
+}
+
+#[cfg(feature = "time")]
+impl FailedMigration {
+    /// [`failed_at`](Self::failed_at) as a time (feature `time`), at UTC as
+    /// for [`AppliedMigration::applied_at_time`].
+    ///
+    /// # Errors
+    ///
+    /// As [`AppliedMigration::applied_at_time`].
+    pub fn failed_at_time(&self) -> Result<time::OffsetDateTime, time::error::Parse> {
+        parse_time(&self.failed_at)
+    }
 }
 
 /// A migration marked dirty: it ran outside a transaction
@@ -93,11 +142,25 @@ pub struct DirtyMigration {
     pub name: String,
     /// Whether its up or its down was cut short.
     pub direction: Direction,
-    /// When it started: UTC, RFC 3339 with milliseconds.
+    /// When it started: UTC, RFC 3339 with milliseconds; with the feature
+    /// `time`, [`started_at_time`](Self::started_at_time) parses it.
     pub started_at: String,
     /// The error it failed with; `None` when the process running it stopped
     /// (or is still running it) before an error could be recorded.
     pub error: Option<String>,
+}
+
+#[cfg(feature = "time")]
+impl DirtyMigration {
+    /// [`started_at`](Self::started_at) as a time (feature `time`), at UTC as
+    /// for [`AppliedMigration::applied_at_time`].
+    ///
+    /// # Errors
+    ///
+    /// As [`AppliedMigration::applied_at_time`].
+    pub fn started_at_time(&self) -> Result<time::OffsetDateTime, time::error::Parse> {
+        parse_time(&self.started_at)
+    }
 }
 
 /// A migration of the set that the database has not applied.
@@ -471,7 +534,8 @@ impl fmt::Display for EventKind {
 pub struct Event {
     /// Position in the history, increasing from 1.
     pub id: u64,
-    /// When it happened: UTC, RFC 3339 with milliseconds.
+    /// When it happened: UTC, RFC 3339 with milliseconds; with the feature
+    /// `time`, [`at_time`](Self::at_time) parses it.
     pub at: String,
     /// What happened; `event` when serialized.
     #[cfg_attr(feature = "serde", serde(rename = "event"))]
@@ -500,6 +564,25 @@ pub struct Event {
     pub duration: Option<Duration>,
     /// The error of a failure, or what a repair changed.
     pub detail: Option<String>,
+}
+
+#[cfg(feature = "time")]
+impl Event {
+    /// [`at`](Self::at) as a time (feature `time`), at UTC as for
+    /// [`AppliedMigration::applied_at_time`].
+    ///
+    /// # Errors
+    ///
+    /// As [`AppliedMigration::applied_at_time`].
+    pub fn at_time(&self) -> Result<time::OffsetDateTime, time::error::Parse> {
+        parse_time(&self.at)
+    }
+}
+
+/// One of the reports' times, RFC 3339 (`2024-01-31T12:00:00.123Z`).
+#[cfg(feature = "time")]
+fn parse_time(text: &str) -> Result<time::OffsetDateTime, time::error::Parse> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
 }
 
 /// A row that breaks a foreign key, from SQLite's `PRAGMA foreign_key_check`
