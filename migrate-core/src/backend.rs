@@ -370,7 +370,7 @@ pub struct MigrationFailure {
     pub statement: Option<Box<str>>,
     /// What failed: the engine's error (whose message is the engine's own),
     /// the Rust migration's error, or a rule's refusal; it becomes
-    /// [`Error::MigrationFailed`](crate::Error::MigrationFailed)'s `error`.
+    /// [`Error::MigrationFailed`]'s `error`.
     pub error: BoxError,
     /// Whether part of it may be in the database although it ran in a
     /// transaction: the transaction ended under it (beyond what the rules

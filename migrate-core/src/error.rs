@@ -80,7 +80,7 @@ pub enum Error {
         /// the Rust migration's own error (on SQLite, a `rusqlite::Error` it
         /// returns is wrapped the same way), a refusal of the rules migration
         /// code runs under, or [`ForeignKeyViolations`](crate::ForeignKeyViolations).
-        /// Downcast it with [`downcast_ref`](std::error::Error::downcast_ref).
+        /// Downcast it: `error.downcast_ref::<ForeignKeyViolations>()`.
         error: BoxError,
     },
 

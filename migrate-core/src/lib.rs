@@ -23,6 +23,13 @@
 //!   only module that names rusqlite, with the build-time check
 //!   ([`sqlite::verify()`]).
 //!
+//! Two more features: `serde`, `Serialize` on the reports, [`Problem`],
+//! [`Checksum`] and the schema types, and `Deserialize` on all of them but
+//! the dry run's (durations as whole milliseconds under `duration_ms`; each
+//! type's docs show its shape); and `time`, the reports' RFC 3339 times as
+//! `time::OffsetDateTime` (`AppliedMigration::applied_at_time` and its
+//! kin).
+//!
 //! # The tracking table
 //!
 //! `migrate_schema_history` by default ([`Runner::table`]), created on the

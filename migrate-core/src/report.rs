@@ -44,7 +44,7 @@ pub struct AppliedMigration {
     pub checksum: Checksum,
     /// When it was applied: UTC, RFC 3339 with milliseconds
     /// (`2024-01-31T12:00:00.123Z`), as the tracking table stores it; with
-    /// the feature `time`, [`applied_at_time`](Self::applied_at_time) parses
+    /// the feature `time`, `applied_at_time()` parses
     /// it.
     pub applied_at: String,
     /// How long its SQL took, in whole milliseconds (0 for a baselined one);
@@ -105,7 +105,7 @@ pub struct FailedMigration {
     /// The checksum of the up file that failed.
     pub checksum: Checksum,
     /// When it failed: UTC, RFC 3339 with milliseconds; with the feature
-    /// `time`, [`failed_at_time`](Self::failed_at_time) parses it.
+    /// `time`, `failed_at_time()` parses it.
     pub failed_at: String,
     /// SQLite's message, with the file, line and statement.
     pub error: String,
@@ -143,7 +143,7 @@ pub struct DirtyMigration {
     /// Whether its up or its down was cut short.
     pub direction: Direction,
     /// When it started: UTC, RFC 3339 with milliseconds; with the feature
-    /// `time`, [`started_at_time`](Self::started_at_time) parses it.
+    /// `time`, `started_at_time()` parses it.
     pub started_at: String,
     /// The error it failed with; `None` when the process running it stopped
     /// (or is still running it) before an error could be recorded.
@@ -535,7 +535,7 @@ pub struct Event {
     /// Position in the history, increasing from 1.
     pub id: u64,
     /// When it happened: UTC, RFC 3339 with milliseconds; with the feature
-    /// `time`, [`at_time`](Self::at_time) parses it.
+    /// `time`, `at_time()` parses it.
     pub at: String,
     /// What happened; `event` when serialized.
     #[cfg_attr(feature = "serde", serde(rename = "event"))]
