@@ -109,6 +109,88 @@
 //! [`Runner::history`]. With foreign keys on, each migration runs with them
 //! off and `PRAGMA foreign_key_check` before its commit (see
 //! [`Runner::run`]).
+//!
+//! # Handling errors at startup
+//!
+//! An application that migrates before it serves anything decides per
+//! [`Error`] variant: wait and run again while another process is migrating
+//! the same database ([`Error::Locked`], [`Error::InProgress`]); print the
+//! message and stop when a person must look ([`Error::Verification`],
+//! [`Error::Dirty`], [`Error::MigrationFailed`], …). `Error` is
+//! `#[non_exhaustive]`, so the match ends with a wildcard. Each message is
+//! complete (it names the migration, the file and line, and SQLite's or your
+//! code's own words), so print it with `{}`. The exit codes here are those of
+//! the `migrate` command line: 3 when it refused because of what the database
+//! holds, before changing anything (restarting will not help: with systemd,
+//! `RestartPreventExitStatus=3`), 1 otherwise.
+//!
+//! ```
+//! use std::process::ExitCode;
+//! use std::thread::sleep;
+//! use std::time::Duration;
+//!
+//! use migrate::{Error, Migrations};
+//!
+//! const MIGRATIONS: Migrations = migrate::embed_migrations!("examples/migrations");
+//!
+//! /// Applies the pending migrations; the exit code to stop with if it
+//! /// cannot.
+//! fn migrate_or_exit_code(conn: &mut migrate::rusqlite::Connection) -> Result<(), ExitCode> {
+//!     let mut attempt = 1;
+//!     let error = loop {
+//!         match MIGRATIONS.run(conn) {
+//!             Ok(report) => {
+//!                 for m in &report.applied {
+//!                     eprintln!("applied migration {} ({}) in {} ms", m.version, m.name, m.duration.as_millis());
+//!                 }
+//!                 return Ok(());
+//!             }
+//!             // Another process is migrating this database: `run` waited
+//!             // for its lock up to the lock timeout (60 s by default). Once
+//!             // it is done, a run verifies what it applied and finds nothing
+//!             // pending.
+//!             Err(error @ (Error::Locked { .. } | Error::InProgress { .. })) if attempt < 3 => {
+//!                 eprintln!("{error}; trying again");
+//!                 sleep(Duration::from_secs(1) * attempt);
+//!                 attempt += 1;
+//!             }
+//!             Err(error) => break error,
+//!         }
+//!     };
+//!     eprintln!("error: {error}");
+//!     Err(ExitCode::from(match &error {
+//!         // What was applied does not agree with this build (a divergent,
+//!         // missing or out-of-order migration, a reused version), or a
+//!         // migration was cut short outside a transaction: nothing was
+//!         // changed, and a person must decide (see `Error::Dirty`).
+//!         Error::Verification(_) | Error::Dirty { .. } => 3,
+//!         // A migration failed and was rolled back (or, `dirty`, is marked
+//!         // dirty): fix the file the message names.
+//!         Error::MigrationFailed { file, dirty, .. } => {
+//!             eprintln!("fix `{file}`{}", if *dirty { ", then repair" } else { "" });
+//!             1
+//!         }
+//!         // Still locked after the attempts, the database unreadable, and
+//!         // every other variant, including those a later version adds.
+//!         _ => 1,
+//!     }))
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut conn = migrate::rusqlite::Connection::open_in_memory()?;
+//! assert_eq!(migrate_or_exit_code(&mut conn), Ok(()));
+//!
+//! // A newer build applied migration 99, which this one does not know: refused.
+//! conn.execute_batch(
+//!     "INSERT INTO migrate_schema_history
+//!          (version, name, checksum, running_checksum, applied_at, duration_ms, state)
+//!      SELECT 99, 'from_a_newer_build', checksum, running_checksum, applied_at, 0, 'applied'
+//!      FROM migrate_schema_history WHERE version = 1",
+//! )?;
+//! assert_eq!(migrate_or_exit_code(&mut conn), Err(ExitCode::from(3)));
+//! # Ok(())
+//! # }
+//! ```
 
 //!
 //! # Command line
@@ -117,7 +199,32 @@
 //! shell over a folder read at run time. With the feature `cli`, `cli::Db`
 //! mounts the same commands in your application's own clap parser
 //! (`myapp db status`), over your embedded migrations and your connection;
-//! see `examples/app_cli.rs`.
+//! see `examples/app_cli.rs`. Its `--json` reports are the serialization of
+//! feature `serde` below, with the database they are about.
+//!
+//! # Features
+//!
+//! - `serde`: [`Serialize`](https://docs.rs/serde/1/serde/trait.Serialize.html)
+//!   on the reports ([`Report`], [`Status`], [`AppliedMigration`],
+//!   [`PendingMigration`], [`FailedMigration`], [`DirtyMigration`],
+//!   [`RollbackReport`], [`RolledBackMigration`], [`RedoReport`],
+//!   [`DryRunReport`], [`DryRunStep`], [`DryRunOutcome`], [`RepairReport`],
+//!   [`Repair`], [`RepairAction`], [`Event`], [`EventKind`], [`Direction`],
+//!   [`ForeignKeyViolation`]), on [`Problem`], [`Checksum`] and on
+//!   [`SchemaObject`], [`ObjectKind`] and [`SchemaDifference`]; each type's
+//!   docs show its shape. All of them are `Deserialize` too except the dry
+//!   run's three, which hold an [`Error`] (serialized as its message). Durations
+//!   are whole milliseconds under `duration_ms`; a checksum is its text
+//!   `sha256:<64 hex digits>`; times are the RFC 3339 strings of the tracking
+//!   table; fieldless enums are `snake_case` words (`"rolled_back"`); an enum
+//!   with fields is an object naming its variant under `kind`
+//!   (`{"kind": "divergent", "version": 2, …}`). Reading, unknown fields are
+//!   ignored. [`Error`] itself is not serialized: its `Display` is the message.
+//! - `time`: `AppliedMigration::applied_at_time`,
+//!   `FailedMigration::failed_at_time`, `DirtyMigration::started_at_time`
+//!   and `Event::at_time` parse those RFC 3339 strings as a
+//!   `time::OffsetDateTime` (the `time` crate, re-exported as `migrate::time`).
+//! - `cli`: the command line's commands, above.
 
 #![warn(missing_docs)]
 
@@ -125,6 +232,11 @@
 /// open connections with it, and write Rust migrations against its
 /// `Transaction`, without depending on it yourself.
 pub use migrate_core::sqlite::rusqlite;
+/// time 0.3 (feature `time`), whose `OffsetDateTime`
+/// [`AppliedMigration::applied_at_time`] and its kin return: name it without
+/// depending on it yourself.
+#[cfg(feature = "time")]
+pub use migrate_core::time;
 pub use migrate_core::*;
 /// Embeds a migrations folder as a [`Migrations`] constant, validated at
 /// build time.

@@ -22,12 +22,12 @@ fn ends_its_transaction() -> Folder {
     ])
 }
 
-/// The refusal of a statement, as the error's source says it.
+/// The refusal of a statement, as the failed migration's error says it.
 fn refusal(error: &Error) -> String {
-    let Error::MigrationFailed { source, .. } = error else {
+    let Error::MigrationFailed { error: cause, .. } = error else {
         panic!("expected a failed migration, got {error:?}");
     };
-    source.to_string()
+    cause.to_string()
 }
 
 #[test]

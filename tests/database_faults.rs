@@ -669,10 +669,10 @@ fn a_read_only_database_reads_and_refuses_to_apply() {
 
 fn assert_read_only(error: &Error) {
     let source = match error {
-        Error::Database { source, .. } => source
+        Error::Database { error: cause, .. } => cause
             .downcast_ref::<rusqlite::Error>()
             .unwrap_or_else(|| panic!("{error:?}")),
-        Error::MigrationFailed { source, .. } => source
+        Error::MigrationFailed { error: cause, .. } => cause
             .downcast_ref::<migrate::sqlite::StatementError>()
             .map(|statement| statement.sqlite_error())
             .unwrap_or_else(|| panic!("{error:?}")),

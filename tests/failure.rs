@@ -60,14 +60,14 @@ fn a_statement_sqlite_rolls_the_whole_transaction_back_for_is_a_plain_failure()
             version: 2,
             line: Some(at),
             dirty: false,
-            source,
+            error: cause,
             ..
         } = &error
         else {
             panic!("{sql}: {error:?}");
         };
         assert_eq!(*at, line, "{sql}");
-        assert!(source.to_string().contains(message), "{sql}: {error}");
+        assert!(cause.to_string().contains(message), "{sql}: {error}");
         assert_eq!(schema_objects(&conn), ["table a"], "{sql}");
         let states: Vec<String> = tracking_rows(&conn, DEFAULT_TABLE)
             .into_iter()

@@ -30,14 +30,14 @@ fn a_failing_rust_migration_rolls_back_with_its_tracking_row() -> migrate::Resul
         direction: Direction::Up,
         dirty: false,
         line: None,
-        source,
+        error: cause,
         ..
     } = &error
     else {
         panic!("expected migration 2 to fail, got {error:?}");
     };
     assert_eq!(file, "0002_opening_balances.rs");
-    assert_eq!(source.to_string(), "no opening balance for tier `platinum`");
+    assert_eq!(cause.to_string(), "no opening balance for tier `platinum`");
     assert_eq!(
         error.to_string(),
         "migration 2 (opening_balances) failed in `0002_opening_balances.rs`: \
@@ -75,8 +75,8 @@ fn a_dry_run_tries_rust_migrations_and_changes_nothing() -> migrate::Result<()> 
     assert!(
         matches!(
             &report.steps[0].outcome,
-            DryRunOutcome::Failed(Error::MigrationFailed { source, .. })
-                if source.to_string() == "no opening balance for tier `platinum`"
+            DryRunOutcome::Failed(Error::MigrationFailed { error, .. })
+                if error.to_string() == "no opening balance for tier `platinum`"
         ),
         "{:?}",
         report.steps[0].outcome

@@ -1,6 +1,10 @@
 //! One handler per subcommand. Each prints text (or JSON with `--json`),
 //! logs what it changed to `--log-file`, and returns an error that names the
 //! database, folder or file.
+//!
+//! The JSON is the reports' own serialization (migrate-core's feature
+//! `serde`), inside the small structs at the end of this file where a
+//! command's report adds the database, the current version or an error.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -11,10 +15,12 @@ use anstyle::Style;
 use anyhow::{Context, Result, anyhow};
 use migrate_core::sqlite::verify;
 use migrate_core::{
-    AppliedMigration, DryRunOutcome, Error, Event, Migrations, Problem, RolledBackMigration,
-    Runner, Schema, SchemaObject, Status,
+    AppliedMigration, Checksum, Direction, DirtyMigration, DryRunOutcome, DryRunStep, Error, Event,
+    FailedMigration, Migrations, PendingMigration, Problem, Repair, RolledBackMigration, Runner,
+    Schema, SchemaObject, Status,
 };
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use unicode_width::UnicodeWidthStr;
 
@@ -35,8 +41,8 @@ pub(crate) fn new(
 ) -> Result<()> {
     let files = crate::new::create(dir, &args.name, args.reversible)?;
     if options.json {
-        let files: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-        return Ok(output::json(out, &json!({ "created": files }))?);
+        let created = files.iter().map(|f| f.display().to_string()).collect();
+        return print_json(out, &Created { created });
     }
     for file in files {
         writeln!(out, "{GOOD}created{GOOD:#} {}", file.display())?;
@@ -53,11 +59,16 @@ pub(crate) fn validate(
     options: &Settings,
     out: &mut dyn Write,
 ) -> Result<()> {
+    let folder = dir.display().to_string();
     let invalid = |out: &mut dyn Write, problems: Vec<String>| -> Result<()> {
         if options.json {
-            output::json(
+            print_json(
                 out,
-                &json!({ "folder": dir.display().to_string(), "valid": false, "problems": problems }),
+                &Invalid {
+                    folder: &folder,
+                    valid: false,
+                    problems,
+                },
             )?;
         }
         Ok(())
@@ -84,27 +95,29 @@ pub(crate) fn validate(
         .into());
     }
     if options.json {
-        let migrations: Vec<Value> = set
+        let migrations = set
             .iter()
-            .map(|m| {
-                json!({
-                    "version": m.version(),
-                    "name": m.name(),
-                    "file": m.file(),
-                    "kind": match m.kind() {
-                        migrate_core::MigrationKind::Sql => "sql",
-                        migrate_core::MigrationKind::Rust => "rust",
-                    },
-                    "down_file": m.down_file(),
-                    "no_transaction": m.up_no_transaction(),
-                    "checksum": m.checksum().to_string(),
-                })
+            .map(|m| ValidMigration {
+                version: m.version(),
+                name: m.name(),
+                file: m.file(),
+                kind: match m.kind() {
+                    migrate_core::MigrationKind::Sql => "sql",
+                    migrate_core::MigrationKind::Rust => "rust",
+                },
+                down_file: m.down_file(),
+                no_transaction: m.up_no_transaction(),
+                checksum: m.checksum(),
             })
             .collect();
-        return Ok(output::json(
+        return print_json(
             out,
-            &json!({ "folder": dir.display().to_string(), "valid": true, "migrations": migrations }),
-        )?);
+            &Valid {
+                folder: &folder,
+                valid: true,
+                migrations,
+            },
+        );
     }
     let first = set.iter().next().map_or(0, |m| m.version());
     let reversible = set.iter().filter(|m| m.is_reversible()).count();
@@ -156,15 +169,14 @@ pub(crate) fn up(s: &mut Session, args: &UpArgs) -> Result<()> {
         Err(_) => current_version(s, &runner).unwrap_or(None),
     };
     if s.options.json {
-        let applied: Vec<Value> = applied.iter().map(applied_json).collect();
-        output::json(
+        print_json(
             s.out,
-            &json!({
-                "database": s.database,
-                "applied": applied,
-                "current_version": current,
-                "error": error,
-            }),
+            &Applied {
+                database: &s.database,
+                applied: &applied,
+                current_version: current,
+                error,
+            },
         )?;
     } else if result.is_ok() {
         let at = at_version(current);
@@ -237,7 +249,7 @@ fn record_applied(
     if !s.options.json {
         lines.applied(s.out, &migration)?;
     }
-    s.log.event("applied", applied_json(&migration))?;
+    s.log.event("applied", to_value(&migration)?)?;
     applied.push(migration);
     Ok(())
 }
@@ -247,67 +259,51 @@ fn dry_run(s: &mut Session, runner: &Runner) -> Result<()> {
     let report = runner
         .dry_run(s.conn)
         .with_context(|| format!("dry run on `{}`", s.database))?;
-    let lines = Lines::new(s.migrations);
-    let mut steps = Vec::new();
-    let mut failure = None;
-    for step in report.steps {
-        let (outcome, duration, error) = match step.outcome {
-            DryRunOutcome::Ok(duration) => ("ok", Some(duration), None),
-            DryRunOutcome::Failed(error) => {
-                let message = error.to_string();
-                failure = Some(error);
-                ("failed", None, Some(message))
-            }
-            DryRunOutcome::SkippedNoTransaction => ("skipped_no_transaction", None, None),
-            _ => ("unknown", None, None),
-        };
-        if !s.options.json {
-            let (verb, style, detail) = match outcome {
-                "ok" => ("would apply", GOOD, duration.map(output::duration)),
-                "failed" => ("would fail", ERROR, None),
+    if s.options.json {
+        print_json(
+            s.out,
+            &DryRun {
+                database: &s.database,
+                dry_run: true,
+                steps: &report.steps,
+            },
+        )?;
+    } else {
+        let lines = Lines::new(s.migrations);
+        for step in &report.steps {
+            let (verb, style, detail) = match &step.outcome {
+                DryRunOutcome::Ok(duration) => ("would apply", GOOD, output::duration(*duration)),
+                DryRunOutcome::Failed(_) => ("would fail", ERROR, String::new()),
                 _ => (
                     "not tried",
                     WAITING,
-                    Some("runs outside a transaction".to_owned()),
+                    "runs outside a transaction".to_owned(),
                 ),
             };
-            lines.line(
+            lines.line(s.out, verb, style, step.version, &step.name, &detail)?;
+        }
+        if report.steps.is_empty() {
+            writeln!(
                 s.out,
-                verb,
-                style,
-                step.version,
-                &step.name,
-                detail.as_deref().unwrap_or(""),
+                "dry run: `{}` is up to date: nothing to apply",
+                s.database
+            )?;
+        } else {
+            writeln!(
+                s.out,
+                "dry run: {} tried, then rolled back; `{}` is unchanged",
+                count(report.steps.len(), "migration"),
+                s.database
             )?;
         }
-        steps.push(json!({
-            "version": step.version,
-            "name": step.name,
-            "file": step.file,
-            "outcome": outcome,
-            "duration_ms": duration.map(|d| d.as_millis() as u64),
-            "error": error,
-        }));
     }
-    if s.options.json {
-        output::json(
-            s.out,
-            &json!({ "database": s.database, "dry_run": true, "steps": steps }),
-        )?;
-    } else if steps.is_empty() {
-        writeln!(
-            s.out,
-            "dry run: `{}` is up to date: nothing to apply",
-            s.database
-        )?;
-    } else {
-        writeln!(
-            s.out,
-            "dry run: {} tried, then rolled back; `{}` is unchanged",
-            count(steps.len(), "migration"),
-            s.database
-        )?;
-    }
+    let failure = report
+        .steps
+        .into_iter()
+        .find_map(|step| match step.outcome {
+            DryRunOutcome::Failed(error) => Some(error),
+            _ => None,
+        });
     match failure {
         Some(error) => Err(anyhow!(error).context(format!(
             "dry run on `{}`: a real run would fail",
@@ -328,15 +324,18 @@ pub(crate) fn down(s: &mut Session, args: &DownArgs) -> Result<()> {
     let result = logged(s, "down", result);
     let report = result.with_context(|| format!("rolling back migrations of `{}`", s.database))?;
     for migration in &report.rolled_back {
-        s.log.event("rolled_back", rolled_back_json(migration))?;
+        s.log.event("rolled_back", to_value(migration)?)?;
     }
     let current = current_version(s, &runner)?;
     if s.options.json {
-        let rolled_back: Vec<Value> = report.rolled_back.iter().map(rolled_back_json).collect();
-        return Ok(output::json(
+        return print_json(
             s.out,
-            &json!({ "database": s.database, "rolled_back": rolled_back, "current_version": current }),
-        )?);
+            &RolledBack {
+                database: &s.database,
+                rolled_back: &report.rolled_back,
+                current_version: current,
+            },
+        );
     }
     let lines = Lines::new(s.migrations);
     for migration in &report.rolled_back {
@@ -364,22 +363,20 @@ pub(crate) fn redo(s: &mut Session) -> Result<()> {
     let report =
         result.with_context(|| format!("redoing the latest migration of `{}`", s.database))?;
     if let Some(report) = &report {
-        s.log
-            .event("rolled_back", rolled_back_json(&report.rolled_back))?;
+        s.log.event("rolled_back", to_value(&report.rolled_back)?)?;
         for migration in &report.applied {
-            s.log.event("applied", applied_json(migration))?;
+            s.log.event("applied", to_value(migration)?)?;
         }
     }
     if s.options.json {
-        let value = match &report {
-            Some(report) => json!({
-                "database": s.database,
-                "rolled_back": [rolled_back_json(&report.rolled_back)],
-                "applied": report.applied.iter().map(applied_json).collect::<Vec<_>>(),
-            }),
-            None => json!({ "database": s.database, "rolled_back": [], "applied": [] }),
-        };
-        return Ok(output::json(s.out, &value)?);
+        return print_json(
+            s.out,
+            &Redone {
+                database: &s.database,
+                rolled_back: report.iter().map(|r| &r.rolled_back).collect(),
+                applied: report.as_ref().map_or(&[], |r| &r.applied),
+            },
+        );
     }
     let Some(report) = report else {
         writeln!(
@@ -448,7 +445,7 @@ fn read_status(s: &mut Session) -> Result<Status> {
 
 /// `status --json`, in the session's words.
 fn print_status_json(s: &mut Session, status: &Status) -> Result<()> {
-    let mut value = status_json(&s.database, status);
+    let mut value = to_value(&StatusReport::new(&s.database, status)?)?;
     s.wording.apply_json(&mut value);
     Ok(output::json(s.out, &value)?)
 }
@@ -620,11 +617,13 @@ pub(crate) fn history(s: &mut Session) -> Result<()> {
         .history(s.conn)
         .with_context(|| format!("reading the history of `{}`", s.database))?;
     if s.options.json {
-        let events: Vec<Value> = events.iter().map(event_json).collect();
-        return Ok(output::json(
+        return print_json(
             s.out,
-            &json!({ "database": s.database, "events": events }),
-        )?);
+            &History {
+                database: &s.database,
+                events: &events,
+            },
+        );
     }
     if events.is_empty() {
         writeln!(
@@ -670,14 +669,16 @@ pub(crate) fn baseline(s: &mut Session, args: &BaselineArgs) -> Result<()> {
     let baselined = result
         .with_context(|| format!("baselining `{}` at version {}", s.database, args.version))?;
     for migration in &baselined {
-        s.log.event("baselined", applied_json(migration))?;
+        s.log.event("baselined", to_value(migration)?)?;
     }
     if s.options.json {
-        let baselined: Vec<Value> = baselined.iter().map(applied_json).collect();
-        return Ok(output::json(
+        return print_json(
             s.out,
-            &json!({ "database": s.database, "baselined": baselined }),
-        )?);
+            &Baselined {
+                database: &s.database,
+                baselined: &baselined,
+            },
+        );
     }
     let lines = Lines::new(s.migrations);
     for migration in &baselined {
@@ -708,26 +709,18 @@ pub(crate) fn repair(s: &mut Session, args: &RepairArgs) -> Result<()> {
         .repair(s.conn);
     let result = logged(s, "repair", result);
     let report = result.with_context(|| format!("repairing `{}`", s.database))?;
-    let repairs: Vec<Value> = report
-        .repairs
-        .iter()
-        .map(|r| {
-            json!({
-                "version": r.version,
-                "name": r.name,
-                "direction": r.direction.as_str(),
-                "action": r.action.to_string(),
-            })
-        })
-        .collect();
+    let repairs: Vec<Repaired> = report.repairs.iter().map(Repaired::new).collect();
     for repair in &repairs {
-        s.log.event("repaired", repair.clone())?;
+        s.log.event("repaired", to_value(repair)?)?;
     }
     if s.options.json {
-        return Ok(output::json(
+        return print_json(
             s.out,
-            &json!({ "database": s.database, "repairs": repairs }),
-        )?);
+            &Repairs {
+                database: &s.database,
+                repairs,
+            },
+        );
     }
     if report.repairs.is_empty() {
         writeln!(s.out, "nothing to repair in `{}`", s.database)?;
@@ -763,16 +756,13 @@ pub(crate) fn schema(s: &mut Session, args: &SchemaArgs) -> Result<()> {
     let mut objects: Vec<&SchemaObject> = schema.objects().iter().collect();
     objects.sort_by_key(|object| object.kind());
     if s.options.json {
-        let objects: Vec<Value> = objects
-            .iter()
-            .map(|o| {
-                json!({ "type": o.kind().as_str(), "name": o.name(), "table": o.table(), "sql": o.sql() })
-            })
-            .collect();
-        return Ok(output::json(
+        return print_json(
             s.out,
-            &json!({ "database": s.database, "objects": objects }),
-        )?);
+            &Objects {
+                database: &s.database,
+                objects,
+            },
+        );
     }
     if objects.is_empty() {
         // A comment, so that `migrate schema > schema.sql` still replays.
@@ -802,9 +792,13 @@ fn schema_check(s: &mut Session) -> Result<()> {
         .with_context(|| format!("checking the schema of `{}`", s.database))?;
     let differences: Vec<String> = drift.iter().map(ToString::to_string).collect();
     if s.options.json {
-        output::json(
+        print_json(
             s.out,
-            &json!({ "database": s.database, "in_sync": drift.is_empty(), "drift": differences }),
+            &Drift {
+                database: &s.database,
+                in_sync: drift.is_empty(),
+                drift: &differences,
+            },
         )?;
     } else if drift.is_empty() {
         writeln!(
@@ -878,19 +872,29 @@ fn logged<T, E: Into<anyhow::Error>>(
             ..
         }) => (
             "failed",
-            json!({
-                "command": command,
-                "version": version,
-                "name": name,
-                "file": file,
-                "direction": direction.as_str(),
-                "error": message,
-            }),
+            to_value(&LoggedFailure {
+                command,
+                version: *version,
+                name,
+                file,
+                direction: *direction,
+                error: &message,
+            })?,
         ),
-        Some(core) if crate::exit::is_refusal(core) => {
-            ("refused", json!({ "command": command, "error": message }))
-        }
-        _ => ("error", json!({ "command": command, "error": message })),
+        Some(core) if crate::exit::is_refusal(core) => (
+            "refused",
+            to_value(&LoggedError {
+                command,
+                error: &message,
+            })?,
+        ),
+        _ => (
+            "error",
+            to_value(&LoggedError {
+                command,
+                error: &message,
+            })?,
+        ),
     };
     s.log.event(event, fields)?;
     Err(error)
@@ -919,97 +923,6 @@ fn count(n: usize, noun: &str) -> String {
     } else {
         format!("{n} {noun}s")
     }
-}
-
-fn applied_json(m: &AppliedMigration) -> Value {
-    json!({
-        "version": m.version,
-        "name": m.name,
-        "checksum": m.checksum.to_string(),
-        "applied_at": m.applied_at,
-        "duration_ms": m.duration.as_millis() as u64,
-    })
-}
-
-fn rolled_back_json(m: &RolledBackMigration) -> Value {
-    json!({ "version": m.version, "name": m.name, "duration_ms": m.duration.as_millis() as u64 })
-}
-
-fn event_json(e: &Event) -> Value {
-    json!({
-        "id": e.id,
-        "at": e.at,
-        "event": e.kind.as_str(),
-        "version": e.version,
-        "name": e.name,
-        "direction": e.direction.as_str(),
-        "checksum": e.checksum.map(|c| c.to_string()),
-        "duration_ms": e.duration.map(|d| d.as_millis() as u64),
-        "detail": e.detail,
-    })
-}
-
-fn status_json(database: &str, status: &Status) -> Value {
-    let mut divergent = Vec::new();
-    let mut version_reused = Vec::new();
-    let mut missing = Vec::new();
-    let mut out_of_order = Vec::new();
-    for problem in &status.problems {
-        match problem {
-            Problem::Divergent {
-                version,
-                name,
-                file,
-                applied,
-                embedded,
-            } => divergent.push(json!({
-                "version": version, "name": name, "file": file,
-                "applied_checksum": applied.to_string(), "checksum": embedded.to_string(),
-            })),
-            Problem::VersionReused {
-                version,
-                applied_name,
-                name,
-                file,
-                renumbered,
-            } => version_reused.push(json!({
-                "version": version, "applied_name": applied_name, "name": name, "file": file,
-                "renumbered_to": renumbered.as_ref().map(|(version, file)| json!({ "version": version, "file": file })),
-            })),
-            Problem::Missing { version, name } => {
-                missing.push(json!({ "version": version, "name": name }))
-            }
-            Problem::OutOfOrder {
-                version,
-                name,
-                file,
-                latest_applied,
-            } => out_of_order.push(json!({
-                "version": version, "name": name, "file": file, "latest_applied": latest_applied,
-            })),
-            _ => {}
-        }
-    }
-    json!({
-        "database": database,
-        "current_version": status.current_version,
-        "up_to_date": status.is_up_to_date(),
-        "applied": status.applied.iter().map(applied_json).collect::<Vec<_>>(),
-        "pending": status.pending.iter().map(|m| json!({ "version": m.version, "name": m.name, "file": m.file })).collect::<Vec<_>>(),
-        "failed": status.failed.iter().map(|m| json!({
-            "version": m.version, "name": m.name, "checksum": m.checksum.to_string(),
-            "failed_at": m.failed_at, "error": m.error,
-        })).collect::<Vec<_>>(),
-        "dirty": status.dirty.iter().map(|m| json!({
-            "version": m.version, "name": m.name, "direction": m.direction.as_str(),
-            "started_at": m.started_at, "error": m.error,
-        })).collect::<Vec<_>>(),
-        "divergent": divergent,
-        "version_reused": version_reused,
-        "missing": missing,
-        "out_of_order": out_of_order,
-        "problems": status.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
-    })
 }
 
 /// One line per migration acted on (`applied  3  add_email  12 ms`), aligned
@@ -1073,4 +986,226 @@ impl Lines {
             &output::duration(m.duration),
         )
     }
+}
+
+/// Prints `report` as pretty JSON. It goes through a [`Value`], whose map
+/// keeps its keys sorted, so every object's keys are in alphabetical order,
+/// as they have always been.
+fn print_json(out: &mut dyn Write, report: &impl Serialize) -> Result<()> {
+    Ok(output::json(out, &to_value(report)?)?)
+}
+
+/// `report` as a JSON value, for `--json` and the `--log-file` lines.
+fn to_value(report: &impl Serialize) -> Result<Value> {
+    Ok(serde_json::to_value(report)?)
+}
+
+// What each command prints with `--json`: the reports of the runtime as
+// they serialize, with the database they are about and what the command
+// adds. Objects' keys are printed sorted (see `print_json`), whatever the
+// order of the fields here.
+
+/// `new --json`.
+#[derive(Serialize)]
+struct Created {
+    /// The files written, as paths under the folder.
+    created: Vec<String>,
+}
+
+/// `validate --json` of a folder with problems.
+#[derive(Serialize)]
+struct Invalid<'a> {
+    folder: &'a str,
+    /// Always `false`.
+    valid: bool,
+    /// Each problem's message.
+    problems: Vec<String>,
+}
+
+/// `validate --json` of a valid folder.
+#[derive(Serialize)]
+struct Valid<'a> {
+    folder: &'a str,
+    /// Always `true`.
+    valid: bool,
+    migrations: Vec<ValidMigration<'a>>,
+}
+
+/// A migration of a valid folder.
+#[derive(Serialize)]
+struct ValidMigration<'a> {
+    version: u64,
+    name: &'a str,
+    file: &'a str,
+    /// `sql` or `rust`.
+    kind: &'static str,
+    down_file: Option<&'a str>,
+    no_transaction: bool,
+    checksum: Checksum,
+}
+
+/// `up --json`: what was applied, also when a later migration failed.
+#[derive(Serialize)]
+struct Applied<'a> {
+    database: &'a str,
+    applied: &'a [AppliedMigration],
+    /// `null` after an error.
+    current_version: Option<u64>,
+    /// The error's message, as `error:` prints it.
+    error: Option<String>,
+}
+
+/// `up --dry-run --json`.
+#[derive(Serialize)]
+struct DryRun<'a> {
+    database: &'a str,
+    /// Always `true`.
+    dry_run: bool,
+    steps: &'a [DryRunStep],
+}
+
+/// `down --json`.
+#[derive(Serialize)]
+struct RolledBack<'a> {
+    database: &'a str,
+    rolled_back: &'a [RolledBackMigration],
+    current_version: Option<u64>,
+}
+
+/// `redo --json`: the down that ran as a list (empty when nothing was
+/// applied), like `down`'s.
+#[derive(Serialize)]
+struct Redone<'a> {
+    database: &'a str,
+    rolled_back: Vec<&'a RolledBackMigration>,
+    applied: &'a [AppliedMigration],
+}
+
+/// `status --json`: the status's lists, the problems both grouped by kind
+/// (each one's fields) and as messages, and whether it is up to date.
+#[derive(Serialize)]
+struct StatusReport<'a> {
+    database: &'a str,
+    current_version: Option<u64>,
+    up_to_date: bool,
+    applied: &'a [AppliedMigration],
+    pending: &'a [PendingMigration],
+    failed: &'a [FailedMigration],
+    dirty: &'a [DirtyMigration],
+    /// `divergent`, `version_reused`, `missing` and `out_of_order` (each
+    /// present, empty or not): the problems of that kind, each serialized
+    /// without its `kind`.
+    #[serde(flatten)]
+    by_kind: BTreeMap<String, Vec<Value>>,
+    /// Every problem's message.
+    problems: Vec<String>,
+}
+
+impl<'a> StatusReport<'a> {
+    fn new(database: &'a str, status: &'a Status) -> Result<StatusReport<'a>> {
+        let mut by_kind: BTreeMap<String, Vec<Value>> =
+            ["divergent", "version_reused", "missing", "out_of_order"]
+                .into_iter()
+                .map(|kind| (kind.to_owned(), Vec::new()))
+                .collect();
+        for problem in &status.problems {
+            let Value::Object(mut fields) = to_value(problem)? else {
+                return Err(anyhow!(
+                    "a problem serialized as something else than an object: {problem}"
+                ));
+            };
+            let Some(Value::String(kind)) = fields.remove("kind") else {
+                return Err(anyhow!("a problem serialized without its kind: {problem}"));
+            };
+            by_kind.entry(kind).or_default().push(Value::Object(fields));
+        }
+        Ok(StatusReport {
+            database,
+            current_version: status.current_version,
+            up_to_date: status.is_up_to_date(),
+            applied: &status.applied,
+            pending: &status.pending,
+            failed: &status.failed,
+            dirty: &status.dirty,
+            by_kind,
+            problems: status.problems.iter().map(Problem::to_string).collect(),
+        })
+    }
+}
+
+/// `history --json`.
+#[derive(Serialize)]
+struct History<'a> {
+    database: &'a str,
+    events: &'a [Event],
+}
+
+/// `baseline --json`.
+#[derive(Serialize)]
+struct Baselined<'a> {
+    database: &'a str,
+    baselined: &'a [AppliedMigration],
+}
+
+/// `repair --json`.
+#[derive(Serialize)]
+struct Repairs<'a> {
+    database: &'a str,
+    repairs: Vec<Repaired<'a>>,
+}
+
+/// A repair as `repair --json` and the log print it: its action as the
+/// sentence the text output shows, rather than [`Repair`]'s own
+/// `{"kind": …}` object.
+#[derive(Serialize)]
+struct Repaired<'a> {
+    version: u64,
+    name: &'a str,
+    direction: Direction,
+    action: String,
+}
+
+impl<'a> Repaired<'a> {
+    fn new(repair: &'a Repair) -> Repaired<'a> {
+        Repaired {
+            version: repair.version,
+            name: &repair.name,
+            direction: repair.direction,
+            action: repair.action.to_string(),
+        }
+    }
+}
+
+/// `schema --json`.
+#[derive(Serialize)]
+struct Objects<'a> {
+    database: &'a str,
+    objects: Vec<&'a SchemaObject>,
+}
+
+/// `schema --check --json`: the differences as the sentences the text
+/// output shows.
+#[derive(Serialize)]
+struct Drift<'a> {
+    database: &'a str,
+    in_sync: bool,
+    drift: &'a [String],
+}
+
+/// The `--log-file` line of a failed migration.
+#[derive(Serialize)]
+struct LoggedFailure<'a> {
+    command: &'a str,
+    version: u64,
+    name: &'a str,
+    file: &'a str,
+    direction: Direction,
+    error: &'a str,
+}
+
+/// The `--log-file` line of a refused or failed command.
+#[derive(Serialize)]
+struct LoggedError<'a> {
+    command: &'a str,
+    error: &'a str,
 }

@@ -118,8 +118,9 @@ impl std::error::Error for InFolderWords {
 
 /// The error with its causes, `<what was done>: <why>`, as `{:#}` would
 /// print it, but ending at the first error of the runtime, of the folder or
-/// of SQLite: their messages already include their sources', which `{:#}`
-/// would repeat (`…: no such table: t: Error code 1: SQL logic error`).
+/// of SQLite: the runtime's errors return no source (their messages are
+/// complete), and SQLite's own source adds only its result code
+/// (`…: no such table: t: Error code 1: SQL logic error`).
 pub(crate) fn message(error: &anyhow::Error) -> String {
     let mut message = String::new();
     for cause in error.chain() {

@@ -369,8 +369,9 @@ pub struct MigrationFailure {
     /// characters, when it could be located.
     pub statement: Option<Box<str>>,
     /// What failed: the engine's error (whose message is the engine's own),
-    /// the Rust migration's error, or a rule's refusal.
-    pub source: BoxError,
+    /// the Rust migration's error, or a rule's refusal; it becomes
+    /// [`Error::MigrationFailed`]'s `error`.
+    pub error: BoxError,
     /// Whether part of it may be in the database although it ran in a
     /// transaction: the transaction ended under it (beyond what the rules
     /// refuse). Outside a transaction the driver counts it dirty anyway.
@@ -379,11 +380,11 @@ pub struct MigrationFailure {
 
 impl Failure {
     /// A migration's failure at no statement of its file.
-    pub fn of_migration(source: impl Into<BoxError>) -> Failure {
+    pub fn of_migration(error: impl Into<BoxError>) -> Failure {
         Failure::Migration(MigrationFailure {
             line: None,
             statement: None,
-            source: source.into(),
+            error: error.into(),
             transaction_ended: false,
         })
     }

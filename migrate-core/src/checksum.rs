@@ -31,7 +31,8 @@ impl ChecksumAlgorithm {
 /// A checksum: an algorithm and its 32-byte digest.
 ///
 /// Compare two checksums with `==`; both the algorithm and the bytes must
-/// match. `Display` and [`FromStr`] use the text form `sha256:<64 hex digits>`.
+/// match. `Display` and [`FromStr`] use the text form `sha256:<64 hex digits>`,
+/// and so do `Serialize` and `Deserialize` (feature `serde`): a string.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Checksum {
     algorithm: ChecksumAlgorithm,

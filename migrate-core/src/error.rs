@@ -16,13 +16,26 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// row or not at all. The one exception says so: a migration that ran
 /// outside a transaction fails with [`Error::MigrationFailed`] `dirty: true`
 /// and stays marked dirty.
+///
+/// # Messages and causes
+///
+/// Each message is complete: it includes what the engine or the migration
+/// said (SQLite's message, your Rust migration's error, the problem found),
+/// so `{}` says it all. So that a report that prints the causes too (`{:#}`
+/// under anyhow, `{:?}` of an `anyhow::Error`) does not say it twice, an
+/// `Error` has no [`source`](std::error::Error::source): the underlying
+/// error is in the variant's public field, to match on and downcast
+/// ([`Error::MigrationFailed`]'s, [`Error::Database`]'s and
+/// [`Error::Locked`]'s `error`, [`Error::Io`]'s `error`,
+/// [`Error::Verification`]'s problem).
 #[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// What was applied before does not agree with this build; nothing was
     /// applied. [`Status::problems`](crate::Status::problems) lists every one.
+    /// The message is the problem's, then `; nothing was applied`.
     #[error("{0}; nothing was applied")]
-    Verification(#[source] Problem),
+    Verification(Problem),
 
     /// A migration's up or down failed: its SQL, its Rust code, or the
     /// foreign key check before commit. In a transaction it was rolled back
@@ -34,7 +47,7 @@ pub enum Error {
         "{}migration {version} ({name}) failed{}: {}; {}",
         if *direction == Direction::Down { "the down of " } else { "" },
         location(file, *line, statement.as_deref()),
-        failure_message(source.as_ref()),
+        failure_message(error.as_ref()),
         aftermath(*direction, *dirty, *grouped)
     )]
     MigrationFailed {
@@ -60,14 +73,15 @@ pub enum Error {
         /// The failing statement, shortened to one line of at most 80
         /// characters, when it could be located.
         statement: Option<Box<str>>,
-        /// What failed: the engine's error for SQL (for SQLite a
+        /// What failed, its message part of this error's: the engine's error
+        /// for SQL (for SQLite a
         /// [`sqlite::StatementError`](crate::sqlite::StatementError), whose
-        /// message is SQLite's own and whose source is the `rusqlite::Error`),
+        /// message is SQLite's own and which gives the `rusqlite::Error`),
         /// the Rust migration's own error (on SQLite, a `rusqlite::Error` it
         /// returns is wrapped the same way), a refusal of the rules migration
         /// code runs under, or [`ForeignKeyViolations`](crate::ForeignKeyViolations).
-        #[source]
-        source: BoxError,
+        /// Downcast it: `error.downcast_ref::<ForeignKeyViolations>()`.
+        error: BoxError,
     },
 
     /// A migration is marked dirty: it ran outside a transaction and did not
@@ -199,9 +213,9 @@ pub enum Error {
     Locked {
         /// How long the runner waited.
         waited: Duration,
-        /// The engine's error (SQLite's `SQLITE_BUSY`).
-        #[source]
-        source: BoxError,
+        /// The engine's error (SQLite's `SQLITE_BUSY` or `SQLITE_LOCKED`, a
+        /// `rusqlite::Error`), which says no more than this error's message.
+        error: BoxError,
     },
 
     /// A row of the tracking table could not be read (edited by hand, or
@@ -246,13 +260,12 @@ pub enum Error {
 
     /// A file beside the database could not be used (the lock file of a
     /// no-transaction migration, `<database>-<table>-lock`).
-    #[error("{context}: {source}")]
+    #[error("{context}: {error}")]
     Io {
         /// What the runner was doing, naming the file.
         context: String,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
+        /// The I/O error, its message part of this error's.
+        error: std::io::Error,
     },
 
     /// The engine cannot keep a guarantee an action needs (see
@@ -266,31 +279,31 @@ pub enum Error {
     },
 
     /// Any other database error, with what was being done.
-    #[error("{context}: {source}")]
+    #[error("{context}: {error}")]
     Database {
         /// What the runner was doing, e.g. "reading the tracking table `migrate_schema_history`".
         context: String,
-        /// The engine's error (for SQLite a `rusqlite::Error`).
-        #[source]
-        source: BoxError,
+        /// The engine's error (for SQLite a `rusqlite::Error`), its message
+        /// part of this error's.
+        error: BoxError,
     },
 }
 
 impl Error {
     /// A database error with what was being done.
-    pub fn database(context: impl Into<String>, source: impl Into<BoxError>) -> Error {
+    pub fn database(context: impl Into<String>, error: impl Into<BoxError>) -> Error {
         Error::Database {
             context: context.into(),
-            source: source.into(),
+            error: error.into(),
         }
     }
 
     /// An [`Error::Database`] with `context` as what was being done.
     pub(crate) fn while_doing(self, context: &str) -> Error {
         match self {
-            Error::Database { source, .. } => Error::Database {
+            Error::Database { error, .. } => Error::Database {
                 context: context.to_owned(),
-                source,
+                error,
             },
             other => other,
         }
@@ -300,16 +313,16 @@ impl Error {
     /// backend may not know the action's timeout).
     pub(crate) fn waited(self, waited: Duration) -> Error {
         match self {
-            Error::Locked { source, .. } => Error::Locked { waited, source },
+            Error::Locked { error, .. } => Error::Locked { waited, error },
             other => other,
         }
     }
 }
 
-/// The message of a migration's failure: its source's own (an engine's
+/// The message of a migration's failure: its error's own (an engine's
 /// error type for statements gives the engine's message, undecorated).
-pub(crate) fn failure_message(source: &(dyn std::error::Error + Send + Sync + 'static)) -> String {
-    source.to_string()
+pub(crate) fn failure_message(error: &(dyn std::error::Error + Send + Sync + 'static)) -> String {
+    error.to_string()
 }
 
 /// `version 2 (applied as add_phone) is now add_avatar, version 5 (…) is now …`.
@@ -379,8 +392,19 @@ pub(crate) fn location(file: &str, line: Option<u32>, statement: Option<&str>) -
 /// A disagreement between the database's applied migrations and this build's
 /// set, found by verification. [`run`](crate::Migrations::run) refuses to apply
 /// anything while one exists (out of order only unless allowed).
+///
+/// Serialized (feature `serde`) as an object whose `kind` names the variant
+/// in `snake_case` (`divergent`, `version_reused`, `missing`,
+/// `out_of_order`), beside the variant's fields, some renamed: `{"kind":
+/// "divergent", "version": 2, "name": "posts", "file": "0002_posts.sql",
+/// "applied_checksum": "sha256:…", "checksum": "sha256:…"}` (`applied`,
+/// `embedded`), `{"kind": "version_reused", …, "renumbered_to": {"version":
+/// 3, "file": "0003_add_phone.sql"} | null}` (`renumbered`); deserializes
+/// too. The message is its `Display`, not a field.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "kind", rename_all = "snake_case"))]
 pub enum Problem {
     /// An applied migration whose file has changed since.
     #[error(
@@ -393,9 +417,12 @@ pub enum Problem {
         name: String,
         /// The up file in this build.
         file: String,
-        /// The checksum recorded when it was applied.
+        /// The checksum recorded when it was applied; `applied_checksum`
+        /// when serialized.
+        #[cfg_attr(feature = "serde", serde(rename = "applied_checksum"))]
         applied: Checksum,
-        /// The checksum of this build's file.
+        /// The checksum of this build's file; `checksum` when serialized.
+        #[cfg_attr(feature = "serde", serde(rename = "checksum"))]
         embedded: Checksum,
     },
     /// An applied version that a different migration has taken in this
@@ -420,7 +447,16 @@ pub enum Problem {
         /// The version and up file of this build's migration named
         /// `applied_name`, when it is at another version (it was renumbered)
         /// and not applied there under that name; `None` when this build has
-        /// no such migration.
+        /// no such migration. Serialized as `renumbered_to`, `{"version",
+        /// "file"}` or `null`.
+        #[cfg_attr(
+            feature = "serde",
+            serde(
+                rename = "renumbered_to",
+                default,
+                with = "crate::serde_support::renumbered"
+            )
+        )]
         renumbered: Option<(u64, String)>,
     },
     /// An applied migration this build does not know: the database is newer

@@ -261,13 +261,13 @@ pub enum FolderProblem {
         resolved: PathBuf,
     },
     /// The folder or a file could not be read.
-    #[error("cannot read `{}`: {source}", path.display())]
+    #[error("cannot read `{}`: {error}", path.display())]
     Unreadable {
         /// The folder or file.
         path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: io::Error,
+        /// The I/O error, its message part of this problem's (so it is not
+        /// its `source`).
+        error: io::Error,
     },
     /// The folder holds no migration.
     #[error(
@@ -735,20 +735,20 @@ fn read_entries(
             });
             return Vec::new();
         }
-        Err(source) => {
+        Err(error) => {
             problems.push(FolderProblem::Unreadable {
                 path: shown_as.to_owned(),
-                source,
+                error,
             });
             return Vec::new();
         }
     }
     let listing = match fs::read_dir(dir) {
         Ok(listing) => listing,
-        Err(source) => {
+        Err(error) => {
             problems.push(FolderProblem::Unreadable {
                 path: shown_as.to_owned(),
-                source,
+                error,
             });
             return Vec::new();
         }
@@ -757,9 +757,9 @@ fn read_entries(
     for item in listing {
         match item {
             Ok(item) => names.push(item.file_name()),
-            Err(source) => problems.push(FolderProblem::Unreadable {
+            Err(error) => problems.push(FolderProblem::Unreadable {
                 path: shown_as.to_owned(),
-                source,
+                error,
             }),
         }
     }
@@ -788,11 +788,8 @@ fn read_entries(
                 continue;
             }
             Ok(_) => {}
-            Err(source) => {
-                problems.push(FolderProblem::Unreadable {
-                    path: shown,
-                    source,
-                });
+            Err(error) => {
+                problems.push(FolderProblem::Unreadable { path: shown, error });
                 continue;
             }
         }
@@ -838,10 +835,10 @@ fn read_text(path: &Path, shown: &Path, problems: &mut Problems) -> Option<Strin
             });
             None
         }
-        Err(source) => {
+        Err(error) => {
             problems.push(FolderProblem::Unreadable {
                 path: shown.to_owned(),
-                source,
+                error,
             });
             None
         }

@@ -23,6 +23,13 @@
 //!   only module that names rusqlite, with the build-time check
 //!   ([`sqlite::verify()`]).
 //!
+//! Two more features: `serde`, `Serialize` on the reports, [`Problem`],
+//! [`Checksum`] and the schema types, and `Deserialize` on all of them but
+//! the dry run's (durations as whole milliseconds under `duration_ms`; each
+//! type's docs show its shape); and `time`, the reports' RFC 3339 times as
+//! `time::OffsetDateTime` (`AppliedMigration::applied_at_time` and its
+//! kin).
+//!
 //! # The tracking table
 //!
 //! `migrate_schema_history` by default ([`Runner::table`]), created on the
@@ -61,6 +68,8 @@ mod error;
 mod migration;
 mod report;
 mod schema;
+#[cfg(feature = "serde")]
+mod serde_support;
 
 // Plan.
 mod plan;
@@ -85,3 +94,8 @@ pub use report::{
     Status,
 };
 pub use schema::{ObjectKind, Schema, SchemaDifference, SchemaObject};
+/// time 0.3 (feature `time`), whose `OffsetDateTime`
+/// [`AppliedMigration::applied_at_time`] and its kin return: name it without
+/// depending on it yourself.
+#[cfg(feature = "time")]
+pub use time;

@@ -1,5 +1,11 @@
 //! What the runner reports: applied, pending, failed and dirty migrations,
 //! the outcome of a run, a rollback, a dry run or a repair, and the history.
+//!
+//! With the feature `serde`, every type here is `Serialize`, and all but the
+//! dry run's (which hold an [`Error`]) are `Deserialize`: each type's docs
+//! show its shape. Durations are whole milliseconds under `duration_ms`,
+//! checksums their text form `sha256:<64 hex digits>`, times the RFC 3339
+//! strings of the tracking table, fieldless enums `snake_case` strings.
 
 use std::fmt;
 use std::time::Duration;
@@ -8,7 +14,12 @@ use crate::checksum::Checksum;
 use crate::error::{Error, Problem};
 
 /// Which way a migration runs: its up, or its down.
+///
+/// Serialized (feature `serde`) as `"up"` or `"down"`, as in the history
+/// table; deserializes too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Direction {
     /// Applying the migration.
     Up,
@@ -17,8 +28,13 @@ pub enum Direction {
 }
 
 /// A migration recorded as applied in the tracking table.
+///
+/// Serialized (feature `serde`) as `{"version": 4, "name": "add_email",
+/// "checksum": "sha256:…", "applied_at": "2024-01-31T12:00:00.123Z",
+/// "duration_ms": 12}`; deserializes too.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct AppliedMigration {
     /// The version.
     pub version: u64,
@@ -27,15 +43,60 @@ pub struct AppliedMigration {
     /// The checksum of its up file when it was applied.
     pub checksum: Checksum,
     /// When it was applied: UTC, RFC 3339 with milliseconds
-    /// (`2024-01-31T12:00:00.123Z`).
+    /// (`2024-01-31T12:00:00.123Z`), as the tracking table stores it; with
+    /// the feature `time`, `applied_at_time()` parses
+    /// it.
     pub applied_at: String,
-    /// How long its SQL took, in whole milliseconds (0 for a baselined one).
+    /// How long its SQL took, in whole milliseconds (0 for a baselined one);
+    /// `duration_ms` when serialized.
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "duration_ms", with = "crate::serde_support::millis")
+    )]
     pub duration: Duration,
 }
 
+#[cfg(feature = "time")]
+impl AppliedMigration {
+    /// [`applied_at`](Self::applied_at) as a time (feature `time`): at UTC,
+    /// as the runner writes it; a row written with another offset keeps it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(feature = "sqlite")]
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # std::fs::write(dir.path().join("0001_users.sql"), "CREATE TABLE users (id INTEGER);")?;
+    /// # let migrations = migrate_core::Migrations::from_folder(dir.path())?;
+    /// let mut conn = migrate_core::sqlite::Connection::open_in_memory()?;
+    /// let report = migrations.run(&mut conn)?;
+    /// let applied_at = report.applied[0].applied_at_time()?;
+    /// assert_eq!(applied_at.offset(), migrate_core::time::UtcOffset::UTC);
+    /// assert!(applied_at <= migrate_core::time::OffsetDateTime::now_utc());
+    /// # Ok(())
+    /// # }
+    /// # #[cfg(not(feature = "sqlite"))]
+    /// # fn main() {}
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The text is not RFC 3339: a tracking row edited by hand, or written by
+    /// another tool.
+    pub fn applied_at_time(&self) -> Result<time::OffsetDateTime, time::error::Parse> {
+        parse_time(&self.applied_at)
+    }
+}
+
 /// A migration whose last attempt failed and was rolled back.
+///
+/// Serialized (feature `serde`) as `{"version": 3, "name": "posts_by_user",
+/// "checksum": "sha256:…", "failed_at": "2024-01-31T12:00:00.123Z",
+/// "error": "migration 3 (posts_by_user) failed in …"}`; deserializes too.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct FailedMigration {
     /// The version.
     pub version: u64,
@@ -43,18 +104,37 @@ pub struct FailedMigration {
     pub name: String,
     /// The checksum of the up file that failed.
     pub checksum: Checksum,
-    /// When it failed: UTC, RFC 3339 with milliseconds.
+    /// When it failed: UTC, RFC 3339 with milliseconds; with the feature
+    /// `time`, `failed_at_time()` parses it.
     pub failed_at: String,
     /// SQLite's message, with the file, line and statement.
     pub error: String,
+}
+
+#[cfg(feature = "time")]
+impl FailedMigration {
+    /// [`failed_at`](Self::failed_at) as a time (feature `time`), at UTC as
+    /// for [`AppliedMigration::applied_at_time`].
+    ///
+    /// # Errors
+    ///
+    /// As [`AppliedMigration::applied_at_time`].
+    pub fn failed_at_time(&self) -> Result<time::OffsetDateTime, time::error::Parse> {
+        parse_time(&self.failed_at)
+    }
 }
 
 /// A migration marked dirty: it ran outside a transaction
 /// (`-- migrate:no-transaction`) and did not finish, so part of it may be in
 /// the database. Every run, rollback, redo and baseline refuses until
 /// [`Runner::repair`](crate::Runner::repair) clears it.
+///
+/// Serialized (feature `serde`) as `{"version": 2, "name": "split",
+/// "direction": "up", "started_at": "2024-01-31T12:00:00.123Z", "error":
+/// "…" | null}`; deserializes too.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct DirtyMigration {
     /// The version.
     pub version: u64,
@@ -62,16 +142,34 @@ pub struct DirtyMigration {
     pub name: String,
     /// Whether its up or its down was cut short.
     pub direction: Direction,
-    /// When it started: UTC, RFC 3339 with milliseconds.
+    /// When it started: UTC, RFC 3339 with milliseconds; with the feature
+    /// `time`, `started_at_time()` parses it.
     pub started_at: String,
     /// The error it failed with; `None` when the process running it stopped
     /// (or is still running it) before an error could be recorded.
     pub error: Option<String>,
 }
 
+#[cfg(feature = "time")]
+impl DirtyMigration {
+    /// [`started_at`](Self::started_at) as a time (feature `time`), at UTC as
+    /// for [`AppliedMigration::applied_at_time`].
+    ///
+    /// # Errors
+    ///
+    /// As [`AppliedMigration::applied_at_time`].
+    pub fn started_at_time(&self) -> Result<time::OffsetDateTime, time::error::Parse> {
+        parse_time(&self.started_at)
+    }
+}
+
 /// A migration of the set that the database has not applied.
+///
+/// Serialized (feature `serde`) as `{"version": 4, "name": "tags", "file":
+/// "0004_tags.sql"}`; deserializes too.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct PendingMigration {
     /// The version.
     pub version: u64,
@@ -83,8 +181,12 @@ pub struct PendingMigration {
 
 /// What [`Runner::run`](crate::Runner::run) applied, in the order it applied
 /// them.
+///
+/// Serialized (feature `serde`) as `{"applied": [<AppliedMigration>, …]}`;
+/// deserializes too.
 #[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Report {
     /// The migrations applied by this run; empty when the database was up to
     /// date (or already at the target).
@@ -92,21 +194,34 @@ pub struct Report {
 }
 
 /// A migration reverted by its down.
+///
+/// Serialized (feature `serde`) as `{"version": 3, "name": "posts_by_user",
+/// "duration_ms": 2}`; deserializes too.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct RolledBackMigration {
     /// The version.
     pub version: u64,
     /// The name.
     pub name: String,
-    /// How long its down took, in whole milliseconds.
+    /// How long its down took, in whole milliseconds; `duration_ms` when
+    /// serialized.
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "duration_ms", with = "crate::serde_support::millis")
+    )]
     pub duration: Duration,
 }
 
 /// What [`Runner::rollback`](crate::Runner::rollback) and
 /// [`Runner::rollback_to`](crate::Runner::rollback_to) reverted, newest first.
+///
+/// Serialized (feature `serde`) as `{"rolled_back": [<RolledBackMigration>,
+/// …]}`; deserializes too.
 #[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct RollbackReport {
     /// The migrations rolled back, in the order their downs ran (highest
     /// version first); empty when nothing was above the target.
@@ -115,8 +230,12 @@ pub struct RollbackReport {
 
 /// What [`Runner::redo`](crate::Runner::redo) did: the latest applied
 /// migration reverted, then applied again.
+///
+/// Serialized (feature `serde`) as `{"rolled_back": <RolledBackMigration>,
+/// "applied": [<AppliedMigration>, …]}`; deserializes too.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct RedoReport {
     /// The down that ran.
     pub rolled_back: RolledBackMigration,
@@ -127,6 +246,11 @@ pub struct RedoReport {
 
 /// What would happen to one pending migration in a real run, found by
 /// [`Runner::dry_run`](crate::Runner::dry_run).
+///
+/// Serialized (feature `serde`) as `{"outcome": "ok" | "failed" |
+/// "skipped_no_transaction", "duration_ms": <whole milliseconds, when ok> |
+/// null, "error": <the error's message, when failed> | null}`. It does not
+/// deserialize: an [`Error`] cannot be rebuilt from its message.
 #[non_exhaustive]
 #[derive(Debug)]
 pub enum DryRunOutcome {
@@ -142,8 +266,13 @@ pub enum DryRunOutcome {
 }
 
 /// One pending migration and what a real run would do with it.
+///
+/// Serialized (feature `serde`) as `{"version": 5, "name": "broken", "file":
+/// "0005_broken.sql", "outcome": …, "duration_ms": …, "error": …}`, the last
+/// three its [`DryRunOutcome`]'s; it does not deserialize.
 #[non_exhaustive]
 #[derive(Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct DryRunStep {
     /// The version.
     pub version: u64,
@@ -152,13 +281,18 @@ pub struct DryRunStep {
     /// The up file.
     pub file: String,
     /// What happened to it inside the rolled-back transaction.
+    #[cfg_attr(feature = "serde", serde(flatten))]
     pub outcome: DryRunOutcome,
 }
 
 /// What [`Runner::dry_run`](crate::Runner::dry_run) found; the database was
 /// left unchanged.
+///
+/// Serialized (feature `serde`) as `{"steps": [<DryRunStep>, …]}`; it does
+/// not deserialize.
 #[non_exhaustive]
 #[derive(Debug, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct DryRunReport {
     /// The pending migrations tried, in version order, up to and including
     /// the first that failed.
@@ -176,8 +310,16 @@ impl DryRunReport {
 }
 
 /// One change made by [`Runner::repair`](crate::Runner::repair).
+///
+/// Serialized (feature `serde`) as an object whose `kind` names the variant
+/// in `snake_case`, beside the variant's fields: `{"kind":
+/// "accepted_checksum", "previous": "sha256:…", "current": "sha256:…"}`,
+/// `{"kind": "cleared_dirty"}`; deserializes too. Its `Display` is the
+/// sentence `migrate repair` prints.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "kind", rename_all = "snake_case"))]
 pub enum RepairAction {
     /// A divergent migration's recorded checksum replaced by this build's.
     AcceptedChecksum {
@@ -248,8 +390,12 @@ impl fmt::Display for RepairAction {
 }
 
 /// A migration changed by a repair.
+///
+/// Serialized (feature `serde`) as `{"version": 1, "name": "users",
+/// "direction": "up", "action": <RepairAction>}`; deserializes too.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Repair {
     /// The version.
     pub version: u64,
@@ -264,16 +410,27 @@ pub struct Repair {
 }
 
 /// What [`Runner::repair`](crate::Runner::repair) changed, in version order.
+///
+/// Serialized (feature `serde`) as `{"repairs": [<Repair>, …]}`; deserializes
+/// too.
 #[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct RepairReport {
     /// Every change; empty when there was nothing to repair.
     pub repairs: Vec<Repair>,
 }
 
 /// The state of a database against a set of migrations.
+///
+/// Serialized (feature `serde`) as `{"current_version": 9 | null, "applied":
+/// [<AppliedMigration>, …], "pending": [<PendingMigration>, …], "failed":
+/// [<FailedMigration>, …], "dirty": [<DirtyMigration>, …], "problems":
+/// [<Problem>, …]}` ([`is_up_to_date`](Status::is_up_to_date) is not a
+/// field); deserializes too.
 #[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Status {
     /// The highest applied version; `None` on a database with none applied.
     pub current_version: Option<u64>,
@@ -300,8 +457,13 @@ impl Status {
 }
 
 /// The kind of a history event.
+///
+/// Serialized (feature `serde`) as its [`as_str`](EventKind::as_str) name,
+/// `"applied"`, `"rolled_back"`, …; deserializes too.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum EventKind {
     /// A migration's up committed.
     Applied,
@@ -360,14 +522,23 @@ impl fmt::Display for EventKind {
 
 /// One entry of the append-only history
 /// ([`Runner::history`](crate::Runner::history)).
+///
+/// Serialized (feature `serde`) as `{"id": 1, "at":
+/// "2024-01-31T12:00:00.123Z", "event": "applied", "version": 1, "name":
+/// "users", "direction": "up", "checksum": "sha256:…" | null, "duration_ms":
+/// 3 | null, "detail": "…" | null}` (the kind under `event`, as in the
+/// history table); deserializes too.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Event {
     /// Position in the history, increasing from 1.
     pub id: u64,
-    /// When it happened: UTC, RFC 3339 with milliseconds.
+    /// When it happened: UTC, RFC 3339 with milliseconds; with the feature
+    /// `time`, `at_time()` parses it.
     pub at: String,
-    /// What happened.
+    /// What happened; `event` when serialized.
+    #[cfg_attr(feature = "serde", serde(rename = "event"))]
     pub kind: EventKind,
     /// The migration's version.
     pub version: u64,
@@ -381,16 +552,47 @@ pub struct Event {
     /// name, after a repair of a reused version).
     pub checksum: Option<Checksum>,
     /// How long the migration ran, in whole milliseconds, for applied,
-    /// rolled back and failed events.
+    /// rolled back and failed events; `duration_ms` when serialized.
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            rename = "duration_ms",
+            default,
+            with = "crate::serde_support::option_millis"
+        )
+    )]
     pub duration: Option<Duration>,
     /// The error of a failure, or what a repair changed.
     pub detail: Option<String>,
 }
 
+#[cfg(feature = "time")]
+impl Event {
+    /// [`at`](Self::at) as a time (feature `time`), at UTC as for
+    /// [`AppliedMigration::applied_at_time`].
+    ///
+    /// # Errors
+    ///
+    /// As [`AppliedMigration::applied_at_time`].
+    pub fn at_time(&self) -> Result<time::OffsetDateTime, time::error::Parse> {
+        parse_time(&self.at)
+    }
+}
+
+/// One of the reports' times, RFC 3339 (`2024-01-31T12:00:00.123Z`).
+#[cfg(feature = "time")]
+fn parse_time(text: &str) -> Result<time::OffsetDateTime, time::error::Parse> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+}
+
 /// A row that breaks a foreign key, from SQLite's `PRAGMA foreign_key_check`
 /// (<https://www.sqlite.org/pragma.html#pragma_foreign_key_check>).
+///
+/// Serialized (feature `serde`) as `{"table": "books", "rowid": 3 | null,
+/// "parent": "authors", "foreign_key": 0}`; deserializes too.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ForeignKeyViolation {
     /// The table holding the row.
     pub table: String,

@@ -10,7 +10,12 @@ use std::borrow::Cow;
 use std::fmt;
 
 /// What kind of object: SQLite's `sqlite_schema.type`.
+///
+/// Serialized (feature `serde`) as [`as_str`](ObjectKind::as_str)'s word,
+/// `"table"`, `"index"`, `"view"` or `"trigger"`; deserializes too.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum ObjectKind {
     /// `CREATE TABLE` or `CREATE VIRTUAL TABLE`.
     Table,
@@ -52,8 +57,14 @@ impl fmt::Display for ObjectKind {
 }
 
 /// One row of `sqlite_schema`: an object and the statement that creates it.
+///
+/// Serialized (feature `serde`) as `{"type": "index", "name":
+/// "posts_by_user", "table": "posts", "sql": "CREATE INDEX posts_by_user ON
+/// posts (user_id)"}`, the columns of `sqlite_schema`; deserializes too.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct SchemaObject {
+    #[cfg_attr(feature = "serde", serde(rename = "type"))]
     pub(crate) kind: ObjectKind,
     pub(crate) name: Cow<'static, str>,
     pub(crate) table: Cow<'static, str>,
@@ -138,19 +149,30 @@ impl Schema {
 }
 
 /// One way a schema differs from the expected one.
+///
+/// Serialized (feature `serde`) as an object whose `kind` names the variant
+/// in `snake_case` beside the variant's fields, an object's kind under
+/// `type` as in [`SchemaObject`]: `{"kind": "missing", "type": "index",
+/// "name": "posts_by_user"}`, `{"kind": "column_unexpected", "table":
+/// "users", "column": "nick"}`; deserializes too. The message is its
+/// `Display`, not a field.
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "kind", rename_all = "snake_case"))]
 pub enum SchemaDifference {
     /// An expected object is not there.
     Missing {
-        /// Its kind.
+        /// Its kind; `type` when serialized.
+        #[cfg_attr(feature = "serde", serde(rename = "type"))]
         kind: ObjectKind,
         /// Its name.
         name: String,
     },
     /// An object is there that is not expected.
     Unexpected {
-        /// Its kind.
+        /// Its kind; `type` when serialized.
+        #[cfg_attr(feature = "serde", serde(rename = "type"))]
         kind: ObjectKind,
         /// Its name.
         name: String,
@@ -184,7 +206,8 @@ pub enum SchemaDifference {
     /// An object is defined differently (for a table: the same columns, but
     /// other constraints or column order).
     Changed {
-        /// Its kind.
+        /// Its kind; `type` when serialized.
+        #[cfg_attr(feature = "serde", serde(rename = "type"))]
         kind: ObjectKind,
         /// Its name.
         name: String,

@@ -131,16 +131,16 @@ pub fn schema_in_creation_order(conn: &Connection) -> Vec<String> {
     )
 }
 
-/// The message (the source) of migration `version`'s failure; panics unless
+/// The message of migration `version`'s failure (its `error`); panics unless
 /// `error` is that migration's `Error::MigrationFailed` with that `dirty`.
 pub fn failure_of(error: &migrate::Error, version: u64, dirty: bool) -> String {
     match error {
         migrate::Error::MigrationFailed {
             version: v,
             dirty: d,
-            source,
+            error: cause,
             ..
-        } if *v == version && *d == dirty => source.to_string(),
+        } if *v == version && *d == dirty => cause.to_string(),
         other => panic!("expected migration {version} to fail (dirty: {dirty}), got {other:?}"),
     }
 }

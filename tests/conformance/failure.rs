@@ -38,7 +38,7 @@ pub fn a_failed_migration_is_rolled_back_and_stops_the_run<H: Harness>() -> migr
         file,
         line,
         statement,
-        source,
+        error: cause,
         ..
     } = &error
     else {
@@ -54,7 +54,7 @@ pub fn a_failed_migration_is_rolled_back_and_stops_the_run<H: Harness>() -> migr
         Some("INSERT INTO nowhere VALUES (1);")
     );
     let message = H::message(Message::NoSuchTable("nowhere"));
-    assert_eq!(source.to_string(), message);
+    assert_eq!(cause.to_string(), message);
     assert_eq!(
         error.to_string(),
         format!(

@@ -839,7 +839,7 @@ pub(crate) fn failed(
             grouped: false,
             line: failure.line,
             statement: failure.statement,
-            source: failure.source,
+            error: failure.error,
         },
     }
 }

@@ -45,9 +45,9 @@ impl Running {
         let Some(path) = path(conn, table) else {
             return Ok(Running { _file: None });
         };
-        let io_error = |source: io::Error| Error::Io {
+        let io_error = |error: io::Error| Error::Io {
             context: format!("locking `{}`", path.display()),
-            source,
+            error,
         };
         let file = match File::open(&path) {
             Ok(file) => file,

@@ -89,9 +89,12 @@ impl std::fmt::Display for StatementError {
 }
 
 impl std::error::Error for StatementError {
-    /// The rusqlite error, so that code walking the chain finds it.
+    /// What the rusqlite error returns as its own source (SQLite's result
+    /// code, `Error code 1: SQL logic error`), not the rusqlite error itself,
+    /// whose message this error's already is; [`sqlite_error`](Self::sqlite_error)
+    /// gives it.
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
+        std::error::Error::source(&self.0)
     }
 }
 
@@ -578,13 +581,13 @@ fn run_rust(
         Err(error) => Err(Box::new(StatementError(error)) as BoxError),
     });
     match tx.execute_batch(&format!("RELEASE {RUNNER_SAVEPOINT}")) {
-        Ok(()) => result.map_err(|source| {
+        Ok(()) => result.map_err(|error| {
             // SQLite's own message for the step's SQLite errors.
-            let source = match source.downcast::<rusqlite::Error>() {
+            let error = match error.downcast::<rusqlite::Error>() {
                 Ok(error) => Box::new(StatementError(*error)),
                 Err(other) => other,
             };
-            Failure::of_migration(source)
+            Failure::of_migration(error)
         }),
         Err(_) => Err(transaction_ended()),
     }
@@ -596,7 +599,7 @@ fn run_sql(conn: &Connection, sql: &str, scope: &MigrationScope<'_, '_>) -> Resu
         Failure::Migration(MigrationFailure {
             line: failure.line.and_then(|line| u32::try_from(line).ok()),
             statement: failure.statement.map(String::into_boxed_str),
-            source: Box::new(StatementError(failure.source)),
+            error: Box::new(StatementError(failure.source)),
             transaction_ended: false,
         })
     })
@@ -618,7 +621,7 @@ fn transaction_ended() -> Failure {
     Failure::Migration(MigrationFailure {
         line: None,
         statement: None,
-        source: "the runner's transaction ended while it ran, so what it did before may have been committed without its tracking row".into(),
+        error: "the runner's transaction ended while it ran, so what it did before may have been committed without its tracking row".into(),
         transaction_ended: true,
     })
 }

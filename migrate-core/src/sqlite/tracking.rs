@@ -25,14 +25,14 @@ fn dirty_state(direction: Direction) -> &'static str {
 /// A SQLite error with what was being done: [`Error::Locked`] when SQLite
 /// gave up waiting for a lock (`SQLITE_BUSY`, `SQLITE_LOCKED`; the driver
 /// fills in how long it waited), [`Error::Database`] otherwise.
-pub(super) fn engine_error(context: impl Into<String>, source: rusqlite::Error) -> Error {
-    if is_busy(&source) {
+pub(super) fn engine_error(context: impl Into<String>, error: rusqlite::Error) -> Error {
+    if is_busy(&error) {
         Error::Locked {
             waited: Duration::ZERO,
-            source: Box::new(source),
+            error: Box::new(error),
         }
     } else {
-        Error::database(context, source)
+        Error::database(context, error)
     }
 }
 

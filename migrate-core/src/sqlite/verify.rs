@@ -582,7 +582,7 @@ fn problem(
             direction,
             line,
             statement,
-            source,
+            error,
             ..
         } => VerifyProblem::Failed {
             version,
@@ -592,7 +592,7 @@ fn problem(
             again,
             line,
             statement: statement.map(String::from),
-            message: failure_message(source.as_ref()),
+            message: failure_message(error.as_ref()),
         },
         // Not at a statement of the migration, but because of it: the
         // foreign key check fails on a foreign key that names no key, say.
