@@ -3,8 +3,8 @@
 //! SQLite database, every down checked to restore the schema and the up to
 //! apply again after it, directives and pragmas as at run time, Rust
 //! migrations without their code taken as changing nothing.
-//! (The compile errors themselves are in `tests/ui/verify-*`; the embedded
-//! schema and drift in `check_schema.rs`.)
+//! (The compile errors themselves are in `migrate-tests/tests/ui/verify-*`;
+//! the embedded schema and drift in `check_schema.rs`.)
 
 mod common;
 
@@ -365,7 +365,8 @@ fn an_embedded_set_with_rust_code_runs_it() -> migrate::Result<()> {
 #[test]
 fn verify_false_embeds_a_set_that_needs_the_applications_connection() -> migrate::Result<()> {
     // Verified, this set would not build: `app_hash` exists only on the
-    // application's connection (`tests/ui/verify-unknown-function.rs`).
+    // application's connection
+    // (`migrate-tests/tests/ui/verify-unknown-function.rs`).
     const NEEDS_APP: Migrations =
         migrate::embed_migrations!("tests/fixtures/needs_app_function", verify = false);
     let db = Database::new();

@@ -494,8 +494,8 @@ fn an_untouched_template_of_migrate_new_is_refused_but_other_comment_only_files_
 
 #[test]
 fn the_untouched_template_ui_fixture_is_what_migrate_new_writes() {
-    let fixture =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ui/fixtures/untouched_template");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrate-tests/tests/ui/fixtures/untouched_template");
     for file in ["0002_add_email.up.sql", "0002_add_email.down.sql"] {
         let text = std::fs::read_to_string(fixture.join(file)).unwrap();
         assert_eq!(

@@ -3,7 +3,8 @@
 //! tries them like SQL; one that runs `COMMIT` itself, or writes to the
 //! tracking table, is refused by SQLite's authorizer and fails.
 //! (Applying and reverting a Rust migration that succeeds, and the embedded
-//! set's structure, are in `embed.rs`; the compile errors in `tests/ui/`.)
+//! set's structure, are in `embed.rs`; the compile errors in
+//! `migrate-tests/tests/ui/`.)
 
 mod common;
 

@@ -4,7 +4,8 @@
 //! `snake_case` words, a variant's name under `kind`), and the plain data
 //! read back to what was serialized.
 
-#![cfg(feature = "serde")]
+// serde_json comes with the `cli` feature (see the root Cargo.toml).
+#![cfg(all(feature = "serde", feature = "cli"))]
 
 mod common;
 

@@ -2,31 +2,34 @@
 //! `embed_migrations!`. That the set read at run time equals the embedded
 //! set field by field is proven once, in the workspace's `tests/embed.rs`;
 //! here, that `validate` reports a bad folder with the very words of the
-//! macro's compile errors in `tests/ui/*.stderr`.
+//! macro's compile errors in `migrate-tests/tests/ui/*.stderr`.
 
 mod common;
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use common::{Project, REVERSIBLE, assert_contains, snapshot};
 use migrate_core::Migrations;
 
-/// The workspace root, where `tests/ui` is.
-fn workspace() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+/// The package of the compile-error tests, where `tests/ui` is.
+fn ui_package() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .join("migrate-tests")
 }
 
 /// How the ui cases name their fixture folders: `fixtures/<scenario>`,
 /// relative to trybuild's project, where `fixtures` links to
-/// `tests/ui/fixtures` (see the workspace's `tests/compile_errors.rs`); so
+/// `tests/ui/fixtures` (see `migrate-tests/tests/compile_errors.rs`); so
 /// `validate` runs in `tests/ui` with the same path, and prints it the same.
 const UI_FIXTURES: &str = "\"fixtures/";
 
 #[test]
 fn validate_prints_the_macros_compile_errors_word_for_word() {
     let mut checked = Vec::new();
-    let mut cases: Vec<_> = fs::read_dir(workspace().join("tests/ui"))
+    let mut cases: Vec<_> = fs::read_dir(ui_package().join("tests/ui"))
         .unwrap()
         .map(|entry| entry.unwrap().path())
         .filter(|path| path.extension().is_some_and(|e| e == "rs"))
@@ -49,7 +52,7 @@ fn validate_prints_the_macros_compile_errors_word_for_word() {
             .collect();
         let output = assert_cmd::Command::cargo_bin("migrate")
             .unwrap()
-            .current_dir(workspace().join("tests/ui"))
+            .current_dir(ui_package().join("tests/ui"))
             .args(["validate", "--dir", folder])
             .output()
             .unwrap();
@@ -91,7 +94,7 @@ fn validate_prints_the_macros_compile_errors_word_for_word() {
 fn validate_lists_every_problem_in_text_and_json() {
     let output = assert_cmd::Command::cargo_bin("migrate")
         .unwrap()
-        .current_dir(workspace())
+        .current_dir(ui_package())
         .args(["validate", "--dir", "tests/ui/fixtures/several_problems"])
         .output()
         .unwrap();
@@ -104,7 +107,7 @@ fn validate_lists_every_problem_in_text_and_json() {
 
     let output = assert_cmd::Command::cargo_bin("migrate")
         .unwrap()
-        .current_dir(workspace())
+        .current_dir(ui_package())
         .args([
             "validate",
             "--json",

@@ -4,8 +4,9 @@
 //! The driver reads the tracking table through a backend, asks the plan,
 //! and carries out what it says; a sync and an async driver share every
 //! decision here (refinery's two copies of one loop are the warning). Each
-//! function is unit-tested below on the cases `tests/model.rs` checks end to
-//! end (that test is an independent oracle and does not call this module).
+//! function is unit-tested below on the cases `migrate-tests/tests/model.rs`
+//! checks end to end (that test is an independent oracle and does not call
+//! this module).
 
 use crate::checksum::Checksum;
 use crate::error::{Error, Irreversible, Problem, Result};
@@ -468,7 +469,8 @@ pub(crate) fn not_compiled(migration: &Migration) -> Error {
 #[cfg(test)]
 mod tests {
     //! The plan on its own, on sets built in memory: the cases
-    //! `tests/model.rs` and the behaviour tests check end to end.
+    //! `migrate-tests/tests/model.rs` and the behaviour tests check end to
+    //! end.
 
     use std::time::Duration;
 

@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests: migration folders and SQLite
-//! database files in temporary directories.
+//! database files in temporary directories. The tests in `migrate-tests/`
+//! include this module by path (`#[path = "../../tests/common/mod.rs"]`).
 
 #![allow(dead_code)] // each test file uses a different subset
 

@@ -15,6 +15,8 @@
 //! 512. Shrunk failures are kept in `proptest-regressions/model.txt` and
 //! replayed first.
 
+// The helpers of the facade's tests, shared by path rather than copied.
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
 use std::cell::RefCell;

@@ -5,6 +5,8 @@
 //!
 //! Case counts are modest by default; `MIGRATE_HEAVY=1` runs 20 times more.
 
+// The helpers of the facade's tests, shared by path rather than copied.
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
 use std::collections::BTreeMap;

@@ -7,7 +7,7 @@
 //! 10 MB file on the project's machine). Applying should stay linear, within
 //! 2× of the floor.
 //!
-//! `cargo bench --bench large_file`
+//! `cargo bench -p migrate-tests --bench large_file`
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use migrate::Migrations;

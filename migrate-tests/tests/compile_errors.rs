@@ -1,21 +1,21 @@
 //! Every mistake `embed_migrations!` rejects is a compile error that names its
 //! file(s) and says how to fix it: one case per mistake in `tests/ui/`, each
 //! with its `.stderr` snapshot (regenerate with
-//! `TRYBUILD=overwrite cargo test --test compile_errors`, then read every
-//! changed `.stderr` before committing it).
+//! `TRYBUILD=overwrite cargo test -p migrate-tests --test compile_errors`,
+//! then read every changed `.stderr` before committing it).
 //!
 //! # Fixture paths
 //!
 //! The macro resolves its path against `CARGO_MANIFEST_DIR`. Under trybuild
 //! that is not this crate's folder but trybuild's generated project,
-//! `<target dir>/tests/trybuild/migrate/`, wherever the target dir is
-//! (`CARGO_TARGET_DIR` may put it outside the checkout). So the cases name
-//! their fixtures `fixtures/<scenario>`, and before trybuild runs,
-//! [`link_fixtures`] makes `<project>/fixtures` a link to `tests/ui/fixtures`.
-//! The macro's messages name the path as written, and a resolved path with
-//! links resolved, which trybuild shows as `$DIR/tests/ui/fixtures/…`: the
-//! snapshots depend neither on where the repository is cloned nor on the
-//! target dir.
+//! `<target dir>/tests/trybuild/migrate-tests/` (named for this package),
+//! wherever the target dir is (`CARGO_TARGET_DIR` may put it outside the
+//! checkout). So the cases name their fixtures `fixtures/<scenario>`, and
+//! before trybuild runs, [`link_fixtures`] makes `<project>/fixtures` a link
+//! to `tests/ui/fixtures`. The macro's messages name the path as written, and
+//! a resolved path with links resolved, which trybuild shows as
+//! `$DIR/tests/ui/fixtures/…`: the snapshots depend neither on where the
+//! repository is cloned nor on the target dir.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -47,7 +47,9 @@ fn target_dir() -> PathBuf {
 /// shares the target dir.
 fn link_fixtures() {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ui/fixtures");
-    let project = target_dir().join("tests/trybuild/migrate");
+    let project = target_dir()
+        .join("tests/trybuild")
+        .join(env!("CARGO_PKG_NAME"));
     std::fs::create_dir_all(&project).expect("create trybuild's project folder");
     let link = project.join("fixtures");
     if std::fs::read_link(&link).is_ok_and(|target| target == fixtures) {

@@ -3,7 +3,7 @@
 //! checksum), so its time should not grow with the number of migrations.
 //! `status`, which reads every row, is measured beside it for contrast.
 //!
-//! `cargo bench --bench up_to_date`
+//! `cargo bench -p migrate-tests --bench up_to_date`
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use migrate::Migrations;

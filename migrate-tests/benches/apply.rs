@@ -4,7 +4,7 @@
 //! check before each commit), and to an in-memory database, where the file
 //! system's syncs do not hide the runner's own work.
 //!
-//! `cargo bench --bench apply`
+//! `cargo bench -p migrate-tests --bench apply`
 
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 use migrate::Migrations;
