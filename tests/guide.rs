@@ -203,7 +203,7 @@ fn build_time_checks_quote_the_folder_error_as_the_grammar_writes_it() {
 #[test]
 fn build_time_checks_quote_the_check_errors_of_the_compile_error_snapshots() {
     let snapshots: Vec<String> =
-        fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ui"))
+        fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("migrate-tests/tests/ui"))
             .unwrap()
             .map(|entry| entry.unwrap().path())
             .filter(|path| path.extension().is_some_and(|ext| ext == "stderr"))
