@@ -283,6 +283,8 @@ pub use migrate_cli as cli;
 pub mod guide {
     #[doc = include_str!("../docs/README.md")]
     pub struct Index;
+    #[doc = include_str!("../docs/setup.md")]
+    pub struct Setup;
     #[doc = include_str!("../docs/build-time-checks.md")]
     pub struct BuildTimeChecks;
     #[doc = include_str!("../docs/running.md")]
