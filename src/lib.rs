@@ -297,6 +297,8 @@ pub mod guide {
     pub struct RunControls;
     #[doc = include_str!("../docs/baseline-and-repair.md")]
     pub struct BaselineAndRepair;
+    #[doc = include_str!("../docs/cli.md")]
+    pub struct Cli;
     #[doc = include_str!("../docs/reliability.md")]
     pub struct Reliability;
     #[doc = include_str!("../docs/coming-from-another-tool.md")]
