@@ -3,27 +3,10 @@
 
 mod common;
 
-use common::{Project, REVERSIBLE, assert_contains, renumbered_after_a_merge, snapshot};
+use common::{
+    Project, REVERSIBLE, assert_contains, mixed_states, renumbered_after_a_merge, snapshot,
+};
 use serde_json::Value;
-
-/// A database where 1 is applied, 2 was applied and its file edited since
-/// (divergent), 3 failed, and 4 is pending; times and durations fixed.
-fn mixed_states() -> Project {
-    let project = Project::new(REVERSIBLE);
-    project.run(&["up", "--to", "2"], 0);
-    project.write(
-        "0003_posts_by_user.up.sql",
-        "CREATE INDEX posts_by_user ON nowhere (user_id);\n",
-    );
-    project.write("0004_tags.sql", "CREATE TABLE tags (name TEXT);\n");
-    project.run(&["up"], 1);
-    project.write(
-        "0002_posts.up.sql",
-        "CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users (id), title TEXT);\n",
-    );
-    project.fix_times();
-    project
-}
 
 fn json(project: &Project, args: &[&str]) -> Value {
     let mut args = args.to_vec();

@@ -7,7 +7,7 @@ mod common;
 
 use std::fs;
 
-use common::{Project, REVERSIBLE, renumbered_after_a_merge, snapshot};
+use common::{Project, REVERSIBLE, mixed_states, renumbered_after_a_merge, snapshot};
 
 /// `$ migrate <args> (exit <code>)`, then what it printed on standard
 /// output, times and durations replaced.
@@ -131,18 +131,7 @@ fn up_dry_run_grouped_down_and_redo_report_in_json() {
 fn status_reports_every_state_and_problem_in_json() {
     // 1 applied, 2 divergent, 3 failed (and out of order), 4 pending (and
     // out of order), 9 missing.
-    let project = Project::new(REVERSIBLE);
-    project.run(&["up", "--to", "2"], 0);
-    project.write(
-        "0003_posts_by_user.up.sql",
-        "CREATE INDEX posts_by_user ON nowhere (user_id);\n",
-    );
-    project.write("0004_tags.sql", "CREATE TABLE tags (name TEXT);\n");
-    project.run(&["up"], 1);
-    project.write(
-        "0002_posts.up.sql",
-        "CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users (id), title TEXT);\n",
-    );
+    let project = mixed_states();
     project
         .open()
         .execute_batch(

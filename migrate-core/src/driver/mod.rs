@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use crate::backend::{
     Backend, Database, Failure, LockMode, NewEvent, Purpose, Session, Transaction,
 };
-#[cfg(doc)]
 use crate::checksum::Checksum;
 #[cfg(doc)]
 use crate::error::Problem;
@@ -668,7 +667,7 @@ impl<'a> Runner<'a> {
         let duration = whole_millis(duration);
         let latest = tx.latest_applied()?.map(|(version, _)| version);
         let below = tx.running_checksum_below(migration.version())?;
-        let running = plan::rechain(below, [(migration.version(), &migration.checksum())])[0].1;
+        let running = Checksum::chain(below.as_ref(), migration.version(), &migration.checksum());
         let applied_at = tx.record_applied(migration, running, duration)?;
         // Out of order (allowed): re-chain the applied migrations above it so
         // that the latest one's running checksum again covers all of them.
