@@ -22,6 +22,24 @@
 //! The traits are public so that a backend can live in its own crate; their
 //! methods may still change before 1.0. A new backend passes the
 //! conformance suite in `tests/conformance/` (one line in a test file).
+//!
+//! # Async
+//!
+//! The methods that talk to the database are `async`, so that one driver
+//! serves blocking and async clients alike: an async backend
+//! (`tokio_postgres::Client`) awaits the server, and a blocking one (SQLite's
+//! [`Connection`](crate::sqlite::Connection), `postgres::Client`) does its
+//! work inside the call and returns a future that is ready at once. The
+//! blocking actions ([`Migrations::run`] and every action without `_async`)
+//! take only a [`Blocking`] database and drive its futures on the calling
+//! thread with [`block_on`]; the `_async` actions take any [`Database`].
+//!
+//! The traits do not require their futures to be `Send` (`async fn` in a
+//! trait cannot say so for every implementation, hence the
+//! `async_fn_in_trait` allowance): a future is `Send` when the backend's
+//! are, which the compiler sees at the call, where the connection's type is
+//! known. SQLite's are not (a rusqlite connection is not `Sync`);
+//! tokio-postgres's are, so `tokio::spawn` takes a `run_async` future.
 
 use std::time::Duration;
 
@@ -144,15 +162,16 @@ pub enum Purpose {
 }
 
 /// A connection that migrations can run on: what an application passes to
-/// [`Migrations::run`](crate::Migrations::run) and every other action.
-/// Implemented for [`sqlite::Connection`](crate::sqlite::Connection).
-// A `Connection` of another rusqlite version is another type: say which one
-// to use instead of only that the bound is not met.
+/// the `_async` actions ([`Migrations::run_async`]); the blocking ones
+/// ([`Migrations::run`]) take a [`Blocking`] one. Implemented for
+/// [`sqlite::Connection`](crate::sqlite::Connection), and with the features
+/// `postgres` and `tokio-postgres` for their clients.
 #[diagnostic::on_unimplemented(
-    message = "`migrate` cannot run migrations on `{Self}`: it needs a `migrate::rusqlite::Connection` (rusqlite 0.42)",
-    label = "not a `migrate::rusqlite::Connection`",
-    note = "`migrate` uses rusqlite 0.42 and re-exports it as `migrate::rusqlite`: open the connection with `migrate::rusqlite::Connection::open`, or depend on `rusqlite = \"0.42\"`; a `Connection` of another rusqlite version is another type"
+    message = "`migrate` cannot run migrations on `{Self}`",
+    label = "not a connection `migrate` runs on",
+    note = "`migrate` runs on a `migrate::rusqlite::Connection` (rusqlite 0.42), a `postgres::Client` (feature `postgres`) or a `tokio_postgres::Client` (feature `tokio-postgres`)"
 )]
+#[allow(async_fn_in_trait)] // see "Async" in the module docs
 pub trait Database {
     /// The backend that works on this connection for one action.
     type Backend<'c>: Backend
@@ -167,13 +186,66 @@ pub trait Database {
     /// [`Error::TransactionOpen`] when the connection is inside a
     /// transaction (the runner's transactions would nest in it); a database
     /// error preparing it. On an error, the connection is as it was given.
-    fn open<'c>(&'c mut self, session: &Session<'_>) -> Result<Self::Backend<'c>>;
+    async fn open<'c>(&'c mut self, session: &Session<'_>) -> Result<Self::Backend<'c>>;
+}
+
+/// A [`Database`] whose operations block the calling thread until they are
+/// done, so that its futures are ready at once: SQLite's
+/// [`Connection`](crate::sqlite::Connection) and `postgres::Client`. The
+/// blocking actions ([`Migrations::run`], [`Runner::status`](crate::Runner::status),
+/// ...) take only these; an async client (`tokio_postgres::Client`) goes to
+/// the `_async` forms ([`Migrations::run_async`]).
+// A `Connection` of another rusqlite version is another type: say which one
+// to use instead of only that the bound is not met.
+#[diagnostic::on_unimplemented(
+    message = "`migrate` cannot run migrations on `{Self}`: it needs a `migrate::rusqlite::Connection` (rusqlite 0.42)",
+    label = "not a `migrate::rusqlite::Connection`",
+    note = "`migrate` uses rusqlite 0.42 and re-exports it as `migrate::rusqlite`: open the connection with `migrate::rusqlite::Connection::open`, or depend on `rusqlite = \"0.42\"`; a `Connection` of another rusqlite version is another type",
+    note = "on PostgreSQL, pass a `postgres::Client` (feature `postgres`), or a `tokio_postgres::Client` to the `_async` form of the action (`run_async(&mut client).await`; feature `tokio-postgres`)"
+)]
+pub trait Blocking: Database {}
+
+/// Drives `future` to its end on the calling thread, parking the thread
+/// while it waits. For the futures of a [`Blocking`] database, which are
+/// ready at once; a future that needs an async runtime's reactor (a
+/// tokio-postgres query) would wait forever.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+
+    /// Wakes the thread that drives the future.
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+
+    let mut future = std::pin::pin!(future);
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut context = Context::from_waker(&waker);
+    loop {
+        match future.as_mut().poll(&mut context) {
+            Poll::Ready(output) => return output,
+            Poll::Pending => std::thread::park(),
+        }
+    }
+}
+
+/// What the up-to-date check reads first: see [`Transaction::head`].
+#[derive(Clone, Debug, Default)]
+pub struct Head {
+    /// The highest applied version and its running checksum.
+    pub latest: Option<(u64, Checksum)>,
+    /// The lowest dirty migration (as [`Transaction::dirty`] finds them).
+    pub dirty: Option<DirtyMigration>,
 }
 
 /// One database engine, over one connection, for one action.
 ///
 /// Dropping it (or [`close`](Backend::close)) hands the connection back as
 /// it was given: no transaction open, its own settings.
+#[allow(async_fn_in_trait)] // see "Async" in the module docs
 pub trait Backend {
     /// An open transaction; dropping it rolls back.
     type Tx<'t>: Transaction<OutsideLock = Self::OutsideLock>
@@ -193,7 +265,7 @@ pub trait Backend {
     /// # Errors
     ///
     /// [`Error::Locked`] after the lock timeout; a database error.
-    fn begin(&mut self, mode: LockMode) -> Result<Self::Tx<'_>>;
+    async fn begin(&mut self, mode: LockMode) -> Result<Self::Tx<'_>>;
 
     /// Runs a migration's up or down outside a transaction, statement by
     /// statement, under the session's rules. What it did up to a failure
@@ -202,7 +274,7 @@ pub trait Backend {
     /// # Errors
     ///
     /// A [`Failure`].
-    fn execute_outside(
+    async fn execute_outside(
         &mut self,
         migration: &Migration,
         direction: Direction,
@@ -213,7 +285,7 @@ pub trait Backend {
     fn can_run(code: &RustCode) -> bool;
 
     /// Gives back the lock taken by [`Transaction::lock_outside`].
-    fn release(&mut self, lock: Self::OutsideLock);
+    async fn release(&mut self, lock: Self::OutsideLock);
 
     /// The schema `migrations` produce on an empty database of this engine,
     /// when they do not carry one from the build (see
@@ -222,7 +294,7 @@ pub trait Backend {
     /// # Errors
     ///
     /// [`Error::SchemaUnknown`] when it cannot be worked out.
-    fn expected_schema(&mut self, migrations: &Migrations) -> Result<Schema>;
+    async fn expected_schema(&mut self, migrations: &Migrations) -> Result<Schema>;
 
     /// How `actual`, a schema read from a database of this engine, differs
     /// from `expected`; empty when the engine reads them the same.
@@ -234,7 +306,7 @@ pub trait Backend {
     ///
     /// A database error putting it back (the first, when several steps fail;
     /// every step is tried).
-    fn close(self) -> Result<()>;
+    async fn close(self) -> Result<()>;
 }
 
 /// An open transaction of a [`Backend`], with the tracking table's
@@ -242,36 +314,55 @@ pub trait Backend {
 ///
 /// Every read of a row that is not what the runner writes (a hand edit) is
 /// [`Error::MalformedRow`] naming the table and version, never a panic.
+#[allow(async_fn_in_trait)] // see "Async" in the module docs
 pub trait Transaction {
     /// The backend's [`Backend::OutsideLock`].
     type OutsideLock;
 
     /// Whether the tracking table exists.
-    fn table_exists(&mut self) -> Result<bool>;
+    async fn table_exists(&mut self) -> Result<bool>;
     /// Creates the tracking table and the history if they do not exist.
-    fn create_tables(&mut self) -> Result<()>;
+    async fn create_tables(&mut self) -> Result<()>;
     /// The highest applied version and its running checksum (one row).
-    fn latest_applied(&mut self) -> Result<Option<(u64, Checksum)>>;
+    async fn latest_applied(&mut self) -> Result<Option<(u64, Checksum)>>;
     /// The running checksum of the highest applied version below `version`.
-    fn running_checksum_below(&mut self, version: u64) -> Result<Option<Checksum>>;
+    async fn running_checksum_below(&mut self, version: u64) -> Result<Option<Checksum>>;
     /// Every applied migration, in version order.
-    fn applied(&mut self) -> Result<Vec<AppliedMigration>>;
+    async fn applied(&mut self) -> Result<Vec<AppliedMigration>>;
     /// Every recorded failure, in version order.
-    fn failed(&mut self) -> Result<Vec<FailedMigration>>;
+    async fn failed(&mut self) -> Result<Vec<FailedMigration>>;
     /// Every dirty migration, in version order, found without a scan; a row
     /// with a state the runner never writes is [`Error::MalformedRow`].
-    fn dirty(&mut self) -> Result<Vec<DirtyMigration>>;
+    async fn dirty(&mut self) -> Result<Vec<DirtyMigration>>;
     /// Whether another process is running a no-transaction migration of this
     /// tracking table right now (holds its [`OutsideLock`](Backend::OutsideLock));
     /// `false` when the backend cannot tell.
-    fn another_is_running(&mut self) -> bool;
+    async fn another_is_running(&mut self) -> bool;
+    /// What the up-to-date check reads first: `None` without a tracking
+    /// table, else the latest applied version and the lowest dirty
+    /// migration. In one round trip where the engine can (PostgreSQL); the
+    /// default asks [`table_exists`](Transaction::table_exists),
+    /// [`dirty`](Transaction::dirty) and
+    /// [`latest_applied`](Transaction::latest_applied) in turn.
+    ///
+    /// # Errors
+    ///
+    /// As those three.
+    async fn head(&mut self) -> Result<Option<Head>> {
+        if !self.table_exists().await? {
+            return Ok(None);
+        }
+        let dirty = self.dirty().await?.into_iter().next();
+        let latest = self.latest_applied().await?;
+        Ok(Some(Head { latest, dirty }))
+    }
     /// Takes the lock held while a migration runs outside a transaction,
     /// waiting up to the lock timeout for a process that is releasing it.
     ///
     /// # Errors
     ///
     /// It could not be taken in time; [`Error::Io`] for a lock file.
-    fn lock_outside(&mut self) -> Result<Self::OutsideLock>;
+    async fn lock_outside(&mut self) -> Result<Self::OutsideLock>;
 
     /// Runs a migration's up or down inside this transaction, under the
     /// session's rules, putting back what it changed of the connection; with
@@ -281,24 +372,29 @@ pub trait Transaction {
     /// # Errors
     ///
     /// A [`Failure`].
-    fn execute(&mut self, migration: &Migration, direction: Direction) -> Result<(), Failure>;
+    async fn execute(&mut self, migration: &Migration, direction: Direction)
+    -> Result<(), Failure>;
 
     /// Records a migration as applied, replacing a failed or dirty record of
     /// its version; returns `applied_at` (UTC, RFC 3339 with milliseconds).
-    fn record_applied(
+    async fn record_applied(
         &mut self,
         migration: &Migration,
         running_checksum: Checksum,
         duration: Duration,
     ) -> Result<String>;
     /// Sets the running checksum of an applied version.
-    fn set_running_checksum(&mut self, version: u64, running: Checksum) -> Result<()>;
+    async fn set_running_checksum(&mut self, version: u64, running: Checksum) -> Result<()>;
     /// Sets the name and checksum of an applied version.
-    fn set_name_and_checksum(&mut self, version: u64, name: &str, checksum: Checksum)
-    -> Result<()>;
+    async fn set_name_and_checksum(
+        &mut self,
+        version: u64,
+        name: &str,
+        checksum: Checksum,
+    ) -> Result<()>;
     /// Records a failed attempt at an up (after its own transaction rolled
     /// back).
-    fn record_failure(
+    async fn record_failure(
         &mut self,
         migration: &Migration,
         duration: Duration,
@@ -306,25 +402,25 @@ pub trait Transaction {
     ) -> Result<()>;
     /// Marks a version dirty before its up or down runs outside a
     /// transaction: an up gets a new row, a down's applied row changes.
-    fn mark_dirty(&mut self, migration: &Migration, direction: Direction) -> Result<()>;
+    async fn mark_dirty(&mut self, migration: &Migration, direction: Direction) -> Result<()>;
     /// Records the error a dirty migration failed with.
-    fn set_dirty_error(&mut self, version: u64, error: &str) -> Result<()>;
+    async fn set_dirty_error(&mut self, version: u64, error: &str) -> Result<()>;
     /// Removes the row of a version (rolled back, or repaired).
-    fn remove(&mut self, version: u64) -> Result<()>;
+    async fn remove(&mut self, version: u64) -> Result<()>;
     /// Appends an event to the history.
-    fn record_event(&mut self, event: &NewEvent<'_>) -> Result<()>;
+    async fn record_event(&mut self, event: &NewEvent<'_>) -> Result<()>;
     /// The whole history, oldest first; empty without a history table.
-    fn events(&mut self) -> Result<Vec<Event>>;
+    async fn events(&mut self) -> Result<Vec<Event>>;
     /// The application's schema: every object but the engine's own and the
     /// tracking tables.
-    fn schema(&mut self) -> Result<Schema>;
+    async fn schema(&mut self) -> Result<Schema>;
     /// Commits.
     ///
     /// # Errors
     ///
     /// [`Error::Locked`] when the engine waits too long to commit; a database
     /// error.
-    fn commit(self) -> Result<()>;
+    async fn commit(self) -> Result<()>;
 }
 
 /// An event to append to the history: the fields of [`Event`] that the
@@ -393,5 +489,20 @@ impl Failure {
 impl From<Error> for Failure {
     fn from(error: Error) -> Failure {
         Failure::Error(error)
+    }
+}
+
+/// A statement on one line, whitespace collapsed, cut after its first `;`,
+/// at most 80 characters: how a [`MigrationFailure`] shows it.
+pub(crate) fn shorten(statement: &str) -> String {
+    const MAX: usize = 80;
+    let end = statement.find(';').map_or(statement.len(), |i| i + 1);
+    let words: Vec<&str> = statement[..end].split_whitespace().collect();
+    let line = words.join(" ");
+    if line.chars().count() <= MAX {
+        line
+    } else {
+        let cut: String = line.chars().take(MAX - 1).collect();
+        format!("{cut}…")
     }
 }

@@ -79,10 +79,12 @@ pub mod backend;
 mod driver;
 
 // Backends.
+#[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
+pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
-pub use backend::{Backend, Database};
+pub use backend::{Backend, Blocking, Database};
 pub use checksum::{Checksum, ChecksumAlgorithm};
 pub use driver::{DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, Runner};
 pub use error::{Error, Irreversible, Problem, Result};

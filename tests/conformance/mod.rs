@@ -47,11 +47,15 @@ pub mod verification;
 
 pub use folder::Folder;
 
-/// The bound the runner puts on a connection, [`migrate::Database`]: the
-/// cases are generic over this alias alone.
-pub trait Conn: migrate::Database {}
+/// The bound the blocking actions put on a connection,
+/// [`migrate::Blocking`]: the cases are generic over this alias alone. An
+/// async client runs the suite through a newtype that is `Blocking` because
+/// its connection is driven on a runtime of its own (see
+/// `conformance_tokio_postgres.rs`); the actions' async forms are the same
+/// driver code.
+pub trait Conn: migrate::Blocking {}
 
-impl<T: migrate::Database + ?Sized> Conn for T {}
+impl<T: migrate::Blocking + ?Sized> Conn for T {}
 
 /// A failure whose message is the engine's own: what [`Harness::message`]
 /// returns the text of.

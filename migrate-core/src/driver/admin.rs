@@ -1,7 +1,9 @@
 //! Baseline, repair and history: changing or reading the records without
 //! running migrations.
 
-use crate::backend::{Backend, Database, LockMode, NewEvent, Purpose, Transaction};
+use crate::backend::{
+    Backend, Blocking, Database, LockMode, NewEvent, Purpose, Transaction, block_on,
+};
 #[cfg(doc)]
 use crate::error::Problem;
 use crate::error::{Error, Result};
@@ -10,7 +12,7 @@ use crate::report::{
     AppliedMigration, Direction, Event, EventKind, Repair, RepairAction, RepairReport,
 };
 
-use super::Runner;
+use super::{Runner, refuse_dirty};
 
 impl Runner<'_> {
     /// Marks every migration of the set up to and including `version` as
@@ -48,7 +50,20 @@ impl Runner<'_> {
     /// - [`Error::Locked`], [`Error::TransactionOpen`],
     ///   [`Error::InvalidTableName`], [`Error::MalformedRow`],
     ///   [`Error::Database`].
-    pub fn baseline<D: Database>(
+    pub fn baseline<D: Blocking>(
+        &self,
+        conn: &mut D,
+        version: u64,
+    ) -> Result<Vec<AppliedMigration>> {
+        block_on(self.baseline_async(conn, version))
+    }
+
+    /// The async form of [`baseline`](Runner::baseline).
+    ///
+    /// # Errors
+    ///
+    /// As [`baseline`](Runner::baseline).
+    pub async fn baseline_async<D: Database>(
         &self,
         conn: &mut D,
         version: u64,
@@ -56,13 +71,14 @@ impl Runner<'_> {
         if self.migrations().get(version).is_none() {
             return Err(Error::UnknownVersion(version));
         }
-        self.with_backend(conn, Purpose::Records, |backend| {
-            let mut tx = backend.begin(LockMode::Write)?;
-            tx.create_tables()?;
+        self.with_backend(conn, Purpose::Records, async |backend| {
+            let mut tx = backend.begin(LockMode::Write).await?;
+            tx.create_tables().await?;
             // A dirty migration needs a repair, not the advice that a
             // baseline is only for a database with none applied.
-            self.refuse_dirty(&mut tx)?;
-            if let Some(applied) = tx.applied()?.first() {
+            let dirty = tx.dirty().await?.into_iter().next();
+            refuse_dirty(&mut tx, dirty).await?;
+            if let Some(applied) = tx.applied().await?.first() {
                 return Err(Error::BaselineRefused {
                     version: applied.version,
                 });
@@ -72,17 +88,21 @@ impl Runner<'_> {
                 if migration.version() > version {
                     break;
                 }
-                baselined.push(self.record_applied(
-                    &mut tx,
-                    migration,
-                    std::time::Duration::ZERO,
-                    EventKind::Baselined,
-                )?);
+                baselined.push(
+                    self.record_applied(
+                        &mut tx,
+                        migration,
+                        std::time::Duration::ZERO,
+                        EventKind::Baselined,
+                    )
+                    .await?,
+                );
             }
-            tx.commit()?;
+            tx.commit().await?;
             tracing::info!(version, count = baselined.len(), "baselined");
             Ok(baselined)
         })
+        .await
     }
 
     /// Accepts the current state of things: records this build's checksum
@@ -139,20 +159,30 @@ impl Runner<'_> {
     /// - [`Error::Locked`], [`Error::TransactionOpen`],
     ///   [`Error::InvalidTableName`], [`Error::MalformedRow`],
     ///   [`Error::Database`].
-    pub fn repair<D: Database>(&self, conn: &mut D) -> Result<RepairReport> {
-        self.with_backend(conn, Purpose::Records, |backend| {
-            let mut tx = backend.begin(LockMode::Write)?;
-            if !tx.table_exists()? {
+    pub fn repair<D: Blocking>(&self, conn: &mut D) -> Result<RepairReport> {
+        block_on(self.repair_async(conn))
+    }
+
+    /// The async form of [`repair`](Runner::repair).
+    ///
+    /// # Errors
+    ///
+    /// As [`repair`](Runner::repair).
+    pub async fn repair_async<D: Database>(&self, conn: &mut D) -> Result<RepairReport> {
+        self.with_backend(conn, Purpose::Records, async |backend| {
+            let mut tx = backend.begin(LockMode::Write).await?;
+            if !tx.table_exists().await? {
                 return Ok(RepairReport::default());
             }
-            tx.create_tables()?;
-            let applied = tx.applied()?;
+            tx.create_tables().await?;
+            let applied = tx.applied().await?;
             // Refused before anything changes: no repair is made half way.
             let plan =
                 plan::repair_applied(self.migrations(), &applied, self.accept_reused_versions)?;
             let mut repairs = Vec::new();
             for row in plan.rows {
-                tx.set_name_and_checksum(row.version, &row.name, row.checksum)?;
+                tx.set_name_and_checksum(row.version, &row.name, row.checksum)
+                    .await?;
                 repairs.push(Repair {
                     version: row.version,
                     name: row.name,
@@ -163,12 +193,12 @@ impl Runner<'_> {
             // Every row re-chained: a changed checksum changes all the
             // running checksums above it.
             for (version, running) in plan.running {
-                tx.set_running_checksum(version, running)?;
+                tx.set_running_checksum(version, running).await?;
             }
-            let dirty = tx.dirty()?;
+            let dirty = tx.dirty().await?;
             // A mark another process still works under is not to clear.
             if let Some(running) = dirty.first()
-                && tx.another_is_running()
+                && tx.another_is_running().await
             {
                 return Err(Error::InProgress {
                     version: running.version,
@@ -176,7 +206,7 @@ impl Runner<'_> {
                 });
             }
             for dirty in dirty {
-                tx.remove(dirty.version)?;
+                tx.remove(dirty.version).await?;
                 repairs.push(Repair {
                     version: dirty.version,
                     name: dirty.name,
@@ -184,8 +214,8 @@ impl Runner<'_> {
                     action: RepairAction::ClearedDirty,
                 });
             }
-            for failed in tx.failed()? {
-                tx.remove(failed.version)?;
+            for failed in tx.failed().await? {
+                tx.remove(failed.version).await?;
                 repairs.push(Repair {
                     version: failed.version,
                     name: failed.name,
@@ -208,12 +238,14 @@ impl Runner<'_> {
                     },
                     duration: None,
                     detail: Some(&detail),
-                })?;
+                })
+                .await?;
                 tracing::info!(version = repair.version, %detail, "repaired");
             }
-            tx.commit()?;
+            tx.commit().await?;
             Ok(RepairReport { repairs })
         })
+        .await
     }
 
     /// The append-only history, oldest first: every migration applied,
@@ -250,9 +282,19 @@ impl Runner<'_> {
     ///
     /// [`Error::TransactionOpen`], [`Error::InvalidTableName`],
     /// [`Error::MalformedRow`], [`Error::Database`].
-    pub fn history<D: Database>(&self, conn: &mut D) -> Result<Vec<Event>> {
-        self.with_backend(conn, Purpose::Records, |backend| {
-            backend.begin(LockMode::Read)?.events()
+    pub fn history<D: Blocking>(&self, conn: &mut D) -> Result<Vec<Event>> {
+        block_on(self.history_async(conn))
+    }
+
+    /// The async form of [`history`](Runner::history).
+    ///
+    /// # Errors
+    ///
+    /// As [`history`](Runner::history).
+    pub async fn history_async<D: Database>(&self, conn: &mut D) -> Result<Vec<Event>> {
+        self.with_backend(conn, Purpose::Records, async |backend| {
+            backend.begin(LockMode::Read).await?.events().await
         })
+        .await
     }
 }

@@ -8,7 +8,8 @@
 use std::time::{Duration, Instant};
 
 use crate::backend::{
-    Backend, Database, Failure, LockMode, NewEvent, Purpose, Session, Transaction,
+    Backend, Blocking, Database, Failure, LockMode, NewEvent, Purpose, Session, Transaction,
+    block_on,
 };
 use crate::checksum::Checksum;
 #[cfg(doc)]
@@ -91,8 +92,18 @@ impl Migrations {
     /// # Errors
     ///
     /// As [`Runner::run`].
-    pub fn run<D: Database>(&self, conn: &mut D) -> Result<Report> {
+    pub fn run<D: Blocking>(&self, conn: &mut D) -> Result<Report> {
         self.runner().run(conn)
+    }
+
+    /// The async form of [`run`](Migrations::run), for any [`Database`]
+    /// (`tokio_postgres::Client`); see [`Runner::run_async`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Runner::run`].
+    pub async fn run_async<D: Database>(&self, conn: &mut D) -> Result<Report> {
+        self.runner().run_async(conn).await
     }
 
     /// Applies pending migrations up to and including `version`; see
@@ -102,7 +113,7 @@ impl Migrations {
     ///
     /// As [`Runner::run`], and [`Error::UnknownVersion`] when `version` is
     /// not in the set.
-    pub fn run_to<D: Database>(&self, conn: &mut D, version: u64) -> Result<Report> {
+    pub fn run_to<D: Blocking>(&self, conn: &mut D, version: u64) -> Result<Report> {
         self.runner().target(version).run(conn)
     }
 
@@ -111,8 +122,17 @@ impl Migrations {
     /// # Errors
     ///
     /// As [`Runner::status`].
-    pub fn status<D: Database>(&self, conn: &mut D) -> Result<Status> {
+    pub fn status<D: Blocking>(&self, conn: &mut D) -> Result<Status> {
         self.runner().status(conn)
+    }
+
+    /// The async form of [`status`](Migrations::status).
+    ///
+    /// # Errors
+    ///
+    /// As [`Runner::status`].
+    pub async fn status_async<D: Database>(&self, conn: &mut D) -> Result<Status> {
+        self.runner().status_async(conn).await
     }
 
     /// Reverts the last `count` applied migrations; see [`Runner::rollback`].
@@ -120,7 +140,7 @@ impl Migrations {
     /// # Errors
     ///
     /// As [`Runner::rollback`].
-    pub fn rollback<D: Database>(&self, conn: &mut D, count: usize) -> Result<RollbackReport> {
+    pub fn rollback<D: Blocking>(&self, conn: &mut D, count: usize) -> Result<RollbackReport> {
         self.runner().rollback(conn, count)
     }
 
@@ -130,7 +150,7 @@ impl Migrations {
     /// # Errors
     ///
     /// As [`Runner::rollback`].
-    pub fn rollback_to<D: Database>(&self, conn: &mut D, version: u64) -> Result<RollbackReport> {
+    pub fn rollback_to<D: Blocking>(&self, conn: &mut D, version: u64) -> Result<RollbackReport> {
         self.runner().rollback_to(conn, version)
     }
 
@@ -140,7 +160,7 @@ impl Migrations {
     /// # Errors
     ///
     /// As [`Runner::redo`].
-    pub fn redo<D: Database>(&self, conn: &mut D) -> Result<Option<RedoReport>> {
+    pub fn redo<D: Blocking>(&self, conn: &mut D) -> Result<Option<RedoReport>> {
         self.runner().redo(conn)
     }
 
@@ -149,7 +169,7 @@ impl Migrations {
     /// # Errors
     ///
     /// As [`Runner::history`].
-    pub fn history<D: Database>(&self, conn: &mut D) -> Result<Vec<Event>> {
+    pub fn history<D: Blocking>(&self, conn: &mut D) -> Result<Vec<Event>> {
         self.runner().history(conn)
     }
 }
@@ -280,31 +300,47 @@ impl<'a> Runner<'a> {
     /// When a Rust migration panics, the panic goes on to the caller; the
     /// migration's transaction is rolled back on the way and the connection
     /// restored as above, but the failure is not recorded.
-    pub fn run<D: Database>(&self, conn: &mut D) -> Result<Report> {
+    pub fn run<D: Blocking>(&self, conn: &mut D) -> Result<Report> {
+        block_on(self.run_async(conn))
+    }
+
+    /// The async form of [`run`](Runner::run), for any [`Database`]: the same
+    /// steps, awaiting the database at each. Cancelling it (dropping the
+    /// future) between two steps rolls back the open transaction, as a
+    /// failure would; a no-transaction migration cancelled while it runs
+    /// stays dirty, as if its process had stopped.
+    ///
+    /// # Errors
+    ///
+    /// As [`run`](Runner::run).
+    pub async fn run_async<D: Database>(&self, conn: &mut D) -> Result<Report> {
         self.check_target()?;
         // Read first, without the migration lock nor the rules for migration
         // code: an up-to-date database (the usual start of an application)
         // never waits for or takes the lock, and no migration code runs.
-        let up_to_date = self.with_backend(conn, Purpose::Records, |backend| {
-            let mut tx = backend.begin(LockMode::Read)?;
-            match self.verify(&mut tx) {
-                Ok(pending) => Ok(pending.is_empty()),
-                // Another process is running a no-transaction migration:
-                // wait for it below, as for a migration's transaction.
-                Err(Error::InProgress { .. }) => Ok(false),
-                Err(error) => Err(error),
-            }
-        })?;
+        let up_to_date = self
+            .with_backend(conn, Purpose::Records, async |backend| {
+                let mut tx = backend.begin(LockMode::Read).await?;
+                match self.verify(&mut tx).await {
+                    Ok(pending) => Ok(pending.is_empty()),
+                    // Another process is running a no-transaction migration:
+                    // wait for it below, as for a migration's transaction.
+                    Err(Error::InProgress { .. }) => Ok(false),
+                    Err(error) => Err(error),
+                }
+            })
+            .await?;
         if up_to_date {
             return Ok(Report::default());
         }
-        self.with_backend(conn, Purpose::Migrate, |backend| {
+        self.with_backend(conn, Purpose::Migrate, async |backend| {
             if self.grouped {
-                self.run_grouped(backend)
+                self.run_grouped(backend).await
             } else {
-                self.run_each(backend)
+                self.run_each(backend).await
             }
         })
+        .await
     }
 
     /// Applies what [`run`](Runner::run) would apply inside one transaction,
@@ -344,18 +380,27 @@ impl<'a> Runner<'a> {
     /// error but part of the report.
     /// [`Error::Unsupported`] on an engine whose schema changes cannot be
     /// rolled back ([`Capabilities::dry_run`](crate::backend::Capabilities)).
-    pub fn dry_run<D: Database>(&self, conn: &mut D) -> Result<DryRunReport> {
+    pub fn dry_run<D: Blocking>(&self, conn: &mut D) -> Result<DryRunReport> {
+        block_on(self.dry_run_async(conn))
+    }
+
+    /// The async form of [`dry_run`](Runner::dry_run).
+    ///
+    /// # Errors
+    ///
+    /// As [`dry_run`](Runner::dry_run).
+    pub async fn dry_run_async<D: Database>(&self, conn: &mut D) -> Result<DryRunReport> {
         self.check_target()?;
-        self.with_backend(conn, Purpose::Migrate, |backend| {
+        self.with_backend(conn, Purpose::Migrate, async |backend| {
             if !backend.capabilities().dry_run {
                 return Err(Error::Unsupported {
                     action: "a dry run",
                     reason: "its schema changes cannot be rolled back",
                 });
             }
-            let mut tx = backend.begin(LockMode::Write)?;
-            tx.create_tables()?;
-            let pending = self.verify(&mut tx)?;
+            let mut tx = backend.begin(LockMode::Write).await?;
+            tx.create_tables().await?;
+            let pending = self.verify(&mut tx).await?;
             let mut report = DryRunReport::default();
             for index in pending {
                 let migration = &self.migrations.as_slice()[index];
@@ -363,10 +408,11 @@ impl<'a> Runner<'a> {
                 let outcome = if migration.up_no_transaction() {
                     DryRunOutcome::SkippedNoTransaction
                 } else {
-                    match execute(&mut tx, migration, Direction::Up) {
+                    match execute(&mut tx, migration, Direction::Up).await {
                         Ok(()) => {
                             let duration = whole_millis(started.elapsed());
-                            self.record_applied(&mut tx, migration, duration, EventKind::Applied)?;
+                            self.record_applied(&mut tx, migration, duration, EventKind::Applied)
+                                .await?;
                             DryRunOutcome::Ok(duration)
                         }
                         Err(error) => DryRunOutcome::Failed(error.waited(self.lock_timeout)),
@@ -387,6 +433,7 @@ impl<'a> Runner<'a> {
             drop(tx);
             Ok(report)
         })
+        .await
     }
 
     /// The database's state against the set: current version, applied,
@@ -398,10 +445,19 @@ impl<'a> Runner<'a> {
     ///
     /// [`Error::TransactionOpen`], [`Error::InvalidTableName`],
     /// [`Error::MalformedRow`], [`Error::Database`].
-    pub fn status<D: Database>(&self, conn: &mut D) -> Result<Status> {
-        self.with_backend(conn, Purpose::Records, |backend| {
-            let mut tx = backend.begin(LockMode::Read)?;
-            if !tx.table_exists()? {
+    pub fn status<D: Blocking>(&self, conn: &mut D) -> Result<Status> {
+        block_on(self.status_async(conn))
+    }
+
+    /// The async form of [`status`](Runner::status).
+    ///
+    /// # Errors
+    ///
+    /// As [`status`](Runner::status).
+    pub async fn status_async<D: Database>(&self, conn: &mut D) -> Result<Status> {
+        self.with_backend(conn, Purpose::Records, async |backend| {
+            let mut tx = backend.begin(LockMode::Read).await?;
+            if !tx.table_exists().await? {
                 return Ok(Status {
                     pending: self.pending(0..self.migrations.len()),
                     ..Status::default()
@@ -409,26 +465,28 @@ impl<'a> Runner<'a> {
             }
             // The row `run` trusts first must be readable: a status may not
             // call up to date what `run` refuses.
-            tx.latest_applied()?;
-            let applied = tx.applied()?;
+            tx.latest_applied().await?;
+            let applied = tx.applied().await?;
             let diagnosis = plan::diagnose(self.migrations, &applied);
             Ok(Status {
                 current_version: applied.last().map(|m| m.version),
                 pending: self.pending(diagnosis.pending),
-                failed: tx.failed()?,
-                dirty: tx.dirty()?,
+                failed: tx.failed().await?,
+                dirty: tx.dirty().await?,
                 problems: diagnosis.problems,
                 applied,
             })
         })
+        .await
     }
 
     /// Verifies the database in a read transaction, as `run` does first.
-    pub(crate) fn verified<D: Database>(&self, conn: &mut D) -> Result<()> {
-        self.with_backend(conn, Purpose::Records, |backend| {
-            let mut tx = backend.begin(LockMode::Read)?;
-            self.verify(&mut tx).map(drop)
+    pub(crate) async fn verified<D: Database>(&self, conn: &mut D) -> Result<()> {
+        self.with_backend(conn, Purpose::Records, async |backend| {
+            let mut tx = backend.begin(LockMode::Read).await?;
+            self.verify(&mut tx).await.map(drop)
         })
+        .await
     }
 
     pub(crate) fn migrations(&self) -> &'a Migrations {
@@ -457,11 +515,11 @@ impl<'a> Runner<'a> {
     /// as well). A failure to put the connection back is logged: what the
     /// action did is what it returns, so it does not turn a committed run
     /// into an error, nor replace the action's own.
-    pub(crate) fn with_backend<D: Database, T>(
+    pub(crate) async fn with_backend<D: Database, T>(
         &self,
         conn: &mut D,
         purpose: Purpose,
-        body: impl FnOnce(&mut D::Backend<'_>) -> Result<T>,
+        body: impl AsyncFnOnce(&mut D::Backend<'_>) -> Result<T>,
     ) -> Result<T> {
         validate_table_name(&self.table)?;
         let session = Session {
@@ -470,9 +528,9 @@ impl<'a> Runner<'a> {
             purpose,
         };
         let waited = |error: Error| error.waited(self.lock_timeout);
-        let mut backend = conn.open(&session).map_err(waited)?;
-        let result = body(&mut backend).map_err(waited);
-        if let Err(error) = backend.close() {
+        let mut backend = conn.open(&session).await.map_err(waited)?;
+        let result = body(&mut backend).await.map_err(waited);
+        if let Err(error) = backend.close().await {
             tracing::error!(%error, "could not put the connection back as it was after an action");
         }
         result
@@ -492,7 +550,7 @@ impl<'a> Runner<'a> {
 
     /// One transaction per migration; re-verifies under the migration lock
     /// before each one.
-    fn run_each<B: Backend>(&self, backend: &mut B) -> Result<Report> {
+    async fn run_each<B: Backend>(&self, backend: &mut B) -> Result<Report> {
         let transactional = backend.capabilities().transactional_ddl;
         let mut report = Report::default();
         // The first pass, under the lock, checks every pending migration
@@ -501,9 +559,9 @@ impl<'a> Runner<'a> {
         // When another process's no-transaction migration was first seen.
         let mut waiting_since: Option<Instant> = None;
         loop {
-            let mut tx = backend.begin(LockMode::Write)?;
-            tx.create_tables()?;
-            let pending = match self.verify(&mut tx) {
+            let mut tx = backend.begin(LockMode::Write).await?;
+            tx.create_tables().await?;
+            let pending = match self.verify(&mut tx).await {
                 // Marked dirty by a process that is still running it: wait
                 // (up to the lock timeout) for it to finish and record it.
                 Err(Error::InProgress { .. })
@@ -511,14 +569,14 @@ impl<'a> Runner<'a> {
                         < self.lock_timeout =>
                 {
                     drop(tx);
-                    std::thread::sleep(Duration::from_millis(20));
+                    sleep(Duration::from_millis(20)).await;
                     continue;
                 }
                 pending => pending?,
             };
             waiting_since = None;
             let Some(&next) = pending.first() else {
-                tx.commit()?;
+                tx.commit().await?;
                 return Ok(report);
             };
             if first {
@@ -527,75 +585,68 @@ impl<'a> Runner<'a> {
             }
             let migration = &self.migrations.as_slice()[next];
             if migration.up_no_transaction() || !transactional {
-                let lock = mark_outside(tx, migration, Direction::Up)?;
-                let outcome = self.run_outside(backend, lock, migration, Direction::Up)?;
+                let lock = mark_outside(tx, migration, Direction::Up).await?;
+                let outcome = self
+                    .run_outside(backend, lock, migration, Direction::Up)
+                    .await?;
                 if let Outcome::Applied(applied) = outcome {
                     report.applied.push(applied);
                 }
                 continue;
             }
             let started = Instant::now();
-            match execute(&mut tx, migration, Direction::Up) {
+            match execute(&mut tx, migration, Direction::Up).await {
                 Ok(()) => {
-                    let applied = self.record_applied(
-                        &mut tx,
-                        migration,
-                        started.elapsed(),
-                        EventKind::Applied,
-                    )?;
-                    commit_migration(tx, migration)?;
+                    let applied = self
+                        .record_applied(&mut tx, migration, started.elapsed(), EventKind::Applied)
+                        .await?;
+                    commit_migration(tx, migration).await?;
                     trace_applied(&applied);
                     report.applied.push(applied);
                 }
                 Err(error) => {
                     drop(tx);
                     let duration = started.elapsed();
-                    return Err(self.record_failure(
-                        backend,
-                        migration,
-                        Direction::Up,
-                        duration,
-                        error,
-                    ));
+                    return Err(self
+                        .record_failure(backend, migration, Direction::Up, duration, error)
+                        .await);
                 }
             }
         }
     }
 
     /// All pending migrations in one transaction.
-    fn run_grouped<B: Backend>(&self, backend: &mut B) -> Result<Report> {
+    async fn run_grouped<B: Backend>(&self, backend: &mut B) -> Result<Report> {
         if !backend.capabilities().transactional_ddl {
             return Err(Error::Unsupported {
                 action: "a grouped run",
                 reason: "its schema changes cannot be rolled back together",
             });
         }
-        let mut tx = backend.begin(LockMode::Write)?;
-        tx.create_tables()?;
-        let pending = self.verify(&mut tx)?;
+        let mut tx = backend.begin(LockMode::Write).await?;
+        tx.create_tables().await?;
+        let pending = self.verify(&mut tx).await?;
         plan::refuse_before_applying(self.migrations, &pending, true, B::can_run)?;
         let mut report = Report::default();
         for migration in pending.iter().map(|&i| &self.migrations.as_slice()[i]) {
             let started = Instant::now();
-            if let Err(mut error) = execute(&mut tx, migration, Direction::Up) {
+            if let Err(mut error) = execute(&mut tx, migration, Direction::Up).await {
                 drop(tx);
                 if let Error::MigrationFailed { grouped, .. } = &mut error {
                     *grouped = true;
                 }
                 let duration = started.elapsed();
-                return Err(self.record_failure(
-                    backend,
-                    migration,
-                    Direction::Up,
-                    duration,
-                    error,
-                ));
+                return Err(self
+                    .record_failure(backend, migration, Direction::Up, duration, error)
+                    .await);
             }
-            let applied =
-                self.record_applied(&mut tx, migration, started.elapsed(), EventKind::Applied)?;
+            let applied = self
+                .record_applied(&mut tx, migration, started.elapsed(), EventKind::Applied)
+                .await?;
             report.applied.push(applied);
         }
         tx.commit()
+            .await
             .map_err(|error| error.while_doing("committing the grouped run"))?;
         report.applied.iter().for_each(trace_applied);
         Ok(report)
@@ -607,7 +658,7 @@ impl<'a> Runner<'a> {
     /// clearing the mark) or records its error (keeping the mark). The lock
     /// is held until the outcome is committed, so that other processes wait
     /// instead of refusing, and released whatever happens.
-    pub(crate) fn run_outside<B: Backend>(
+    pub(crate) async fn run_outside<B: Backend>(
         &self,
         backend: &mut B,
         lock: B::OutsideLock,
@@ -615,39 +666,42 @@ impl<'a> Runner<'a> {
         direction: Direction,
     ) -> Result<Outcome> {
         let started = Instant::now();
-        let result = match backend.execute_outside(migration, direction) {
-            Ok(()) => self.record_outcome(backend, migration, direction, started),
+        let result = match backend.execute_outside(migration, direction).await {
+            Ok(()) => {
+                self.record_outcome(backend, migration, direction, started)
+                    .await
+            }
             Err(failure) => {
                 let error = failed(migration, direction, failure, true);
-                Err(self.record_failure(backend, migration, direction, started.elapsed(), error))
+                Err(self
+                    .record_failure(backend, migration, direction, started.elapsed(), error)
+                    .await)
             }
         };
-        backend.release(lock);
+        backend.release(lock).await;
         result
     }
 
     /// Records a migration that ran outside a transaction as applied, or as
     /// rolled back.
-    fn record_outcome<B: Backend>(
+    async fn record_outcome<B: Backend>(
         &self,
         backend: &mut B,
         migration: &Migration,
         direction: Direction,
         started: Instant,
     ) -> Result<Outcome> {
-        let mut tx = backend.begin(LockMode::Write)?;
+        let mut tx = backend.begin(LockMode::Write).await?;
         let outcome = match direction {
-            Direction::Up => Outcome::Applied(self.record_applied(
-                &mut tx,
-                migration,
-                started.elapsed(),
-                EventKind::Applied,
-            )?),
+            Direction::Up => Outcome::Applied(
+                self.record_applied(&mut tx, migration, started.elapsed(), EventKind::Applied)
+                    .await?,
+            ),
             Direction::Down => {
-                Outcome::RolledBack(self.record_rolled_back(&mut tx, migration, started)?)
+                Outcome::RolledBack(self.record_rolled_back(&mut tx, migration, started).await?)
             }
         };
-        commit_migration(tx, migration)?;
+        commit_migration(tx, migration).await?;
         if let Outcome::Applied(applied) = &outcome {
             trace_applied(applied);
         }
@@ -657,7 +711,7 @@ impl<'a> Runner<'a> {
     /// Records `migration` as applied (or baselined) with its history event,
     /// and keeps every running checksum equal to the chain over the applied
     /// migrations in version order.
-    pub(crate) fn record_applied<T: Transaction>(
+    pub(crate) async fn record_applied<T: Transaction>(
         &self,
         tx: &mut T,
         migration: &Migration,
@@ -665,21 +719,22 @@ impl<'a> Runner<'a> {
         kind: EventKind,
     ) -> Result<AppliedMigration> {
         let duration = whole_millis(duration);
-        let latest = tx.latest_applied()?.map(|(version, _)| version);
-        let below = tx.running_checksum_below(migration.version())?;
+        let latest = tx.latest_applied().await?.map(|(version, _)| version);
+        let below = tx.running_checksum_below(migration.version()).await?;
         let running = Checksum::chain(below.as_ref(), migration.version(), &migration.checksum());
-        let applied_at = tx.record_applied(migration, running, duration)?;
+        let applied_at = tx.record_applied(migration, running, duration).await?;
         // Out of order (allowed): re-chain the applied migrations above it so
         // that the latest one's running checksum again covers all of them.
         if latest.is_some_and(|latest| latest > migration.version()) {
             let above: Vec<AppliedMigration> = tx
-                .applied()?
+                .applied()
+                .await?
                 .into_iter()
                 .filter(|a| a.version > migration.version())
                 .collect();
             let rows = above.iter().map(|a| (a.version, &a.checksum));
             for (version, chained) in plan::rechain(Some(running), rows) {
-                tx.set_running_checksum(version, chained)?;
+                tx.set_running_checksum(version, chained).await?;
             }
         }
         tx.record_event(&NewEvent {
@@ -690,7 +745,8 @@ impl<'a> Runner<'a> {
             checksum: Some(migration.checksum()),
             duration: (kind == EventKind::Applied).then_some(duration),
             detail: None,
-        })?;
+        })
+        .await?;
         Ok(AppliedMigration {
             version: migration.version(),
             name: migration.name().to_owned(),
@@ -705,7 +761,7 @@ impl<'a> Runner<'a> {
     /// and a `failed` event; returns the error to give the caller (with how
     /// long a lock was waited for, as recorded). A failure to record is
     /// logged, not returned: the caller returns the migration's own error.
-    pub(crate) fn record_failure<B: Backend>(
+    pub(crate) async fn record_failure<B: Backend>(
         &self,
         backend: &mut B,
         migration: &Migration,
@@ -725,17 +781,18 @@ impl<'a> Runner<'a> {
         let dirty = matches!(error, Error::MigrationFailed { dirty: true, .. });
         let outside =
             migration.runs_outside(direction) || !backend.capabilities().transactional_ddl;
-        let recorded = backend.begin(LockMode::Write).and_then(|mut tx| {
-            tx.create_tables()?;
+        let recorded = async {
+            let mut tx = backend.begin(LockMode::Write).await?;
+            tx.create_tables().await?;
             if dirty {
                 // A migration outside a transaction was marked dirty before
                 // it ran; one whose transaction ended under it is now.
                 if !outside {
-                    tx.mark_dirty(migration, direction)?;
+                    tx.mark_dirty(migration, direction).await?;
                 }
-                tx.set_dirty_error(migration.version(), &message)?;
+                tx.set_dirty_error(migration.version(), &message).await?;
             } else if direction == Direction::Up {
-                tx.record_failure(migration, duration, &message)?;
+                tx.record_failure(migration, duration, &message).await?;
             }
             tx.record_event(&NewEvent {
                 kind: EventKind::Failed,
@@ -745,9 +802,11 @@ impl<'a> Runner<'a> {
                 checksum: Some(migration.checksum()),
                 duration: Some(duration),
                 detail: Some(&message),
-            })?;
-            tx.commit()
-        });
+            })
+            .await?;
+            tx.commit().await
+        }
+        .await;
         if let Err(record_error) = recorded {
             tracing::warn!(
                 version = migration.version(),
@@ -762,27 +821,55 @@ impl<'a> Runner<'a> {
     /// returns what is pending (up to the target), or the first blocking
     /// problem. Without a tracking table, everything is pending. On an
     /// up-to-date database: three reads of one row each at most.
-    pub(crate) fn verify<T: Transaction>(&self, tx: &mut T) -> Result<Vec<usize>> {
+    pub(crate) async fn verify<T: Transaction>(&self, tx: &mut T) -> Result<Vec<usize>> {
         let set = self.migrations;
-        if !tx.table_exists()? {
+        let Some(head) = tx.head().await? else {
             return plan::to_apply(set, plan::after_prefix(set, None), self.options());
-        }
-        self.refuse_dirty(tx)?;
-        let diagnosis = match tx.latest_applied()? {
+        };
+        refuse_dirty(tx, head.dirty).await?;
+        let diagnosis = match head.latest {
             None => plan::after_prefix(set, None),
             Some(latest) => match plan::applied_prefix(set, latest) {
                 Some(index) => plan::after_prefix(set, Some(index)),
-                None => plan::diagnose(set, &tx.applied()?),
+                None => plan::diagnose(set, &tx.applied().await?),
             },
         };
         plan::to_apply(set, diagnosis, self.options())
     }
+}
 
-    /// Refuses while a migration is marked dirty (see [`plan::refuse_dirty`]).
-    pub(crate) fn refuse_dirty<T: Transaction>(&self, tx: &mut T) -> Result<()> {
-        let dirty = tx.dirty()?.into_iter().next();
-        plan::refuse_dirty(dirty, || tx.another_is_running())
-    }
+/// Refuses while `dirty`, read in `tx`, is marked dirty (see
+/// [`plan::refuse_dirty`]), asking the backend whether another process is
+/// running it only then.
+pub(crate) async fn refuse_dirty<T: Transaction>(
+    tx: &mut T,
+    dirty: Option<crate::report::DirtyMigration>,
+) -> Result<()> {
+    let running = match dirty {
+        Some(_) => tx.another_is_running().await,
+        None => false,
+    };
+    plan::refuse_dirty(dirty, || running)
+}
+
+/// Waits `duration` without blocking an async caller's thread and without
+/// naming a runtime: a helper thread sleeps and wakes the task. Used only
+/// while another process runs a no-transaction migration (20 ms at a time).
+async fn sleep(duration: Duration) {
+    let deadline = Instant::now() + duration;
+    std::future::poll_fn(|context| {
+        let now = Instant::now();
+        if now >= deadline {
+            return std::task::Poll::Ready(());
+        }
+        let waker = context.waker().clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(deadline - now);
+            waker.wake();
+        });
+        std::task::Poll::Pending
+    })
+    .await;
 }
 
 /// What a migration run outside a transaction came to.
@@ -797,24 +884,25 @@ pub(crate) enum Outcome {
 /// migration lock, takes the backend's lock for work outside a transaction,
 /// marks the migration dirty and commits, so that the mark is visible only
 /// while the lock is held. Then [`Runner::run_outside`].
-pub(crate) fn mark_outside<T: Transaction>(
+pub(crate) async fn mark_outside<T: Transaction>(
     mut tx: T,
     migration: &Migration,
     direction: Direction,
 ) -> Result<T::OutsideLock> {
-    let lock = tx.lock_outside()?;
-    tx.mark_dirty(migration, direction)?;
-    tx.commit()?;
+    let lock = tx.lock_outside().await?;
+    tx.mark_dirty(migration, direction).await?;
+    tx.commit().await?;
     Ok(lock)
 }
 
 /// Runs a migration's up or down inside `tx`, naming it in a failure.
-pub(crate) fn execute<T: Transaction>(
+pub(crate) async fn execute<T: Transaction>(
     tx: &mut T,
     migration: &Migration,
     direction: Direction,
 ) -> Result<()> {
     tx.execute(migration, direction)
+        .await
         .map_err(|failure| failed(migration, direction, failure, false))
 }
 
@@ -844,8 +932,8 @@ pub(crate) fn failed(
 }
 
 /// Commits a migration's transaction; a failure names the migration.
-pub(crate) fn commit_migration<T: Transaction>(tx: T, migration: &Migration) -> Result<()> {
-    tx.commit().map_err(|error| {
+pub(crate) async fn commit_migration<T: Transaction>(tx: T, migration: &Migration) -> Result<()> {
+    tx.commit().await.map_err(|error| {
         error.while_doing(&format!(
             "committing migration {} ({})",
             migration.version(),

@@ -3,7 +3,9 @@
 
 use std::time::Instant;
 
-use crate::backend::{Backend, Database, LockMode, NewEvent, Purpose, Transaction};
+use crate::backend::{
+    Backend, Blocking, Database, LockMode, NewEvent, Purpose, Transaction, block_on,
+};
 #[cfg(doc)]
 use crate::error::Error;
 use crate::error::Result;
@@ -13,7 +15,7 @@ use crate::report::{
     AppliedMigration, Direction, EventKind, RedoReport, RollbackReport, RolledBackMigration,
 };
 
-use super::{Outcome, Runner, commit_migration, execute, mark_outside, whole_millis};
+use super::{Outcome, Runner, commit_migration, execute, mark_outside, refuse_dirty, whole_millis};
 
 impl Runner<'_> {
     /// Reverts the last `count` applied migrations, newest first (all of
@@ -63,8 +65,21 @@ impl Runner<'_> {
     /// # Panics
     ///
     /// As [`run`](Runner::run), when a Rust migration's `down` panics.
-    pub fn rollback<D: Database>(&self, conn: &mut D, count: usize) -> Result<RollbackReport> {
-        self.revert(conn, Until::Count(count))
+    pub fn rollback<D: Blocking>(&self, conn: &mut D, count: usize) -> Result<RollbackReport> {
+        block_on(self.rollback_async(conn, count))
+    }
+
+    /// The async form of [`rollback`](Runner::rollback).
+    ///
+    /// # Errors
+    ///
+    /// As [`rollback`](Runner::rollback).
+    pub async fn rollback_async<D: Database>(
+        &self,
+        conn: &mut D,
+        count: usize,
+    ) -> Result<RollbackReport> {
+        self.revert(conn, Until::Count(count)).await
     }
 
     /// Reverts every applied migration above `version`, newest first;
@@ -74,8 +89,21 @@ impl Runner<'_> {
     /// # Errors
     ///
     /// As [`rollback`](Runner::rollback).
-    pub fn rollback_to<D: Database>(&self, conn: &mut D, version: u64) -> Result<RollbackReport> {
-        self.revert(conn, Until::Version(version))
+    pub fn rollback_to<D: Blocking>(&self, conn: &mut D, version: u64) -> Result<RollbackReport> {
+        block_on(self.rollback_to_async(conn, version))
+    }
+
+    /// The async form of [`rollback_to`](Runner::rollback_to).
+    ///
+    /// # Errors
+    ///
+    /// As [`rollback`](Runner::rollback).
+    pub async fn rollback_to_async<D: Database>(
+        &self,
+        conn: &mut D,
+        version: u64,
+    ) -> Result<RollbackReport> {
+        self.revert(conn, Until::Version(version)).await
     }
 
     /// Reverts the latest applied migration, then applies it again: a
@@ -90,31 +118,42 @@ impl Runner<'_> {
     /// [`rollback`](Runner::rollback), then as [`run`](Runner::run). If the
     /// up fails, the migration stays rolled back and pending. Another process
     /// may apply it between the two steps; `applied` is then empty.
-    pub fn redo<D: Database>(&self, conn: &mut D) -> Result<Option<RedoReport>> {
+    pub fn redo<D: Blocking>(&self, conn: &mut D) -> Result<Option<RedoReport>> {
+        block_on(self.redo_async(conn))
+    }
+
+    /// The async form of [`redo`](Runner::redo).
+    ///
+    /// # Errors
+    ///
+    /// As [`redo`](Runner::redo).
+    pub async fn redo_async<D: Database>(&self, conn: &mut D) -> Result<Option<RedoReport>> {
         // The run after the rollback verifies the whole set; verify first, so
         // that a problem elsewhere refuses the redo before anything is
         // reverted.
-        self.verified(conn)?;
-        let Some(rolled_back) = self.rollback(conn, 1)?.rolled_back.pop() else {
+        self.verified(conn).await?;
+        let Some(rolled_back) = self.rollback_async(conn, 1).await?.rolled_back.pop() else {
             return Ok(None);
         };
         let version = rolled_back.version;
-        let applied: Vec<AppliedMigration> = self.clone().target(version).run(conn)?.applied;
+        let applied: Vec<AppliedMigration> =
+            self.clone().target(version).run_async(conn).await?.applied;
         Ok(Some(RedoReport {
             rolled_back,
             applied,
         }))
     }
 
-    fn revert<D: Database>(&self, conn: &mut D, until: Until) -> Result<RollbackReport> {
-        self.with_backend(conn, Purpose::Migrate, |backend| {
-            self.revert_on(backend, until)
+    async fn revert<D: Database>(&self, conn: &mut D, until: Until) -> Result<RollbackReport> {
+        self.with_backend(conn, Purpose::Migrate, async |backend| {
+            self.revert_on(backend, until).await
         })
+        .await
     }
 
     /// One transaction per down; re-reads the tracking table under the
     /// migration lock before each one.
-    fn revert_on<B: Backend>(&self, backend: &mut B, until: Until) -> Result<RollbackReport> {
+    async fn revert_on<B: Backend>(&self, backend: &mut B, until: Until) -> Result<RollbackReport> {
         {
             let transactional = backend.capabilities().transactional_ddl;
             let mut report = RollbackReport::default();
@@ -124,12 +163,13 @@ impl Runner<'_> {
             // process applied meanwhile.
             let mut target = None;
             loop {
-                let mut tx = backend.begin(LockMode::Write)?;
-                if !tx.table_exists()? {
+                let mut tx = backend.begin(LockMode::Write).await?;
+                if !tx.table_exists().await? {
                     return Ok(report);
                 }
-                self.refuse_dirty(&mut tx)?;
-                let applied = tx.applied()?;
+                let dirty = tx.dirty().await?.into_iter().next();
+                refuse_dirty(&mut tx, dirty).await?;
+                let applied = tx.applied().await?;
                 let target = *target.get_or_insert_with(|| plan::rollback_target(&applied, until));
                 let Some(migration) =
                     plan::next_to_revert(self.migrations(), &applied, target, B::can_run)?
@@ -137,42 +177,39 @@ impl Runner<'_> {
                     return Ok(report);
                 };
                 if migration.down_no_transaction() || !transactional {
-                    let lock = mark_outside(tx, migration, Direction::Down)?;
-                    if let Outcome::RolledBack(rolled_back) =
-                        self.run_outside(backend, lock, migration, Direction::Down)?
+                    let lock = mark_outside(tx, migration, Direction::Down).await?;
+                    if let Outcome::RolledBack(rolled_back) = self
+                        .run_outside(backend, lock, migration, Direction::Down)
+                        .await?
                     {
                         report.rolled_back.push(rolled_back);
                     }
                     continue;
                 }
                 let started = Instant::now();
-                if let Err(error) = execute(&mut tx, migration, Direction::Down) {
+                if let Err(error) = execute(&mut tx, migration, Direction::Down).await {
                     drop(tx);
                     let duration = started.elapsed();
-                    return Err(self.record_failure(
-                        backend,
-                        migration,
-                        Direction::Down,
-                        duration,
-                        error,
-                    ));
+                    return Err(self
+                        .record_failure(backend, migration, Direction::Down, duration, error)
+                        .await);
                 }
-                let rolled_back = self.record_rolled_back(&mut tx, migration, started)?;
-                commit_migration(tx, migration)?;
+                let rolled_back = self.record_rolled_back(&mut tx, migration, started).await?;
+                commit_migration(tx, migration).await?;
                 report.rolled_back.push(rolled_back);
             }
         }
     }
 
     /// Removes a reverted migration's tracking row and records the event.
-    pub(crate) fn record_rolled_back<T: Transaction>(
+    pub(crate) async fn record_rolled_back<T: Transaction>(
         &self,
         tx: &mut T,
         migration: &Migration,
         started: Instant,
     ) -> Result<RolledBackMigration> {
         let duration = whole_millis(started.elapsed());
-        tx.remove(migration.version())?;
+        tx.remove(migration.version()).await?;
         tx.record_event(&NewEvent {
             kind: EventKind::RolledBack,
             version: migration.version(),
@@ -181,7 +218,8 @@ impl Runner<'_> {
             checksum: Some(migration.checksum()),
             duration: Some(duration),
             detail: None,
-        })?;
+        })
+        .await?;
         tracing::info!(
             version = migration.version(),
             name = migration.name(),

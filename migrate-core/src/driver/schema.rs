@@ -1,6 +1,6 @@
 //! Drift: the live database's schema against the schema a set produces.
 
-use crate::backend::{Backend, Database, LockMode, Purpose, Transaction};
+use crate::backend::{Backend, Blocking, Database, LockMode, Purpose, Transaction, block_on};
 use crate::error::Result;
 use crate::migration::Migrations;
 use crate::schema::{Schema, SchemaDifference};
@@ -50,7 +50,7 @@ impl Migrations {
     /// migration's code is not compiled in), [`Error::Database`](crate::Error::Database)
     /// reading the database's schema, [`Error::TransactionOpen`](crate::Error::TransactionOpen),
     /// [`Error::InvalidTableName`](crate::Error::InvalidTableName).
-    pub fn check_schema<D: Database>(&self, conn: &mut D) -> Result<Vec<SchemaDifference>> {
+    pub fn check_schema<D: Blocking>(&self, conn: &mut D) -> Result<Vec<SchemaDifference>> {
         self.runner().check_schema(conn)
     }
 }
@@ -62,15 +62,28 @@ impl Runner<'_> {
     /// # Errors
     ///
     /// As [`Migrations::check_schema`].
-    pub fn check_schema<D: Database>(&self, conn: &mut D) -> Result<Vec<SchemaDifference>> {
-        self.with_backend(conn, Purpose::Records, |backend| {
+    pub fn check_schema<D: Blocking>(&self, conn: &mut D) -> Result<Vec<SchemaDifference>> {
+        block_on(self.check_schema_async(conn))
+    }
+
+    /// The async form of [`check_schema`](Runner::check_schema).
+    ///
+    /// # Errors
+    ///
+    /// As [`Migrations::check_schema`].
+    pub async fn check_schema_async<D: Database>(
+        &self,
+        conn: &mut D,
+    ) -> Result<Vec<SchemaDifference>> {
+        self.with_backend(conn, Purpose::Records, async |backend| {
             let expected = match self.migrations().embedded_schema() {
                 Some(expected) => expected.clone(),
-                None => backend.expected_schema(self.migrations())?,
+                None => backend.expected_schema(self.migrations()).await?,
             };
-            let actual = backend.begin(LockMode::Read)?.schema()?;
+            let actual = backend.begin(LockMode::Read).await?.schema().await?;
             Ok(backend.differences(&expected, &actual))
         })
+        .await
     }
 
     /// The database's schema (see [`Schema`]), without this runner's
@@ -83,9 +96,19 @@ impl Runner<'_> {
     /// [`Error::Locked`](crate::Error::Locked),
     /// [`Error::TransactionOpen`](crate::Error::TransactionOpen),
     /// [`Error::InvalidTableName`](crate::Error::InvalidTableName).
-    pub fn schema<D: Database>(&self, conn: &mut D) -> Result<Schema> {
-        self.with_backend(conn, Purpose::Records, |backend| {
-            backend.begin(LockMode::Read)?.schema()
+    pub fn schema<D: Blocking>(&self, conn: &mut D) -> Result<Schema> {
+        block_on(self.schema_async(conn))
+    }
+
+    /// The async form of [`schema`](Runner::schema).
+    ///
+    /// # Errors
+    ///
+    /// As [`schema`](Runner::schema).
+    pub async fn schema_async<D: Database>(&self, conn: &mut D) -> Result<Schema> {
+        self.with_backend(conn, Purpose::Records, async |backend| {
+            backend.begin(LockMode::Read).await?.schema().await
         })
+        .await
     }
 }

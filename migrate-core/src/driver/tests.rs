@@ -46,10 +46,12 @@ struct Fake {
     statements: Vec<String>,
 }
 
+impl crate::backend::Blocking for Fake {}
+
 impl Database for Fake {
     type Backend<'c> = &'c mut Fake;
 
-    fn open<'c>(&'c mut self, _: &Session<'_>) -> Result<&'c mut Fake> {
+    async fn open<'c>(&'c mut self, _: &Session<'_>) -> Result<&'c mut Fake> {
         Ok(self)
     }
 }
@@ -84,7 +86,7 @@ impl Backend for &mut Fake {
         Capabilities::new()
     }
 
-    fn begin(&mut self, _: LockMode) -> Result<FakeTx<'_>> {
+    async fn begin(&mut self, _: LockMode) -> Result<FakeTx<'_>> {
         Ok(FakeTx {
             rows: self.rows.clone(),
             events: self.events.clone(),
@@ -92,7 +94,7 @@ impl Backend for &mut Fake {
         })
     }
 
-    fn execute_outside(
+    async fn execute_outside(
         &mut self,
         migration: &Migration,
         direction: Direction,
@@ -104,9 +106,9 @@ impl Backend for &mut Fake {
         false
     }
 
-    fn release(&mut self, (): ()) {}
+    async fn release(&mut self, (): ()) {}
 
-    fn expected_schema(&mut self, _: &Migrations) -> Result<Schema> {
+    async fn expected_schema(&mut self, _: &Migrations) -> Result<Schema> {
         Ok(Schema::default())
     }
 
@@ -114,7 +116,7 @@ impl Backend for &mut Fake {
         Vec::new()
     }
 
-    fn close(self) -> Result<()> {
+    async fn close(self) -> Result<()> {
         Ok(())
     }
 }
@@ -142,27 +144,27 @@ impl FakeTx<'_> {
 impl Transaction for FakeTx<'_> {
     type OutsideLock = ();
 
-    fn table_exists(&mut self) -> Result<bool> {
+    async fn table_exists(&mut self) -> Result<bool> {
         Ok(self.rows.is_some())
     }
-    fn create_tables(&mut self) -> Result<()> {
+    async fn create_tables(&mut self) -> Result<()> {
         self.rows();
         Ok(())
     }
-    fn latest_applied(&mut self) -> Result<Option<(u64, Checksum)>> {
+    async fn latest_applied(&mut self) -> Result<Option<(u64, Checksum)>> {
         Ok(self
             .applied_rows()
             .last()
             .map(|(version, row)| (*version, row.running.unwrap())))
     }
-    fn running_checksum_below(&mut self, version: u64) -> Result<Option<Checksum>> {
+    async fn running_checksum_below(&mut self, version: u64) -> Result<Option<Checksum>> {
         Ok(self
             .applied_rows()
             .filter(|(v, _)| **v < version)
             .last()
             .and_then(|(_, row)| row.running))
     }
-    fn applied(&mut self) -> Result<Vec<AppliedMigration>> {
+    async fn applied(&mut self) -> Result<Vec<AppliedMigration>> {
         Ok(self
             .applied_rows()
             .map(|(version, row)| AppliedMigration {
@@ -174,10 +176,10 @@ impl Transaction for FakeTx<'_> {
             })
             .collect())
     }
-    fn failed(&mut self) -> Result<Vec<FailedMigration>> {
+    async fn failed(&mut self) -> Result<Vec<FailedMigration>> {
         Ok(Vec::new())
     }
-    fn dirty(&mut self) -> Result<Vec<DirtyMigration>> {
+    async fn dirty(&mut self) -> Result<Vec<DirtyMigration>> {
         Ok(self
             .rows
             .iter()
@@ -194,16 +196,20 @@ impl Transaction for FakeTx<'_> {
             })
             .collect())
     }
-    fn another_is_running(&mut self) -> bool {
+    async fn another_is_running(&mut self) -> bool {
         false
     }
-    fn lock_outside(&mut self) -> Result<()> {
+    async fn lock_outside(&mut self) -> Result<()> {
         Ok(())
     }
-    fn execute(&mut self, migration: &Migration, direction: Direction) -> Result<(), Failure> {
+    async fn execute(
+        &mut self,
+        migration: &Migration,
+        direction: Direction,
+    ) -> Result<(), Failure> {
         run(&mut self.fake.statements, migration, direction)
     }
-    fn record_applied(
+    async fn record_applied(
         &mut self,
         migration: &Migration,
         running: Checksum,
@@ -219,11 +225,11 @@ impl Transaction for FakeTx<'_> {
         self.rows().insert(migration.version(), row);
         Ok(String::new())
     }
-    fn set_running_checksum(&mut self, version: u64, running: Checksum) -> Result<()> {
+    async fn set_running_checksum(&mut self, version: u64, running: Checksum) -> Result<()> {
         self.rows().get_mut(&version).unwrap().running = Some(running);
         Ok(())
     }
-    fn set_name_and_checksum(
+    async fn set_name_and_checksum(
         &mut self,
         version: u64,
         name: &str,
@@ -234,7 +240,12 @@ impl Transaction for FakeTx<'_> {
         row.checksum = checksum;
         Ok(())
     }
-    fn record_failure(&mut self, migration: &Migration, _: Duration, error: &str) -> Result<()> {
+    async fn record_failure(
+        &mut self,
+        migration: &Migration,
+        _: Duration,
+        error: &str,
+    ) -> Result<()> {
         let row = Row {
             name: migration.name().to_owned(),
             checksum: migration.checksum(),
@@ -245,7 +256,7 @@ impl Transaction for FakeTx<'_> {
         self.rows().insert(migration.version(), row);
         Ok(())
     }
-    fn mark_dirty(&mut self, migration: &Migration, direction: Direction) -> Result<()> {
+    async fn mark_dirty(&mut self, migration: &Migration, direction: Direction) -> Result<()> {
         let row = Row {
             name: migration.name().to_owned(),
             checksum: migration.checksum(),
@@ -256,25 +267,25 @@ impl Transaction for FakeTx<'_> {
         self.rows().insert(migration.version(), row);
         Ok(())
     }
-    fn set_dirty_error(&mut self, version: u64, error: &str) -> Result<()> {
+    async fn set_dirty_error(&mut self, version: u64, error: &str) -> Result<()> {
         self.rows().get_mut(&version).unwrap().error = Some(error.to_owned());
         Ok(())
     }
-    fn remove(&mut self, version: u64) -> Result<()> {
+    async fn remove(&mut self, version: u64) -> Result<()> {
         self.rows().remove(&version);
         Ok(())
     }
-    fn record_event(&mut self, event: &NewEvent<'_>) -> Result<()> {
+    async fn record_event(&mut self, event: &NewEvent<'_>) -> Result<()> {
         self.events.push((event.kind, event.version));
         Ok(())
     }
-    fn events(&mut self) -> Result<Vec<Event>> {
+    async fn events(&mut self) -> Result<Vec<Event>> {
         Ok(Vec::new())
     }
-    fn schema(&mut self) -> Result<Schema> {
+    async fn schema(&mut self) -> Result<Schema> {
         Ok(Schema::default())
     }
-    fn commit(self) -> Result<()> {
+    async fn commit(self) -> Result<()> {
         self.fake.rows = self.rows;
         self.fake.events = self.events;
         Ok(())

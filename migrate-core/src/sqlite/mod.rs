@@ -46,8 +46,8 @@ pub use rusqlite;
 use rusqlite::TransactionBehavior;
 
 use crate::backend::{
-    Backend, Capabilities, Database, Failure, LockMode, MigrationFailure, NewEvent, Purpose,
-    Session,
+    Backend, Blocking, Capabilities, Database, Failure, LockMode, MigrationFailure, NewEvent,
+    Purpose, Session,
 };
 use crate::checksum::Checksum;
 use crate::error::{Error, Result};
@@ -120,10 +120,13 @@ pub(crate) fn tracking_tables(table: &str) -> [String; 3] {
 impl Database for Connection {
     type Backend<'c> = Sqlite<'c>;
 
-    fn open<'c>(&'c mut self, session: &Session<'_>) -> Result<Sqlite<'c>> {
+    async fn open<'c>(&'c mut self, session: &Session<'_>) -> Result<Sqlite<'c>> {
         Sqlite::open(self, session, false)
     }
 }
+
+/// Every operation on a SQLite connection is done inside the call.
+impl Blocking for Connection {}
 
 /// One action's hold on a SQLite [`Connection`]: the [`Backend`] that
 /// [`Connection`]'s [`Database::open`] returns.
@@ -259,7 +262,7 @@ impl<'c> Backend for Sqlite<'c> {
             .with_detects_running_outside(lock_file::path(self.conn, &self.table).is_some())
     }
 
-    fn begin(&mut self, mode: LockMode) -> Result<SqliteTx<'_>> {
+    async fn begin(&mut self, mode: LockMode) -> Result<SqliteTx<'_>> {
         let conn: &Connection = self.conn;
         // SQLite cannot detach inside a transaction, and the next migration
         // may attach the same name.
@@ -293,7 +296,7 @@ impl<'c> Backend for Sqlite<'c> {
         Ok(tx)
     }
 
-    fn execute_outside(
+    async fn execute_outside(
         &mut self,
         migration: &Migration,
         direction: Direction,
@@ -349,11 +352,11 @@ impl<'c> Backend for Sqlite<'c> {
         code.step::<RustStep>().is_some()
     }
 
-    fn release(&mut self, lock: Running) {
+    async fn release(&mut self, lock: Running) {
         drop(lock);
     }
 
-    fn expected_schema(&mut self, migrations: &Migrations) -> Result<Schema> {
+    async fn expected_schema(&mut self, migrations: &Migrations) -> Result<Schema> {
         verify::expected_schema(migrations).map(std::borrow::Cow::into_owned)
     }
 
@@ -361,7 +364,7 @@ impl<'c> Backend for Sqlite<'c> {
         expected.differences(actual)
     }
 
-    fn close(mut self) -> Result<()> {
+    async fn close(mut self) -> Result<()> {
         self.restore()
     }
 }
@@ -394,43 +397,47 @@ impl Drop for SqliteTx<'_> {
 impl crate::backend::Transaction for SqliteTx<'_> {
     type OutsideLock = Running;
 
-    fn table_exists(&mut self) -> Result<bool> {
+    async fn table_exists(&mut self) -> Result<bool> {
         tracking::table_exists(self.conn, self.table)
     }
 
-    fn create_tables(&mut self) -> Result<()> {
+    async fn create_tables(&mut self) -> Result<()> {
         tracking::create_tables(self.conn, self.table)
     }
 
-    fn latest_applied(&mut self) -> Result<Option<(u64, Checksum)>> {
+    async fn latest_applied(&mut self) -> Result<Option<(u64, Checksum)>> {
         tracking::latest_applied(self.conn, self.table)
     }
 
-    fn running_checksum_below(&mut self, version: u64) -> Result<Option<Checksum>> {
+    async fn running_checksum_below(&mut self, version: u64) -> Result<Option<Checksum>> {
         tracking::running_checksum_below(self.conn, self.table, version)
     }
 
-    fn applied(&mut self) -> Result<Vec<AppliedMigration>> {
+    async fn applied(&mut self) -> Result<Vec<AppliedMigration>> {
         tracking::applied(self.conn, self.table)
     }
 
-    fn failed(&mut self) -> Result<Vec<FailedMigration>> {
+    async fn failed(&mut self) -> Result<Vec<FailedMigration>> {
         tracking::failed(self.conn, self.table)
     }
 
-    fn dirty(&mut self) -> Result<Vec<DirtyMigration>> {
+    async fn dirty(&mut self) -> Result<Vec<DirtyMigration>> {
         tracking::dirty(self.conn, self.table)
     }
 
-    fn another_is_running(&mut self) -> bool {
+    async fn another_is_running(&mut self) -> bool {
         lock_file::another_is_running(self.conn, self.table)
     }
 
-    fn lock_outside(&mut self) -> Result<Running> {
+    async fn lock_outside(&mut self) -> Result<Running> {
         Running::start(self.conn, self.table, self.lock_timeout)
     }
 
-    fn execute(&mut self, migration: &Migration, direction: Direction) -> Result<(), Failure> {
+    async fn execute(
+        &mut self,
+        migration: &Migration,
+        direction: Direction,
+    ) -> Result<(), Failure> {
         let (Some(tx), Some(guard)) = (&self.tx, self.guard) else {
             return Err(unguarded().into());
         };
@@ -438,7 +445,7 @@ impl crate::backend::Transaction for SqliteTx<'_> {
         self.foreign_keys.check(tx)
     }
 
-    fn record_applied(
+    async fn record_applied(
         &mut self,
         migration: &Migration,
         running_checksum: Checksum,
@@ -447,11 +454,11 @@ impl crate::backend::Transaction for SqliteTx<'_> {
         tracking::record_applied(self.conn, self.table, migration, running_checksum, duration)
     }
 
-    fn set_running_checksum(&mut self, version: u64, running: Checksum) -> Result<()> {
+    async fn set_running_checksum(&mut self, version: u64, running: Checksum) -> Result<()> {
         tracking::set_running_checksum(self.conn, self.table, version, running)
     }
 
-    fn set_name_and_checksum(
+    async fn set_name_and_checksum(
         &mut self,
         version: u64,
         name: &str,
@@ -460,7 +467,7 @@ impl crate::backend::Transaction for SqliteTx<'_> {
         tracking::set_name_and_checksum(self.conn, self.table, version, name, checksum)
     }
 
-    fn record_failure(
+    async fn record_failure(
         &mut self,
         migration: &Migration,
         duration: Duration,
@@ -469,32 +476,32 @@ impl crate::backend::Transaction for SqliteTx<'_> {
         tracking::record_failure(self.conn, self.table, migration, duration, error)
     }
 
-    fn mark_dirty(&mut self, migration: &Migration, direction: Direction) -> Result<()> {
+    async fn mark_dirty(&mut self, migration: &Migration, direction: Direction) -> Result<()> {
         tracking::mark_dirty(self.conn, self.table, migration, direction)
     }
 
-    fn set_dirty_error(&mut self, version: u64, error: &str) -> Result<()> {
+    async fn set_dirty_error(&mut self, version: u64, error: &str) -> Result<()> {
         tracking::set_dirty_error(self.conn, self.table, version, error)
     }
 
-    fn remove(&mut self, version: u64) -> Result<()> {
+    async fn remove(&mut self, version: u64) -> Result<()> {
         tracking::remove(self.conn, self.table, version)
     }
 
-    fn record_event(&mut self, event: &NewEvent<'_>) -> Result<()> {
+    async fn record_event(&mut self, event: &NewEvent<'_>) -> Result<()> {
         tracking::record_event(self.conn, self.table, event)
     }
 
-    fn events(&mut self) -> Result<Vec<Event>> {
+    async fn events(&mut self) -> Result<Vec<Event>> {
         tracking::events(self.conn, self.table)
     }
 
-    fn schema(&mut self) -> Result<Schema> {
+    async fn schema(&mut self) -> Result<Schema> {
         Schema::read_excluding(self.conn, &tracking_tables(self.table))
             .map_err(context("reading the schema"))
     }
 
-    fn commit(mut self) -> Result<()> {
+    async fn commit(mut self) -> Result<()> {
         match self.tx.take() {
             Some(tx) => tx.commit().map_err(context("committing the transaction")),
             None => Ok(()),

@@ -7,6 +7,7 @@ use rusqlite::{Batch, Connection};
 use super::guard::MigrationScope;
 #[cfg(test)]
 use super::sqlite_message;
+use crate::backend::shorten;
 
 /// A statement of a script that failed.
 pub(crate) struct ScriptFailure {
@@ -186,20 +187,6 @@ fn line_of(sql: &str, offset: usize) -> usize {
         .filter(|&&b| b == b'\n')
         .count()
         + 1
-}
-
-/// A statement on one line, whitespace collapsed, at most 80 characters.
-fn shorten(statement: &str) -> String {
-    const MAX: usize = 80;
-    let end = statement.find(';').map_or(statement.len(), |i| i + 1);
-    let words: Vec<&str> = statement[..end].split_whitespace().collect();
-    let line = words.join(" ");
-    if line.chars().count() <= MAX {
-        line
-    } else {
-        let cut: String = line.chars().take(MAX - 1).collect();
-        format!("{cut}…")
-    }
 }
 
 #[cfg(test)]

@@ -45,7 +45,7 @@ use rusqlite::Connection;
 
 use super::guard::SANDBOX_REFUSAL;
 use super::{RustStep, Sqlite, tracking::context, tracking_tables};
-use crate::backend::{Backend, LockMode, Purpose, Session};
+use crate::backend::{Backend, LockMode, Purpose, Session, block_on};
 use crate::driver::{DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, commit_migration, execute, failed};
 use crate::error::{Error, Result as RunResult, failure_message, location};
 use crate::migration::{BoxError, Migration, Migrations, RustCode};
@@ -497,16 +497,19 @@ impl Verification<'_> {
         direction: Direction,
         again: bool,
     ) -> Option<VerifyProblem> {
-        let result = if migration.runs_outside(direction) {
-            backend
-                .execute_outside(migration, direction)
-                .map_err(|failure| failed(migration, direction, failure, true))
-        } else {
-            backend.begin(LockMode::Write).and_then(|mut tx| {
-                execute(&mut tx, migration, direction)?;
-                commit_migration(tx, migration)
-            })
-        };
+        // The SQLite backend's futures are ready at once.
+        let result = block_on(async {
+            if migration.runs_outside(direction) {
+                backend
+                    .execute_outside(migration, direction)
+                    .await
+                    .map_err(|failure| failed(migration, direction, failure, true))
+            } else {
+                let mut tx = backend.begin(LockMode::Write).await?;
+                execute(&mut tx, migration, direction).await?;
+                commit_migration(tx, migration).await
+            }
+        });
         result
             .err()
             .map(|error| problem(error, migration, direction, again))

@@ -1,0 +1,945 @@
+//! The PostgreSQL backend: blocking on the `postgres` crate (feature
+//! `postgres`), async on `tokio-postgres` (feature `tokio-postgres`), one
+//! implementation over both ([`PgClient`]).
+//!
+//! - The tracking table and its history live in a schema of their own choice
+//!   (default `public`; [`Postgres::schema`]), created on the first run;
+//!   versions are `BIGINT`, times `timestamptz`.
+//! - Locking: a run takes a session advisory lock keyed on (database,
+//!   schema, table) before it applies anything and holds it to the end, so
+//!   that runners on many machines queue up and each migration is applied
+//!   exactly once; every other write to the tracking table takes the same
+//!   key as a transaction lock (`pg_advisory_xact_lock`). With
+//!   [`LockScope::Transaction`] (for PgBouncer's transaction pooling, where a
+//!   session lock may stay on a server connection another client then gets)
+//!   only transaction locks are taken: each migration's transaction takes it
+//!   and re-reads the tracking table under it, which keeps exactly once.
+//!   Waiting ends after the lock timeout with [`Error::Locked`]
+//!   (PostgreSQL's `lock_timeout`, set only around the lock).
+//! - Each migration runs in its own transaction with its tracking row
+//!   (PostgreSQL's DDL is transactional), statement by statement (a failure
+//!   names its statement and line, with the server's SQLSTATE, detail and
+//!   hint); a statement that would begin or end the runner's transaction is
+//!   refused before anything runs.
+//! - `-- migrate:no-transaction` (`CREATE INDEX CONCURRENTLY`, `VACUUM`):
+//!   marked dirty first, run statement by statement outside a transaction
+//!   under a second session advisory lock that tells other processes it is
+//!   still running.
+//! - The up-to-date check is one statement, outside a transaction, taking no
+//!   lock.
+//!
+//! The client is handed back as it was given: no transaction open, no lock
+//! held, its `lock_timeout` as before. A migration's own session settings
+//! (`SET search_path`, say) stay, as they would after any SQL the
+//! application runs.
+
+mod client;
+mod script;
+mod tracking;
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::Type;
+use tokio_postgres::{Error as PgError, Row};
+
+#[cfg(feature = "postgres")]
+pub use client::PostgresStep;
+#[cfg(feature = "tokio-postgres")]
+pub use client::TokioPostgresStep;
+pub use client::{PgClient, PgTransaction};
+/// The blocking client crate this backend runs on (0.19).
+#[cfg(feature = "postgres")]
+pub use postgres;
+/// The async client crate this backend runs on (0.7).
+pub use tokio_postgres;
+
+use client::StepError;
+
+use crate::backend::{
+    Backend, Capabilities, Database, Failure, Head, LockMode, MigrationFailure, NewEvent, Purpose,
+    Session, shorten,
+};
+use crate::checksum::Checksum;
+use crate::error::{Error, Result};
+use crate::migration::{Migration, Migrations, RustCode, Script};
+use crate::plan::{no_down, not_compiled};
+use crate::report::{AppliedMigration, Direction, DirtyMigration, Event, FailedMigration};
+use crate::schema::{Schema, SchemaDifference};
+
+/// The schema the tracking tables live in by default.
+pub const DEFAULT_SCHEMA: &str = "public";
+
+/// How the runner keeps other runners out on PostgreSQL.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LockScope {
+    /// A session advisory lock for the whole run (`pg_advisory_lock`), as
+    /// sqlx, refinery and Flyway take: other runners wait until this one is
+    /// done, then find nothing to apply. The default.
+    #[default]
+    Session,
+    /// Only transaction advisory locks (`pg_advisory_xact_lock`), one per
+    /// transaction, for a connection through PgBouncer's transaction
+    /// pooling, where session state does not stay with the client. Each
+    /// migration is still applied exactly once (each transaction re-reads
+    /// the tracking table under the lock), but runners may take turns
+    /// between migrations, and a no-transaction migration's run cannot be
+    /// told from one cut short, so another runner that sees its dirty mark
+    /// refuses with [`Error::Dirty`] instead of waiting.
+    Transaction,
+}
+
+/// A PostgreSQL client with the backend's settings: the tracking tables'
+/// schema and the lock scope. A bare `postgres::Client` or
+/// `tokio_postgres::Client` is a [`Database`] too, with the defaults.
+///
+/// ```no_run
+/// # #[cfg(feature = "postgres")]
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use migrate_core::postgres::{LockScope, Postgres, postgres};
+/// # let migrations = migrate_core::Migrations::from_folder("migrations")?;
+/// let mut client = postgres::Client::connect("postgres://app@db/app", postgres::NoTls)?;
+/// let mut db = Postgres::new(&mut client)
+///     .schema("migrations")
+///     .lock_scope(LockScope::Transaction);
+/// migrations.run(&mut db)?;
+/// # Ok(())
+/// # }
+/// # #[cfg(not(feature = "postgres"))]
+/// # fn main() {}
+/// ```
+pub struct Postgres<'a, C> {
+    client: &'a mut C,
+    settings: Settings,
+}
+
+/// The settings of [`Postgres`].
+#[derive(Clone, Debug)]
+struct Settings {
+    schema: Cow<'static, str>,
+    lock_scope: LockScope,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            schema: Cow::Borrowed(DEFAULT_SCHEMA),
+            lock_scope: LockScope::Session,
+        }
+    }
+}
+
+impl<'a, C: PgClient> Postgres<'a, C> {
+    /// `client` with the default settings: schema [`DEFAULT_SCHEMA`],
+    /// [`LockScope::Session`].
+    pub fn new(client: &'a mut C) -> Postgres<'a, C> {
+        Postgres {
+            client,
+            settings: Settings::default(),
+        }
+    }
+
+    /// The schema of the tracking tables (default `public`), created if it
+    /// does not exist. A plain identifier: ASCII letters, digits and `_`, not
+    /// starting with a digit, used as written (quoted, so case counts);
+    /// otherwise every action fails with [`Error::InvalidTableName`].
+    pub fn schema(mut self, schema: impl Into<Cow<'static, str>>) -> Self {
+        self.settings.schema = schema.into();
+        self
+    }
+
+    /// How other runners are kept out; see [`LockScope`].
+    pub fn lock_scope(mut self, scope: LockScope) -> Self {
+        self.settings.lock_scope = scope;
+        self
+    }
+}
+
+impl<C: PgClient> Database for Postgres<'_, C> {
+    type Backend<'c>
+        = PgBackend<'c, C>
+    where
+        Self: 'c;
+
+    async fn open<'c>(&'c mut self, session: &Session<'_>) -> Result<PgBackend<'c, C>> {
+        PgBackend::open(self.client, session, self.settings.clone()).await
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl Database for postgres::Client {
+    type Backend<'c> = PgBackend<'c, postgres::Client>;
+
+    async fn open<'c>(&'c mut self, session: &Session<'_>) -> Result<Self::Backend<'c>> {
+        PgBackend::open(self, session, Settings::default()).await
+    }
+}
+
+/// Every call of the blocking client waits inside it.
+#[cfg(feature = "postgres")]
+impl crate::backend::Blocking for postgres::Client {}
+
+/// Every call of the blocking client waits inside it.
+#[cfg(feature = "postgres")]
+impl crate::backend::Blocking for Postgres<'_, postgres::Client> {}
+
+#[cfg(feature = "tokio-postgres")]
+impl Database for tokio_postgres::Client {
+    type Backend<'c> = PgBackend<'c, tokio_postgres::Client>;
+
+    async fn open<'c>(&'c mut self, session: &Session<'_>) -> Result<Self::Backend<'c>> {
+        PgBackend::open(self, session, Settings::default()).await
+    }
+}
+
+/// One action's hold on a PostgreSQL client: the [`Backend`] that its
+/// [`Database::open`] returns. [Closed](Backend::close), it releases the
+/// run's lock; dropped without closing (a panic, or an async action
+/// cancelled), a session lock stays held until the client's connection
+/// closes — close the connection then.
+pub struct PgBackend<'c, C: PgClient> {
+    client: &'c mut C,
+    /// `"schema"."table"`, quoted.
+    table: tracking::Names,
+    lock_timeout: Duration,
+    settings: Settings,
+    /// The advisory lock keys: the run's, and the one held while a
+    /// migration runs outside a transaction.
+    run_key: i64,
+    outside_key: i64,
+    /// The client's own `lock_timeout`, set back after each wait.
+    own_lock_timeout: String,
+    /// Whether this action holds the run's session lock.
+    session_locked: bool,
+}
+
+impl<'c, C: PgClient> PgBackend<'c, C> {
+    async fn open(
+        client: &'c mut C,
+        session: &Session<'_>,
+        settings: Settings,
+    ) -> Result<PgBackend<'c, C>> {
+        if !is_identifier(&settings.schema) {
+            return Err(Error::InvalidTableName(settings.schema.into_owned()));
+        }
+        // "statement_timestamp() and transaction_timestamp() return the same
+        // value during the first command of a transaction"
+        // (https://www.postgresql.org/docs/15/functions-datetime.html): they
+        // differ only inside a transaction the caller began.
+        let rows = client
+            .query(
+                "SELECT current_database()::text, current_setting('lock_timeout'),
+                        statement_timestamp() <> transaction_timestamp()",
+                &[],
+            )
+            .await
+            .map_err(context("reading the connection's settings"))?;
+        let row = rows.first().ok_or_else(|| {
+            Error::database("reading the connection's settings", "no row returned")
+        })?;
+        let database: String = row.get(0);
+        let own_lock_timeout: String = row.get(1);
+        if row.get::<_, bool>(2) {
+            return Err(Error::TransactionOpen);
+        }
+        let key = |purpose: &str| {
+            let digest = Sha256::digest(
+                format!(
+                    "migrate\0{database}\0{}\0{}\0{purpose}",
+                    settings.schema, session.table
+                )
+                .as_bytes(),
+            );
+            i64::from_be_bytes(digest[..8].try_into().unwrap_or_default())
+        };
+        let mut backend = PgBackend {
+            table: tracking::Names::new(&settings.schema, session.table),
+            lock_timeout: session.lock_timeout,
+            run_key: key("run"),
+            outside_key: key("outside"),
+            own_lock_timeout,
+            session_locked: false,
+            settings,
+            client,
+        };
+        if session.purpose != Purpose::Records && backend.settings.lock_scope == LockScope::Session
+        {
+            // One implicit transaction: if the wait fails, the first `SET`
+            // is undone with it.
+            let sql = format!(
+                "SET lock_timeout = {}; SELECT pg_advisory_lock({}); SET lock_timeout = {}",
+                timeout_literal(backend.lock_timeout),
+                backend.run_key,
+                literal(&backend.own_lock_timeout)
+            );
+            backend
+                .client
+                .batch(&sql)
+                .await
+                .map_err(context("taking the migration lock"))?;
+            backend.session_locked = true;
+        }
+        Ok(backend)
+    }
+
+    async fn unlock(&mut self) -> Result<()> {
+        if !std::mem::replace(&mut self.session_locked, false) {
+            return Ok(());
+        }
+        self.client
+            .batch(&format!("SELECT pg_advisory_unlock({})", self.run_key))
+            .await
+            .map_err(context("releasing the migration lock"))
+    }
+}
+
+impl<'c, C: PgClient> Backend for PgBackend<'c, C> {
+    type Tx<'t>
+        = PgTx<'t, C>
+    where
+        Self: 't;
+    type OutsideLock = OutsideLock;
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::new()
+            .with_transactional_ddl(true)
+            .with_detects_running_outside(self.settings.lock_scope == LockScope::Session)
+    }
+
+    async fn begin(&mut self, mode: LockMode) -> Result<PgTx<'_, C>> {
+        let mut tx = PgTx {
+            state: State::Idle(&mut *self.client),
+            table: &self.table,
+            lock_scope: self.settings.lock_scope,
+            outside_key: self.outside_key,
+        };
+        if mode == LockMode::Write {
+            tx.open(false).await?;
+            if !self.session_locked {
+                let sql = format!(
+                    "SET LOCAL lock_timeout = {}; SELECT pg_advisory_xact_lock({}); SET LOCAL lock_timeout = {}",
+                    timeout_literal(self.lock_timeout),
+                    self.run_key,
+                    literal(&self.own_lock_timeout)
+                );
+                tx.tx()
+                    .await?
+                    .batch(&sql)
+                    .await
+                    .map_err(context("taking the migration lock"))?;
+            }
+        }
+        Ok(tx)
+    }
+
+    async fn execute_outside(
+        &mut self,
+        migration: &Migration,
+        direction: Direction,
+    ) -> Result<(), Failure> {
+        let sql = match migration.script(direction) {
+            Some(Script::Sql { sql, .. }) => sql,
+            Some(Script::Rust(_)) => return Err(not_compiled(migration).into()),
+            None => return Err(no_down(migration).into()),
+        };
+        let statements = checked(sql)?;
+        for statement in &statements {
+            self.client
+                .batch(statement.text)
+                .await
+                .map_err(|error| statement_failure(statement, error))?;
+        }
+        Ok(())
+    }
+
+    fn can_run(code: &RustCode) -> bool {
+        C::can_run(code)
+    }
+
+    async fn release(&mut self, lock: OutsideLock) {
+        if let OutsideLock(Some(key)) = lock {
+            let sql = format!("SELECT pg_advisory_unlock({key})");
+            if let Err(error) = self.client.batch(&sql).await {
+                tracing::error!(%error, "could not release the lock of a no-transaction migration");
+            }
+        }
+    }
+
+    async fn expected_schema(&mut self, _: &Migrations) -> Result<Schema> {
+        Err(Error::SchemaUnknown {
+            reason: "the PostgreSQL backend cannot yet work out the schema a set produces".into(),
+        })
+    }
+
+    /// Never reached yet: [`schema`](crate::backend::Transaction::schema)
+    /// and [`expected_schema`](Backend::expected_schema) refuse first, so
+    /// `check_schema` fails with [`Error::SchemaUnknown`] on PostgreSQL.
+    fn differences(&self, _: &Schema, _: &Schema) -> Vec<SchemaDifference> {
+        Vec::new()
+    }
+
+    async fn close(mut self) -> Result<()> {
+        self.unlock().await
+    }
+}
+
+/// The lock held while a migration runs outside a transaction: the key of
+/// a session advisory lock, or nothing with [`LockScope::Transaction`].
+#[derive(Debug)]
+pub struct OutsideLock(Option<i64>);
+
+/// A lock timeout as a `lock_timeout` value: whole milliseconds, at least 1
+/// (0 would mean no timeout).
+fn timeout_literal(timeout: Duration) -> String {
+    let ms = timeout.as_millis().clamp(1, u128::from(u32::MAX));
+    format!("'{ms}ms'")
+}
+
+/// A transaction of [`PgBackend`]. A read transaction begins on the server
+/// only when it needs a second statement, so that the up-to-date check
+/// ([`head`](crate::backend::Transaction::head)) is one statement in
+/// autocommit. Dropping it rolls back.
+pub struct PgTx<'t, C: PgClient + 't> {
+    state: State<'t, C>,
+    table: &'t tracking::Names,
+    lock_scope: LockScope,
+    outside_key: i64,
+}
+
+enum State<'t, C: PgClient + 't> {
+    /// No transaction on the server yet.
+    Idle(&'t mut C),
+    /// The transaction.
+    Open(C::Tx<'t>),
+    /// Between the two, or committed.
+    Gone,
+}
+
+impl<'t, C: PgClient + 't> PgTx<'t, C> {
+    /// Begins the transaction on the server if it has not begun.
+    async fn open(&mut self, read_only: bool) -> Result<()> {
+        if let State::Idle(_) = self.state {
+            let State::Idle(client) = std::mem::replace(&mut self.state, State::Gone) else {
+                unreachable!("matched above");
+            };
+            let tx = C::begin_on(client, read_only)
+                .await
+                .map_err(context("starting a transaction"))?;
+            self.state = State::Open(tx);
+        }
+        Ok(())
+    }
+
+    /// The open transaction, begun (read-only) if it was not.
+    async fn tx(&mut self) -> Result<&mut C::Tx<'t>> {
+        self.open(true).await?;
+        match &mut self.state {
+            State::Open(tx) => Ok(tx),
+            _ => Err(Error::database(
+                "using a transaction",
+                "the transaction has ended",
+            )),
+        }
+    }
+
+    /// Runs a query in the transaction.
+    async fn query(&mut self, sql: &str, params: client::Params<'_>) -> Result<Vec<Row>> {
+        let table = self.table.display();
+        self.tx()
+            .await?
+            .query(sql, params)
+            .await
+            .map_err(|error| engine_error(format!("reading the tracking table {table}"), error))
+    }
+
+    /// Runs a write in the transaction; the rows it returns.
+    async fn write(&mut self, sql: &str, params: client::Params<'_>) -> Result<Vec<Row>> {
+        let table = self.table.display();
+        self.tx()
+            .await?
+            .query(sql, params)
+            .await
+            .map_err(|error| engine_error(format!("writing to the tracking table {table}"), error))
+    }
+}
+
+impl<'t, C: PgClient + 't> crate::backend::Transaction for PgTx<'t, C> {
+    type OutsideLock = OutsideLock;
+
+    async fn table_exists(&mut self) -> Result<bool> {
+        let name = self.table.regclass();
+        let rows = self
+            .query("SELECT to_regclass($1) IS NOT NULL", &[(&name, Type::TEXT)])
+            .await?;
+        Ok(rows.first().is_some_and(|row| row.get::<_, bool>(0)))
+    }
+
+    async fn create_tables(&mut self) -> Result<()> {
+        let sql = tracking::create_tables(self.table);
+        let table = self.table.display();
+        self.tx()
+            .await?
+            .batch(&sql)
+            .await
+            .map_err(|error| engine_error(format!("creating the tracking table {table}"), error))
+    }
+
+    async fn head(&mut self) -> Result<Option<Head>> {
+        let sql = tracking::head(self.table);
+        let rows = match &mut self.state {
+            // One statement in autocommit: a table that does not exist is
+            // an error that aborts nothing.
+            State::Idle(client) => match client.query(&sql, &[]).await {
+                Ok(rows) => rows,
+                Err(error) if error.code() == Some(&SqlState::UNDEFINED_TABLE) => return Ok(None),
+                Err(error) => {
+                    return Err(engine_error(
+                        format!("reading the tracking table {}", self.table.display()),
+                        error,
+                    ));
+                }
+            },
+            _ => {
+                if !self.table_exists().await? {
+                    return Ok(None);
+                }
+                self.query(&sql, &[]).await?
+            }
+        };
+        let row = rows.first().ok_or_else(|| {
+            Error::database("reading the tracking table", "the check returned no row")
+        })?;
+        tracking::head_of(self.table, row).map(Some)
+    }
+
+    async fn latest_applied(&mut self) -> Result<Option<(u64, Checksum)>> {
+        let rows = self
+            .query(&tracking::latest_applied(self.table), &[])
+            .await?;
+        rows.first()
+            .map(|row| tracking::latest_of(self.table, row, 0))
+            .transpose()
+            .map(Option::flatten)
+    }
+
+    async fn running_checksum_below(&mut self, version: u64) -> Result<Option<Checksum>> {
+        let version = tracking::sql_version(version);
+        let rows = self
+            .query(
+                &tracking::running_checksum_below(self.table),
+                &[(&version, Type::INT8)],
+            )
+            .await?;
+        rows.first()
+            .map(|row| tracking::latest_of(self.table, row, 0))
+            .transpose()
+            .map(|found| found.flatten().map(|(_, running)| running))
+    }
+
+    async fn applied(&mut self) -> Result<Vec<AppliedMigration>> {
+        let rows = self.query(&tracking::applied(self.table), &[]).await?;
+        rows.iter()
+            .map(|row| tracking::applied_of(self.table, row))
+            .collect()
+    }
+
+    async fn failed(&mut self) -> Result<Vec<FailedMigration>> {
+        let rows = self.query(&tracking::failed(self.table), &[]).await?;
+        rows.iter()
+            .map(|row| tracking::failed_of(self.table, row))
+            .collect()
+    }
+
+    async fn dirty(&mut self) -> Result<Vec<DirtyMigration>> {
+        let rows = self.query(&tracking::dirty(self.table), &[]).await?;
+        rows.iter()
+            .map(|row| tracking::dirty_of(self.table, row, 0))
+            .filter_map(Result::transpose)
+            .collect()
+    }
+
+    async fn another_is_running(&mut self) -> bool {
+        if self.lock_scope == LockScope::Transaction {
+            return false;
+        }
+        let key = self.outside_key;
+        // Taken at once when nobody holds it, and given back.
+        let sql = "SELECT CASE WHEN pg_try_advisory_lock($1) THEN NOT pg_advisory_unlock($1) ELSE true END";
+        match self.query(sql, &[(&key, Type::INT8)]).await {
+            Ok(rows) => rows.first().is_some_and(|row| row.get::<_, bool>(0)),
+            Err(error) => {
+                tracing::warn!(%error, "could not tell whether another process runs a no-transaction migration");
+                false
+            }
+        }
+    }
+
+    async fn lock_outside(&mut self) -> Result<OutsideLock> {
+        if self.lock_scope == LockScope::Transaction {
+            return Ok(OutsideLock(None));
+        }
+        let key = self.outside_key;
+        // Held by a process that is only now recording its outcome: wait for
+        // it as for the run's lock (the run's lock is held, so nobody else
+        // takes it meanwhile).
+        self.tx()
+            .await?
+            .query("SELECT pg_advisory_lock($1)", &[(&key, Type::INT8)])
+            .await
+            .map_err(context("taking the lock of a no-transaction migration"))?;
+        Ok(OutsideLock(Some(key)))
+    }
+
+    async fn execute(
+        &mut self,
+        migration: &Migration,
+        direction: Direction,
+    ) -> Result<(), Failure> {
+        let Some(script) = migration.script(direction) else {
+            return Err(no_down(migration).into());
+        };
+        let tx = self.tx().await?;
+        match script {
+            Script::Sql { sql, .. } => {
+                let statements = checked(sql)?;
+                for statement in &statements {
+                    tx.batch(statement.text)
+                        .await
+                        .map_err(|error| statement_failure(statement, error))?;
+                }
+                Ok(())
+            }
+            Script::Rust(Some(code)) => match tx.run_step(code).await {
+                None => Err(Failure::of_migration(
+                    "its Rust code was written for another database engine or client, not this PostgreSQL client",
+                )),
+                Some(Ok(())) => Ok(()),
+                Some(Err(StepError::Failed(error))) => Err(Failure::of_migration(
+                    match error.downcast::<PgError>() {
+                        Ok(error) => Box::new(ServerError(*error)),
+                        Err(other) => other,
+                    },
+                )),
+                Some(Err(StepError::Database(error))) => {
+                    Err(engine_error("starting the savepoint around a Rust migration", error).into())
+                }
+                Some(Err(StepError::TransactionEnded)) => Err(Failure::Migration(MigrationFailure {
+                    line: None,
+                    statement: None,
+                    error: "the runner's transaction ended while it ran, so what it did before may have been committed without its tracking row".into(),
+                    transaction_ended: true,
+                })),
+            },
+            Script::Rust(None) => Err(not_compiled(migration).into()),
+        }
+    }
+
+    async fn record_applied(
+        &mut self,
+        migration: &Migration,
+        running_checksum: Checksum,
+        duration: Duration,
+    ) -> Result<String> {
+        let version = tracking::sql_version(migration.version());
+        let checksum = migration.checksum().to_string();
+        let running = running_checksum.to_string();
+        let millis = tracking::millis(duration);
+        let rows = self
+            .write(
+                &tracking::record_applied(self.table),
+                &[
+                    (&version, Type::INT8),
+                    (&migration.name(), Type::TEXT),
+                    (&checksum, Type::TEXT),
+                    (&running, Type::TEXT),
+                    (&millis, Type::INT8),
+                ],
+            )
+            .await?;
+        match rows.first() {
+            Some(row) => Ok(row.get(0)),
+            // The upsert skips a row that is already applied: another
+            // process recorded it while this one ran it outside a
+            // transaction.
+            None => Err(Error::database(
+                format!(
+                    "recording migration {} ({}) as applied in {}",
+                    migration.version(),
+                    migration.name(),
+                    self.table.display()
+                ),
+                "it is already recorded as applied, by another process",
+            )),
+        }
+    }
+
+    async fn set_running_checksum(&mut self, version: u64, running: Checksum) -> Result<()> {
+        let version = tracking::sql_version(version);
+        let running = running.to_string();
+        self.write(
+            &tracking::set_running_checksum(self.table),
+            &[(&version, Type::INT8), (&running, Type::TEXT)],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn set_name_and_checksum(
+        &mut self,
+        version: u64,
+        name: &str,
+        checksum: Checksum,
+    ) -> Result<()> {
+        let version = tracking::sql_version(version);
+        let checksum = checksum.to_string();
+        self.write(
+            &tracking::set_name_and_checksum(self.table),
+            &[
+                (&version, Type::INT8),
+                (&name, Type::TEXT),
+                (&checksum, Type::TEXT),
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn record_failure(
+        &mut self,
+        migration: &Migration,
+        duration: Duration,
+        error: &str,
+    ) -> Result<()> {
+        let version = tracking::sql_version(migration.version());
+        let checksum = migration.checksum().to_string();
+        let millis = tracking::millis(duration);
+        self.write(
+            &tracking::record_failure(self.table),
+            &[
+                (&version, Type::INT8),
+                (&migration.name(), Type::TEXT),
+                (&checksum, Type::TEXT),
+                (&millis, Type::INT8),
+                (&error, Type::TEXT),
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn mark_dirty(&mut self, migration: &Migration, direction: Direction) -> Result<()> {
+        let version = tracking::sql_version(migration.version());
+        let state = tracking::dirty_state(direction);
+        let checksum = migration.checksum().to_string();
+        let rows = match direction {
+            Direction::Up => {
+                self.write(
+                    &tracking::mark_dirty_up(self.table),
+                    &[
+                        (&version, Type::INT8),
+                        (&migration.name(), Type::TEXT),
+                        (&checksum, Type::TEXT),
+                        (&state, Type::TEXT),
+                    ],
+                )
+                .await?
+            }
+            Direction::Down => {
+                self.write(
+                    &tracking::mark_dirty_down(self.table),
+                    &[(&version, Type::INT8), (&state, Type::TEXT)],
+                )
+                .await?
+            }
+        };
+        if rows.len() == 1 {
+            Ok(())
+        } else {
+            Err(Error::MalformedRow {
+                table: self.table.display(),
+                version: Some(version),
+                detail: format!(
+                    "expected one row to mark `{state}`, found {}: the row changed under the migration lock",
+                    rows.len()
+                ),
+            })
+        }
+    }
+
+    async fn set_dirty_error(&mut self, version: u64, error: &str) -> Result<()> {
+        let version = tracking::sql_version(version);
+        self.write(
+            &tracking::set_dirty_error(self.table),
+            &[(&version, Type::INT8), (&error, Type::TEXT)],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn remove(&mut self, version: u64) -> Result<()> {
+        let version = tracking::sql_version(version);
+        self.write(&tracking::remove(self.table), &[(&version, Type::INT8)])
+            .await
+            .map(drop)
+    }
+
+    async fn record_event(&mut self, event: &NewEvent<'_>) -> Result<()> {
+        let version = tracking::sql_version(event.version);
+        let checksum = event.checksum.map(|c| c.to_string());
+        let millis = event.duration.map(tracking::millis);
+        let kind = event.kind.as_str();
+        let direction = event.direction.as_str();
+        self.write(
+            &tracking::record_event(self.table),
+            &[
+                (&kind, Type::TEXT),
+                (&version, Type::INT8),
+                (&event.name, Type::TEXT),
+                (&direction, Type::TEXT),
+                (&checksum, Type::TEXT),
+                (&millis, Type::INT8),
+                (&event.detail, Type::TEXT),
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn events(&mut self) -> Result<Vec<Event>> {
+        let name = self.table.events_regclass();
+        let exists = self
+            .query("SELECT to_regclass($1) IS NOT NULL", &[(&name, Type::TEXT)])
+            .await?;
+        if !exists.first().is_some_and(|row| row.get::<_, bool>(0)) {
+            return Ok(Vec::new());
+        }
+        let rows = self.query(&tracking::events(self.table), &[]).await?;
+        rows.iter()
+            .map(|row| tracking::event_of(self.table, row))
+            .collect()
+    }
+
+    async fn schema(&mut self) -> Result<Schema> {
+        Err(Error::SchemaUnknown {
+            reason: "the PostgreSQL backend does not read schemas yet".into(),
+        })
+    }
+
+    async fn commit(mut self) -> Result<()> {
+        match std::mem::replace(&mut self.state, State::Gone) {
+            State::Open(tx) => tx
+                .commit()
+                .await
+                .map_err(context("committing the transaction")),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The statements of `sql`, or the failure of the first one that would end
+/// the runner's transaction (before any runs).
+fn checked(sql: &str) -> Result<Vec<script::Statement<'_>>, Failure> {
+    let statements = script::split(sql);
+    for statement in &statements {
+        if let Some(reason) = script::refused(statement) {
+            return Err(Failure::Migration(MigrationFailure {
+                line: Some(statement.line),
+                statement: Some(shorten(statement.text).into_boxed_str()),
+                error: format!("the runner refused it: {reason}").into(),
+                transaction_ended: false,
+            }));
+        }
+    }
+    Ok(statements)
+}
+
+/// A statement's failure, at the line of the server's error position when
+/// it gives one.
+fn statement_failure(statement: &script::Statement<'_>, error: PgError) -> Failure {
+    let line = match error.as_db_error().and_then(|db| db.position()) {
+        Some(tokio_postgres::error::ErrorPosition::Original(position)) => {
+            statement.line_at(usize::try_from(*position).unwrap_or(usize::MAX))
+        }
+        _ => statement.line,
+    };
+    Failure::Migration(MigrationFailure {
+        line: Some(line),
+        statement: Some(shorten(statement.text).into_boxed_str()),
+        error: Box::new(ServerError(error)),
+        transaction_ended: false,
+    })
+}
+
+/// An error of the server's, shown as PostgreSQL reports it: its message,
+/// SQLSTATE, and detail and hint when it has them (`duplicate key value
+/// violates unique constraint "users_email_key" (SQLSTATE 23505); detail:
+/// Key (email)=(a@example.com) already exists.`).
+#[derive(Debug)]
+pub struct ServerError(PgError);
+
+impl ServerError {
+    /// The error as the client returned it.
+    pub fn postgres_error(&self) -> &PgError {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ServerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.as_db_error() {
+            Some(db) => {
+                write!(f, "{} (SQLSTATE {})", db.message(), db.code().code())?;
+                if let Some(detail) = db.detail() {
+                    write!(f, "; detail: {detail}")?;
+                }
+                if let Some(hint) = db.hint() {
+                    write!(f, "; hint: {hint}")?;
+                }
+                if db.code() == &SqlState::ACTIVE_SQL_TRANSACTION {
+                    f.write_str("; a statement that cannot run in a transaction needs `-- migrate:no-transaction` as the file's first line")?;
+                }
+                Ok(())
+            }
+            None => write!(f, "{}", self.0),
+        }
+    }
+}
+
+impl std::error::Error for ServerError {}
+
+/// A client error with what was being done: [`Error::Locked`] when a lock
+/// wait ran out (`lock_not_available`, 55P03), [`Error::Database`]
+/// otherwise.
+fn engine_error(context: impl Into<String>, error: PgError) -> Error {
+    if error.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) {
+        Error::Locked {
+            waited: Duration::ZERO,
+            error: Box::new(ServerError(error)),
+        }
+    } else {
+        Error::database(context, ServerError(error))
+    }
+}
+
+/// [`engine_error`] as a closure for `map_err`.
+fn context(context: impl Into<String>) -> impl FnOnce(PgError) -> Error {
+    let context = context.into();
+    move |error| engine_error(context, error)
+}
+
+/// Whether `name` is a plain identifier (as the driver requires of table
+/// names).
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// `text` as a SQL string literal.
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
