@@ -91,6 +91,13 @@ pub trait Harness: Sized {
     /// The connection type the runner takes.
     type Conn: Conn + Send;
 
+    /// Whether the engine can be tested here: a harness for a server that
+    /// does not answer says so in one line and returns `false`, and every
+    /// case then passes without running (see `tests/common/postgres.rs`).
+    fn available() -> bool {
+        true
+    }
+
     /// A fresh, empty database that lives as long as the value (SQLite: a
     /// file in a temporary directory).
     fn new_database() -> Self;
@@ -265,6 +272,9 @@ macro_rules! conformance_cases {
                 $(
                     #[test]
                     fn $case() -> migrate::Result<()> {
+                        if !<$harness as $crate::conformance::Harness>::available() {
+                            return Ok(());
+                        }
                         $crate::conformance::$module::$case::<$harness>()
                     }
                 )*

@@ -13,7 +13,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{Error as PgError, Row};
+use tokio_postgres::{Error as PgError, Row, SimpleQueryMessage, SimpleQueryRow};
 
 use crate::migration::{BoxError, RustCode};
 
@@ -45,6 +45,10 @@ pub trait PgClient: sealed::Sealed {
     /// Runs one statement with its parameters; its rows.
     #[doc(hidden)]
     async fn query(&mut self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, PgError>;
+    /// Runs `sql` with the simple-query protocol (one command message);
+    /// its rows, as text.
+    #[doc(hidden)]
+    async fn simple(&mut self, sql: &str) -> Result<Vec<SimpleQueryRow>, PgError>;
     /// Whether `code` is this client's Rust step type.
     #[doc(hidden)]
     fn can_run(code: &RustCode) -> bool;
@@ -68,6 +72,21 @@ pub trait PgTransaction: sealed::Sealed {
     /// transaction).
     #[doc(hidden)]
     async fn run_step(&mut self, code: &RustCode) -> Option<Result<(), StepError>>;
+}
+
+/// The rows among a simple query's messages.
+#[cfg_attr(
+    not(any(feature = "postgres", feature = "tokio-postgres")),
+    allow(dead_code)
+)]
+fn rows(messages: Vec<SimpleQueryMessage>) -> Vec<SimpleQueryRow> {
+    messages
+        .into_iter()
+        .filter_map(|message| match message {
+            SimpleQueryMessage::Row(row) => Some(row),
+            _ => None,
+        })
+        .collect()
 }
 
 /// How a Rust step failed.
@@ -136,6 +155,10 @@ mod blocking {
             self.query_typed(sql, params)
         }
 
+        async fn simple(&mut self, sql: &str) -> Result<Vec<SimpleQueryRow>, PgError> {
+            self.simple_query(sql).map(rows)
+        }
+
         fn can_run(code: &RustCode) -> bool {
             code.step::<PostgresStep>().is_some()
         }
@@ -200,6 +223,10 @@ mod non_blocking {
 
         async fn query(&mut self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, PgError> {
             self.query_typed(sql, params).await
+        }
+
+        async fn simple(&mut self, sql: &str) -> Result<Vec<SimpleQueryRow>, PgError> {
+            self.simple_query(sql).await.map(rows)
         }
 
         fn can_run(code: &RustCode) -> bool {

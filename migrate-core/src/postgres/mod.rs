@@ -227,23 +227,30 @@ impl<'c, C: PgClient> PgBackend<'c, C> {
         // "statement_timestamp() and transaction_timestamp() return the same
         // value during the first command of a transaction"
         // (https://www.postgresql.org/docs/15/functions-datetime.html): they
-        // differ only inside a transaction the caller began.
+        // differ only inside a transaction the caller began. One command
+        // message (the simple-query protocol): the extended protocol's Bind
+        // and Execute would each move the statement's time.
         let rows = client
-            .query(
-                "SELECT current_database()::text, current_setting('lock_timeout'),
+            .simple(
+                "SELECT current_database(), current_setting('lock_timeout'),
                         statement_timestamp() <> transaction_timestamp()",
-                &[],
             )
             .await
             .map_err(context("reading the connection's settings"))?;
-        let row = rows.first().ok_or_else(|| {
-            Error::database("reading the connection's settings", "no row returned")
-        })?;
-        let database: String = row.get(0);
-        let own_lock_timeout: String = row.get(1);
-        if row.get::<_, bool>(2) {
+        let (Some(database), Some(own_lock_timeout), Some(inside)) = (
+            rows.first().and_then(|row| row.get(0)),
+            rows.first().and_then(|row| row.get(1)),
+            rows.first().and_then(|row| row.get(2)),
+        ) else {
+            return Err(Error::database(
+                "reading the connection's settings",
+                "the server returned no row",
+            ));
+        };
+        if inside == "t" {
             return Err(Error::TransactionOpen);
         }
+        let (database, own_lock_timeout) = (database.to_owned(), own_lock_timeout.to_owned());
         let key = |purpose: &str| {
             let digest = Sha256::digest(
                 format!(

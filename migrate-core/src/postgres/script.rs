@@ -19,8 +19,8 @@
 /// One statement of a script.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Statement<'a> {
-    /// Its text, from its first token to its `;` (excluded), comments
-    /// inside it kept.
+    /// Its text, from its first token to its `;` (included, when it has
+    /// one), comments inside it kept.
     pub(crate) text: &'a str,
     /// The 1-based line of the file where it starts.
     pub(crate) line: u32,
@@ -79,7 +79,7 @@ pub(crate) fn split(sql: &str) -> Vec<Statement<'_>> {
                 && atomic == 0
                 && let Some(from) = start.take()
             {
-                statements.push(statement(sql, from, i));
+                statements.push(statement(sql, from, i + 1));
             }
             i += 1;
             continue;
@@ -288,9 +288,9 @@ mod tests {
         assert_eq!(
             texts(sql),
             [
-                "CREATE TABLE a (x text DEFAULT 'a;b')",
-                "INSERT INTO a VALUES (E'it\\'s;')",
-                "SELECT \"we;ird\" FROM a",
+                "CREATE TABLE a (x text DEFAULT 'a;b');",
+                "INSERT INTO a VALUES (E'it\\'s;');",
+                "SELECT \"we;ird\" FROM a;",
             ]
         );
         assert_eq!(split(sql)[1].line, 3);
@@ -302,10 +302,10 @@ mod tests {
         assert_eq!(
             texts(sql),
             [
-                "CREATE FUNCTION f() RETURNS int AS $body$ BEGIN RETURN 1; END; $body$ LANGUAGE plpgsql",
-                "DO $$ BEGIN PERFORM 1; END $$",
-                "PREPARE p AS SELECT $1",
-                "SELECT a$b$ FROM t",
+                "CREATE FUNCTION f() RETURNS int AS $body$ BEGIN RETURN 1; END; $body$ LANGUAGE plpgsql;",
+                "DO $$ BEGIN PERFORM 1; END $$;",
+                "PREPARE p AS SELECT $1;",
+                "SELECT a$b$ FROM t;",
             ]
         );
     }
@@ -316,8 +316,8 @@ mod tests {
         assert_eq!(
             texts(sql),
             [
-                "CREATE FUNCTION g(a int) RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT CASE WHEN a > 0 THEN 1 ELSE 0 END; SELECT 2; END",
-                "CREATE RULE r AS ON INSERT TO t DO ALSO (NOTIFY a; NOTIFY b)",
+                "CREATE FUNCTION g(a int) RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT CASE WHEN a > 0 THEN 1 ELSE 0 END; SELECT 2; END;",
+                "CREATE RULE r AS ON INSERT TO t DO ALSO (NOTIFY a; NOTIFY b);",
                 "SELECT 1",
             ]
         );

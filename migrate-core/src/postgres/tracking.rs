@@ -52,14 +52,24 @@ impl Names {
         self.events()
     }
 
-    /// `schema.table`, for messages.
+    /// The table as messages name it: `table`, or `schema.table` outside
+    /// the default schema.
+    fn name(&self) -> String {
+        if self.schema == super::DEFAULT_SCHEMA {
+            self.table.clone()
+        } else {
+            format!("{}.{}", self.schema, self.table)
+        }
+    }
+
+    /// The table's name in backquotes, for messages.
     pub(crate) fn display(&self) -> String {
-        format!("`{}.{}`", self.schema, self.table)
+        format!("`{}`", self.name())
     }
 
     fn malformed(&self, version: Option<i64>, detail: impl Into<String>) -> Error {
         Error::MalformedRow {
-            table: format!("{}.{}", self.schema, self.table),
+            table: self.name(),
             version,
             detail: detail.into(),
         }
