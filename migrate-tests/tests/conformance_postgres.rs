@@ -67,26 +67,7 @@ impl Harness for PostgresHarness {
     }
 
     fn message(failure: Message<'_>) -> String {
-        pg_message(failure)
-    }
-}
-
-/// PostgreSQL 15's messages, with their SQLSTATE as the backend shows them.
-fn pg_message(failure: Message<'_>) -> String {
-    match failure {
-        Message::NoSuchTable(table) => {
-            postgres::message(&format!("relation \"{table}\" does not exist"), "42P01")
-        }
-        Message::UniqueViolation { table, column } => postgres::message(
-            &format!("duplicate key value violates unique constraint \"{table}_{column}_key\""),
-            "23505",
-        ),
-        Message::SyntaxError { near } => {
-            postgres::message(&format!("syntax error at or near \"{near}\""), "42601")
-        }
-        Message::VacuumInTransaction => {
-            postgres::message("VACUUM cannot run inside a transaction block", "25001")
-        }
+        postgres::pg_message(failure)
     }
 }
 
