@@ -9,7 +9,12 @@
 // so only existing folders are watched.
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    for folder in ["examples/migrations", "tests/fixtures", "docs/migrations"] {
+    for folder in [
+        "examples/migrations",
+        "examples/postgres_migrations",
+        "tests/fixtures",
+        "docs/migrations",
+    ] {
         if std::path::Path::new(folder).exists() {
             println!("cargo:rerun-if-changed={folder}");
         }
