@@ -40,7 +40,6 @@ mod tracking;
 use std::borrow::Cow;
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Type;
 use tokio_postgres::{Error as PgError, Row};
@@ -205,17 +204,44 @@ pub struct PgBackend<'c, C: PgClient> {
     table: tracking::Names,
     lock_timeout: Duration,
     settings: Settings,
-    /// The advisory lock keys: the run's, and the one held while a
-    /// migration runs outside a transaction.
-    run_key: i64,
-    outside_key: i64,
-    /// The client's own `lock_timeout`, set back after each wait.
-    own_lock_timeout: String,
+    /// Whether the client was found outside a transaction (checked before
+    /// the first transaction or lock of the action).
+    checked: bool,
     /// Whether this action holds the run's session lock.
     session_locked: bool,
 }
 
+/// Fails with [`Error::TransactionOpen`] when the client is inside a
+/// transaction of its own.
+///
+/// "statement_timestamp() and transaction_timestamp() return the same value
+/// during the first command of a transaction"
+/// (<https://www.postgresql.org/docs/15/functions-datetime.html>): they
+/// differ only inside a transaction the caller began. Sent as one command
+/// message (the simple-query protocol): the extended protocol's Bind and
+/// Execute would each move the statement's time.
+async fn check_outside_transaction<C: PgClient>(client: &mut C) -> Result<()> {
+    let rows = client
+        .simple("SELECT statement_timestamp() <> transaction_timestamp()")
+        .await
+        .map_err(context(
+            "checking that the connection is not inside a transaction",
+        ))?;
+    match rows.first().and_then(|row| row.get(0)) {
+        Some("f") => Ok(()),
+        Some(_) => Err(Error::TransactionOpen),
+        None => Err(Error::database(
+            "checking that the connection is not inside a transaction",
+            "the server returned no row",
+        )),
+    }
+}
+
 impl<'c, C: PgClient> PgBackend<'c, C> {
+    /// Opens an action on `client`: nothing is sent for an action that only
+    /// reads or writes records (the up-to-date check is then one statement);
+    /// one that runs migrations checks the client and, with
+    /// [`LockScope::Session`], takes the run's lock.
     async fn open(
         client: &'c mut C,
         session: &Session<'_>,
@@ -224,71 +250,39 @@ impl<'c, C: PgClient> PgBackend<'c, C> {
         if !is_identifier(&settings.schema) {
             return Err(Error::InvalidTableName(settings.schema.into_owned()));
         }
-        // "statement_timestamp() and transaction_timestamp() return the same
-        // value during the first command of a transaction"
-        // (https://www.postgresql.org/docs/15/functions-datetime.html): they
-        // differ only inside a transaction the caller began. One command
-        // message (the simple-query protocol): the extended protocol's Bind
-        // and Execute would each move the statement's time.
-        let rows = client
-            .simple(
-                "SELECT current_database(), current_setting('lock_timeout'),
-                        statement_timestamp() <> transaction_timestamp()",
-            )
-            .await
-            .map_err(context("reading the connection's settings"))?;
-        let (Some(database), Some(own_lock_timeout), Some(inside)) = (
-            rows.first().and_then(|row| row.get(0)),
-            rows.first().and_then(|row| row.get(1)),
-            rows.first().and_then(|row| row.get(2)),
-        ) else {
-            return Err(Error::database(
-                "reading the connection's settings",
-                "the server returned no row",
-            ));
-        };
-        if inside == "t" {
-            return Err(Error::TransactionOpen);
-        }
-        let (database, own_lock_timeout) = (database.to_owned(), own_lock_timeout.to_owned());
-        let key = |purpose: &str| {
-            let digest = Sha256::digest(
-                format!(
-                    "migrate\0{database}\0{}\0{}\0{purpose}",
-                    settings.schema, session.table
-                )
-                .as_bytes(),
-            );
-            i64::from_be_bytes(digest[..8].try_into().unwrap_or_default())
-        };
         let mut backend = PgBackend {
             table: tracking::Names::new(&settings.schema, session.table),
             lock_timeout: session.lock_timeout,
-            run_key: key("run"),
-            outside_key: key("outside"),
-            own_lock_timeout,
+            checked: false,
             session_locked: false,
             settings,
             client,
         };
-        if session.purpose != Purpose::Records && backend.settings.lock_scope == LockScope::Session
-        {
-            // One implicit transaction: if the wait fails, the first `SET`
-            // is undone with it.
-            let sql = format!(
-                "SET lock_timeout = {}; SELECT pg_advisory_lock({}); SET lock_timeout = {}",
-                timeout_literal(backend.lock_timeout),
-                backend.run_key,
-                literal(&backend.own_lock_timeout)
-            );
-            backend
-                .client
-                .batch(&sql)
-                .await
-                .map_err(context("taking the migration lock"))?;
-            backend.session_locked = true;
+        if session.purpose != Purpose::Records {
+            backend.check().await?;
+            if backend.settings.lock_scope == LockScope::Session {
+                let sql = tracking::lock(
+                    &backend.table,
+                    tracking::Lock::Session,
+                    backend.lock_timeout,
+                );
+                backend
+                    .client
+                    .batch(&sql)
+                    .await
+                    .map_err(context("taking the migration lock"))?;
+                backend.session_locked = true;
+            }
         }
         Ok(backend)
+    }
+
+    async fn check(&mut self) -> Result<()> {
+        if !self.checked {
+            check_outside_transaction(&mut *self.client).await?;
+            self.checked = true;
+        }
+        Ok(())
     }
 
     async fn unlock(&mut self) -> Result<()> {
@@ -296,7 +290,7 @@ impl<'c, C: PgClient> PgBackend<'c, C> {
             return Ok(());
         }
         self.client
-            .batch(&format!("SELECT pg_advisory_unlock({})", self.run_key))
+            .batch(&tracking::unlock(&self.table, tracking::Key::Run))
             .await
             .map_err(context("releasing the migration lock"))
     }
@@ -316,21 +310,19 @@ impl<'c, C: PgClient> Backend for PgBackend<'c, C> {
     }
 
     async fn begin(&mut self, mode: LockMode) -> Result<PgTx<'_, C>> {
+        if mode == LockMode::Write {
+            self.check().await?;
+        }
         let mut tx = PgTx {
             state: State::Idle(&mut *self.client),
             table: &self.table,
             lock_scope: self.settings.lock_scope,
-            outside_key: self.outside_key,
+            checked: &mut self.checked,
         };
         if mode == LockMode::Write {
             tx.open(false).await?;
             if !self.session_locked {
-                let sql = format!(
-                    "SET LOCAL lock_timeout = {}; SELECT pg_advisory_xact_lock({}); SET LOCAL lock_timeout = {}",
-                    timeout_literal(self.lock_timeout),
-                    self.run_key,
-                    literal(&self.own_lock_timeout)
-                );
+                let sql = tracking::lock(tx.table, tracking::Lock::Transaction, self.lock_timeout);
                 tx.tx()
                     .await?
                     .batch(&sql)
@@ -366,8 +358,8 @@ impl<'c, C: PgClient> Backend for PgBackend<'c, C> {
     }
 
     async fn release(&mut self, lock: OutsideLock) {
-        if let OutsideLock(Some(key)) = lock {
-            let sql = format!("SELECT pg_advisory_unlock({key})");
+        if lock.held {
+            let sql = tracking::unlock(&self.table, tracking::Key::Outside);
             if let Err(error) = self.client.batch(&sql).await {
                 tracing::error!(%error, "could not release the lock of a no-transaction migration");
             }
@@ -392,16 +384,11 @@ impl<'c, C: PgClient> Backend for PgBackend<'c, C> {
     }
 }
 
-/// The lock held while a migration runs outside a transaction: the key of
-/// a session advisory lock, or nothing with [`LockScope::Transaction`].
+/// The lock held while a migration runs outside a transaction: a session
+/// advisory lock, or nothing with [`LockScope::Transaction`].
 #[derive(Debug)]
-pub struct OutsideLock(Option<i64>);
-
-/// A lock timeout as a `lock_timeout` value: whole milliseconds, at least 1
-/// (0 would mean no timeout).
-fn timeout_literal(timeout: Duration) -> String {
-    let ms = timeout.as_millis().clamp(1, u128::from(u32::MAX));
-    format!("'{ms}ms'")
+pub struct OutsideLock {
+    held: bool,
 }
 
 /// A transaction of [`PgBackend`]. A read transaction begins on the server
@@ -412,7 +399,8 @@ pub struct PgTx<'t, C: PgClient + 't> {
     state: State<'t, C>,
     table: &'t tracking::Names,
     lock_scope: LockScope,
-    outside_key: i64,
+    /// The backend's: whether the client was found outside a transaction.
+    checked: &'t mut bool,
 }
 
 enum State<'t, C: PgClient + 't> {
@@ -431,6 +419,10 @@ impl<'t, C: PgClient + 't> PgTx<'t, C> {
             let State::Idle(client) = std::mem::replace(&mut self.state, State::Gone) else {
                 unreachable!("matched above");
             };
+            if !*self.checked {
+                check_outside_transaction(&mut *client).await?;
+                *self.checked = true;
+            }
             let tx = C::begin_on(client, read_only)
                 .await
                 .map_err(context("starting a transaction"))?;
@@ -495,19 +487,42 @@ impl<'t, C: PgClient + 't> crate::backend::Transaction for PgTx<'t, C> {
 
     async fn head(&mut self) -> Result<Option<Head>> {
         let sql = tracking::head(self.table);
+        let table = self.table.display();
         let rows = match &mut self.state {
-            // One statement in autocommit: a table that does not exist is
-            // an error that aborts nothing.
-            State::Idle(client) => match client.query(&sql, &[]).await {
-                Ok(rows) => rows,
-                Err(error) if error.code() == Some(&SqlState::UNDEFINED_TABLE) => return Ok(None),
-                Err(error) => {
-                    return Err(engine_error(
-                        format!("reading the tracking table {}", self.table.display()),
-                        error,
+            // Outside a transaction: one statement checks the client and
+            // whether the table exists (a query on a missing table would
+            // abort a transaction the caller had open), one reads the rows;
+            // no lock, no transaction.
+            State::Idle(client) => {
+                let regclass = self.table.regclass().replace('\'', "''");
+                let found = client
+                    .simple(&format!(
+                        "SELECT statement_timestamp() <> transaction_timestamp(),
+                                to_regclass('{regclass}') IS NOT NULL"
+                    ))
+                    .await
+                    .map_err(context(format!("reading the tracking table {table}")))?;
+                let (Some(inside), Some(exists)) = (
+                    found.first().and_then(|row| row.get(0)),
+                    found.first().and_then(|row| row.get(1)),
+                ) else {
+                    return Err(Error::database(
+                        format!("reading the tracking table {table}"),
+                        "the server returned no row",
                     ));
+                };
+                if inside != "f" {
+                    return Err(Error::TransactionOpen);
                 }
-            },
+                *self.checked = true;
+                if exists != "t" {
+                    return Ok(None);
+                }
+                client
+                    .query(&sql, &[])
+                    .await
+                    .map_err(context(format!("reading the tracking table {table}")))?
+            }
             _ => {
                 if !self.table_exists().await? {
                     return Ok(None);
@@ -571,10 +586,8 @@ impl<'t, C: PgClient + 't> crate::backend::Transaction for PgTx<'t, C> {
         if self.lock_scope == LockScope::Transaction {
             return false;
         }
-        let key = self.outside_key;
-        // Taken at once when nobody holds it, and given back.
-        let sql = "SELECT CASE WHEN pg_try_advisory_lock($1) THEN NOT pg_advisory_unlock($1) ELSE true END";
-        match self.query(sql, &[(&key, Type::INT8)]).await {
+        let sql = tracking::another_is_running(self.table);
+        match self.query(&sql, &[]).await {
             Ok(rows) => rows.first().is_some_and(|row| row.get::<_, bool>(0)),
             Err(error) => {
                 tracing::warn!(%error, "could not tell whether another process runs a no-transaction migration");
@@ -585,18 +598,17 @@ impl<'t, C: PgClient + 't> crate::backend::Transaction for PgTx<'t, C> {
 
     async fn lock_outside(&mut self) -> Result<OutsideLock> {
         if self.lock_scope == LockScope::Transaction {
-            return Ok(OutsideLock(None));
+            return Ok(OutsideLock { held: false });
         }
-        let key = self.outside_key;
-        // Held by a process that is only now recording its outcome: wait for
-        // it as for the run's lock (the run's lock is held, so nobody else
-        // takes it meanwhile).
+        // Only a process that holds the run's lock takes it, and this one
+        // does: it is free, or held by a `repair` asking for a moment.
+        let sql = tracking::lock_outside(self.table);
         self.tx()
             .await?
-            .query("SELECT pg_advisory_lock($1)", &[(&key, Type::INT8)])
+            .batch(&sql)
             .await
             .map_err(context("taking the lock of a no-transaction migration"))?;
-        Ok(OutsideLock(Some(key)))
+        Ok(OutsideLock { held: true })
     }
 
     async fn execute(
@@ -944,9 +956,4 @@ fn is_identifier(name: &str) -> bool {
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-/// `text` as a SQL string literal.
-fn literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
 }

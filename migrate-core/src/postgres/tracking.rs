@@ -76,6 +76,83 @@ impl Names {
     }
 }
 
+/// Which advisory lock.
+#[derive(Clone, Copy)]
+pub(crate) enum Key {
+    /// The run's: held by a run (session lock) or a write to the tracking
+    /// table (transaction lock).
+    Run,
+    /// Held while a migration runs outside a transaction.
+    Outside,
+}
+
+/// The advisory lock key of `key` for this tracking table, as a SQL
+/// expression computed by the server: the first 64 bits of the SHA-256 of
+/// (database, schema, table, which lock), so that runners on any machine
+/// agree on it and two tracking tables never share one.
+fn key(names: &Names, key: Key) -> String {
+    let which = match key {
+        Key::Run => "run",
+        Key::Outside => "outside",
+    };
+    format!(
+        "('x' || left(encode(sha256(convert_to(concat_ws(chr(31), 'migrate', current_database(), '{}', '{}', '{which}'), 'UTF8')), 'hex'), 16))::bit(64)::bigint",
+        names.schema, names.table
+    )
+}
+
+/// How long a lock is held.
+#[derive(Clone, Copy)]
+pub(crate) enum Lock {
+    /// Until released (`pg_advisory_lock`).
+    Session,
+    /// Until the transaction ends (`pg_advisory_xact_lock`).
+    Transaction,
+}
+
+/// Takes the run's lock, waiting at most `timeout` (PostgreSQL's
+/// `lock_timeout`, whole milliseconds, at least 1 since 0 means forever),
+/// then puts the client's own `lock_timeout` back, so that the migrations do
+/// not run under the runner's. One statement: if the wait fails, the setting
+/// is undone with its (implicit or enclosing) transaction.
+pub(crate) fn lock(names: &Names, lock: Lock, timeout: Duration) -> String {
+    let ms = timeout.as_millis().clamp(1, u128::from(u32::MAX));
+    let (function, local) = match lock {
+        Lock::Session => ("pg_advisory_lock", "false"),
+        Lock::Transaction => ("pg_advisory_xact_lock", "true"),
+    };
+    format!(
+        "DO $migrate$
+DECLARE own text := current_setting('lock_timeout');
+BEGIN
+    PERFORM set_config('lock_timeout', '{ms}ms', {local});
+    PERFORM {function}({key});
+    PERFORM set_config('lock_timeout', own, {local});
+END
+$migrate$",
+        key = key(names, Key::Run)
+    )
+}
+
+/// Releases a session lock.
+pub(crate) fn unlock(names: &Names, which: Key) -> String {
+    format!("SELECT pg_advisory_unlock({})", key(names, which))
+}
+
+/// Takes the lock held while a migration runs outside a transaction.
+pub(crate) fn lock_outside(names: &Names) -> String {
+    format!("SELECT pg_advisory_lock({})", key(names, Key::Outside))
+}
+
+/// Whether another session holds the lock of a migration running outside a
+/// transaction: it cannot be taken at once (when it can, it is given back).
+pub(crate) fn another_is_running(names: &Names) -> String {
+    let key = key(names, Key::Outside);
+    format!(
+        "SELECT CASE WHEN pg_try_advisory_lock({key}) THEN NOT pg_advisory_unlock({key}) ELSE true END"
+    )
+}
+
 /// A time column as the reports give it: UTC, RFC 3339, milliseconds.
 fn time(column: &str) -> String {
     format!(r#"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"#)
