@@ -130,6 +130,22 @@ pub struct Folder {
     /// The settings file [default: migrate.toml in the current folder, if there is one]
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// The folder's layout, read as that tool reads it: migrate (the default), diesel, sqlx, refinery, flyway, goose, dbmate, golang-migrate or plain
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<migrate_core::formats::Format>,
+
+    /// A value for a Flyway `${NAME}` placeholder (repeatable)
+    #[arg(long, value_name = "NAME=VALUE", value_parser = placeholder)]
+    pub placeholder: Vec<(String, String)>,
+}
+
+/// `NAME=VALUE` of `--placeholder`.
+fn placeholder(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!("`{text}` is not NAME=VALUE")),
+    }
 }
 
 /// No source: the mounted commands run over the application's embedded set

@@ -144,7 +144,8 @@ impl Cli {
             }
             Command::Validate(args) => {
                 let (dir, options) = self.folder_settings(&args.folder, &args.output)?;
-                commands::validate(&dir, args, &options, out)
+                let read = settings::read_options(&args.folder, &self.source.folder);
+                commands::validate(&dir, &read, args, &options, out)
             }
             Command::Db(command) => {
                 let source = command.source();
@@ -156,7 +157,8 @@ impl Cli {
                     command.logs(),
                 );
                 let (dir, dir_from) = settings::dir(&source.folder, before, config.as_ref());
-                let migrations = read_folder(&dir, dir_from)?;
+                let read = settings::read_options(&source.folder, before);
+                let migrations = read_folder(&dir, dir_from, &read)?;
                 let given = settings::database(
                     source
                         .database
@@ -243,14 +245,35 @@ fn man(args: &ManArgs, out: &mut dyn Write) -> Result<()> {
 ///
 /// Every problem in the folder, each naming its file (and the folder's
 /// absolute path when it is missing).
-pub(crate) fn read_folder(dir: &Path, from: Option<&Path>) -> Result<Migrations> {
+pub(crate) fn read_folder(
+    dir: &Path,
+    from: Option<&Path>,
+    read: &migrate_core::formats::ReadOptions,
+) -> Result<Migrations> {
     // The error names the folder, or the file of each problem.
-    let set = Migrations::from_folder(dir);
+    let set = Migrations::read_folder_as(dir, dir, read)
+        .map_err(|error| with_suggestion(error.into(), dir, read));
     match from {
         Some(file) => {
             set.with_context(|| format!("the folder set by `dir` in `{}`", file.display()))
         }
         None => Ok(set?),
+    }
+}
+
+/// The folder's error, with the format the folder looks like when it is
+/// not the one it was read with.
+pub(crate) fn with_suggestion(
+    error: anyhow::Error,
+    dir: &Path,
+    read: &migrate_core::formats::ReadOptions,
+) -> anyhow::Error {
+    match migrate_core::formats::guess_format(dir) {
+        Some(format) if format != read.format => error.context(format!(
+            "the folder `{}` looks like {format}'s layout: read it with `--format {format}`",
+            dir.display()
+        )),
+        _ => error,
     }
 }
 

@@ -182,6 +182,17 @@ pub(crate) fn dir<'a>(
     }
 }
 
+/// How to read the folder: `--format` and `--placeholder`s after the
+/// subcommand, else before it.
+pub(crate) fn read_options(after: &Folder, before: &Folder) -> migrate_core::formats::ReadOptions {
+    let mut options =
+        migrate_core::formats::ReadOptions::new(after.format.or(before.format).unwrap_or_default());
+    for (name, value) in before.placeholder.iter().chain(&after.placeholder) {
+        options.placeholders.insert(name.clone(), value.clone());
+    }
+    options
+}
+
 /// The settings file given after or before the subcommand.
 pub(crate) fn config_path<'a>(after: &'a Folder, before: &'a Folder) -> Option<&'a Path> {
     after.config.as_deref().or(before.config.as_deref())
