@@ -16,7 +16,9 @@ use migrate::Migrations;
 use migrate::formats::{Format, ReadOptions, guess_format};
 
 fn fixture(tool: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/formats").join(tool)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/formats")
+        .join(tool)
 }
 
 fn read(tool: &str, options: &ReadOptions) -> Migrations {
@@ -43,7 +45,13 @@ fn shape(set: &Migrations) -> Vec<Shape> {
 }
 
 fn s(version: u64, file: &str, down: Option<&str>, up_no_tx: bool, down_no_tx: bool) -> Shape {
-    (version, file.to_owned(), down.map(str::to_owned), up_no_tx, down_no_tx)
+    (
+        version,
+        file.to_owned(),
+        down.map(str::to_owned),
+        up_no_tx,
+        down_no_tx,
+    )
 }
 
 /// One tool's fixture and what the tool itself does with it.
@@ -62,7 +70,9 @@ struct Case {
 
 fn cases() -> Vec<Case> {
     let mut flyway = ReadOptions::new(Format::Flyway);
-    flyway.placeholders.insert("prefix".to_owned(), "app_".to_owned());
+    flyway
+        .placeholders
+        .insert("prefix".to_owned(), "app_".to_owned());
     vec![
         Case {
             tool: "diesel",
@@ -70,12 +80,48 @@ fn cases() -> Vec<Case> {
             // diesel's text order: `20240112210182` before `20240313`
             // (of `2024-03-13_170000_…`), which is 20240313000000 here.
             shape: vec![
-                s(20230101000000, "2023-01-01-000000_noop/up.sql", None, false, false),
-                s(20231201090000, "2023-12-01-090000_create_users/up.sql", Some("2023-12-01-090000_create_users/down.sql"), false, false),
-                s(20240112210182, "20240112210182_impossible_timestamp/up.sql", Some("20240112210182_impossible_timestamp/down.sql"), false, false),
-                s(20240313000000, "2024-03-13_170000_add_posts/up.sql", Some("2024-03-13_170000_add_posts/down.sql"), false, false),
-                s(20240401000000, "2024-04-01-000000_tags v2.0/up.sql", Some("2024-04-01-000000_tags v2.0/down.sql"), true, true),
-                s(20240501000000, "2024-05-01-000000_seed/up.sql", Some("2024-05-01-000000_seed/down.sql"), false, false),
+                s(
+                    20230101000000,
+                    "2023-01-01-000000_noop/up.sql",
+                    None,
+                    false,
+                    false,
+                ),
+                s(
+                    20231201090000,
+                    "2023-12-01-090000_create_users/up.sql",
+                    Some("2023-12-01-090000_create_users/down.sql"),
+                    false,
+                    false,
+                ),
+                s(
+                    20240112210182,
+                    "20240112210182_impossible_timestamp/up.sql",
+                    Some("20240112210182_impossible_timestamp/down.sql"),
+                    false,
+                    false,
+                ),
+                s(
+                    20240313000000,
+                    "2024-03-13_170000_add_posts/up.sql",
+                    Some("2024-03-13_170000_add_posts/down.sql"),
+                    false,
+                    false,
+                ),
+                s(
+                    20240401000000,
+                    "2024-04-01-000000_tags v2.0/up.sql",
+                    Some("2024-04-01-000000_tags v2.0/down.sql"),
+                    true,
+                    true,
+                ),
+                s(
+                    20240501000000,
+                    "2024-05-01-000000_seed/up.sql",
+                    Some("2024-05-01-000000_seed/down.sql"),
+                    false,
+                    false,
+                ),
             ],
             ups: &[
                 "",
@@ -87,17 +133,47 @@ fn cases() -> Vec<Case> {
             ],
             rollback_to: 20230101000000,
             // The zero-byte down.sql of the seed does nothing, as in diesel.
-            downs: &["", "DROP TABLE tags;", "DROP TABLE posts;", "DROP INDEX users_name;", "DROP TABLE users;"],
+            downs: &[
+                "",
+                "DROP TABLE tags;",
+                "DROP TABLE posts;",
+                "DROP INDEX users_name;",
+                "DROP TABLE users;",
+            ],
             data: "SELECT name FROM tags",
         },
         Case {
             tool: "sqlx",
             options: ReadOptions::new(Format::Sqlx),
             shape: vec![
-                s(20240101000000, "20240101000000_create_users.up.sql", Some("20240101000000_create_users.down.sql"), false, false),
-                s(20240102000000, "20240102000000_add_email.sql", None, false, false),
-                s(20240103000000, "20240103000000_index_email.up.sql", Some("20240103000000_index_email.down.sql"), true, true),
-                s(20240104000000, "20240104000000_placeholder.sql", None, false, false),
+                s(
+                    20240101000000,
+                    "20240101000000_create_users.up.sql",
+                    Some("20240101000000_create_users.down.sql"),
+                    false,
+                    false,
+                ),
+                s(
+                    20240102000000,
+                    "20240102000000_add_email.sql",
+                    None,
+                    false,
+                    false,
+                ),
+                s(
+                    20240103000000,
+                    "20240103000000_index_email.up.sql",
+                    Some("20240103000000_index_email.down.sql"),
+                    true,
+                    true,
+                ),
+                s(
+                    20240104000000,
+                    "20240104000000_placeholder.sql",
+                    None,
+                    false,
+                    false,
+                ),
             ],
             ups: &[
                 "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL);",
@@ -136,9 +212,21 @@ fn cases() -> Vec<Case> {
             tool: "flyway",
             options: flyway,
             shape: vec![
-                s(1, "V1__Create_users.sql", Some("U1__Create_users.sql"), false, false),
+                s(
+                    1,
+                    "V1__Create_users.sql",
+                    Some("U1__Create_users.sql"),
+                    false,
+                    false,
+                ),
                 s(2, "V2__Add_email.sql", None, false, false),
-                s(10, "sql/V10__Index_email.sql", Some("sql/U10__Index_email.sql"), true, false),
+                s(
+                    10,
+                    "sql/V10__Index_email.sql",
+                    Some("sql/U10__Index_email.sql"),
+                    true,
+                    false,
+                ),
             ],
             ups: &[
                 "CREATE TABLE app_users (id INTEGER PRIMARY KEY, name TEXT NOT NULL);",
@@ -153,11 +241,35 @@ fn cases() -> Vec<Case> {
             tool: "goose",
             options: ReadOptions::new(Format::Goose),
             shape: vec![
-                s(1, "00001_create_users.sql", Some("00001_create_users.sql"), false, false),
-                s(2, "00002_trim_trigger.sql", Some("00002_trim_trigger.sql"), false, false),
-                s(3, "00003_index_without_transaction.sql", Some("00003_index_without_transaction.sql"), true, true),
+                s(
+                    1,
+                    "00001_create_users.sql",
+                    Some("00001_create_users.sql"),
+                    false,
+                    false,
+                ),
+                s(
+                    2,
+                    "00002_trim_trigger.sql",
+                    Some("00002_trim_trigger.sql"),
+                    false,
+                    false,
+                ),
+                s(
+                    3,
+                    "00003_index_without_transaction.sql",
+                    Some("00003_index_without_transaction.sql"),
+                    true,
+                    true,
+                ),
                 s(4, "00004_seed_up_only.sql", None, false, false),
-                s(10, "00010_add_email.sql", Some("00010_add_email.sql"), false, false),
+                s(
+                    10,
+                    "00010_add_email.sql",
+                    Some("00010_add_email.sql"),
+                    false,
+                    false,
+                ),
             ],
             // goose's statements, each run alone.
             ups: &[
@@ -175,9 +287,27 @@ fn cases() -> Vec<Case> {
             tool: "dbmate",
             options: ReadOptions::new(Format::Dbmate),
             shape: vec![
-                s(20240101000000, "20240101000000_create_users.sql", Some("20240101000000_create_users.sql"), false, false),
-                s(20240102000000, "20240102000000_index_name.sql", Some("20240102000000_index_name.sql"), true, true),
-                s(20240103000000, "20240103000000_seed.sql", Some("20240103000000_seed.sql"), false, false),
+                s(
+                    20240101000000,
+                    "20240101000000_create_users.sql",
+                    Some("20240101000000_create_users.sql"),
+                    false,
+                    false,
+                ),
+                s(
+                    20240102000000,
+                    "20240102000000_index_name.sql",
+                    Some("20240102000000_index_name.sql"),
+                    true,
+                    true,
+                ),
+                s(
+                    20240103000000,
+                    "20240103000000_seed.sql",
+                    Some("20240103000000_seed.sql"),
+                    false,
+                    false,
+                ),
             ],
             ups: &[
                 "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL);",
@@ -192,10 +322,22 @@ fn cases() -> Vec<Case> {
             tool: "golang-migrate",
             options: ReadOptions::new(Format::GolangMigrate),
             shape: vec![
-                s(1, "1_create_users.up.sql", Some("1_create_users.down.sql"), false, false),
+                s(
+                    1,
+                    "1_create_users.up.sql",
+                    Some("1_create_users.down.sql"),
+                    false,
+                    false,
+                ),
                 s(2, "2_add_email.up.sql", None, false, false),
                 s(3, "3_nothing_yet.up.sql", None, false, false),
-                s(10, "10_index_email.up.sql", Some("10_index_email.down.sql"), false, false),
+                s(
+                    10,
+                    "10_index_email.up.sql",
+                    Some("10_index_email.down.sql"),
+                    false,
+                    false,
+                ),
             ],
             ups: &[
                 "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL);",
@@ -255,7 +397,9 @@ fn applied_and_rolled_back_as_the_tool_would() {
         let set = read(case.tool, &case.options);
         let ours = Database::new();
         let mut conn = ours.open();
-        let report = set.run(&mut conn).unwrap_or_else(|e| panic!("{}: {e}", case.tool));
+        let report = set
+            .run(&mut conn)
+            .unwrap_or_else(|e| panic!("{}: {e}", case.tool));
         let applied: Vec<u64> = report.applied.iter().map(|a| a.version).collect();
         let expected: Vec<u64> = case.shape.iter().map(|s| s.0).collect();
         assert_eq!(applied, expected, "{}", case.tool);
@@ -265,15 +409,37 @@ fn applied_and_rolled_back_as_the_tool_would() {
         for sql in case.ups {
             theirs.execute_batch(sql).unwrap();
         }
-        assert_eq!(schema(&conn), schema(&theirs), "{}: schema after up", case.tool);
-        assert_eq!(rows(&conn, case.data), rows(&theirs, case.data), "{}: data", case.tool);
+        assert_eq!(
+            schema(&conn),
+            schema(&theirs),
+            "{}: schema after up",
+            case.tool
+        );
+        assert_eq!(
+            rows(&conn, case.data),
+            rows(&theirs, case.data),
+            "{}: data",
+            case.tool
+        );
 
-        let rolled_back = set.rollback_to(&mut conn, case.rollback_to).unwrap_or_else(|e| panic!("{}: {e}", case.tool));
-        assert_eq!(rolled_back.rolled_back.len(), case.downs.len(), "{}", case.tool);
+        let rolled_back = set
+            .rollback_to(&mut conn, case.rollback_to)
+            .unwrap_or_else(|e| panic!("{}: {e}", case.tool));
+        assert_eq!(
+            rolled_back.rolled_back.len(),
+            case.downs.len(),
+            "{}",
+            case.tool
+        );
         for sql in case.downs {
             theirs.execute_batch(sql).unwrap();
         }
-        assert_eq!(schema(&conn), schema(&theirs), "{}: schema after the downs", case.tool);
+        assert_eq!(
+            schema(&conn),
+            schema(&theirs),
+            "{}: schema after the downs",
+            case.tool
+        );
     }
 }
 
@@ -295,7 +461,9 @@ fn every_tools_fixture_is_recognised_and_the_default_format_refuses_the_one_file
     assert_eq!(guess_format(dir.path()), Some(Format::Refinery));
     let error = Migrations::read_folder(&fixture("goose"), Path::new("goose")).unwrap_err();
     assert!(
-        error.to_string().contains("looks like goose: use format = \"goose\""),
+        error
+            .to_string()
+            .contains("looks like goose: use format = \"goose\""),
         "{error}"
     );
 }
@@ -313,7 +481,11 @@ fn folder(files: &[(&str, &str)]) -> tempfile::TempDir {
 
 fn refused(format: Format, files: &[(&str, &str)]) -> String {
     let dir = folder(files);
-    match Migrations::read_folder_as(dir.path(), Path::new("migrations"), &ReadOptions::new(format)) {
+    match Migrations::read_folder_as(
+        dir.path(),
+        Path::new("migrations"),
+        &ReadOptions::new(format),
+    ) {
         Ok(set) => panic!("{format}: read {} migrations", set.len()),
         Err(error) => error.to_string(),
     }
@@ -322,40 +494,193 @@ fn refused(format: Format, files: &[(&str, &str)]) -> String {
 #[test]
 fn what_each_tool_refuses_or_would_do_differently_is_refused_naming_the_tool() {
     let cases: &[(Format, &[(&str, &str)], &str)] = &[
-        (Format::Diesel, &[("2024-01-01-000000_a/down.sql", "SELECT 1;")], "without `up.sql`"),
-        (Format::Diesel, &[("00000000000000_diesel_initial_setup/up.sql", "SELECT 1;")], "initial_setup"),
-        (Format::Diesel, &[("init_users/up.sql", "SELECT 1;")], "not only digits"),
-        (Format::Diesel, &[("2024-01-01-000000_a/up.sql", "SELECT 1;"), ("2024-01-01-000000_a/metadata.toml", "run_in_transaction = \"no\"")], "run_in_transaction"),
-        (Format::Diesel, &[("2024-01-01-000000_a/up.sql", "SELECT 1;"), ("20240101_b/up.sql", "SELECT 1;"), ("2024-01-01_c/up.sql", "SELECT 1;")], "duplicate version 20240101000000"),
-        (Format::Diesel, &[("x.sql", "SELECT 1;"), ("2024-01-01-000000_a/up.sql", "SELECT 1;")], "diesel would skip this `.sql` file silently"),
-        (Format::Sqlx, &[("0001.sql", "SELECT 1;")], "sqlx would skip"),
-        (Format::Sqlx, &[("x_a.sql", "SELECT 1;")], "sqlx refuses `x` as a version"),
-        (Format::Sqlx, &[("1_a.down.sql", "SELECT 1;")], "a down without an up of version 1"),
-        (Format::Sqlx, &[("1_a.sql", "SELECT 1;"), ("1_a.down.sql", "SELECT 1;")], "takes no down in sqlx's layout"),
-        (Format::Refinery, &[("V1.5__a.sql", "SELECT 1;")], "refinery would skip"),
-        (Format::Refinery, &[("V1__a b.sql", "SELECT 1;")], "refinery would skip"),
-        (Format::Refinery, &[("V1__a.rs", "fn migration() {}")], "refinery Rust migration"),
-        (Format::Refinery, &[("V1__a.sql", "SELECT 1;"), ("sub/U1__b.sql", "SELECT 1;")], "duplicate version 1"),
-        (Format::Flyway, &[("R__views.sql", "SELECT 1;")], "repeatable"),
+        (
+            Format::Diesel,
+            &[("2024-01-01-000000_a/down.sql", "SELECT 1;")],
+            "without `up.sql`",
+        ),
+        (
+            Format::Diesel,
+            &[("00000000000000_diesel_initial_setup/up.sql", "SELECT 1;")],
+            "initial_setup",
+        ),
+        (
+            Format::Diesel,
+            &[("init_users/up.sql", "SELECT 1;")],
+            "not only digits",
+        ),
+        (
+            Format::Diesel,
+            &[
+                ("2024-01-01-000000_a/up.sql", "SELECT 1;"),
+                (
+                    "2024-01-01-000000_a/metadata.toml",
+                    "run_in_transaction = \"no\"",
+                ),
+            ],
+            "run_in_transaction",
+        ),
+        (
+            Format::Diesel,
+            &[
+                ("2024-01-01-000000_a/up.sql", "SELECT 1;"),
+                ("20240101_b/up.sql", "SELECT 1;"),
+                ("2024-01-01_c/up.sql", "SELECT 1;"),
+            ],
+            "duplicate version 20240101000000",
+        ),
+        (
+            Format::Diesel,
+            &[
+                ("x.sql", "SELECT 1;"),
+                ("2024-01-01-000000_a/up.sql", "SELECT 1;"),
+            ],
+            "diesel would skip this `.sql` file silently",
+        ),
+        (
+            Format::Sqlx,
+            &[("0001.sql", "SELECT 1;")],
+            "sqlx would skip",
+        ),
+        (
+            Format::Sqlx,
+            &[("x_a.sql", "SELECT 1;")],
+            "sqlx refuses `x` as a version",
+        ),
+        (
+            Format::Sqlx,
+            &[("1_a.down.sql", "SELECT 1;")],
+            "a down without an up of version 1",
+        ),
+        (
+            Format::Sqlx,
+            &[("1_a.sql", "SELECT 1;"), ("1_a.down.sql", "SELECT 1;")],
+            "takes no down in sqlx's layout",
+        ),
+        (
+            Format::Refinery,
+            &[("V1.5__a.sql", "SELECT 1;")],
+            "refinery would skip",
+        ),
+        (
+            Format::Refinery,
+            &[("V1__a b.sql", "SELECT 1;")],
+            "refinery would skip",
+        ),
+        (
+            Format::Refinery,
+            &[("V1__a.rs", "fn migration() {}")],
+            "refinery Rust migration",
+        ),
+        (
+            Format::Refinery,
+            &[("V1__a.sql", "SELECT 1;"), ("sub/U1__b.sql", "SELECT 1;")],
+            "duplicate version 1",
+        ),
+        (
+            Format::Flyway,
+            &[("R__views.sql", "SELECT 1;")],
+            "repeatable",
+        ),
         (Format::Flyway, &[("V1.1__a.sql", "SELECT 1;")], "has parts"),
-        (Format::Flyway, &[("V1__a.sql", "CREATE TABLE ${t} (x);")], "no value for the Flyway placeholder(s) `${t}`"),
-        (Format::Flyway, &[("U2__a.sql", "SELECT 1;")], "a down without an up of version 2"),
-        (Format::Goose, &[("1_a.sql", "-- +goose Up\nCREATE TABLE a (x)\n")], "missing semicolon"),
-        (Format::Goose, &[("1_a.sql", "CREATE TABLE a (x);\n")], "before `-- +goose Up`"),
+        (
+            Format::Flyway,
+            &[("V1__a.sql", "CREATE TABLE ${t} (x);")],
+            "no value for the Flyway placeholder(s) `${t}`",
+        ),
+        (
+            Format::Flyway,
+            &[("U2__a.sql", "SELECT 1;")],
+            "a down without an up of version 2",
+        ),
+        (
+            Format::Goose,
+            &[("1_a.sql", "-- +goose Up\nCREATE TABLE a (x)\n")],
+            "missing semicolon",
+        ),
+        (
+            Format::Goose,
+            &[("1_a.sql", "CREATE TABLE a (x);\n")],
+            "before `-- +goose Up`",
+        ),
         (Format::Goose, &[("1_a.sql", "")], "no `-- +goose Up`"),
-        (Format::Goose, &[("1_a.sql", "-- +goose Up\nINSERT INTO t VALUES ('a;\nb');\n")], "StatementBegin"),
-        (Format::Goose, &[("a.sql", "-- +goose Up\nSELECT 1;\n")], "goose refuses this name"),
-        (Format::Goose, &[("1_a.go", "package migrations")], "goose Go migration"),
-        (Format::Goose, &[("1_a.sql", "-- +goose Up\nSELECT 1;\n"), ("01_b.sql", "-- +goose Up\nSELECT 2;\n")], "duplicate version 1"),
-        (Format::Dbmate, &[("1_a.sql", "CREATE TABLE a (x);\n")], "no `-- migrate:up`"),
-        (Format::Dbmate, &[("1_a.sql", "-- migrate:up\nCREATE TABLE a (x);\n")], "no `-- migrate:down`"),
-        (Format::Dbmate, &[("1_a.sql", "SELECT 1;\n-- migrate:up\nSELECT 2;\n-- migrate:down\n")], "SQL before `-- migrate:up`"),
-        (Format::Dbmate, &[("9_a.sql", "-- migrate:up\n-- migrate:down\n"), ("10_b.sql", "-- migrate:up\n-- migrate:down\n")], "zero-pad"),
-        (Format::GolangMigrate, &[("1_a.sql", "SELECT 1;")], "golang-migrate would skip"),
-        (Format::GolangMigrate, &[("2_b.down.sql", "SELECT 1;")], "a down without an up of version 2"),
-        (Format::Plain, &[("0001_a.sql", "SELECT 1;"), ("0001_b.sql", "SELECT 2;")], "duplicate version 1"),
-        (Format::Plain, &[("init.sql", "SELECT 1;")], "not a plain numbered migration"),
-        (Format::Plain, &[("0001.sql", "SELECT 1;\0"), ("0002.sql", "-- x\r SELECT 1;")], "NUL byte"),
+        (
+            Format::Goose,
+            &[("1_a.sql", "-- +goose Up\nINSERT INTO t VALUES ('a;\nb');\n")],
+            "StatementBegin",
+        ),
+        (
+            Format::Goose,
+            &[("a.sql", "-- +goose Up\nSELECT 1;\n")],
+            "goose refuses this name",
+        ),
+        (
+            Format::Goose,
+            &[("1_a.go", "package migrations")],
+            "goose Go migration",
+        ),
+        (
+            Format::Goose,
+            &[
+                ("1_a.sql", "-- +goose Up\nSELECT 1;\n"),
+                ("01_b.sql", "-- +goose Up\nSELECT 2;\n"),
+            ],
+            "duplicate version 1",
+        ),
+        (
+            Format::Dbmate,
+            &[("1_a.sql", "CREATE TABLE a (x);\n")],
+            "no `-- migrate:up`",
+        ),
+        (
+            Format::Dbmate,
+            &[("1_a.sql", "-- migrate:up\nCREATE TABLE a (x);\n")],
+            "no `-- migrate:down`",
+        ),
+        (
+            Format::Dbmate,
+            &[(
+                "1_a.sql",
+                "SELECT 1;\n-- migrate:up\nSELECT 2;\n-- migrate:down\n",
+            )],
+            "SQL before `-- migrate:up`",
+        ),
+        (
+            Format::Dbmate,
+            &[
+                ("9_a.sql", "-- migrate:up\n-- migrate:down\n"),
+                ("10_b.sql", "-- migrate:up\n-- migrate:down\n"),
+            ],
+            "zero-pad",
+        ),
+        (
+            Format::GolangMigrate,
+            &[("1_a.sql", "SELECT 1;")],
+            "golang-migrate would skip",
+        ),
+        (
+            Format::GolangMigrate,
+            &[("2_b.down.sql", "SELECT 1;")],
+            "a down without an up of version 2",
+        ),
+        (
+            Format::Plain,
+            &[("0001_a.sql", "SELECT 1;"), ("0001_b.sql", "SELECT 2;")],
+            "duplicate version 1",
+        ),
+        (
+            Format::Plain,
+            &[("init.sql", "SELECT 1;")],
+            "not a plain numbered migration",
+        ),
+        (
+            Format::Plain,
+            &[
+                ("0001.sql", "SELECT 1;\0"),
+                ("0002.sql", "-- x\r SELECT 1;"),
+            ],
+            "NUL byte",
+        ),
     ];
     for (format, files, expected) in cases {
         let message = refused(*format, files);
@@ -366,28 +691,47 @@ fn what_each_tool_refuses_or_would_do_differently_is_refused_naming_the_tool() {
 #[test]
 fn a_zero_byte_diesel_down_that_does_not_restore_the_schema_fails_the_build_time_check() {
     let dir = folder(&[
-        ("2024-01-01-000000_users/up.sql", "CREATE TABLE users (id INTEGER PRIMARY KEY);"),
+        (
+            "2024-01-01-000000_users/up.sql",
+            "CREATE TABLE users (id INTEGER PRIMARY KEY);",
+        ),
         ("2024-01-01-000000_users/down.sql", ""),
     ]);
-    let set = Migrations::read_folder_as(dir.path(), Path::new("migrations"), &ReadOptions::new(Format::Diesel)).unwrap();
+    let set = Migrations::read_folder_as(
+        dir.path(),
+        Path::new("migrations"),
+        &ReadOptions::new(Format::Diesel),
+    )
+    .unwrap();
     let error = migrate::sqlite::verify(&set).unwrap_err();
     assert!(error.to_string().contains("users"), "{error}");
 }
 
 #[test]
 fn the_embedded_set_equals_the_set_read_at_run_time() {
-    const GOOSE: Migrations = migrate::embed_migrations!("tests/fixtures/formats/goose", format = "goose");
-    const DIESEL: Migrations = migrate::embed_migrations!("tests/fixtures/formats/diesel", format = "diesel");
+    const GOOSE: Migrations =
+        migrate::embed_migrations!("tests/fixtures/formats/goose", format = "goose");
+    const DIESEL: Migrations =
+        migrate::embed_migrations!("tests/fixtures/formats/diesel", format = "diesel");
     const FLYWAY: Migrations = migrate::embed_migrations!(
         "tests/fixtures/formats/flyway",
         format = "flyway",
         placeholders(prefix = "app_")
     );
-    for (embedded, tool, format) in [(GOOSE, "goose", Format::Goose), (DIESEL, "diesel", Format::Diesel)] {
-        assert_eq!(embedded.as_slice(), read(tool, &ReadOptions::new(format)).as_slice(), "{tool}");
+    for (embedded, tool, format) in [
+        (GOOSE, "goose", Format::Goose),
+        (DIESEL, "diesel", Format::Diesel),
+    ] {
+        assert_eq!(
+            embedded.as_slice(),
+            read(tool, &ReadOptions::new(format)).as_slice(),
+            "{tool}"
+        );
     }
     let mut flyway = ReadOptions::new(Format::Flyway);
-    flyway.placeholders.insert("prefix".to_owned(), "app_".to_owned());
+    flyway
+        .placeholders
+        .insert("prefix".to_owned(), "app_".to_owned());
     assert_eq!(FLYWAY.as_slice(), read("flyway", &flyway).as_slice());
     // goose's up is its statements, not the file: the down section is not in it.
     assert!(!GOOSE.as_slice()[0].up_sql().unwrap().contains("DROP TABLE"));

@@ -133,7 +133,7 @@ pub struct Folder {
 
     /// The folder's layout, read as that tool reads it: migrate (the default), diesel, sqlx, refinery, flyway, goose, dbmate, golang-migrate or plain
     #[arg(long, value_name = "FORMAT")]
-    pub format: Option<migrate_core::formats::Format>,
+    pub folder_format: Option<migrate_core::formats::Format>,
 
     /// A value for a Flyway `${NAME}` placeholder (repeatable)
     #[arg(long, value_name = "NAME=VALUE", value_parser = placeholder)]

@@ -81,7 +81,7 @@ pub(crate) fn validate(
                 out,
                 error.problems().iter().map(|p| p.to_string()).collect(),
             )?;
-            return Err(crate::run::with_suggestion(error.into(), dir, read));
+            return Err(crate::run::with_suggestion(error, dir, read));
         }
     };
     if !args.no_verify

@@ -252,7 +252,7 @@ pub(crate) fn read_folder(
 ) -> Result<Migrations> {
     // The error names the folder, or the file of each problem.
     let set = Migrations::read_folder_as(dir, dir, read)
-        .map_err(|error| with_suggestion(error.into(), dir, read));
+        .map_err(|error| with_suggestion(error, dir, read));
     match from {
         Some(file) => {
             set.with_context(|| format!("the folder set by `dir` in `{}`", file.display()))
@@ -262,20 +262,59 @@ pub(crate) fn read_folder(
 }
 
 /// The folder's error, with the format the folder looks like when it is
-/// not the one it was read with.
+/// not the one it was read with and that format reads it without a problem.
 pub(crate) fn with_suggestion(
-    error: anyhow::Error,
+    error: migrate_core::folder::FolderError,
     dir: &Path,
     read: &migrate_core::formats::ReadOptions,
 ) -> anyhow::Error {
-    match migrate_core::formats::guess_format(dir) {
-        Some(format) if format != read.format => error.context(format!(
-            "the folder `{}` looks like {format}'s layout: read it with `--format {format}`",
-            dir.display()
-        )),
-        _ => error,
+    use migrate_core::formats::{ReadOptions, guess_format};
+    match guess_format(dir) {
+        Some(format)
+            if format != read.format
+                && migrate_core::formats::read_folder_as(
+                    dir,
+                    dir,
+                    &ReadOptions {
+                        format,
+                        placeholders: read.placeholders.clone(),
+                    },
+                )
+                .is_ok() =>
+        {
+            LooksLike {
+                error,
+                format,
+                dir: dir.to_owned(),
+            }
+            .into()
+        }
+        _ => error.into(),
     }
 }
+
+/// A folder's problems and the format that reads it: the problems, then a
+/// `hint:` line naming `--folder-format`.
+#[derive(Debug)]
+pub(crate) struct LooksLike {
+    error: migrate_core::folder::FolderError,
+    format: migrate_core::formats::Format,
+    dir: PathBuf,
+}
+
+impl std::fmt::Display for LooksLike {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let format = self.format;
+        write!(
+            f,
+            "{}\nhint: the folder `{}` looks like {format}'s layout, which `migrate` reads as {format} does: add `--folder-format {format}`",
+            self.error,
+            self.dir.display()
+        )
+    }
+}
+
+impl std::error::Error for LooksLike {}
 
 impl Db {
     /// Runs the command over the application's `migrations` (usually its

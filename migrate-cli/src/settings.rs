@@ -182,11 +182,15 @@ pub(crate) fn dir<'a>(
     }
 }
 
-/// How to read the folder: `--format` and `--placeholder`s after the
+/// How to read the folder: `--folder-format` and `--placeholder`s after the
 /// subcommand, else before it.
 pub(crate) fn read_options(after: &Folder, before: &Folder) -> migrate_core::formats::ReadOptions {
-    let mut options =
-        migrate_core::formats::ReadOptions::new(after.format.or(before.format).unwrap_or_default());
+    let mut options = migrate_core::formats::ReadOptions::new(
+        after
+            .folder_format
+            .or(before.folder_format)
+            .unwrap_or_default(),
+    );
     for (name, value) in before.placeholder.iter().chain(&after.placeholder) {
         options.placeholders.insert(name.clone(), value.clone());
     }

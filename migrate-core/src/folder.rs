@@ -495,7 +495,7 @@ fn other_tool_fix(tool: &crate::other_tools::OtherTool, up: &str, down: &str) ->
     );
     match tool {
         OtherTool::Goose | OtherTool::Dbmate => format!(
-            "looks like {tool}: use format = \"{tool}\" in `embed_migrations!` (`--format {tool}` on the command line) to read the folder as {tool} does; read as plain SQL, the whole file, its down section too, would run as one up migration (or {split})"
+            "looks like {tool}: use format = \"{tool}\" in `embed_migrations!` (`--folder-format {tool}` on the command line) to read the folder as {tool} does; read as plain SQL, the whole file, its down section too, would run as one up migration (or {split})"
         ),
         _ => format!(
             "`migrate` does not read {tool}'s format yet, and would run the whole file, its down section too, as one up migration: {split}"

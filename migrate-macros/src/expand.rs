@@ -27,8 +27,8 @@ pub fn expand(input: &Input) -> syn::Result<TokenStream> {
     })?;
     let shown = PathBuf::from(input.path.value());
     let dir = Path::new(&manifest_dir).join(&shown);
-    let migrations =
-        Migrations::read_folder_as(&dir, &shown, &input.read).map_err(|error| folder_errors(&error, span))?;
+    let migrations = Migrations::read_folder_as(&dir, &shown, &input.read)
+        .map_err(|error| folder_errors(&error, span))?;
     // An absolute path without `..`, for the files rustc reads: its messages
     // about a Rust migration then name the file plainly. On Windows
     // `canonicalize` gives a `\\?\` verbatim path, and `absolute` already

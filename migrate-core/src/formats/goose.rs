@@ -39,7 +39,9 @@ pub(super) fn goose(reader: &mut Reader<'_>, entries: &[Listed]) {
         if entry.is_dir {
             continue;
         }
-        let Some(extension) = entry.name.rsplit_once('.').map(|(_, e)| e) else { continue };
+        let Some(extension) = entry.name.rsplit_once('.').map(|(_, e)| e) else {
+            continue;
+        };
         if extension != "sql" && extension != "go" {
             continue;
         }
@@ -58,7 +60,9 @@ pub(super) fn goose(reader: &mut Reader<'_>, entries: &[Listed]) {
             }
             continue;
         }
-        let Some(text) = reader.read(&entry.path, &entry.shown) else { continue };
+        let Some(text) = reader.read(&entry.path, &entry.shown) else {
+            continue;
+        };
         let name = entry.name.split_once('_').map_or("", |(_, rest)| rest);
         let name = name.strip_suffix(".sql").unwrap_or(name);
         match parse(&text) {
@@ -155,7 +159,9 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, String> {
                 }
                 Annotation::Down => {
                     if !matches!(state, State::Up | State::EndUp) {
-                        return Err(at("`-- +goose Down` before `-- +goose Up` or inside a StatementBegin block, which goose refuses"));
+                        return Err(at(
+                            "`-- +goose Down` before `-- +goose Up` or inside a StatementBegin block, which goose refuses",
+                        ));
                     }
                     if !buf.trim().is_empty() {
                         return Err(unfinished(buf_line));
@@ -169,7 +175,11 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, String> {
                     state = match state {
                         State::Up | State::EndUp => State::BeginUp,
                         State::Down | State::EndDown => State::BeginDown,
-                        _ => return Err(at("`-- +goose StatementBegin` outside an Up or Down section or inside another block, which goose refuses")),
+                        _ => {
+                            return Err(at(
+                                "`-- +goose StatementBegin` outside an Up or Down section or inside another block, which goose refuses",
+                            ));
+                        }
                     };
                     continue;
                 }
@@ -177,7 +187,11 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, String> {
                     state = match state {
                         State::BeginUp => State::EndUp,
                         State::BeginDown => State::EndDown,
-                        _ => return Err(at("`-- +goose StatementEnd` without its `-- +goose StatementBegin`, which goose refuses")),
+                        _ => {
+                            return Err(at(
+                                "`-- +goose StatementEnd` without its `-- +goose StatementBegin`, which goose refuses",
+                            ));
+                        }
                     };
                 }
                 Annotation::NoTransaction => {
@@ -185,7 +199,9 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, String> {
                     continue;
                 }
                 Annotation::EnvsubOn => {
-                    return Err(at("`-- +goose ENVSUB ON` substitutes environment variables when goose runs, but an embedded migration's SQL is fixed when it is built: write the values into the SQL"));
+                    return Err(at(
+                        "`-- +goose ENVSUB ON` substitutes environment variables when goose runs, but an embedded migration's SQL is fixed when it is built: write the values into the SQL",
+                    ));
                 }
                 Annotation::EnvsubOff => continue,
             }
@@ -204,7 +220,9 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, String> {
             State::Up | State::BeginUp | State::EndUp => &mut up,
             State::Down | State::BeginDown | State::EndDown => &mut down,
             State::Start => {
-                return Err(at("SQL before `-- +goose Up`, which goose refuses: start the file with `-- +goose Up`"));
+                return Err(at(
+                    "SQL before `-- +goose Up`, which goose refuses: start the file with `-- +goose Up`",
+                ));
             }
         };
         match state {
@@ -215,7 +233,11 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, String> {
             State::EndUp | State::EndDown => {
                 store(target, &buf, buf_line)?;
                 buf.clear();
-                state = if state == State::EndUp { State::Up } else { State::Down };
+                state = if state == State::EndUp {
+                    State::Up
+                } else {
+                    State::Down
+                };
             }
             _ => {}
         }
@@ -237,7 +259,9 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, String> {
 
 /// goose's error for text after a section's last statement.
 fn unfinished(line: usize) -> String {
-    format!("line {line}: SQL that no line ending in `;` ends, which goose refuses (\"unexpected unfinished SQL query: missing semicolon?\"): end the statement with `;` at the end of its line")
+    format!(
+        "line {line}: SQL that no line ending in `;` ends, which goose refuses (\"unexpected unfinished SQL query: missing semicolon?\"): end the statement with `;` at the end of its line"
+    )
 }
 
 /// Stores a statement (trimmed; an empty one is nothing to run), refusing
@@ -248,7 +272,9 @@ fn store(target: &mut Vec<String>, buf: &str, line: usize) -> Result<(), String>
         return Ok(());
     }
     if ends_open(statement) {
-        return Err(format!("line {line}: goose ends this statement at a line ending in `;` that is inside a string or a block comment, and would run the part before it alone: wrap the statement in `-- +goose StatementBegin` and `-- +goose StatementEnd`"));
+        return Err(format!(
+            "line {line}: goose ends this statement at a line ending in `;` that is inside a string or a block comment, and would run the part before it alone: wrap the statement in `-- +goose StatementBegin` and `-- +goose StatementEnd`"
+        ));
     }
     target.push(statement.to_owned());
     Ok(())
@@ -311,8 +337,15 @@ fn ends_open(sql: &str) -> bool {
                 continue;
             }
         };
-        let from = if close == b"*/" || close == b"\n" { i + 2 } else { i + 1 };
-        match bytes[from.min(bytes.len())..].windows(close.len()).position(|w| w == close) {
+        let from = if close == b"*/" || close == b"\n" {
+            i + 2
+        } else {
+            i + 1
+        };
+        match bytes[from.min(bytes.len())..]
+            .windows(close.len())
+            .position(|w| w == close)
+        {
             Some(at) => i = from + at + close.len(),
             // A `--` comment may end the text; anything else is open.
             None => return close != b"\n",
@@ -360,13 +393,28 @@ mod tests {
             ("CREATE TABLE a (x);\n", "SQL before `-- +goose Up`"),
             ("", "no `-- +goose Up`"),
             ("-- +goose Up\nCREATE TABLE a (x)\n", "missing semicolon"),
-            ("-- +goose Up\nSELECT 1;\n-- +goose Down\nDROP TABLE a\n", "missing semicolon"),
-            ("-- +goose Up\nSELECT 1\n-- +goose Down\n", "missing semicolon"),
+            (
+                "-- +goose Up\nSELECT 1;\n-- +goose Down\nDROP TABLE a\n",
+                "missing semicolon",
+            ),
+            (
+                "-- +goose Up\nSELECT 1\n-- +goose Down\n",
+                "missing semicolon",
+            ),
             (" -- +goose Up\n", "leading whitespace"),
             ("-- +goose Upp\n", "not a goose annotation"),
-            ("-- +goose Up\n-- +goose StatementBegin\nSELECT 1;\n", "without its `-- +goose StatementEnd`"),
-            ("-- +goose Up\nINSERT INTO a VALUES ('x;\ny');\n", "inside a string"),
-            ("-- +goose ENVSUB ON\n-- +goose Up\nSELECT 1;\n", "environment variables"),
+            (
+                "-- +goose Up\n-- +goose StatementBegin\nSELECT 1;\n",
+                "without its `-- +goose StatementEnd`",
+            ),
+            (
+                "-- +goose Up\nINSERT INTO a VALUES ('x;\ny');\n",
+                "inside a string",
+            ),
+            (
+                "-- +goose ENVSUB ON\n-- +goose Up\nSELECT 1;\n",
+                "environment variables",
+            ),
             ("-- +goose Up\n-- +goose Up\n", "second `-- +goose Up`"),
         ] {
             let error = parse(text).unwrap_err();

@@ -15,8 +15,8 @@ use crate::other_tools::{OtherTool, find_other_tool};
 /// goose annotation goose's, with `-- migrate:up` dbmate's; `R__`, `U<n>__`
 /// or dotted `V<n>.<m>__` names, or a `${`, Flyway's; `V<n>__` names
 /// refinery's; a file starting `-- no-transaction` sqlx's; only
-/// `<n>.sql`-style names without a name part, or with gaps in their
-/// numbers, plain.
+/// `<n>.sql`-style names without a name part (or `_up` / `_down` only),
+/// plain.
 ///
 /// # Examples
 ///
@@ -66,12 +66,19 @@ pub fn guess_format(dir: &Path) -> Option<Format> {
     let versioned = |name: &str, prefix: char| {
         name.strip_prefix(prefix)
             .and_then(|rest| rest.split_once("__"))
-            .is_some_and(|(v, _)| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'_'))
+            .is_some_and(|(v, _)| {
+                !v.is_empty()
+                    && v.bytes()
+                        .all(|b| b.is_ascii_digit() || b == b'.' || b == b'_')
+            })
     };
     if sql.iter().any(|name| {
         name.starts_with("R__")
             || versioned(name, 'U')
-            || (versioned(name, 'V') && name[1..].split_once("__").is_some_and(|(v, _)| !v.bytes().all(|b| b.is_ascii_digit())))
+            || (versioned(name, 'V')
+                && name[1..]
+                    .split_once("__")
+                    .is_some_and(|(v, _)| !v.bytes().all(|b| b.is_ascii_digit())))
     }) || (sql.iter().any(|name| versioned(name, 'V')) && texts.iter().any(|t| t.contains("${")))
     {
         return Some(Format::Flyway);
@@ -85,29 +92,21 @@ pub fn guess_format(dir: &Path) -> Option<Format> {
     let plain = |name: &&str| {
         let stem = name.strip_suffix(".sql").unwrap_or(name);
         let (digits, rest) = super::leading_digits(stem);
-        !digits.is_empty() && (rest.is_empty() || rest.eq_ignore_ascii_case("_up") || rest.eq_ignore_ascii_case("_down") || rest.eq_ignore_ascii_case(".up") || rest.eq_ignore_ascii_case(".down"))
+        !digits.is_empty()
+            && (rest.is_empty()
+                || rest.eq_ignore_ascii_case("_up")
+                || rest.eq_ignore_ascii_case("_down")
+                || rest.eq_ignore_ascii_case(".up")
+                || rest.eq_ignore_ascii_case(".down"))
     };
     if !sql.is_empty() && sql.iter().any(plain) {
         return Some(Format::Plain);
     }
-    if sql.iter().any(|name| name.ends_with("_up.sql") || name.ends_with("_down.sql")) {
-        return Some(Format::Plain);
-    }
-    // Numbered names with gaps, not timestamps: a plain sequence.
-    let numbers: Vec<u64> = sql
+    if sql
         .iter()
-        .filter_map(|name| {
-            let (digits, _) = super::leading_digits(name);
-            (digits.len() < 14).then(|| digits.parse().ok()).flatten()
-        })
-        .collect();
-    if numbers.len() == sql.len() && numbers.len() > 1 {
-        let mut sorted = numbers.clone();
-        sorted.sort_unstable();
-        sorted.dedup();
-        if sorted.len() == numbers.len() && sorted.windows(2).any(|w| w[1] > w[0] + 1) {
-            return Some(Format::Plain);
-        }
+        .any(|name| name.ends_with("_up.sql") || name.ends_with("_down.sql"))
+    {
+        return Some(Format::Plain);
     }
     None
 }

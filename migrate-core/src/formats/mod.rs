@@ -49,7 +49,7 @@ pub use guess::guess_format;
 /// Which tool's layout a migrations folder is in.
 ///
 /// Spelled as in `embed_migrations!("migrations", format = "diesel")` and
-/// `--format diesel`: see [`Format::NAMES`].
+/// `--folder-format diesel` on the command line: see [`Format::NAMES`].
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Format {
@@ -311,7 +311,14 @@ impl Reader<'_> {
         Some(out)
     }
 
-    fn list_into(&mut self, dir: &Path, shown: &Path, prefix: &str, walk: bool, out: &mut Vec<Listed>) {
+    fn list_into(
+        &mut self,
+        dir: &Path,
+        shown: &Path,
+        prefix: &str,
+        walk: bool,
+        out: &mut Vec<Listed>,
+    ) {
         let listing = match fs::read_dir(dir) {
             Ok(listing) => listing,
             Err(error) => {

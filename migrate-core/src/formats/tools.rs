@@ -39,7 +39,11 @@ pub(super) fn diesel(reader: &mut Reader<'_>, _dir: &Path, entries: &[Listed]) {
     for entry in entries {
         if !entry.is_dir {
             if entry.name.ends_with(".sql") {
-                skipped(reader, entry, "diesel reads only folders `<version>_<name>/up.sql`");
+                skipped(
+                    reader,
+                    entry,
+                    "diesel reads only folders `<version>_<name>/up.sql`",
+                );
             }
             continue;
         }
@@ -173,7 +177,11 @@ pub(super) fn sqlx(reader: &mut Reader<'_>, entries: &[Listed]) {
         if !rest.ends_with(".sql") {
             continue;
         }
-        let version = match version_text.parse::<i64>().map_err(|_| "not an integer").and_then(|_| number(version_text)) {
+        let version = match version_text
+            .parse::<i64>()
+            .map_err(|_| "not an integer")
+            .and_then(|_| number(version_text))
+        {
             Ok(version) => version,
             Err(why) => {
                 reader.refuse(&entry.shown, format!("sqlx refuses `{version_text}` as a version ({why}): start the file name with the version, e.g. `20240131120000_create_users.sql`"));
@@ -205,7 +213,12 @@ pub(super) fn sqlx(reader: &mut Reader<'_>, entries: &[Listed]) {
             down: None,
         });
     }
-    pair_downs(reader, downs, |up_file| up_file.ends_with(".up.sql"), "`<version>_<name>.up.sql`");
+    pair_downs(
+        reader,
+        downs,
+        |up_file| up_file.ends_with(".up.sql"),
+        "`<version>_<name>.up.sql`",
+    );
 }
 
 /// The files of the listing (a subfolder is not read by these tools; a
@@ -259,23 +272,29 @@ fn pair_downs(
 /// compiled against refinery's API.
 pub(super) fn refinery(reader: &mut Reader<'_>, entries: &[Listed]) {
     for entry in entries {
-        let Some((stem, extension)) = entry.name.rsplit_once('.') else { continue };
+        let Some((stem, extension)) = entry.name.rsplit_once('.') else {
+            continue;
+        };
         if extension != "sql" && extension != "rs" {
             continue;
         }
-        let parsed = stem
-            .strip_prefix(['U', 'V'])
-            .map(leading_digits)
-            .and_then(|(digits, rest)| {
-                let name = rest.strip_prefix("__")?;
-                (!digits.is_empty()
-                    && !name.is_empty()
-                    && name.chars().all(|c| c.is_alphanumeric() || c == '_'))
-                .then_some((digits, name))
-            });
+        let parsed =
+            stem.strip_prefix(['U', 'V'])
+                .map(leading_digits)
+                .and_then(|(digits, rest)| {
+                    let name = rest.strip_prefix("__")?;
+                    (!digits.is_empty()
+                        && !name.is_empty()
+                        && name.chars().all(|c| c.is_alphanumeric() || c == '_'))
+                    .then_some((digits, name))
+                });
         let Some((digits, name)) = parsed else {
             if extension == "sql" {
-                skipped(reader, entry, "refinery's names are `V<version>__<name>.sql` or `U<version>__<name>.sql`, the name letters, digits and `_` only; it logs a warning");
+                skipped(
+                    reader,
+                    entry,
+                    "refinery's names are `V<version>__<name>.sql` or `U<version>__<name>.sql`, the name letters, digits and `_` only; it logs a warning",
+                );
             }
             continue;
         };
@@ -283,14 +302,23 @@ pub(super) fn refinery(reader: &mut Reader<'_>, entries: &[Listed]) {
             reader.refuse(&entry.shown, "a refinery Rust migration, compiled against refinery's API: rewrite it as SQL, or as a `migrate` Rust migration in a folder of `migrate`'s own format");
             continue;
         }
-        let version = match digits.parse::<i64>().map_err(|_| "too large").and_then(|_| number(digits)) {
+        let version = match digits
+            .parse::<i64>()
+            .map_err(|_| "too large")
+            .and_then(|_| number(digits))
+        {
             Ok(version) => version,
             Err(why) => {
-                reader.refuse(&entry.shown, format!("refinery cannot use version `{digits}` ({why}): renumber the file"));
+                reader.refuse(
+                    &entry.shown,
+                    format!("refinery cannot use version `{digits}` ({why}): renumber the file"),
+                );
                 continue;
             }
         };
-        let Some(text) = reader.read(&entry.path, &entry.shown) else { continue };
+        let Some(text) = reader.read(&entry.path, &entry.shown) else {
+            continue;
+        };
         reader.found.push(Found {
             version,
             name: name.to_owned(),
@@ -317,14 +345,23 @@ pub(super) fn flyway(reader: &mut Reader<'_>, entries: &[Listed]) {
     let conf: Vec<&str> = entries.iter().map(|e| e.rel.as_str()).collect();
     let mut downs = BTreeMap::new();
     for entry in entries {
-        let Some(stem) = entry.name.strip_suffix(".sql") else { continue };
+        let Some(stem) = entry.name.strip_suffix(".sql") else {
+            continue;
+        };
         if stem.starts_with("R__") {
             reader.refuse(&entry.shown, "a Flyway repeatable migration (`R__`), run again whenever it changes: `migrate` has no repeatable migrations; make it a versioned migration `V<next>__…` and write each later change as a new version");
             continue;
         }
-        let parsed = stem.strip_prefix(['V', 'U']).and_then(|rest| rest.split_once("__"));
-        let Some((version_text, name)) = parsed.filter(|(v, n)| !v.is_empty() && !n.is_empty()) else {
-            skipped(reader, entry, "Flyway's names are `V<version>__<description>.sql`, `U<version>__<description>.sql` or `R__<description>.sql`");
+        let parsed = stem
+            .strip_prefix(['V', 'U'])
+            .and_then(|rest| rest.split_once("__"));
+        let Some((version_text, name)) = parsed.filter(|(v, n)| !v.is_empty() && !n.is_empty())
+        else {
+            skipped(
+                reader,
+                entry,
+                "Flyway's names are `V<version>__<description>.sql`, `U<version>__<description>.sql` or `R__<description>.sql`",
+            );
             continue;
         };
         if !version_text.bytes().all(|b| b.is_ascii_digit()) {
@@ -338,8 +375,12 @@ pub(super) fn flyway(reader: &mut Reader<'_>, entries: &[Listed]) {
                 continue;
             }
         };
-        let Some(text) = reader.read(&entry.path, &entry.shown) else { continue };
-        let Some(replaced) = replace_placeholders(reader, &text, entry) else { continue };
+        let Some(text) = reader.read(&entry.path, &entry.shown) else {
+            continue;
+        };
+        let Some(replaced) = replace_placeholders(reader, &text, entry) else {
+            continue;
+        };
         let no_transaction = flyway_conf_no_transaction(reader, entry, &conf);
         let step = Sql {
             sql: replaced,
@@ -404,7 +445,9 @@ fn flyway_conf_no_transaction(reader: &mut Reader<'_>, entry: &Listed, rels: &[&
     }
     let path = entry.path.with_file_name(format!("{}.conf", entry.name));
     let shown = entry.shown.with_file_name(format!("{}.conf", entry.name));
-    let Some(text) = reader.read(&path, &shown) else { return false };
+    let Some(text) = reader.read(&path, &shown) else {
+        return false;
+    };
     text.lines().any(|line| {
         line.split_once('=').is_some_and(|(key, value)| {
             key.trim() == "executeInTransaction" && value.trim().eq_ignore_ascii_case("false")
@@ -426,7 +469,11 @@ pub(super) fn dbmate(reader: &mut Reader<'_>, entries: &[Listed]) {
         }
         let (digits, rest) = leading_digits(&entry.name);
         if digits.is_empty() {
-            skipped(reader, entry, "dbmate's files start with their version digits");
+            skipped(
+                reader,
+                entry,
+                "dbmate's files start with their version digits",
+            );
             continue;
         }
         let version = match number(digits) {
@@ -442,13 +489,19 @@ pub(super) fn dbmate(reader: &mut Reader<'_>, entries: &[Listed]) {
             reader.refuse(&entry.shown, format!("dbmate applies files in name order, and this one comes after `{}` though its version is lower: zero-pad the versions so that the two orders agree", before_entry.shown.display()));
         }
         previous = Some((version, entry));
-        let Some(text) = reader.read(&entry.path, &entry.shown) else { continue };
+        let Some(text) = reader.read(&entry.path, &entry.shown) else {
+            continue;
+        };
         let name = rest.strip_prefix('_').unwrap_or(rest);
         let name = name.strip_suffix(".sql").unwrap_or(name);
         match dbmate_sections(&text) {
             Ok((up, down)) => reader.found.push(Found {
                 version,
-                name: if name.is_empty() { digits.to_owned() } else { name.to_owned() },
+                name: if name.is_empty() {
+                    digits.to_owned()
+                } else {
+                    name.to_owned()
+                },
                 file: entry.rel.clone(),
                 shown: entry.shown.clone(),
                 up,
@@ -463,7 +516,9 @@ pub(super) fn dbmate(reader: &mut Reader<'_>, entries: &[Listed]) {
 /// Whether `line` is a dbmate marker `--\s*migrate:<word>` followed by
 /// whitespace or its end; returns its options' `transaction:false`.
 fn dbmate_marker(line: &str, word: &str) -> Option<bool> {
-    let rest = line.strip_prefix("--")?.trim_start_matches([' ', '\t', '\u{b}', '\u{c}', '\r']);
+    let rest = line
+        .strip_prefix("--")?
+        .trim_start_matches([' ', '\t', '\u{b}', '\u{c}', '\r']);
     let rest = rest.strip_prefix("migrate:")?.strip_prefix(word)?;
     if !(rest.is_empty() || rest.starts_with(char::is_whitespace)) {
         return None;
@@ -498,7 +553,9 @@ fn dbmate_sections(text: &str) -> Result<(Sql, Sql), String> {
         let t = l.trim();
         !t.is_empty() && !t.starts_with("--")
     }) {
-        return Err("SQL before `-- migrate:up`, which dbmate refuses: move it below the marker".to_owned());
+        return Err(
+            "SQL before `-- migrate:up`, which dbmate refuses: move it below the marker".to_owned(),
+        );
     }
     if ups.len() > 1 {
         return Err("several `-- migrate:up` sections in one file: `migrate` reads one up and one down per file; split the file, one version per section".to_owned());
@@ -532,7 +589,9 @@ fn dbmate_sections(text: &str) -> Result<(Sql, Sql), String> {
 pub(super) fn golang_migrate(reader: &mut Reader<'_>, entries: &[Listed]) {
     let mut downs = BTreeMap::new();
     for entry in files(entries, reader) {
-        let Some(stem) = entry.name.strip_suffix(".sql") else { continue };
+        let Some(stem) = entry.name.strip_suffix(".sql") else {
+            continue;
+        };
         let (digits, rest) = leading_digits(stem);
         let parsed = rest.strip_prefix('_').and_then(|rest| {
             rest.strip_suffix(".up")
@@ -540,7 +599,11 @@ pub(super) fn golang_migrate(reader: &mut Reader<'_>, entries: &[Listed]) {
                 .or_else(|| rest.strip_suffix(".down").map(|name| (name, false)))
         });
         let Some((name, is_up)) = parsed.filter(|_| !digits.is_empty()) else {
-            skipped(reader, entry, "golang-migrate's names are `<version>_<name>.up.sql` and `<version>_<name>.down.sql`");
+            skipped(
+                reader,
+                entry,
+                "golang-migrate's names are `<version>_<name>.up.sql` and `<version>_<name>.down.sql`",
+            );
             continue;
         };
         let version = match number(digits) {
@@ -550,14 +613,20 @@ pub(super) fn golang_migrate(reader: &mut Reader<'_>, entries: &[Listed]) {
                 continue;
             }
         };
-        let Some(text) = reader.read(&entry.path, &entry.shown) else { continue };
+        let Some(text) = reader.read(&entry.path, &entry.shown) else {
+            continue;
+        };
         if !is_up {
             downs.insert(version, (entry, name.to_owned(), sql(&text)));
             continue;
         }
         reader.found.push(Found {
             version,
-            name: if name.is_empty() { digits.to_owned() } else { name.to_owned() },
+            name: if name.is_empty() {
+                digits.to_owned()
+            } else {
+                name.to_owned()
+            },
             file: entry.rel.clone(),
             shown: entry.shown.clone(),
             up: sql(&text),
@@ -576,7 +645,9 @@ pub(super) fn golang_migrate(reader: &mut Reader<'_>, entries: &[Listed]) {
 pub(super) fn plain(reader: &mut Reader<'_>, entries: &[Listed]) {
     let mut downs = BTreeMap::new();
     for entry in files(entries, reader) {
-        let Some(stem) = entry.name.strip_suffix(".sql") else { continue };
+        let Some(stem) = entry.name.strip_suffix(".sql") else {
+            continue;
+        };
         let (digits, rest) = leading_digits(stem);
         if digits.is_empty() || !(rest.is_empty() || rest.starts_with(['_', '-', '.', ' '])) {
             reader.refuse(&entry.shown, "not a plain numbered migration: name it `<number>.sql` or `<number>_<name>.sql`, or move it out of the folder");
@@ -591,14 +662,20 @@ pub(super) fn plain(reader: &mut Reader<'_>, entries: &[Listed]) {
         };
         let name = rest.get(1..).unwrap_or("");
         let (name, role) = split_role(name);
-        let Some(text) = reader.read(&entry.path, &entry.shown) else { continue };
+        let Some(text) = reader.read(&entry.path, &entry.shown) else {
+            continue;
+        };
         if role == Some(false) {
             downs.insert(version, (entry, name.to_owned(), sql(&text)));
             continue;
         }
         reader.found.push(Found {
             version,
-            name: if name.is_empty() { digits.to_owned() } else { name.to_owned() },
+            name: if name.is_empty() {
+                digits.to_owned()
+            } else {
+                name.to_owned()
+            },
             file: entry.rel.clone(),
             shown: entry.shown.clone(),
             up: sql(&text),
@@ -606,7 +683,12 @@ pub(super) fn plain(reader: &mut Reader<'_>, entries: &[Listed]) {
             down: None,
         });
     }
-    pair_downs(reader, downs, |_| true, "`<number>_up.sql` or `<number>.sql`");
+    pair_downs(
+        reader,
+        downs,
+        |_| true,
+        "`<number>_up.sql` or `<number>.sql`",
+    );
 }
 
 /// A plain name without its `up` / `down` ending: `Some(true)` for up,
