@@ -493,7 +493,9 @@ fn refused(format: Format, files: &[(&str, &str)]) -> String {
 
 #[test]
 fn what_each_tool_refuses_or_would_do_differently_is_refused_naming_the_tool() {
-    let cases: &[(Format, &[(&str, &str)], &str)] = &[
+    // The format, the folder's files, what the refusal says.
+    type Refusal<'a> = (Format, &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Refusal<'_>] = &[
         (
             Format::Diesel,
             &[("2024-01-01-000000_a/down.sql", "SELECT 1;")],

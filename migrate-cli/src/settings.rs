@@ -351,7 +351,7 @@ mod tests {
 
         let folder = |dir: Option<&str>| Folder {
             dir: dir.map(PathBuf::from),
-            config: None,
+            ..Folder::default()
         };
         assert_eq!(
             dir(&folder(None), &folder(None), Some(&file)),
