@@ -118,6 +118,10 @@ pub struct Source {
     /// The folder and the configuration file.
     #[command(flatten)]
     pub folder: Folder,
+
+    /// The folder's layout.
+    #[command(flatten)]
+    pub layout: Layout,
 }
 
 /// Where the standalone binary finds the folder and its settings.
@@ -130,7 +134,12 @@ pub struct Folder {
     /// The settings file [default: migrate.toml in the current folder, if there is one]
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
 
+/// How the commands that read the folder's migrations read it: in which
+/// tool's layout, with which Flyway placeholder values.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Layout {
     /// The folder's layout, read as that tool reads it: migrate (the default), diesel, sqlx, refinery, flyway, goose, dbmate, golang-migrate or plain
     #[arg(long, value_name = "FORMAT")]
     pub folder_format: Option<migrate_core::formats::Format>,
@@ -248,6 +257,10 @@ pub struct ValidateArgs {
     /// The folder.
     #[command(flatten)]
     pub folder: Folder,
+
+    /// The folder's layout.
+    #[command(flatten)]
+    pub layout: Layout,
 
     /// How to print.
     #[command(flatten)]

@@ -144,7 +144,7 @@ impl Cli {
             }
             Command::Validate(args) => {
                 let (dir, options) = self.folder_settings(&args.folder, &args.output)?;
-                let read = settings::read_options(&args.folder, &self.source.folder);
+                let read = settings::read_options(&args.layout, &self.source.layout);
                 commands::validate(&dir, &read, args, &options, out)
             }
             Command::Db(command) => {
@@ -157,7 +157,7 @@ impl Cli {
                     command.logs(),
                 );
                 let (dir, dir_from) = settings::dir(&source.folder, before, config.as_ref());
-                let read = settings::read_options(&source.folder, before);
+                let read = settings::read_options(&source.layout, &self.source.layout);
                 let migrations = read_folder(&dir, dir_from, &read)?;
                 let given = settings::database(
                     source

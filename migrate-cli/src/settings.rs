@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow, bail};
 use serde::Deserialize;
 
-use crate::args::{Folder, Format, Options};
+use crate::args::{Folder, Format, Layout, Options};
 
 /// The variable naming the database, as for sqlx-cli and diesel.
 const DATABASE_URL: &str = "DATABASE_URL";
@@ -184,7 +184,7 @@ pub(crate) fn dir<'a>(
 
 /// How to read the folder: `--folder-format` and `--placeholder`s after the
 /// subcommand, else before it.
-pub(crate) fn read_options(after: &Folder, before: &Folder) -> migrate_core::formats::ReadOptions {
+pub(crate) fn read_options(after: &Layout, before: &Layout) -> migrate_core::formats::ReadOptions {
     let mut options = migrate_core::formats::ReadOptions::new(
         after
             .folder_format
@@ -351,7 +351,7 @@ mod tests {
 
         let folder = |dir: Option<&str>| Folder {
             dir: dir.map(PathBuf::from),
-            ..Folder::default()
+            config: None,
         };
         assert_eq!(
             dir(&folder(None), &folder(None), Some(&file)),
