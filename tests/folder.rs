@@ -430,9 +430,16 @@ fn another_tools_one_file_format_is_one_error_per_file_naming_line_and_tool() {
         ("00006_other.sql", 1, "-- +Dbup Up", "the section marker of another tool (`+Dbup`)", "that tool", "00006_other"),
     ]
     .map(|(file, line, text, what, tool, stem)| {
-        format!(
-            "`migrations/{file}`, line {line}: `{text}` is {what}; `migrate` does not read {tool}'s format yet, and would run the whole file, its down section too, as one up migration: move the up section into `{stem}.up.sql` and the down section, if any, into `{stem}.down.sql`, without the markers"
-        )
+        let split = format!("move the up section into `{stem}.up.sql` and the down section, if any, into `{stem}.down.sql`, without the markers");
+        match tool {
+            // The formats `migrate` reads: named, with the split as the other way.
+            "goose" | "dbmate" => format!(
+                "`migrations/{file}`, line {line}: `{text}` is {what}; looks like {tool}: use format = \"{tool}\" in `embed_migrations!` (`--folder-format {tool}` on the command line) to read the folder as {tool} does; read as plain SQL, the whole file, its down section too, would run as one up migration (or {split})"
+            ),
+            _ => format!(
+                "`migrations/{file}`, line {line}: `{text}` is {what}; `migrate` does not read {tool}'s format yet, and would run the whole file, its down section too, as one up migration: {split}"
+            ),
+        }
     });
     assert_eq!(problems(&folder), expected);
 

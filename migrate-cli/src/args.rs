@@ -118,6 +118,10 @@ pub struct Source {
     /// The folder and the configuration file.
     #[command(flatten)]
     pub folder: Folder,
+
+    /// The folder's layout.
+    #[command(flatten)]
+    pub layout: Layout,
 }
 
 /// Where the standalone binary finds the folder and its settings.
@@ -130,6 +134,27 @@ pub struct Folder {
     /// The settings file [default: migrate.toml in the current folder, if there is one]
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+/// How the commands that read the folder's migrations read it: in which
+/// tool's layout, with which Flyway placeholder values.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Layout {
+    /// The folder's layout, read as that tool reads it: migrate (the default), diesel, sqlx, refinery, flyway, goose, dbmate, golang-migrate or plain
+    #[arg(long, value_name = "FORMAT")]
+    pub folder_format: Option<migrate_core::formats::Format>,
+
+    /// A value for a Flyway `${NAME}` placeholder (repeatable)
+    #[arg(long, value_name = "NAME=VALUE", value_parser = placeholder)]
+    pub placeholder: Vec<(String, String)>,
+}
+
+/// `NAME=VALUE` of `--placeholder`.
+fn placeholder(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!("`{text}` is not NAME=VALUE")),
+    }
 }
 
 /// No source: the mounted commands run over the application's embedded set
@@ -232,6 +257,10 @@ pub struct ValidateArgs {
     /// The folder.
     #[command(flatten)]
     pub folder: Folder,
+
+    /// The folder's layout.
+    #[command(flatten)]
+    pub layout: Layout,
 
     /// How to print.
     #[command(flatten)]

@@ -55,6 +55,7 @@ pub(crate) fn new(
 /// words.
 pub(crate) fn validate(
     dir: &Path,
+    read: &migrate_core::formats::ReadOptions,
     args: &ValidateArgs,
     options: &Settings,
     out: &mut dyn Write,
@@ -73,14 +74,14 @@ pub(crate) fn validate(
         }
         Ok(())
     };
-    let set = match Migrations::from_folder(dir) {
+    let set = match Migrations::read_folder_as(dir, dir, read) {
         Ok(set) => set,
         Err(error) => {
             invalid(
                 out,
                 error.problems().iter().map(|p| p.to_string()).collect(),
             )?;
-            return Err(error.into());
+            return Err(crate::run::with_suggestion(error, dir, read));
         }
     };
     if !args.no_verify

@@ -130,6 +130,7 @@ pub(crate) fn message(error: &anyhow::Error) -> String {
         message.push_str(&cause.to_string());
         if cause.is::<Error>()
             || cause.is::<FolderError>()
+            || cause.is::<crate::run::LooksLike>()
             || cause.is::<SqliteError>()
             || cause.is::<InFolderWords>()
         {

@@ -144,7 +144,8 @@ impl Cli {
             }
             Command::Validate(args) => {
                 let (dir, options) = self.folder_settings(&args.folder, &args.output)?;
-                commands::validate(&dir, args, &options, out)
+                let read = settings::read_options(&args.layout, &self.source.layout);
+                commands::validate(&dir, &read, args, &options, out)
             }
             Command::Db(command) => {
                 let source = command.source();
@@ -156,7 +157,8 @@ impl Cli {
                     command.logs(),
                 );
                 let (dir, dir_from) = settings::dir(&source.folder, before, config.as_ref());
-                let migrations = read_folder(&dir, dir_from)?;
+                let read = settings::read_options(&source.layout, &self.source.layout);
+                let migrations = read_folder(&dir, dir_from, &read)?;
                 let given = settings::database(
                     source
                         .database
@@ -243,9 +245,14 @@ fn man(args: &ManArgs, out: &mut dyn Write) -> Result<()> {
 ///
 /// Every problem in the folder, each naming its file (and the folder's
 /// absolute path when it is missing).
-pub(crate) fn read_folder(dir: &Path, from: Option<&Path>) -> Result<Migrations> {
+pub(crate) fn read_folder(
+    dir: &Path,
+    from: Option<&Path>,
+    read: &migrate_core::formats::ReadOptions,
+) -> Result<Migrations> {
     // The error names the folder, or the file of each problem.
-    let set = Migrations::from_folder(dir);
+    let set = Migrations::read_folder_as(dir, dir, read)
+        .map_err(|error| with_suggestion(error, dir, read));
     match from {
         Some(file) => {
             set.with_context(|| format!("the folder set by `dir` in `{}`", file.display()))
@@ -253,6 +260,61 @@ pub(crate) fn read_folder(dir: &Path, from: Option<&Path>) -> Result<Migrations>
         None => Ok(set?),
     }
 }
+
+/// The folder's error, with the format the folder looks like when it is
+/// not the one it was read with and that format reads it without a problem.
+pub(crate) fn with_suggestion(
+    error: migrate_core::folder::FolderError,
+    dir: &Path,
+    read: &migrate_core::formats::ReadOptions,
+) -> anyhow::Error {
+    use migrate_core::formats::{ReadOptions, guess_format};
+    match guess_format(dir) {
+        Some(format)
+            if format != read.format
+                && migrate_core::formats::read_folder_as(
+                    dir,
+                    dir,
+                    &ReadOptions {
+                        format,
+                        placeholders: read.placeholders.clone(),
+                    },
+                )
+                .is_ok() =>
+        {
+            LooksLike {
+                error,
+                format,
+                dir: dir.to_owned(),
+            }
+            .into()
+        }
+        _ => error.into(),
+    }
+}
+
+/// A folder's problems and the format that reads it: the problems, then a
+/// `hint:` line naming `--folder-format`.
+#[derive(Debug)]
+pub(crate) struct LooksLike {
+    error: migrate_core::folder::FolderError,
+    format: migrate_core::formats::Format,
+    dir: PathBuf,
+}
+
+impl std::fmt::Display for LooksLike {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let format = self.format;
+        write!(
+            f,
+            "{}\nhint: the folder `{}` looks like {format}'s layout, which `migrate` reads as {format} does: add `--folder-format {format}`",
+            self.error,
+            self.dir.display()
+        )
+    }
+}
+
+impl std::error::Error for LooksLike {}
 
 impl Db {
     /// Runs the command over the application's `migrations` (usually its

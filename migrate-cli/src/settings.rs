@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow, bail};
 use serde::Deserialize;
 
-use crate::args::{Folder, Format, Options};
+use crate::args::{Folder, Format, Layout, Options};
 
 /// The variable naming the database, as for sqlx-cli and diesel.
 const DATABASE_URL: &str = "DATABASE_URL";
@@ -180,6 +180,21 @@ pub(crate) fn dir<'a>(
         Some((config, dir)) => (config.base().join(dir), Some(&config.path)),
         None => (PathBuf::from(DEFAULT_DIR), None),
     }
+}
+
+/// How to read the folder: `--folder-format` and `--placeholder`s after the
+/// subcommand, else before it.
+pub(crate) fn read_options(after: &Layout, before: &Layout) -> migrate_core::formats::ReadOptions {
+    let mut options = migrate_core::formats::ReadOptions::new(
+        after
+            .folder_format
+            .or(before.folder_format)
+            .unwrap_or_default(),
+    );
+    for (name, value) in before.placeholder.iter().chain(&after.placeholder) {
+        options.placeholders.insert(name.clone(), value.clone());
+    }
+    options
 }
 
 /// The settings file given after or before the subcommand.

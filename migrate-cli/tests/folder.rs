@@ -69,7 +69,11 @@ fn validate_prints_the_macros_compile_errors_word_for_word() {
             }
             // Nothing more than the macro's problems: one line each, and a
             // heading when there are several.
-            let lines = printed.lines().count();
+            // (and the hint naming the format that reads the folder).
+            let lines = printed
+                .lines()
+                .filter(|line| !line.starts_with("hint: "))
+                .count();
             assert!(
                 lines == expected.len() + usize::from(expected.len() > 1),
                 "{printed}"
@@ -312,7 +316,7 @@ fn every_folder_command_refuses_another_tools_format_and_runs_none_of_it() {
         "00001_users.sql",
         "-- +goose Up\r\nCREATE TABLE users (id INTEGER);\r\n-- +goose Down\r\nDROP TABLE users;\r\n",
     )]);
-    let message = "error: `migrations/00001_users.sql`, line 1: `-- +goose Up` is a goose annotation; `migrate` does not read goose's format yet";
+    let message = "error: `migrations/00001_users.sql`, line 1: `-- +goose Up` is a goose annotation; looks like goose: use format = \"goose\"";
     for args in [
         &["validate", "--no-verify"][..],
         &["up"],
@@ -321,7 +325,50 @@ fn every_folder_command_refuses_another_tools_format_and_runs_none_of_it() {
     ] {
         let refused = project.run(args, 1);
         assert_contains(&refused.stderr, message);
+        assert_contains(
+            &refused.stderr,
+            "\nhint: the folder `migrations` looks like goose's layout, which `migrate` reads as goose does: add `--folder-format goose`\n",
+        );
     }
     // Nothing ran: no table, up or down.
     assert!(!project.database().exists() || project.objects().is_empty());
+}
+
+#[test]
+fn format_reads_another_tools_folder_on_every_command() {
+    let project = Project::new(&[
+        (
+            "00001_users.sql",
+            "-- +goose Up\nCREATE TABLE users (id INTEGER);\n-- +goose Down\nDROP TABLE users;\n",
+        ),
+        (
+            "00003_posts.sql",
+            "-- +goose Up\n-- +goose NO TRANSACTION\nCREATE TABLE posts (id INTEGER);\n-- +goose Down\nDROP TABLE posts;\n",
+        ),
+    ]);
+    let valid = project.run(&["validate", "--folder-format", "goose"], 0);
+    assert_contains(&valid.stdout, "valid: `migrations` has 2 migrations");
+    // Before the subcommand too; the up sections only, goose's gap kept.
+    project.run(&["--folder-format", "goose", "up"], 0);
+    assert_eq!(project.objects(), ["table posts", "table users"]);
+    project.run(&["down", "--folder-format", "goose"], 0);
+    assert_eq!(project.objects(), ["table users"]);
+    let unknown = project.run(&["validate", "--folder-format", "liquibase"], 2);
+    assert_contains(&unknown.stderr, "unknown format `liquibase`");
+}
+
+#[test]
+fn validate_suggests_the_format_a_folder_looks_like() {
+    let project = Project::new(&[]);
+    let migration = project.migrations().join("2024-01-31-120000_create_users");
+    std::fs::create_dir_all(&migration).unwrap();
+    std::fs::write(migration.join("up.sql"), "CREATE TABLE users (id INTEGER);").unwrap();
+    std::fs::write(migration.join("down.sql"), "DROP TABLE users;").unwrap();
+    let refused = project.run(&["validate"], 1);
+    assert_contains(
+        &refused.stderr,
+        "hint: the folder `migrations` looks like diesel's layout, which `migrate` reads as diesel does: add `--folder-format diesel`",
+    );
+    let valid = project.run(&["validate", "--folder-format", "diesel"], 0);
+    assert_contains(&valid.stdout, "valid: `migrations` has 1 migration");
 }

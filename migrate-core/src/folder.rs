@@ -381,8 +381,8 @@ pub enum FolderProblem {
     /// down section too; see [`other_tools`](crate::other_tools). Only its
     /// first marker line is reported.
     #[error(
-        "`{}`, line {}: `{}` is {}; `migrate` does not read {}'s format yet, and would run the whole file, its down section too, as one up migration: move the up section into `{up}` and the down section, if any, into `{down}`, without the markers",
-        file.display(), marker.line, marker.text, marker.tool.marker(), marker.tool
+        "`{}`, line {}: `{}` is {}; {}",
+        file.display(), marker.line, marker.text, marker.tool.marker(), other_tool_fix(&marker.tool, up, down)
     )]
     OtherToolsFormat {
         /// The `.sql` file.
@@ -452,6 +452,18 @@ pub enum FolderProblem {
         /// Its byte offset in the file.
         offset: usize,
     },
+    /// A file another tool's reader ([`Format`](crate::formats::Format))
+    /// refuses: what that tool would do differently or refuse itself, and
+    /// the fix.
+    #[error("`{}`: {message}", file.display())]
+    Format {
+        /// The file or migration folder.
+        file: PathBuf,
+        /// The format it was read with.
+        format: crate::formats::Format,
+        /// What is wrong, naming the tool, and the fix.
+        message: String,
+    },
     /// A `.rs` file without a `pub fn up` line.
     #[error(
         "`{}` has no `pub fn up`: a Rust migration declares `{RUST_SIGNATURE}` at the start of a line, where E converts into `migrate::BoxError`, and optionally `pub fn down` with the same signature",
@@ -472,6 +484,23 @@ pub enum FolderProblem {
         /// The `.rs` file with its version.
         rust: PathBuf,
     },
+}
+
+/// How to read or rewrite a file in another tool's one-file format: the
+/// `format` that reads it as that tool does, when there is one.
+fn other_tool_fix(tool: &crate::other_tools::OtherTool, up: &str, down: &str) -> String {
+    use crate::other_tools::OtherTool;
+    let split = format!(
+        "move the up section into `{up}` and the down section, if any, into `{down}`, without the markers"
+    );
+    match tool {
+        OtherTool::Goose | OtherTool::Dbmate => format!(
+            "looks like {tool}: use format = \"{tool}\" in `embed_migrations!` (`--folder-format {tool}` on the command line) to read the folder as {tool} does; read as plain SQL, the whole file, its down section too, would run as one up migration (or {split})"
+        ),
+        _ => format!(
+            "`migrate` does not read {tool}'s format yet, and would run the whole file, its down section too, as one up migration: {split}"
+        ),
+    }
 }
 
 /// How to fix an empty file: SQL or Rust to write, or a down to delete.
@@ -543,13 +572,13 @@ impl std::error::Error for FolderError {}
 /// must be called: dropped unchecked, the problems would be lost, so `Drop`
 /// panics in debug builds (and tests). Modelled on serde_derive's
 /// `internals/ctxt.rs`.
-struct Problems {
+pub(crate) struct Problems {
     found: Vec<FolderProblem>,
     checked: bool,
 }
 
 impl Problems {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Problems {
             found: Vec::new(),
             checked: false,
@@ -557,18 +586,18 @@ impl Problems {
     }
 
     /// Records one more problem, after those already found.
-    fn push(&mut self, problem: FolderProblem) {
+    pub(crate) fn push(&mut self, problem: FolderProblem) {
         self.found.push(problem);
     }
 
     /// Whether nothing has been found so far.
-    fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.found.is_empty()
     }
 
     /// `Err` with every problem, in the order they were pushed, when there
     /// is one; `folder` names the folder as the caller did.
-    fn check(mut self, folder: &Path) -> Result<(), FolderError> {
+    pub(crate) fn check(mut self, folder: &Path) -> Result<(), FolderError> {
         self.checked = true;
         let problems = std::mem::take(&mut self.found);
         if problems.is_empty() {
@@ -677,7 +706,7 @@ pub fn read_folder(dir: &Path, shown_as: &Path) -> Result<Vec<FolderMigration>, 
 /// Where a path really is, for a message: its longest part that exists made
 /// absolute, with `..` and symbolic links resolved, and the rest appended
 /// (its `..` taken away lexically: what does not exist is not a link).
-fn resolved(path: &Path) -> PathBuf {
+pub(crate) fn resolved(path: &Path) -> PathBuf {
     let mut existing = path;
     // The components that do not exist, innermost first.
     let mut rest = Vec::new();
@@ -825,7 +854,7 @@ fn read_entries(
 /// Rule: every file is readable and UTF-8. Returns the text as in the file,
 /// a leading byte order mark included (the checksum removes it,
 /// `Checksum::of_text`, and so does the SQL), or `None` when it is unusable.
-fn read_text(path: &Path, shown: &Path, problems: &mut Problems) -> Option<String> {
+pub(crate) fn read_text(path: &Path, shown: &Path, problems: &mut Problems) -> Option<String> {
     match fs::read(path).map(String::from_utf8) {
         Ok(Ok(text)) => Some(text),
         Ok(Err(error)) => {
@@ -924,7 +953,7 @@ fn other_tools_format(text: &str, parsed: &FileName, shown: &Path) -> Option<Fol
 
 /// Rule: a `.sql` file holds no NUL byte, where SQLite would stop reading;
 /// the first one is reported.
-fn check_no_nul_byte(text: &str, shown: &Path, problems: &mut Problems) {
+pub(crate) fn check_no_nul_byte(text: &str, shown: &Path, problems: &mut Problems) {
     if let Some(offset) = text.find('\0') {
         problems.push(FolderProblem::NulByte {
             file: shown.to_owned(),
@@ -937,7 +966,7 @@ fn check_no_nul_byte(text: &str, shown: &Path, problems: &mut Problems) {
 /// Rule: no `--` comment in a `.sql` file ends at a carriage return without
 /// a line feed, where SQLite would read on into the next line; the first one
 /// is reported.
-fn check_no_lone_carriage_return(text: &str, shown: &Path, problems: &mut Problems) {
+pub(crate) fn check_no_lone_carriage_return(text: &str, shown: &Path, problems: &mut Problems) {
     if let Some(line) = comment_swallowing_a_line(text) {
         problems.push(FolderProblem::LoneCarriageReturn {
             file: shown.to_owned(),

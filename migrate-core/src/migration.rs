@@ -454,6 +454,42 @@ impl Migrations {
         Ok(Migrations::__validated(Migration::from_folder(files)))
     }
 
+    /// [`read_folder`](Migrations::read_folder) of a folder in another
+    /// tool's layout: `options` names the [`Format`](crate::formats::Format)
+    /// (the default is `migrate`'s own grammar) and Flyway's placeholder
+    /// values; see [`formats`](crate::formats) for each tool's rules and how
+    /// its versions map.
+    ///
+    /// # Errors
+    ///
+    /// [`FolderError`] listing every problem, each naming its file, and the
+    /// tool where it is that tool's rule.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use migrate_core::Migrations;
+    /// use migrate_core::formats::{Format, ReadOptions};
+    /// let dir = tempfile::tempdir()?;
+    /// let folder = dir.path().join("2024-01-31-120000_create_users");
+    /// std::fs::create_dir(&folder)?;
+    /// std::fs::write(folder.join("up.sql"), "CREATE TABLE users (id INTEGER PRIMARY KEY);")?;
+    /// std::fs::write(folder.join("down.sql"), "DROP TABLE users;")?;
+    /// let set = Migrations::read_folder_as(dir.path(), dir.path(), &ReadOptions::new(Format::Diesel))?;
+    /// assert_eq!(set.latest_version(), Some(20240131120000));
+    /// assert_eq!(set.as_slice()[0].down_file(), Some("2024-01-31-120000_create_users/down.sql"));
+    /// # Ok(()) }
+    /// ```
+    pub fn read_folder_as(
+        dir: &Path,
+        shown_as: &Path,
+        options: &crate::formats::ReadOptions,
+    ) -> Result<Migrations, FolderError> {
+        let files = crate::formats::read_folder_as(dir, shown_as, options)?;
+        Ok(Migrations::__validated(Migration::from_folder(files)))
+    }
+
     /// The migrations in version order.
     pub fn as_slice(&self) -> &[Migration] {
         &self.migrations

@@ -27,8 +27,8 @@ pub fn expand(input: &Input) -> syn::Result<TokenStream> {
     })?;
     let shown = PathBuf::from(input.path.value());
     let dir = Path::new(&manifest_dir).join(&shown);
-    let migrations =
-        Migrations::read_folder(&dir, &shown).map_err(|error| folder_errors(&error, span))?;
+    let migrations = Migrations::read_folder_as(&dir, &shown, &input.read)
+        .map_err(|error| folder_errors(&error, span))?;
     // An absolute path without `..`, for the files rustc reads: its messages
     // about a Rust migration then name the file plainly. On Windows
     // `canonicalize` gives a `\\?\` verbatim path, and `absolute` already
@@ -148,18 +148,29 @@ fn folder_errors(error: &FolderError, span: Span) -> syn::Error {
 /// `Migration::__embedded(...)` for one SQL migration; the SQL comes through
 /// `include_str!` so that editing a file rebuilds the crate.
 fn sql_tokens(dir: &Path, migration: &Migration, span: Span) -> syn::Result<TokenStream> {
-    let include = |file: &str| -> syn::Result<TokenStream> {
+    // The file itself, or, where another tool's format made the SQL from
+    // it (goose's statements, a dbmate section, Flyway's placeholders), that
+    // SQL, with the file still included so that editing it rebuilds.
+    let include = |file: &str, sql: &str| -> syn::Result<TokenStream> {
         let path = path_text(dir, file, span)?;
-        Ok(quote!(::core::include_str!(#path)))
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        if text.strip_prefix('\u{feff}').unwrap_or(&text) == sql {
+            Ok(quote!(::core::include_str!(#path)))
+        } else {
+            Ok(quote!({
+                const _: &str = ::core::include_str!(#path);
+                #sql
+            }))
+        }
     };
     let version = Literal::u64_suffixed(migration.version());
     let name = migration.name();
     let file = migration.file();
-    let up = include(file)?;
+    let up = include(file, migration.up_sql().unwrap_or_default())?;
     let up_no_transaction = migration.up_no_transaction();
     let down = match migration.down_file() {
         Some(down_file) => {
-            let sql = include(down_file)?;
+            let sql = include(down_file, migration.down_sql().unwrap_or_default())?;
             let no_transaction = migration.down_no_transaction();
             quote!(::core::option::Option::Some((#down_file, #sql, #no_transaction)))
         }

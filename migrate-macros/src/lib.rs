@@ -27,7 +27,14 @@ mod input;
 /// problem is a compile error too; `verify = false` turns that off, for SQL
 /// that needs functions or extensions only the application's connection has.
 ///
+/// `format = "diesel"` (or `sqlx`, `refinery`, `flyway`, `goose`, `dbmate`,
+/// `golang-migrate`, `plain`) reads a folder in that tool's layout, as the
+/// tool does (`migrate::formats`); `placeholders(name = "value", ...)` gives
+/// Flyway's `${name}`s their values.
+///
 /// ```ignore
+/// const DIESEL: migrate::Migrations =
+///     migrate::embed_migrations!("migrations", format = "diesel");
 /// const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("migrations");
 /// const NEEDS_APP: migrate::Migrations =
 ///     migrate::embed_migrations!("migrations", verify = false);

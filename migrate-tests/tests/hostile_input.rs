@@ -920,7 +920,7 @@ fn a_bom_inside_a_file_is_whitespace_as_sqlite_reads_it() {
         Migrations::from_folder(folder.path())
             .map(|set| set.len())
             .map_err(|e| e.to_string().replace(&folder.path().display().to_string(), "migrations")),
-        Err("`migrations/0001_a.sql`, line 2: `-- migrate:down` is a dbmate section marker; `migrate` does not read dbmate's format yet, and would run the whole file, its down section too, as one up migration: move the up section into `0001_a.up.sql` and the down section, if any, into `0001_a.down.sql`, without the markers".to_owned()),
+        Err("`migrations/0001_a.sql`, line 2: `-- migrate:down` is a dbmate section marker; looks like dbmate: use format = \"dbmate\" in `embed_migrations!` (`--folder-format dbmate` on the command line) to read the folder as dbmate does; read as plain SQL, the whole file, its down section too, would run as one up migration (or move the up section into `0001_a.up.sql` and the down section, if any, into `0001_a.down.sql`, without the markers)".to_owned()),
         "the up and its pasted down were accepted as one migration"
     );
 
@@ -1088,7 +1088,7 @@ fn corpus_directive_comments_anywhere_are_named_by_line() {
         corpus_problems("directives_anywhere"),
         [
             // dbmate's markers: its format, one problem for the file.
-            "`corpus/directives_anywhere/0001_dbmate_style.sql`, line 1: `-- migrate:up` is a dbmate section marker; `migrate` does not read dbmate's format yet, and would run the whole file, its down section too, as one up migration: move the up section into `0001_dbmate_style.up.sql` and the down section, if any, into `0001_dbmate_style.down.sql`, without the markers",
+            "`corpus/directives_anywhere/0001_dbmate_style.sql`, line 1: `-- migrate:up` is a dbmate section marker; looks like dbmate: use format = \"dbmate\" in `embed_migrations!` (`--folder-format dbmate` on the command line) to read the folder as dbmate does; read as plain SQL, the whole file, its down section too, would run as one up migration (or move the up section into `0001_dbmate_style.up.sql` and the down section, if any, into `0001_dbmate_style.down.sql`, without the markers)",
             "`corpus/directives_anywhere/0002_late.sql`, line 3: `-- migrate:no-transaction` must be the first line of the file; move it to line 1",
             // The scan is by line: inside a block comment still counts.
             "`corpus/directives_anywhere/0003_in_strings_and_blocks.sql`, line 3: `-- MIGRATE:in a block comment` is not a directive; the only one is `-- migrate:no-transaction`, alone on the first line (for a plain comment, leave out `migrate:`)",
