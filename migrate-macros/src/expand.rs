@@ -8,7 +8,7 @@ use migrate_core::{Migration, MigrationKind, Migrations, ObjectKind, Schema, Sch
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::input::Input;
+use crate::input::{Engine, Input};
 
 /// Reads the folder named by `input` and expands to a `migrate::Migrations`
 /// expression.
@@ -46,11 +46,15 @@ pub fn expand(input: &Input) -> syn::Result<TokenStream> {
         })
         .collect::<syn::Result<Vec<_>>>()?;
     // No schema for a set with Rust migrations: their code cannot run here,
-    // so `check_schema` works it out at run time, with the code.
-    let schema = if input.verify {
-        verify(&migrations, &shown, span)?
-    } else {
-        None
+    // so `check_schema` works it out at run time, with the code. None for
+    // PostgreSQL either: its parser checks syntax and runs nothing.
+    let schema = match (input.verify, input.engine) {
+        (false, _) => None,
+        (true, Engine::Sqlite) => verify(&migrations, &shown, span)?,
+        (true, Engine::Postgres) => {
+            parse_postgres(&migrations, &shown, span)?;
+            None
+        }
     };
     let set = match schema {
         Some(schema) => {
@@ -94,6 +98,41 @@ fn verify(migrations: &Migrations, shown: &Path, span: Span) -> syn::Result<Opti
             Err(combined)
         }
     }
+}
+
+/// Parses every SQL file of the set with PostgreSQL's parser (see
+/// `migrate_core::postgres::parse`).
+///
+/// # Errors
+///
+/// One error per file that does not parse, combined.
+#[cfg(feature = "postgres")]
+fn parse_postgres(migrations: &Migrations, shown: &Path, span: Span) -> syn::Result<()> {
+    match migrate_core::postgres::parse::check(migrations) {
+        Ok(()) => Ok(()),
+        Err(error) => {
+            let mut errors = error
+                .problems()
+                .iter()
+                .map(|problem| syn::Error::new(span, problem.in_folder(shown)));
+            // A `ParseError` holds at least one problem.
+            let mut combined = errors
+                .next()
+                .unwrap_or_else(|| syn::Error::new(span, &error));
+            errors.for_each(|next| combined.combine(next));
+            Err(combined)
+        }
+    }
+}
+
+/// Without the `postgres` feature `input` refuses `engine = "postgres"`, so
+/// this is not reached; an error rather than a panic all the same.
+#[cfg(not(feature = "postgres"))]
+fn parse_postgres(_: &Migrations, _: &Path, span: Span) -> syn::Result<()> {
+    Err(syn::Error::new(
+        span,
+        "`engine = \"postgres\"` needs the `postgres` feature of `migrate`",
+    ))
 }
 
 /// `SchemaObject::__embedded(...)` for one object of the verified schema.

@@ -1,5 +1,5 @@
-//! What the user wrote: `embed_migrations!("path")` or
-//! `embed_migrations!("path", verify = false)`.
+//! What the user wrote: `embed_migrations!("path")`, then options in any
+//! order, each at most once: `verify = false`, `engine = "postgres"`.
 
 use syn::parse::{Parse, ParseStream};
 use syn::{Ident, LitBool, LitStr, Token};
@@ -8,10 +8,26 @@ use syn::{Ident, LitBool, LitStr, Token};
 pub struct Input {
     /// The migrations folder, relative to `CARGO_MANIFEST_DIR`.
     pub path: LitStr,
-    /// Whether to apply the migrations to an in-memory SQLite database at
-    /// build time (`verify = false` turns it off); on by default.
+    /// Whether to check the SQL at build time (`verify = false` turns it
+    /// off); on by default. What the check is depends on `engine`.
     pub verify: bool,
+    /// The database the migrations are written for.
+    pub engine: Engine,
 }
+
+/// The database a set is written for (`engine = "…"`): it decides the
+/// build-time check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// `engine = "sqlite"`, the default: the set runs on an in-memory SQLite
+    /// database.
+    Sqlite,
+    /// `engine = "postgres"`: every SQL file is parsed with PostgreSQL's
+    /// parser (feature `postgres`); SQLite cannot run PostgreSQL's SQL.
+    Postgres,
+}
+
+const USAGE: &str = "write `embed_migrations!(\"migrations\")`, optionally followed by `verify = false` and `engine = \"postgres\"`";
 
 impl Parse for Input {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
@@ -20,29 +36,67 @@ impl Parse for Input {
             return Err(input.error(expected));
         }
         let path: LitStr = input.parse()?;
-        let mut verify = true;
-        if input.peek(Token![,]) {
+        let mut verify = None;
+        let mut engine = None;
+        while input.peek(Token![,]) {
             input.parse::<Token![,]>()?;
-            if input.peek(Ident) {
-                let option: Ident = input.parse()?;
-                if option != "verify" {
-                    return Err(syn::Error::new(
-                        option.span(),
-                        format!("unknown option `{option}`: the only option is `verify = false`"),
-                    ));
+            if input.is_empty() {
+                break;
+            }
+            let option: Ident = input.parse().map_err(|error| {
+                syn::Error::new(error.span(), format!("expected an option: {USAGE}"))
+            })?;
+            input.parse::<Token![=]>()?;
+            let twice = || syn::Error::new(option.span(), format!("`{option}` is given twice"));
+            if option == "verify" {
+                let value = input.parse::<LitBool>()?.value;
+                if verify.replace(value).is_some() {
+                    return Err(twice());
                 }
-                input.parse::<Token![=]>()?;
-                verify = input.parse::<LitBool>()?.value;
-                if input.peek(Token![,]) {
-                    input.parse::<Token![,]>()?;
+            } else if option == "engine" {
+                let value = engine_of(&input.parse::<LitStr>()?)?;
+                if engine.replace(value).is_some() {
+                    return Err(twice());
                 }
+            } else {
+                return Err(syn::Error::new(
+                    option.span(),
+                    format!(
+                        "unknown option `{option}`: the options are `verify = false` and `engine = \"postgres\"`"
+                    ),
+                ));
             }
         }
         if !input.is_empty() {
-            return Err(input.error(
-                "unexpected tokens: write `embed_migrations!(\"migrations\")` or `embed_migrations!(\"migrations\", verify = false)`",
-            ));
+            return Err(input.error(format!("unexpected tokens: {USAGE}")));
         }
-        Ok(Input { path, verify })
+        Ok(Input {
+            path,
+            verify: verify.unwrap_or(true),
+            engine: engine.unwrap_or(Engine::Sqlite),
+        })
+    }
+}
+
+/// The engine a literal names.
+///
+/// # Errors
+///
+/// An unknown name, or `"postgres"` without the macro's `postgres` feature
+/// (which builds PostgreSQL's parser).
+fn engine_of(literal: &LitStr) -> syn::Result<Engine> {
+    match literal.value().as_str() {
+        "sqlite" => Ok(Engine::Sqlite),
+        "postgres" if cfg!(feature = "postgres") => Ok(Engine::Postgres),
+        "postgres" => Err(syn::Error::new(
+            literal.span(),
+            "`engine = \"postgres\"` needs the `postgres` feature of `migrate`: `migrate = { …, features = [\"postgres\"] }` (its build needs libclang; see the README)",
+        )),
+        other => Err(syn::Error::new(
+            literal.span(),
+            format!(
+                "unknown engine `{other}`: the engines are `\"sqlite\"` (the default) and `\"postgres\"`"
+            ),
+        )),
     }
 }
