@@ -1,4 +1,4 @@
 const MIGRATIONS: migrate::Migrations =
-    migrate::embed_migrations!("fixtures/pg_only", engine = "mysql");
+    migrate::embed_migrations!("migrations", engine = "mysql");
 
 fn main() {}
