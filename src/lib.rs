@@ -225,6 +225,10 @@
 //!   and `Event::at_time` parse those RFC 3339 strings as a
 //!   `time::OffsetDateTime` (the `time` crate, re-exported as `migrate::time`).
 //! - `cli`: the command line's commands, above.
+//! - `postgres`: `embed_migrations!("migrations", engine = "postgres")`
+//!   parses every up and down with PostgreSQL's own parser instead of running
+//!   the set on SQLite (pg_query, built from C: needs libclang); see the
+//!   guide's build-time checks.
 
 #![warn(missing_docs)]
 

@@ -202,16 +202,18 @@ fn build_time_checks_quote_the_folder_error_as_the_grammar_writes_it() {
 
 #[test]
 fn build_time_checks_quote_the_check_errors_of_the_compile_error_snapshots() {
-    let snapshots: Vec<String> =
-        fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("migrate-tests/tests/ui"))
-            .unwrap()
-            .map(|entry| entry.unwrap().path())
-            .filter(|path| path.extension().is_some_and(|ext| ext == "stderr"))
-            .flat_map(|path| {
-                let text = fs::read_to_string(path).unwrap();
-                text.lines().map(as_in_the_guide).collect::<Vec<_>>()
-            })
-            .collect();
+    // The SQLite check's cases, and the PostgreSQL parse's.
+    let ui = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrate-tests/tests/ui");
+    let snapshots: Vec<String> = [ui.clone(), ui.join("postgres")]
+        .iter()
+        .flat_map(|dir| fs::read_dir(dir).unwrap())
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "stderr"))
+        .flat_map(|path| {
+            let text = fs::read_to_string(path).unwrap();
+            text.lines().map(as_in_the_guide).collect::<Vec<_>>()
+        })
+        .collect();
     let text = page("build-time-checks.md");
     let blocks = text_blocks(&text);
     let errors: Vec<&str> = blocks[1..]
@@ -222,7 +224,7 @@ fn build_time_checks_quote_the_check_errors_of_the_compile_error_snapshots() {
         .collect();
     assert_eq!(
         errors.len(),
-        3,
+        5,
         "the page's quoted check errors: {errors:#?}"
     );
     for error in errors {

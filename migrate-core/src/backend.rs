@@ -36,10 +36,11 @@
 //!
 //! The traits do not require their futures to be `Send` (`async fn` in a
 //! trait cannot say so for every implementation, hence the
-//! `async_fn_in_trait` allowance): a future is `Send` when the backend's
-//! are, which the compiler sees at the call, where the connection's type is
-//! known. SQLite's are not (a rusqlite connection is not `Sync`);
-//! tokio-postgres's are, so `tokio::spawn` takes a `run_async` future.
+//! `async_fn_in_trait` allowance; SQLite's are not, a rusqlite connection not
+//! being `Sync`). An action's future over tokio-postgres is made of `Send`
+//! parts, but rustc cannot prove it yet (rust-lang/rust#100013: auto traits
+//! of async code over types with lifetimes), so it is awaited where it is
+//! created rather than spawned.
 
 use std::time::Duration;
 

@@ -60,7 +60,11 @@
 //! `anyhow::Error`, `String`, …). Both run inside the migration's
 //! transaction. They are found by a scan of the text, not by parsing Rust: a
 //! line that, after leading whitespace, starts with `pub fn up(` (or
-//! `pub fn up<'a>(`, spaces allowed before the `(`); the same for `down`. The
+//! `pub fn up<'a>(`, spaces allowed before the `(`; or `pub async fn up(`
+//! for the async PostgreSQL client); the same for `down`. On PostgreSQL
+//! (`embed_migrations!(.., engine = "postgres")`) the functions take `&mut
+//! postgres::Transaction<'_>`; with `engine = "tokio-postgres"` they are
+//! `async fn`s taking `&mut tokio_postgres::Transaction<'_>`. The
 //! checksum of a Rust migration is that of the whole `.rs` file. Read at run
 //! time by [`Migrations::from_folder`](crate::Migrations::from_folder), a Rust
 //! migration has no code ([`Migration::is_runnable`](crate::Migration::is_runnable) is false).
@@ -466,7 +470,7 @@ pub enum FolderProblem {
     },
     /// A `.rs` file without a `pub fn up` line.
     #[error(
-        "`{}` has no `pub fn up`: a Rust migration declares `{RUST_SIGNATURE}` at the start of a line, where E converts into `migrate::BoxError`, and optionally `pub fn down` with the same signature",
+        "`{}` has no `pub fn up`: a Rust migration declares `{RUST_SIGNATURE}` at the start of a line, where E converts into `migrate::BoxError`, and optionally `pub fn down` with the same signature (on PostgreSQL the transaction is `&mut postgres::Transaction<'_>`, or with tokio-postgres `pub async fn up(tx: &mut tokio_postgres::Transaction<'_>)`)",
         file.display()
     )]
     MissingRustUp {
@@ -1045,8 +1049,8 @@ struct RustSteps {
 
 /// Finds `pub fn up` and `pub fn down` in a `.rs` file by its lines, not by
 /// parsing Rust: a line that, after leading whitespace, is `pub fn up` or
-/// `pub fn down` followed by `(` or `<` (spaces allowed between the words and
-/// before the bracket). A commented-out declaration (`// pub fn down(`) does
+/// `pub fn down` (or `pub async fn`, for an async client) followed by `(` or
+/// `<` (spaces allowed between the words and before the bracket). A commented-out declaration (`// pub fn down(`) does
 /// not count; one inside a block comment or a string does, and then rustc
 /// reports what is missing when the macro compiles the file.
 fn rust_steps(text: &str) -> RustSteps {
@@ -1058,6 +1062,11 @@ fn rust_steps(text: &str) -> RustSteps {
     /// The function a line declares, when it is `pub fn <name>(` or `<`.
     fn declared(line: &str) -> Option<&str> {
         let rest = after_space(line.trim_start().strip_prefix("pub")?)?;
+        // `pub async fn`: a step for an async client (tokio-postgres).
+        let rest = rest
+            .strip_prefix("async")
+            .and_then(after_space)
+            .unwrap_or(rest);
         let rest = after_space(rest.strip_prefix("fn")?)?;
         let end = rest
             .find(|c: char| !(c.is_alphanumeric() || c == '_'))

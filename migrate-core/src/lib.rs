@@ -22,6 +22,9 @@
 //! - [`sqlite`] (feature `sqlite`, on by default): the SQLite backend, the
 //!   only module that names rusqlite, with the build-time check
 //!   ([`sqlite::verify()`]).
+//! - `postgres::parse` (feature `pg-parse`): every statement of a set parsed
+//!   with PostgreSQL's own parser (pg_query), the build-time check of a
+//!   PostgreSQL set.
 //!
 //! Two more features: `serde`, `Serialize` on the reports, [`Problem`],
 //! [`Checksum`] and the schema types, and `Deserialize` on all of them but
@@ -80,7 +83,7 @@ pub mod backend;
 mod driver;
 
 // Backends.
-#[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
+#[cfg(any(feature = "postgres", feature = "tokio-postgres", feature = "pg-parse"))]
 pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;

@@ -8,7 +8,7 @@ use migrate_core::{Migration, MigrationKind, Migrations, ObjectKind, Schema, Sch
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::input::Input;
+use crate::input::{Engine, Input};
 
 /// Reads the folder named by `input` and expands to a `migrate::Migrations`
 /// expression.
@@ -42,15 +42,19 @@ pub fn expand(input: &Input) -> syn::Result<TokenStream> {
         .iter()
         .map(|migration| match migration.kind() {
             MigrationKind::Sql => sql_tokens(&dir, migration, span),
-            MigrationKind::Rust => rust_tokens(&dir, migration, span, &mut items),
+            MigrationKind::Rust => rust_tokens(&dir, migration, input.engine, span, &mut items),
         })
         .collect::<syn::Result<Vec<_>>>()?;
     // No schema for a set with Rust migrations: their code cannot run here,
-    // so `check_schema` works it out at run time, with the code.
-    let schema = if input.verify {
-        verify(&migrations, &shown, span)?
-    } else {
-        None
+    // so `check_schema` works it out at run time, with the code. None for
+    // PostgreSQL either: its parser checks syntax and runs nothing.
+    let schema = match (input.verify, input.engine) {
+        (false, _) => None,
+        (true, Engine::Sqlite) => verify(&migrations, &shown, span)?,
+        (true, Engine::Postgres | Engine::TokioPostgres) => {
+            parse_postgres(&migrations, &shown, span)?;
+            None
+        }
     };
     let set = match schema {
         Some(schema) => {
@@ -94,6 +98,42 @@ fn verify(migrations: &Migrations, shown: &Path, span: Span) -> syn::Result<Opti
             Err(combined)
         }
     }
+}
+
+/// Parses every SQL file of the set with PostgreSQL's parser (see
+/// `migrate_core::postgres::parse`).
+///
+/// # Errors
+///
+/// One error per file that does not parse, combined.
+#[cfg(feature = "postgres-parse")]
+fn parse_postgres(migrations: &Migrations, shown: &Path, span: Span) -> syn::Result<()> {
+    match migrate_core::postgres::parse::check(migrations) {
+        Ok(()) => Ok(()),
+        Err(error) => {
+            let mut errors = error
+                .problems()
+                .iter()
+                .map(|problem| syn::Error::new(span, problem.in_folder(shown)));
+            // A `ParseError` holds at least one problem.
+            let mut combined = errors
+                .next()
+                .unwrap_or_else(|| syn::Error::new(span, &error));
+            errors.for_each(|next| combined.combine(next));
+            Err(combined)
+        }
+    }
+}
+
+/// Without the parser (feature `postgres-parse`) the SQL of a PostgreSQL set
+/// cannot be checked: refused rather than passed unchecked, so that turning
+/// the check off is a choice (`verify = false`).
+#[cfg(not(feature = "postgres-parse"))]
+fn parse_postgres(_: &Migrations, _: &Path, span: Span) -> syn::Result<()> {
+    Err(syn::Error::new(
+        span,
+        "`engine = \"postgres\"` checks the SQL with PostgreSQL's parser, which needs the `postgres-parse` feature of `migrate` (`migrate = { …, features = [\"postgres\", \"postgres-parse\"] }`; its build needs libclang, see the README); or add `verify = false` to check only the folder",
+    ))
 }
 
 /// `SchemaObject::__embedded(...)` for one object of the verified schema.
@@ -198,6 +238,7 @@ fn sql_tokens(dir: &Path, migration: &Migration, span: Span) -> syn::Result<Toke
 fn rust_tokens(
     dir: &Path,
     migration: &Migration,
+    engine: Engine,
     span: Span,
     items: &mut Vec<TokenStream>,
 ) -> syn::Result<TokenStream> {
@@ -210,13 +251,42 @@ fn rust_tokens(
         let wrapper = format_ident!("__migrate_rust_{version}_{step}");
         let code = format_ident!("__MIGRATE_RUST_{version}_{}", step.to_uppercase());
         let function = format_ident!("{step}");
-        items.push(quote! {
-            fn #wrapper(
-                tx: &::migrate::sqlite::Transaction<'_>,
-            ) -> ::core::result::Result<(), ::migrate::BoxError> {
-                #module::#function(tx).map_err(::core::convert::Into::into)
-            }
-            const #code: ::migrate::sqlite::RustStep = #wrapper;
+        items.push(match engine {
+            Engine::Sqlite => quote! {
+                fn #wrapper(
+                    tx: &::migrate::sqlite::Transaction<'_>,
+                ) -> ::core::result::Result<(), ::migrate::BoxError> {
+                    #module::#function(tx).map_err(::core::convert::Into::into)
+                }
+                const #code: ::migrate::sqlite::RustStep = #wrapper;
+            },
+            Engine::Postgres => quote! {
+                fn #wrapper(
+                    tx: &mut ::migrate::postgres::postgres::Transaction<'_>,
+                ) -> ::core::result::Result<(), ::migrate::BoxError> {
+                    #module::#function(tx).map_err(::core::convert::Into::into)
+                }
+                const #code: ::migrate::postgres::PostgresStep = #wrapper;
+            },
+            Engine::TokioPostgres => quote! {
+                fn #wrapper<'a, 'b>(
+                    tx: &'a mut ::migrate::postgres::tokio_postgres::Transaction<'b>,
+                ) -> ::core::pin::Pin<
+                    ::std::boxed::Box<
+                        dyn ::core::future::Future<
+                                Output = ::core::result::Result<(), ::migrate::BoxError>,
+                            > + ::core::marker::Send
+                            + 'a,
+                    >,
+                > {
+                    ::std::boxed::Box::pin(async move {
+                        #module::#function(tx)
+                            .await
+                            .map_err(::core::convert::Into::into)
+                    })
+                }
+                const #code: ::migrate::postgres::TokioPostgresStep = #wrapper;
+            },
         });
         quote!(::migrate::RustCode::new(&#code))
     };

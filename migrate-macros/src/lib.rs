@@ -4,8 +4,10 @@
 //! The work is in steps: `input` reads what the user wrote, then
 //! `migrate_core::Migrations::read_folder` scans and validates the folder with
 //! the same grammar the runtime uses, `migrate_core::sqlite::verify` runs it on an
-//! in-memory SQLite database, and `expand` turns the result into const data
-//! or into one compile error per problem.
+//! in-memory SQLite database (or, for `engine = "postgres"`,
+//! `migrate_core::postgres::parse` parses it with PostgreSQL's parser), and
+//! `expand` turns the result into const data or into one compile error per
+//! problem.
 
 #![warn(missing_docs)]
 
@@ -32,12 +34,20 @@ mod input;
 /// tool does (`migrate::formats`); `placeholders(name = "value", ...)` gives
 /// Flyway's `${name}`s their values.
 ///
+/// With `engine = "postgres"` (feature `postgres-parse`) the SQL is not run on
+/// SQLite, which cannot run PostgreSQL's SQL: every up and down is parsed
+/// with PostgreSQL's own parser instead (`migrate_core::postgres::parse`), and a
+/// syntax error is a compile error naming the file, line and statement;
+/// `verify = false` turns that off too.
+///
 /// ```ignore
 /// const DIESEL: migrate::Migrations =
 ///     migrate::embed_migrations!("migrations", format = "diesel");
 /// const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("migrations");
 /// const NEEDS_APP: migrate::Migrations =
 ///     migrate::embed_migrations!("migrations", verify = false);
+/// const POSTGRES: migrate::Migrations =
+///     migrate::embed_migrations!("migrations", engine = "postgres");
 /// ```
 #[proc_macro]
 pub fn embed_migrations(input: TokenStream) -> TokenStream {

@@ -2,7 +2,10 @@
 //! file(s) and says how to fix it: one case per mistake in `tests/ui/`, each
 //! with its `.stderr` snapshot (regenerate with
 //! `TRYBUILD=overwrite cargo test -p migrate-tests --test compile_errors`,
-//! then read every changed `.stderr` before committing it).
+//! then read every changed `.stderr` before committing it). The cases of
+//! `engine = "postgres"` are in `tests/ui/postgres/` and run with the
+//! feature `postgres` (`--all-features`; add `--features postgres` to the
+//! command above to regenerate them).
 //!
 //! # Fixture paths
 //!
@@ -70,5 +73,16 @@ fn link_fixtures() {
 #[test]
 fn every_folder_mistake_is_a_compile_error_naming_its_files() {
     link_fixtures();
-    trybuild::TestCases::new().compile_fail("tests/ui/*.rs");
+    let cases = trybuild::TestCases::new();
+    cases.compile_fail("tests/ui/*.rs");
+    // `engine = "postgres"`: PostgreSQL's parser instead of SQLite (feature
+    // `postgres-parse`, which builds pg_query); without the feature, the macro
+    // says it needs it.
+    #[cfg(feature = "postgres-parse")]
+    {
+        cases.compile_fail("tests/ui/postgres/*.rs");
+        cases.pass("tests/ui/postgres/pass/*.rs");
+    }
+    #[cfg(not(feature = "postgres-parse"))]
+    cases.compile_fail("tests/ui/without-postgres/*.rs");
 }

@@ -7,6 +7,7 @@
 mod conformance;
 #[path = "../../tests/common/postgres.rs"]
 mod postgres;
+mod postgres_messages;
 
 use conformance::{Harness, Message};
 use migrate::postgres::postgres::Client;
@@ -67,7 +68,7 @@ impl Harness for PostgresHarness {
     }
 
     fn message(failure: Message<'_>) -> String {
-        postgres::pg_message(failure)
+        postgres_messages::pg_message(failure)
     }
 }
 

@@ -157,26 +157,6 @@ pub fn message(failure: &str, sqlstate: &str) -> String {
     format!("{failure} (SQLSTATE {sqlstate})")
 }
 
-/// PostgreSQL 15's messages, with their SQLSTATE as the backend shows them.
-pub fn pg_message(failure: super::conformance::Message<'_>) -> String {
-    use super::conformance::Message;
-    match failure {
-        Message::NoSuchTable(table) => {
-            message(&format!("relation \"{table}\" does not exist"), "42P01")
-        }
-        Message::UniqueViolation { table, column } => message(
-            &format!("duplicate key value violates unique constraint \"{table}_{column}_key\""),
-            "23505",
-        ),
-        Message::SyntaxError { near } => {
-            message(&format!("syntax error at or near \"{near}\""), "42601")
-        }
-        Message::VacuumInTransaction => {
-            message("VACUUM cannot run inside a transaction block", "25001")
-        }
-    }
-}
-
 /// What the harnesses ask of a connection, blocking or async.
 pub trait Query {
     /// Runs `sql` (statements without parameters).

@@ -71,38 +71,43 @@ impl Runner<'_> {
         if self.migrations().get(version).is_none() {
             return Err(Error::UnknownVersion(version));
         }
-        self.with_backend(conn, Purpose::Records, async |backend| {
-            let mut tx = backend.begin(LockMode::Write).await?;
-            tx.create_tables().await?;
-            // A dirty migration needs a repair, not the advice that a
-            // baseline is only for a database with none applied.
-            let dirty = tx.dirty().await?.into_iter().next();
-            refuse_dirty(&mut tx, dirty).await?;
-            if let Some(applied) = tx.applied().await?.first() {
-                return Err(Error::BaselineRefused {
-                    version: applied.version,
-                });
-            }
-            let mut baselined = Vec::new();
-            for migration in self.migrations().iter() {
-                if migration.version() > version {
-                    break;
+        {
+            let mut backend = self.open_backend(conn, Purpose::Records).await?;
+            let result = async {
+                let backend = &mut backend;
+                let mut tx = backend.begin(LockMode::Write).await?;
+                tx.create_tables().await?;
+                // A dirty migration needs a repair, not the advice that a
+                // baseline is only for a database with none applied.
+                let dirty = tx.dirty().await?.into_iter().next();
+                refuse_dirty(&mut tx, dirty).await?;
+                if let Some(applied) = tx.applied().await?.first() {
+                    return Err(Error::BaselineRefused {
+                        version: applied.version,
+                    });
                 }
-                baselined.push(
-                    self.record_applied(
-                        &mut tx,
-                        migration,
-                        std::time::Duration::ZERO,
-                        EventKind::Baselined,
-                    )
-                    .await?,
-                );
+                let mut baselined = Vec::new();
+                for migration in self.migrations().iter() {
+                    if migration.version() > version {
+                        break;
+                    }
+                    baselined.push(
+                        self.record_applied(
+                            &mut tx,
+                            migration,
+                            std::time::Duration::ZERO,
+                            EventKind::Baselined,
+                        )
+                        .await?,
+                    );
+                }
+                tx.commit().await?;
+                tracing::info!(version, count = baselined.len(), "baselined");
+                Ok(baselined)
             }
-            tx.commit().await?;
-            tracing::info!(version, count = baselined.len(), "baselined");
-            Ok(baselined)
-        })
-        .await
+            .await;
+            self.close_backend(backend, result).await
+        }
     }
 
     /// Accepts the current state of things: records this build's checksum
@@ -169,83 +174,88 @@ impl Runner<'_> {
     ///
     /// As [`repair`](Runner::repair).
     pub async fn repair_async<D: Database>(&self, conn: &mut D) -> Result<RepairReport> {
-        self.with_backend(conn, Purpose::Records, async |backend| {
-            let mut tx = backend.begin(LockMode::Write).await?;
-            if !tx.table_exists().await? {
-                return Ok(RepairReport::default());
-            }
-            tx.create_tables().await?;
-            let applied = tx.applied().await?;
-            // Refused before anything changes: no repair is made half way.
-            let plan =
-                plan::repair_applied(self.migrations(), &applied, self.accept_reused_versions)?;
-            let mut repairs = Vec::new();
-            for row in plan.rows {
-                tx.set_name_and_checksum(row.version, &row.name, row.checksum)
+        {
+            let mut backend = self.open_backend(conn, Purpose::Records).await?;
+            let result = async {
+                let backend = &mut backend;
+                let mut tx = backend.begin(LockMode::Write).await?;
+                if !tx.table_exists().await? {
+                    return Ok(RepairReport::default());
+                }
+                tx.create_tables().await?;
+                let applied = tx.applied().await?;
+                // Refused before anything changes: no repair is made half way.
+                let plan =
+                    plan::repair_applied(self.migrations(), &applied, self.accept_reused_versions)?;
+                let mut repairs = Vec::new();
+                for row in plan.rows {
+                    tx.set_name_and_checksum(row.version, &row.name, row.checksum)
+                        .await?;
+                    repairs.push(Repair {
+                        version: row.version,
+                        name: row.name,
+                        direction: Direction::Up,
+                        action: row.action,
+                    });
+                }
+                // Every row re-chained: a changed checksum changes all the
+                // running checksums above it.
+                for (version, running) in plan.running {
+                    tx.set_running_checksum(version, running).await?;
+                }
+                let dirty = tx.dirty().await?;
+                // A mark another process still works under is not to clear.
+                if let Some(running) = dirty.first()
+                    && tx.another_is_running().await
+                {
+                    return Err(Error::InProgress {
+                        version: running.version,
+                        name: running.name.clone(),
+                    });
+                }
+                for dirty in dirty {
+                    tx.remove(dirty.version).await?;
+                    repairs.push(Repair {
+                        version: dirty.version,
+                        name: dirty.name,
+                        direction: dirty.direction,
+                        action: RepairAction::ClearedDirty,
+                    });
+                }
+                for failed in tx.failed().await? {
+                    tx.remove(failed.version).await?;
+                    repairs.push(Repair {
+                        version: failed.version,
+                        name: failed.name,
+                        direction: Direction::Up,
+                        action: RepairAction::ClearedFailed,
+                    });
+                }
+                repairs.sort_by_key(|repair| repair.version);
+                for repair in &repairs {
+                    let detail = repair.action.to_string();
+                    tx.record_event(&NewEvent {
+                        kind: EventKind::Repaired,
+                        version: repair.version,
+                        name: &repair.name,
+                        direction: repair.direction,
+                        checksum: match repair.action {
+                            RepairAction::AcceptedChecksum { current, .. }
+                            | RepairAction::AcceptedReusedVersion { current, .. } => Some(current),
+                            _ => None,
+                        },
+                        duration: None,
+                        detail: Some(&detail),
+                    })
                     .await?;
-                repairs.push(Repair {
-                    version: row.version,
-                    name: row.name,
-                    direction: Direction::Up,
-                    action: row.action,
-                });
+                    tracing::info!(version = repair.version, %detail, "repaired");
+                }
+                tx.commit().await?;
+                Ok(RepairReport { repairs })
             }
-            // Every row re-chained: a changed checksum changes all the
-            // running checksums above it.
-            for (version, running) in plan.running {
-                tx.set_running_checksum(version, running).await?;
-            }
-            let dirty = tx.dirty().await?;
-            // A mark another process still works under is not to clear.
-            if let Some(running) = dirty.first()
-                && tx.another_is_running().await
-            {
-                return Err(Error::InProgress {
-                    version: running.version,
-                    name: running.name.clone(),
-                });
-            }
-            for dirty in dirty {
-                tx.remove(dirty.version).await?;
-                repairs.push(Repair {
-                    version: dirty.version,
-                    name: dirty.name,
-                    direction: dirty.direction,
-                    action: RepairAction::ClearedDirty,
-                });
-            }
-            for failed in tx.failed().await? {
-                tx.remove(failed.version).await?;
-                repairs.push(Repair {
-                    version: failed.version,
-                    name: failed.name,
-                    direction: Direction::Up,
-                    action: RepairAction::ClearedFailed,
-                });
-            }
-            repairs.sort_by_key(|repair| repair.version);
-            for repair in &repairs {
-                let detail = repair.action.to_string();
-                tx.record_event(&NewEvent {
-                    kind: EventKind::Repaired,
-                    version: repair.version,
-                    name: &repair.name,
-                    direction: repair.direction,
-                    checksum: match repair.action {
-                        RepairAction::AcceptedChecksum { current, .. }
-                        | RepairAction::AcceptedReusedVersion { current, .. } => Some(current),
-                        _ => None,
-                    },
-                    duration: None,
-                    detail: Some(&detail),
-                })
-                .await?;
-                tracing::info!(version = repair.version, %detail, "repaired");
-            }
-            tx.commit().await?;
-            Ok(RepairReport { repairs })
-        })
-        .await
+            .await;
+            self.close_backend(backend, result).await
+        }
     }
 
     /// The append-only history, oldest first: every migration applied,
@@ -292,9 +302,14 @@ impl Runner<'_> {
     ///
     /// As [`history`](Runner::history).
     pub async fn history_async<D: Database>(&self, conn: &mut D) -> Result<Vec<Event>> {
-        self.with_backend(conn, Purpose::Records, async |backend| {
-            backend.begin(LockMode::Read).await?.events().await
-        })
-        .await
+        {
+            let mut backend = self.open_backend(conn, Purpose::Records).await?;
+            let result = async {
+                let backend = &mut backend;
+                backend.begin(LockMode::Read).await?.events().await
+            }
+            .await;
+            self.close_backend(backend, result).await
+        }
     }
 }

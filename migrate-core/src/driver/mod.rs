@@ -117,6 +117,15 @@ impl Migrations {
         self.runner().target(version).run(conn)
     }
 
+    /// The async form of [`run_to`](Migrations::run_to).
+    ///
+    /// # Errors
+    ///
+    /// As [`Migrations::run_to`].
+    pub async fn run_to_async<D: Database>(&self, conn: &mut D, version: u64) -> Result<Report> {
+        self.runner().target(version).run_async(conn).await
+    }
+
     /// The database's state against this set; see [`Runner::status`].
     ///
     /// # Errors
@@ -144,6 +153,19 @@ impl Migrations {
         self.runner().rollback(conn, count)
     }
 
+    /// The async form of [`rollback`](Migrations::rollback).
+    ///
+    /// # Errors
+    ///
+    /// As [`Runner::rollback`].
+    pub async fn rollback_async<D: Database>(
+        &self,
+        conn: &mut D,
+        count: usize,
+    ) -> Result<RollbackReport> {
+        self.runner().rollback_async(conn, count).await
+    }
+
     /// Reverts every applied migration above `version`; see
     /// [`Runner::rollback_to`].
     ///
@@ -152,6 +174,19 @@ impl Migrations {
     /// As [`Runner::rollback`].
     pub fn rollback_to<D: Blocking>(&self, conn: &mut D, version: u64) -> Result<RollbackReport> {
         self.runner().rollback_to(conn, version)
+    }
+
+    /// The async form of [`rollback_to`](Migrations::rollback_to).
+    ///
+    /// # Errors
+    ///
+    /// As [`Runner::rollback`].
+    pub async fn rollback_to_async<D: Database>(
+        &self,
+        conn: &mut D,
+        version: u64,
+    ) -> Result<RollbackReport> {
+        self.runner().rollback_to_async(conn, version).await
     }
 
     /// Reverts the latest applied migration and applies it again; see
@@ -164,6 +199,15 @@ impl Migrations {
         self.runner().redo(conn)
     }
 
+    /// The async form of [`redo`](Migrations::redo).
+    ///
+    /// # Errors
+    ///
+    /// As [`Runner::redo`].
+    pub async fn redo_async<D: Database>(&self, conn: &mut D) -> Result<Option<RedoReport>> {
+        self.runner().redo_async(conn).await
+    }
+
     /// The append-only history of every event; see [`Runner::history`].
     ///
     /// # Errors
@@ -171,6 +215,15 @@ impl Migrations {
     /// As [`Runner::history`].
     pub fn history<D: Blocking>(&self, conn: &mut D) -> Result<Vec<Event>> {
         self.runner().history(conn)
+    }
+
+    /// The async form of [`history`](Migrations::history).
+    ///
+    /// # Errors
+    ///
+    /// As [`Runner::history`].
+    pub async fn history_async<D: Database>(&self, conn: &mut D) -> Result<Vec<Event>> {
+        self.runner().history_async(conn).await
     }
 }
 
@@ -318,8 +371,10 @@ impl<'a> Runner<'a> {
         // Read first, without the migration lock nor the rules for migration
         // code: an up-to-date database (the usual start of an application)
         // never waits for or takes the lock, and no migration code runs.
-        let up_to_date = self
-            .with_backend(conn, Purpose::Records, async |backend| {
+        let up_to_date = {
+            let mut backend = self.open_backend(conn, Purpose::Records).await?;
+            let result = async {
+                let backend = &mut backend;
                 let mut tx = backend.begin(LockMode::Read).await?;
                 match self.verify(&mut tx).await {
                     Ok(pending) => Ok(pending.is_empty()),
@@ -328,19 +383,26 @@ impl<'a> Runner<'a> {
                     Err(Error::InProgress { .. }) => Ok(false),
                     Err(error) => Err(error),
                 }
-            })
-            .await?;
+            }
+            .await;
+            self.close_backend(backend, result).await
+        }?;
         if up_to_date {
             return Ok(Report::default());
         }
-        self.with_backend(conn, Purpose::Migrate, async |backend| {
-            if self.grouped {
-                self.run_grouped(backend).await
-            } else {
-                self.run_each(backend).await
+        {
+            let mut backend = self.open_backend(conn, Purpose::Migrate).await?;
+            let result = async {
+                let backend = &mut backend;
+                if self.grouped {
+                    self.run_grouped(backend).await
+                } else {
+                    self.run_each(backend).await
+                }
             }
-        })
-        .await
+            .await;
+            self.close_backend(backend, result).await
+        }
     }
 
     /// Applies what [`run`](Runner::run) would apply inside one transaction,
@@ -391,49 +453,59 @@ impl<'a> Runner<'a> {
     /// As [`dry_run`](Runner::dry_run).
     pub async fn dry_run_async<D: Database>(&self, conn: &mut D) -> Result<DryRunReport> {
         self.check_target()?;
-        self.with_backend(conn, Purpose::Migrate, async |backend| {
-            if !backend.capabilities().dry_run {
-                return Err(Error::Unsupported {
-                    action: "a dry run",
-                    reason: "its schema changes cannot be rolled back",
-                });
-            }
-            let mut tx = backend.begin(LockMode::Write).await?;
-            tx.create_tables().await?;
-            let pending = self.verify(&mut tx).await?;
-            let mut report = DryRunReport::default();
-            for index in pending {
-                let migration = &self.migrations.as_slice()[index];
-                let started = Instant::now();
-                let outcome = if migration.up_no_transaction() {
-                    DryRunOutcome::SkippedNoTransaction
-                } else {
-                    match execute(&mut tx, migration, Direction::Up).await {
-                        Ok(()) => {
-                            let duration = whole_millis(started.elapsed());
-                            self.record_applied(&mut tx, migration, duration, EventKind::Applied)
-                                .await?;
-                            DryRunOutcome::Ok(duration)
-                        }
-                        Err(error) => DryRunOutcome::Failed(error.waited(self.lock_timeout)),
-                    }
-                };
-                let failed = matches!(outcome, DryRunOutcome::Failed(_));
-                report.steps.push(DryRunStep {
-                    version: migration.version(),
-                    name: migration.name().to_owned(),
-                    file: migration.file().to_owned(),
-                    outcome,
-                });
-                if failed {
-                    break;
+        {
+            let mut backend = self.open_backend(conn, Purpose::Migrate).await?;
+            let result = async {
+                let backend = &mut backend;
+                if !backend.capabilities().dry_run {
+                    return Err(Error::Unsupported {
+                        action: "a dry run",
+                        reason: "its schema changes cannot be rolled back",
+                    });
                 }
+                let mut tx = backend.begin(LockMode::Write).await?;
+                tx.create_tables().await?;
+                let pending = self.verify(&mut tx).await?;
+                let mut report = DryRunReport::default();
+                for index in pending {
+                    let migration = &self.migrations.as_slice()[index];
+                    let started = Instant::now();
+                    let outcome = if migration.up_no_transaction() {
+                        DryRunOutcome::SkippedNoTransaction
+                    } else {
+                        match execute(&mut tx, migration, Direction::Up).await {
+                            Ok(()) => {
+                                let duration = whole_millis(started.elapsed());
+                                self.record_applied(
+                                    &mut tx,
+                                    migration,
+                                    duration,
+                                    EventKind::Applied,
+                                )
+                                .await?;
+                                DryRunOutcome::Ok(duration)
+                            }
+                            Err(error) => DryRunOutcome::Failed(error.waited(self.lock_timeout)),
+                        }
+                    };
+                    let failed = matches!(outcome, DryRunOutcome::Failed(_));
+                    report.steps.push(DryRunStep {
+                        version: migration.version(),
+                        name: migration.name().to_owned(),
+                        file: migration.file().to_owned(),
+                        outcome,
+                    });
+                    if failed {
+                        break;
+                    }
+                }
+                // Dropping the transaction rolls everything back.
+                drop(tx);
+                Ok(report)
             }
-            // Dropping the transaction rolls everything back.
-            drop(tx);
-            Ok(report)
-        })
-        .await
+            .await;
+            self.close_backend(backend, result).await
+        }
     }
 
     /// The database's state against the set: current version, applied,
@@ -455,38 +527,48 @@ impl<'a> Runner<'a> {
     ///
     /// As [`status`](Runner::status).
     pub async fn status_async<D: Database>(&self, conn: &mut D) -> Result<Status> {
-        self.with_backend(conn, Purpose::Records, async |backend| {
-            let mut tx = backend.begin(LockMode::Read).await?;
-            if !tx.table_exists().await? {
-                return Ok(Status {
-                    pending: self.pending(0..self.migrations.len()),
-                    ..Status::default()
-                });
+        {
+            let mut backend = self.open_backend(conn, Purpose::Records).await?;
+            let result = async {
+                let backend = &mut backend;
+                let mut tx = backend.begin(LockMode::Read).await?;
+                if !tx.table_exists().await? {
+                    return Ok(Status {
+                        pending: self.pending(0..self.migrations.len()),
+                        ..Status::default()
+                    });
+                }
+                // The row `run` trusts first must be readable: a status may not
+                // call up to date what `run` refuses.
+                tx.latest_applied().await?;
+                let applied = tx.applied().await?;
+                let diagnosis = plan::diagnose(self.migrations, &applied);
+                Ok(Status {
+                    current_version: applied.last().map(|m| m.version),
+                    pending: self.pending(diagnosis.pending),
+                    failed: tx.failed().await?,
+                    dirty: tx.dirty().await?,
+                    problems: diagnosis.problems,
+                    applied,
+                })
             }
-            // The row `run` trusts first must be readable: a status may not
-            // call up to date what `run` refuses.
-            tx.latest_applied().await?;
-            let applied = tx.applied().await?;
-            let diagnosis = plan::diagnose(self.migrations, &applied);
-            Ok(Status {
-                current_version: applied.last().map(|m| m.version),
-                pending: self.pending(diagnosis.pending),
-                failed: tx.failed().await?,
-                dirty: tx.dirty().await?,
-                problems: diagnosis.problems,
-                applied,
-            })
-        })
-        .await
+            .await;
+            self.close_backend(backend, result).await
+        }
     }
 
     /// Verifies the database in a read transaction, as `run` does first.
     pub(crate) async fn verified<D: Database>(&self, conn: &mut D) -> Result<()> {
-        self.with_backend(conn, Purpose::Records, async |backend| {
-            let mut tx = backend.begin(LockMode::Read).await?;
-            self.verify(&mut tx).await.map(drop)
-        })
-        .await
+        {
+            let mut backend = self.open_backend(conn, Purpose::Records).await?;
+            let result = async {
+                let backend = &mut backend;
+                let mut tx = backend.begin(LockMode::Read).await?;
+                self.verify(&mut tx).await.map(drop)
+            }
+            .await;
+            self.close_backend(backend, result).await
+        }
     }
 
     pub(crate) fn migrations(&self) -> &'a Migrations {
@@ -509,27 +591,42 @@ impl<'a> Runner<'a> {
         }
     }
 
-    /// Opens the backend of `conn` for one action, runs `body` on it, and
-    /// closes it, handing the connection back as it was given (the backend
-    /// does that when dropped too, so a panic of a Rust migration leaves it
-    /// as well). A failure to put the connection back is logged: what the
-    /// action did is what it returns, so it does not turn a committed run
-    /// into an error, nor replace the action's own.
-    pub(crate) async fn with_backend<D: Database, T>(
+    /// Opens the backend of `conn` for one action; [`close_backend`]
+    /// hands the connection back as it was given (the backend does that when
+    /// dropped too, so a panic of a Rust migration leaves it as well).
+    ///
+    /// An action is `open_backend`, its body as an `async` block borrowing
+    /// the backend, and `close_backend`, rather than one function taking the
+    /// body as an async closure: the closure's higher-ranked lifetime would
+    /// keep rustc from proving the action's future `Send` for an async
+    /// client (the "implementation of `Send` is not general enough" error).
+    ///
+    /// [`close_backend`]: Runner::close_backend
+    pub(crate) async fn open_backend<'c, D: Database>(
         &self,
-        conn: &mut D,
+        conn: &'c mut D,
         purpose: Purpose,
-        body: impl AsyncFnOnce(&mut D::Backend<'_>) -> Result<T>,
-    ) -> Result<T> {
+    ) -> Result<D::Backend<'c>> {
         validate_table_name(&self.table)?;
         let session = Session {
             table: &self.table,
             lock_timeout: self.lock_timeout,
             purpose,
         };
-        let waited = |error: Error| error.waited(self.lock_timeout);
-        let mut backend = conn.open(&session).await.map_err(waited)?;
-        let result = body(&mut backend).await.map_err(waited);
+        let opened = conn.open(&session).await;
+        opened.map_err(|error| error.waited(self.lock_timeout))
+    }
+
+    /// Closes the backend of an action that returned `result`. A failure to
+    /// put the connection back is logged: what the action did is what it
+    /// returns, so it does not turn a committed run into an error, nor
+    /// replace the action's own.
+    pub(crate) async fn close_backend<B: Backend, T>(
+        &self,
+        backend: B,
+        result: Result<T>,
+    ) -> Result<T> {
+        let result = result.map_err(|error| error.waited(self.lock_timeout));
         if let Err(error) = backend.close().await {
             tracing::error!(%error, "could not put the connection back as it was after an action");
         }

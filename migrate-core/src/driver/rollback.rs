@@ -145,10 +145,15 @@ impl Runner<'_> {
     }
 
     async fn revert<D: Database>(&self, conn: &mut D, until: Until) -> Result<RollbackReport> {
-        self.with_backend(conn, Purpose::Migrate, async |backend| {
-            self.revert_on(backend, until).await
-        })
-        .await
+        {
+            let mut backend = self.open_backend(conn, Purpose::Migrate).await?;
+            let result = async {
+                let backend = &mut backend;
+                self.revert_on(backend, until).await
+            }
+            .await;
+            self.close_backend(backend, result).await
+        }
     }
 
     /// One transaction per down; re-reads the tracking table under the

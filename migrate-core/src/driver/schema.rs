@@ -75,15 +75,20 @@ impl Runner<'_> {
         &self,
         conn: &mut D,
     ) -> Result<Vec<SchemaDifference>> {
-        self.with_backend(conn, Purpose::Records, async |backend| {
-            let expected = match self.migrations().embedded_schema() {
-                Some(expected) => expected.clone(),
-                None => backend.expected_schema(self.migrations()).await?,
-            };
-            let actual = backend.begin(LockMode::Read).await?.schema().await?;
-            Ok(backend.differences(&expected, &actual))
-        })
-        .await
+        {
+            let mut backend = self.open_backend(conn, Purpose::Records).await?;
+            let result = async {
+                let backend = &mut backend;
+                let expected = match self.migrations().embedded_schema() {
+                    Some(expected) => expected.clone(),
+                    None => backend.expected_schema(self.migrations()).await?,
+                };
+                let actual = backend.begin(LockMode::Read).await?.schema().await?;
+                Ok(backend.differences(&expected, &actual))
+            }
+            .await;
+            self.close_backend(backend, result).await
+        }
     }
 
     /// The database's schema (see [`Schema`]), without this runner's
@@ -106,9 +111,14 @@ impl Runner<'_> {
     ///
     /// As [`schema`](Runner::schema).
     pub async fn schema_async<D: Database>(&self, conn: &mut D) -> Result<Schema> {
-        self.with_backend(conn, Purpose::Records, async |backend| {
-            backend.begin(LockMode::Read).await?.schema().await
-        })
-        .await
+        {
+            let mut backend = self.open_backend(conn, Purpose::Records).await?;
+            let result = async {
+                let backend = &mut backend;
+                backend.begin(LockMode::Read).await?.schema().await
+            }
+            .await;
+            self.close_backend(backend, result).await
+        }
     }
 }

@@ -1,0 +1,4 @@
+const MIGRATIONS: migrate::Migrations =
+    migrate::embed_migrations!("fixtures/pg_only", engine = "postgres");
+
+fn main() {}
