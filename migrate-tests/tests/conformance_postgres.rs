@@ -7,6 +7,8 @@
 mod conformance;
 #[path = "../../tests/common/postgres.rs"]
 mod postgres;
+#[path = "../../tests/common/postgres_messages.rs"]
+mod postgres_messages;
 
 use conformance::{Harness, Message};
 use migrate::postgres::postgres::Client;
@@ -67,7 +69,7 @@ impl Harness for PostgresHarness {
     }
 
     fn message(failure: Message<'_>) -> String {
-        postgres::pg_message(failure)
+        postgres_messages::pg_message(failure)
     }
 }
 

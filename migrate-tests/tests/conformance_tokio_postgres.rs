@@ -14,6 +14,8 @@
 mod conformance;
 #[path = "../../tests/common/postgres.rs"]
 mod postgres;
+#[path = "../../tests/common/postgres_messages.rs"]
+mod postgres_messages;
 
 use std::sync::LazyLock;
 
@@ -128,7 +130,7 @@ impl Harness for TokioPostgresHarness {
     }
 
     fn message(failure: Message<'_>) -> String {
-        postgres::pg_message(failure)
+        postgres_messages::pg_message(failure)
     }
 }
 
