@@ -132,7 +132,11 @@ fn apply(c: &mut Criterion, runtime: &Runtime) {
                     let version = i64::try_from(migration.version()).expect("version");
                     tx.execute(
                         "INSERT INTO floor_history VALUES ($1, $2, $3, now())",
-                        &[&version, &migration.name(), &migration.checksum().to_string()],
+                        &[
+                            &version,
+                            &migration.name(),
+                            &migration.checksum().to_string(),
+                        ],
                     )
                     .await
                     .expect("tracking row");
