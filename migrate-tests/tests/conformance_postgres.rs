@@ -7,6 +7,7 @@
 mod conformance;
 #[path = "../../tests/common/postgres.rs"]
 mod postgres;
+#[path = "../../tests/common/postgres_messages.rs"]
 mod postgres_messages;
 
 use conformance::{Harness, Message};

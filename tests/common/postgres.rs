@@ -22,14 +22,28 @@ pub fn server_url() -> String {
     std::env::var("MIGRATE_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned())
 }
 
+/// Runs `f` on a thread of its own and waits for it. The blocking client
+/// drives its connection on a runtime of its own, which tokio refuses to
+/// start (or drop) on a thread of another runtime: this lets an async test
+/// (`#[tokio::test]`) use the helpers here, and drop a [`TestDatabase`]
+/// while it unwinds from a failed assertion.
+pub fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|scope| match scope.spawn(f).join() {
+        Ok(value) => value,
+        Err(panic) => std::panic::resume_unwind(panic),
+    })
+}
+
 /// Whether the server answers; when it does not, prints the one-line notice
 /// (or panics under `MIGRATE_REQUIRE_POSTGRES=1`). Asked once per process.
 pub fn available() -> bool {
     static ANSWERS: OnceLock<Result<(), String>> = OnceLock::new();
     let answer = ANSWERS.get_or_init(|| {
-        Client::connect(&server_url(), NoTls)
-            .map(drop)
-            .map_err(|error| error.to_string())
+        off_runtime(|| {
+            Client::connect(&server_url(), NoTls)
+                .map(drop)
+                .map_err(|error| error.to_string())
+        })
     });
     match answer {
         Ok(()) => true,
@@ -61,7 +75,7 @@ pub struct TestDatabase {
 
 impl TestDatabase {
     /// Creates an empty database with a name no other test (or process)
-    /// uses.
+    /// uses. Callable from an async test too (see [`off_runtime`]).
     pub fn new() -> TestDatabase {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let name = format!(
@@ -69,15 +83,17 @@ impl TestDatabase {
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
         );
-        let mut admin = Client::connect(&server_url(), NoTls).expect("connect to the server");
-        // Two statements, two queries: a multi-statement query is one
-        // implicit transaction, which `CREATE DATABASE` refuses.
-        admin
-            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .expect("drop a leftover test database");
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .expect("create a test database");
+        off_runtime(|| {
+            let mut admin = Client::connect(&server_url(), NoTls).expect("connect to the server");
+            // Two statements, two queries: a multi-statement query is one
+            // implicit transaction, which `CREATE DATABASE` refuses.
+            admin
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .expect("drop a leftover test database");
+            admin
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .expect("create a test database");
+        });
         let mut config = Config::from_str(&server_url()).expect("parse the server URL");
         config.dbname(&name);
         TestDatabase { name, config }
@@ -108,14 +124,17 @@ impl TestDatabase {
     }
 }
 
+/// Drops the database (`WITH (FORCE)`: its connections are ended), also
+/// from an async test (see [`off_runtime`]).
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        if let Ok(mut admin) = Client::connect(&server_url(), NoTls) {
-            let _ = admin.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ));
-        }
+        let name = &self.name;
+        off_runtime(|| {
+            if let Ok(mut admin) = Client::connect(&server_url(), NoTls) {
+                let _ =
+                    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        });
     }
 }
 

@@ -177,7 +177,7 @@ async fn check_outside_transaction<C: PgClient>(client: &mut C) -> Result<()> {
     let rows = client
         .simple("SELECT statement_timestamp() <> transaction_timestamp()")
         .await
-        .map_err(context(
+        .map_err(outside_check_error(
             "checking that the connection is not inside a transaction",
         ))?;
     match rows.first().and_then(|row| row.get(0)) {
@@ -454,7 +454,9 @@ impl<'t, C: PgClient + 't> crate::backend::Transaction for PgTx<'t, C> {
                                 to_regclass('{regclass}') IS NOT NULL"
                     ))
                     .await
-                    .map_err(context(format!("reading the tracking table {table}")))?;
+                    .map_err(outside_check_error(format!(
+                        "reading the tracking table {table}"
+                    )))?;
                 let (Some(inside), Some(exists)) = (
                     found.first().and_then(|row| row.get(0)),
                     found.first().and_then(|row| row.get(1)),
@@ -892,6 +894,21 @@ fn engine_error(context: impl Into<String>, error: PgError) -> Error {
         }
     } else {
         Error::database(context, ServerError(error))
+    }
+}
+
+/// [`context`] for the first statement of an action, which tells whether
+/// the client is inside a transaction: one of the caller's that a failed
+/// statement aborted refuses every query (`in_failed_sql_transaction`,
+/// 25P02) until it ends, so it is [`Error::TransactionOpen`] too.
+fn outside_check_error(context: impl Into<String>) -> impl FnOnce(PgError) -> Error {
+    let context = context.into();
+    move |error| {
+        if error.code() == Some(&SqlState::IN_FAILED_SQL_TRANSACTION) {
+            Error::TransactionOpen
+        } else {
+            engine_error(context, error)
+        }
     }
 }
 
