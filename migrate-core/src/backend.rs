@@ -285,6 +285,20 @@ pub trait Backend {
     /// step type), not for another engine.
     fn can_run(code: &RustCode) -> bool;
 
+    /// Checks a migration's up or down before anything of it runs or is
+    /// recorded, for what this backend refuses in any migration without
+    /// running it (PostgreSQL: a statement that would end the runner's
+    /// transaction), so that a migration outside a transaction is refused
+    /// before its dirty mark. Nothing to check by default.
+    ///
+    /// # Errors
+    ///
+    /// The [`Failure`] the migration would fail with.
+    fn check(migration: &Migration, direction: Direction) -> Result<(), Failure> {
+        let _ = (migration, direction);
+        Ok(())
+    }
+
     /// Gives back the lock taken by [`Transaction::lock_outside`].
     async fn release(&mut self, lock: Self::OutsideLock);
 

@@ -1327,6 +1327,10 @@ fn transaction_control_in_a_migration_is_refused_before_anything_runs() {
             );
             let status = migrations.status(&mut client).unwrap();
             assert!(status.applied.is_empty(), "{case}");
+            // Refused before its dirty mark: a failed attempt, not a
+            // migration that may be half applied.
+            assert!(status.dirty.is_empty(), "{case}: {status:?}");
+            assert_eq!(status.failed.len(), 1, "{case}: {status:?}");
         }
     }
 

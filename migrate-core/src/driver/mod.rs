@@ -682,6 +682,13 @@ impl<'a> Runner<'a> {
             }
             let migration = &self.migrations.as_slice()[next];
             if migration.up_no_transaction() || !transactional {
+                if let Err(failure) = B::check(migration, Direction::Up) {
+                    drop(tx);
+                    let error = failed(migration, Direction::Up, failure, false);
+                    return Err(self
+                        .record_failure(backend, migration, Direction::Up, Duration::ZERO, error)
+                        .await);
+                }
                 let lock = mark_outside(tx, migration, Direction::Up).await?;
                 let outcome = self
                     .run_outside(backend, lock, migration, Direction::Up)

@@ -1,7 +1,7 @@
 //! Reverting applied migrations with their downs: rollback, rollback to a
 //! version, redo.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::backend::{
     Backend, Blocking, Database, LockMode, NewEvent, Purpose, Transaction, block_on,
@@ -15,7 +15,9 @@ use crate::report::{
     AppliedMigration, Direction, EventKind, RedoReport, RollbackReport, RolledBackMigration,
 };
 
-use super::{Outcome, Runner, commit_migration, execute, mark_outside, refuse_dirty, whole_millis};
+use super::{
+    Outcome, Runner, commit_migration, execute, failed, mark_outside, refuse_dirty, whole_millis,
+};
 
 impl Runner<'_> {
     /// Reverts the last `count` applied migrations, newest first (all of
@@ -182,6 +184,19 @@ impl Runner<'_> {
                     return Ok(report);
                 };
                 if migration.down_no_transaction() || !transactional {
+                    if let Err(failure) = B::check(migration, Direction::Down) {
+                        drop(tx);
+                        let error = failed(migration, Direction::Down, failure, false);
+                        return Err(self
+                            .record_failure(
+                                backend,
+                                migration,
+                                Direction::Down,
+                                Duration::ZERO,
+                                error,
+                            )
+                            .await);
+                    }
                     let lock = mark_outside(tx, migration, Direction::Down).await?;
                     if let Outcome::RolledBack(rolled_back) = self
                         .run_outside(backend, lock, migration, Direction::Down)

@@ -310,6 +310,15 @@ impl<'c, C: PgClient> Backend for PgBackend<'c, C> {
         C::can_run(code)
     }
 
+    /// Refuses a statement that would end the runner's transaction (see
+    /// [`script::refused`]) before anything of the migration runs.
+    fn check(migration: &Migration, direction: Direction) -> Result<(), Failure> {
+        match migration.script(direction) {
+            Some(Script::Sql { sql, .. }) => checked(sql).map(drop),
+            _ => Ok(()),
+        }
+    }
+
     async fn release(&mut self, lock: OutsideLock) {
         if lock.held {
             let sql = tracking::unlock(&self.table, tracking::Key::Outside);
