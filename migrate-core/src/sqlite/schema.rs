@@ -52,27 +52,6 @@ impl Schema {
         })
     }
 
-    /// Whether `conn`'s schema (without the objects named in `exclude`) is
-    /// exactly this one, statement for statement and in the same order; a
-    /// quick check that allocates nothing, for the usual case before
-    /// [`differences`](Schema::differences).
-    pub(crate) fn is_exactly(
-        &self,
-        conn: &Connection,
-        exclude: &[String],
-    ) -> rusqlite::Result<bool> {
-        let mut expected = self.objects.iter();
-        let mut same = true;
-        each_object(conn, exclude, |kind, name, table, sql| {
-            same = expected.next().is_some_and(|object| {
-                (object.kind, &*object.name, &*object.table, &*object.sql)
-                    == (kind, name, table, sql)
-            });
-            same
-        })?;
-        Ok(same && expected.next().is_none())
-    }
-
     /// How `actual` differs from this schema, the expected one: objects
     /// missing or not expected, then objects defined differently, in kind
     /// and name order. Empty when they are the same (see the module docs for
