@@ -240,12 +240,21 @@ impl VerifyProblem {
             message.push_str(&format!(
                 "; if the application registers it on its connection (or loads an extension), the check cannot: {turn_off}"
             ));
+        } else if self.nests_too_deep() {
+            message.push_str(NESTED_TOO_DEEP_FIX);
         } else if self.opens_a_file() {
             message.push_str(&format!(
                 "; a migration that must open a file cannot be checked while the crate builds: {turn_off}"
             ));
         }
         message
+    }
+
+    /// Whether the failure is SQLite's limit on nested views, subqueries
+    /// and common table expressions (`SQLITE_LIMIT_EXPR_DEPTH`), which
+    /// SQLite 3.54 reaches sooner than 3.53 did (see [`NESTED_TOO_DEEP_FIX`]).
+    pub fn nests_too_deep(&self) -> bool {
+        matches!(self, VerifyProblem::Failed { message, .. } if message.contains(NESTED_TOO_DEEP))
     }
 
     /// Whether the failure is a statement the check refused because it
@@ -270,6 +279,25 @@ impl VerifyProblem {
         }
     }
 }
+
+/// SQLite's message when views, subqueries and common table expressions
+/// nest deeper than `SQLITE_LIMIT_EXPR_DEPTH`.
+const NESTED_TOO_DEEP: &str = "VIEWs and/or subqueries nested too deep";
+
+/// What [`VerifyProblem::in_folder`] adds to [`NESTED_TOO_DEEP`].
+///
+/// From 3.54, SQLite counts each common table expression (`WITH`) it
+/// expands as one more level of nesting (`withExpand` in `select.c`), and
+/// stops a statement whose expansion takes `SQLITE_LIMIT_EXPR_DEPTH`
+/// cursors or more, so a chain of views that each have a `WITH` fails at
+/// half the depth it reached on 3.53: 500 views of one `WITH` each, 250 of
+/// three. `CREATE VIEW` does not expand the view; a query of it, or an
+/// `ALTER TABLE ... RENAME`, which checks every view, does. The limit cannot
+/// be raised at run time beyond the `SQLITE_MAX_EXPR_DEPTH` SQLite was
+/// compiled with (1000, which is also its default), so the fix is a build
+/// flag, which libsqlite3-sys reads from the environment and applies to
+/// the application's SQLite and the check's alike.
+const NESTED_TOO_DEEP_FIX: &str = "; SQLite 3.54 counts each `WITH` a view expands as one more level toward SQLITE_LIMIT_EXPR_DEPTH (3.53 did not), which cannot be raised beyond the SQLITE_MAX_EXPR_DEPTH SQLite was built with (1000 by default): build it with a higher one, `SQLITE_MAX_EXPR_DEPTH = \"4000\"` under `[env]` in `.cargo/config.toml` (libsqlite3-sys reads it; then `cargo clean -p libsqlite3-sys`), so that the application's SQLite and the check's both allow the deeper views";
 
 /// The schema `migrations` produce on an empty SQLite database: the one
 /// `embed_migrations!` embedded when it verified the set, or else worked
@@ -1407,6 +1435,59 @@ mod tests {
             ),
         ]);
         assert_eq!(found, Vec::<String>::new());
+    }
+
+    /// A chain of 100 views of nine `WITH`s each, then an `ALTER TABLE ...
+    /// RENAME COLUMN`, which checks every view: SQLite 3.53 applies it (and
+    /// 3.40), 3.54 with its default limits stops at the 1000th level. The problem
+    /// names the limit and the build flag that raises it.
+    #[test]
+    fn views_nested_beyond_sqlites_limit_name_the_limit_and_the_fix()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        std::fs::write(
+            dir.path().join("0001_base.sql"),
+            "CREATE TABLE base (id INTEGER PRIMARY KEY, x INT);\nCREATE VIEW v0 AS SELECT id, x FROM base;",
+        )?;
+        for level in 1..=100 {
+            let parent = level - 1;
+            let chain: Vec<String> = (1..9)
+                .map(|n| format!("     c{n} AS (SELECT id, x FROM c{})", n - 1))
+                .collect();
+            std::fs::write(
+                dir.path().join(format!("{:04}_v{level}.sql", level + 1)),
+                format!(
+                    "CREATE VIEW v{level} AS\nWITH c0 AS (SELECT id, x FROM v{parent}),\n{}\nSELECT id, x FROM c8;",
+                    chain.join(",\n")
+                ),
+            )?;
+        }
+        std::fs::write(
+            dir.path().join("0102_rename.sql"),
+            "ALTER TABLE base ADD COLUMN z;\nALTER TABLE base RENAME COLUMN z TO w;",
+        )?;
+        let migrations = Migrations::from_folder(dir.path())?;
+        let error = verify(&migrations).expect_err("nested too deep for SQLite 3.54's default");
+        let [problem] = error.problems() else {
+            panic!("{error}");
+        };
+        assert!(problem.nests_too_deep(), "{problem}");
+        let shown = problem.in_folder(Path::new("migrations"));
+        assert!(
+            shown.starts_with("checking `migrations` on an empty in-memory SQLite database: migration 102 (rename) fails in `0102_rename.sql` at line 2"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("VIEWs and/or subqueries nested too deep"),
+            "{shown}"
+        );
+        assert!(shown.ends_with(NESTED_TOO_DEEP_FIX), "{shown}");
+        assert!(
+            shown.contains(
+                "SQLITE_MAX_EXPR_DEPTH = \"4000\"` under `[env]` in `.cargo/config.toml`"
+            )
+        );
+        Ok(())
     }
 
     /// 200 migrations, every fifth down forgetting its index: each problem
