@@ -4,10 +4,11 @@
 use std::path::{Path, PathBuf};
 
 use migrate_core::folder::FolderError;
-use migrate_core::{Migration, MigrationKind, Migrations, ObjectKind, Schema, SchemaObject};
+use migrate_core::{Migration, MigrationKind, Migrations, ObjectKind};
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote};
 
+use crate::cache::{self, Object, Outcome};
 use crate::input::Input;
 
 /// Reads the folder named by `input` and expands to a `migrate::Migrations`
@@ -48,13 +49,19 @@ pub fn expand(input: &Input) -> syn::Result<TokenStream> {
     // No schema for a set with Rust migrations: their code cannot run here,
     // so `check_schema` works it out at run time, with the code.
     let schema = if input.verify {
-        verify(&migrations, &shown, span)?
+        verify(
+            &migrations,
+            &shown,
+            &input.source,
+            Path::new(&manifest_dir),
+            span,
+        )?
     } else {
         None
     };
     let set = match schema {
-        Some(schema) => {
-            let objects = schema.objects().iter().map(object_tokens);
+        Some(objects) => {
+            let objects = objects.iter().map(object_tokens);
             quote! {
                 const __MIGRATE_SCHEMA: &[::migrate::SchemaObject] = &[#(#objects),*];
                 ::migrate::Migrations::__embedded_verified(__MIGRATE_EMBEDDED, __MIGRATE_SCHEMA)
@@ -72,24 +79,81 @@ pub fn expand(input: &Input) -> syn::Result<TokenStream> {
 }
 
 /// Applies the set to an in-memory SQLite database (see
-/// `migrate_core::sqlite::verify`) and returns the schema it produces, or `None`
-/// for a set with a Rust migration, whose code cannot run yet.
+/// `migrate_core::sqlite::verify`), or reuses the outcome kept from an
+/// earlier build of the same inputs (see [`cache`]), and returns the
+/// objects of the schema it produces, or `None` for a set with a Rust
+/// migration, whose code cannot run yet. `arguments`: the macro's, as
+/// written.
 ///
 /// # Errors
 ///
 /// One error per problem, combined.
-fn verify(migrations: &Migrations, shown: &Path, span: Span) -> syn::Result<Option<Schema>> {
-    match migrate_core::sqlite::verify(migrations) {
-        Ok(verified) => Ok(verified.schema),
-        Err(error) => {
-            let mut errors = error
-                .problems()
+fn verify(
+    migrations: &Migrations,
+    shown: &Path,
+    arguments: &str,
+    manifest_dir: &Path,
+    span: Span,
+) -> syn::Result<Option<Vec<Object>>> {
+    verify_kept(
+        migrations,
+        shown,
+        arguments,
+        cache::folder(manifest_dir),
+        span,
+    )
+}
+
+/// [`verify`], keeping outcomes in `folder`.
+fn verify_kept(
+    migrations: &Migrations,
+    shown: &Path,
+    arguments: &str,
+    folder: Option<PathBuf>,
+    span: Span,
+) -> syn::Result<Option<Vec<Object>>> {
+    let kept = folder.map(|folder| {
+        (
+            cache::key(migrations, arguments, &cache::sqlite_identity()),
+            folder,
+        )
+    });
+    let found = kept
+        .as_ref()
+        .and_then(|(key, folder)| cache::load(folder, key));
+    let outcome = match found {
+        Some(outcome) => outcome,
+        None => {
+            let outcome = match migrate_core::sqlite::verify(migrations) {
+                Ok(verified) => Outcome::Passed(verified.schema.as_ref().map(Object::all)),
+                Err(error) => {
+                    let mut problems: Vec<String> = error
+                        .problems()
+                        .iter()
+                        .map(|problem| problem.in_folder(shown))
+                        .collect();
+                    // A `VerifyError` holds at least one problem.
+                    if problems.is_empty() {
+                        problems.push(error.to_string());
+                    }
+                    Outcome::Failed(problems)
+                }
+            };
+            if let Some((key, folder)) = &kept {
+                cache::store(folder, key, &outcome);
+            }
+            outcome
+        }
+    };
+    match outcome {
+        Outcome::Passed(objects) => Ok(objects),
+        Outcome::Failed(problems) => {
+            let mut errors = problems
                 .iter()
-                .map(|problem| syn::Error::new(span, problem.in_folder(shown)));
-            // A `VerifyError` holds at least one problem.
+                .map(|problem| syn::Error::new(span, problem));
             let mut combined = errors
                 .next()
-                .unwrap_or_else(|| syn::Error::new(span, &error));
+                .unwrap_or_else(|| syn::Error::new(span, "the build-time check failed"));
             errors.for_each(|next| combined.combine(next));
             Err(combined)
         }
@@ -97,16 +161,14 @@ fn verify(migrations: &Migrations, shown: &Path, span: Span) -> syn::Result<Opti
 }
 
 /// `SchemaObject::__embedded(...)` for one object of the verified schema.
-fn object_tokens(object: &SchemaObject) -> TokenStream {
-    let kind = match object.kind() {
+fn object_tokens(object: &Object) -> TokenStream {
+    let kind = match object.kind {
         ObjectKind::Table => quote!(Table),
         ObjectKind::Index => quote!(Index),
         ObjectKind::View => quote!(View),
         ObjectKind::Trigger => quote!(Trigger),
     };
-    let name = object.name();
-    let table = object.table();
-    let sql = object.sql();
+    let (name, table, sql) = (&object.name, &object.table, &object.sql);
     quote! {
         ::migrate::SchemaObject::__embedded(::migrate::ObjectKind::#kind, #name, #table, #sql)
     }
@@ -242,4 +304,61 @@ fn checksums(migration: &Migration) -> (TokenStream, TokenStream) {
     let running = migration.running_checksum();
     let running = running.as_bytes();
     (quote!([#(#checksum),*]), quote!([#(#running),*]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A kept outcome is what a rebuild with the same inputs reports (here
+    /// one planted to tell), and a changed file is checked again.
+    #[test]
+    fn an_unchanged_folder_reuses_the_kept_outcome_and_a_changed_one_is_checked_again() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let migrations_dir = dir.path().join("migrations");
+        std::fs::create_dir(&migrations_dir).expect("folder");
+        let write = |down: &str| {
+            std::fs::write(
+                migrations_dir.join("0001_t.up.sql"),
+                "CREATE TABLE t (id INTEGER PRIMARY KEY);\nCREATE TABLE u (id INTEGER);",
+            )
+            .expect("up");
+            std::fs::write(migrations_dir.join("0001_t.down.sql"), down).expect("down");
+        };
+        let kept = dir.path().join("migrate-check");
+        let check = || {
+            let migrations = Migrations::from_folder(&migrations_dir).expect("valid folder");
+            verify_kept(
+                &migrations,
+                Path::new("migrations"),
+                "\"migrations\"",
+                Some(kept.clone()),
+                Span::call_site(),
+            )
+            .map_err(|error| error.to_string())
+        };
+        write("DROP TABLE t;");
+        let first = check().expect_err("the down leaves `u`");
+        assert!(first.contains("table `u` still exists"), "{first}");
+        assert_eq!(std::fs::read_dir(&kept).expect("kept").count(), 1);
+        // Plant another outcome under the same key: a rebuild reports it.
+        let entry = std::fs::read_dir(&kept)
+            .expect("kept")
+            .next()
+            .expect("entry")
+            .expect("entry");
+        cache::store(
+            &kept,
+            &entry.file_name().to_string_lossy(),
+            &Outcome::Failed(vec!["planted".to_owned()]),
+        );
+        assert_eq!(check(), Err("planted".to_owned()));
+        // The fixed down is another key: checked, and it passes.
+        write("DROP TABLE u;\nDROP TABLE t;");
+        let objects = check()
+            .expect("a down that restores the schema")
+            .expect("a schema");
+        assert_eq!(objects.len(), 2);
+        assert_eq!(std::fs::read_dir(&kept).expect("kept").count(), 2);
+    }
 }

@@ -11,10 +11,14 @@ pub struct Input {
     /// Whether to apply the migrations to an in-memory SQLite database at
     /// build time (`verify = false` turns it off); on by default.
     pub verify: bool,
+    /// The arguments as written, which the kept outcome of the check is
+    /// keyed by (see `cache`): every option counts.
+    pub source: String,
 }
 
 impl Parse for Input {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let source = input.cursor().token_stream().to_string();
         let expected = "expected the migrations folder as a string literal, relative to Cargo.toml: `embed_migrations!(\"migrations\")`";
         if !input.peek(LitStr) {
             return Err(input.error(expected));
@@ -43,6 +47,10 @@ impl Parse for Input {
                 "unexpected tokens: write `embed_migrations!(\"migrations\")` or `embed_migrations!(\"migrations\", verify = false)`",
             ));
         }
-        Ok(Input { path, verify })
+        Ok(Input {
+            path,
+            verify,
+            source,
+        })
     }
 }

@@ -11,6 +11,7 @@
 
 use proc_macro::TokenStream;
 
+mod cache;
 mod expand;
 mod input;
 
