@@ -105,7 +105,7 @@ fn verify(
 }
 
 /// [`verify`], keeping outcomes in `folder`.
-fn verify_kept(
+pub(crate) fn verify_kept(
     migrations: &Migrations,
     shown: &Path,
     arguments: &str,
@@ -304,61 +304,4 @@ fn checksums(migration: &Migration) -> (TokenStream, TokenStream) {
     let running = migration.running_checksum();
     let running = running.as_bytes();
     (quote!([#(#checksum),*]), quote!([#(#running),*]))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A kept outcome is what a rebuild with the same inputs reports (here
-    /// one planted to tell), and a changed file is checked again.
-    #[test]
-    fn an_unchanged_folder_reuses_the_kept_outcome_and_a_changed_one_is_checked_again() {
-        let dir = tempfile::tempdir().expect("temporary folder");
-        let migrations_dir = dir.path().join("migrations");
-        std::fs::create_dir(&migrations_dir).expect("folder");
-        let write = |down: &str| {
-            std::fs::write(
-                migrations_dir.join("0001_t.up.sql"),
-                "CREATE TABLE t (id INTEGER PRIMARY KEY);\nCREATE TABLE u (id INTEGER);",
-            )
-            .expect("up");
-            std::fs::write(migrations_dir.join("0001_t.down.sql"), down).expect("down");
-        };
-        let kept = dir.path().join("migrate-check");
-        let check = || {
-            let migrations = Migrations::from_folder(&migrations_dir).expect("valid folder");
-            verify_kept(
-                &migrations,
-                Path::new("migrations"),
-                "\"migrations\"",
-                Some(kept.clone()),
-                Span::call_site(),
-            )
-            .map_err(|error| error.to_string())
-        };
-        write("DROP TABLE t;");
-        let first = check().expect_err("the down leaves `u`");
-        assert!(first.contains("table `u` still exists"), "{first}");
-        assert_eq!(std::fs::read_dir(&kept).expect("kept").count(), 1);
-        // Plant another outcome under the same key: a rebuild reports it.
-        let entry = std::fs::read_dir(&kept)
-            .expect("kept")
-            .next()
-            .expect("entry")
-            .expect("entry");
-        cache::store(
-            &kept,
-            &entry.file_name().to_string_lossy(),
-            &Outcome::Failed(vec!["planted".to_owned()]),
-        );
-        assert_eq!(check(), Err("planted".to_owned()));
-        // The fixed down is another key: checked, and it passes.
-        write("DROP TABLE u;\nDROP TABLE t;");
-        let objects = check()
-            .expect("a down that restores the schema")
-            .expect("a schema");
-        assert_eq!(objects.len(), 2);
-        assert_eq!(std::fs::read_dir(&kept).expect("kept").count(), 2);
-    }
 }
