@@ -56,6 +56,7 @@
 
 mod args;
 mod commands;
+mod connection;
 mod database;
 mod exit;
 mod log;
@@ -68,7 +69,9 @@ mod wording;
 
 pub use args::{
     BaselineArgs, CheckArgs, Cli, Command, CompletionsArgs, Db, DbCommand, DownArgs, Embedded,
-    Folder, Format, HistoryArgs, Logging, ManArgs, NewArgs, Options, Output, RedoArgs, RepairArgs,
-    SchemaArgs, Source, StatusArgs, Tracking, UpArgs, ValidateArgs,
+    Folder, Format, HistoryArgs, LockScope, Logging, ManArgs, NewArgs, Options, Output,
+    PostgresOptions, RedoArgs, RepairArgs, SchemaArgs, Source, StatusArgs, Tracking, UpArgs,
+    ValidateArgs,
 };
+pub use connection::Connection;
 pub use exit::{FAILURE, PENDING, REFUSED, SUCCESS, USAGE, exit_code, report};
