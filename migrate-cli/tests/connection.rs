@@ -181,5 +181,8 @@ fn the_postgres_settings_are_refused_for_a_sqlite_database_naming_where_they_cam
         "error: `lock_scope` in `migrate.toml` is a PostgreSQL setting, but `app.db` is a SQLite database: leave it out for SQLite\n"
     );
     let output = project.run(&["up", "--lock-scope", "table"], 2);
-    assert_contains(&output.stderr, "invalid value 'table' for '--lock-scope <SCOPE>'");
+    assert_contains(
+        &output.stderr,
+        "invalid value 'table' for '--lock-scope <SCOPE>'",
+    );
 }
