@@ -38,8 +38,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) enum Target {
     /// A SQLite database.
     Sqlite(SqliteTarget),
-    /// A PostgreSQL database.
-    Postgres(PostgresTarget),
+    /// A PostgreSQL database (boxed: its settings are large, and a target
+    /// is made once per command).
+    Postgres(Box<PostgresTarget>),
 }
 
 impl Target {
@@ -67,7 +68,9 @@ impl Target {
         {
             let scheme = scheme.to_ascii_lowercase();
             if POSTGRES.contains(&scheme.as_str()) {
-                return PostgresTarget::parse(&format!("{scheme}://{rest}")).map(Target::Postgres);
+                let url = format!("{scheme}://{rest}");
+                return PostgresTarget::parse(&url)
+                    .map(|target| Target::Postgres(Box::new(target)));
             }
             bail!("{scheme}:// is not supported: {SUPPORTED}");
         }
@@ -426,7 +429,7 @@ mod tests {
     /// The PostgreSQL database `url` names.
     fn postgres(url: &str) -> PostgresTarget {
         match Target::parse(url, Path::new("")) {
-            Ok(Target::Postgres(postgres)) => postgres,
+            Ok(Target::Postgres(postgres)) => *postgres,
             Ok(other) => panic!("{url}: {other:?}"),
             Err(e) => panic!("{url}: {e:#}"),
         }
