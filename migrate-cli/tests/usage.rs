@@ -82,7 +82,15 @@ fn other_tools_words_are_aliases_of_the_commands_and_options() {
 fn each_subcommands_help_lists_only_the_options_that_mean_something_there() {
     let project = Project::new(REVERSIBLE);
     let output = &["json", "format"][..];
-    let source = &["database", "dir", "config", "folder-format", "placeholder"][..];
+    let source = &[
+        "database",
+        "schema",
+        "lock-scope",
+        "dir",
+        "config",
+        "folder-format",
+        "placeholder",
+    ][..];
     let cases: &[(&str, &[&[&str]])] = &[
         ("new", &[&["reversible", "dir", "config"], output]),
         (
