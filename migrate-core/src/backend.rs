@@ -429,6 +429,16 @@ pub trait Transaction {
     /// The application's schema: every object but the engine's own and the
     /// tracking tables.
     async fn schema(&mut self) -> Result<Schema>;
+    /// Another tool's tracking table `table` (a plain identifier, looked up
+    /// where the engine finds an unqualified name: SQLite's `main`,
+    /// PostgreSQL's `search_path`), with the cells of `columns` as text;
+    /// `None` when there is no such table. Only reads. See [`OtherTable`]
+    /// for how cells are written.
+    ///
+    /// # Errors
+    ///
+    /// A database error reading it.
+    async fn other_table(&mut self, table: &str, columns: &[&str]) -> Result<Option<OtherTable>>;
     /// Commits.
     ///
     /// # Errors
@@ -436,6 +446,30 @@ pub trait Transaction {
     /// [`Error::Locked`] when the engine waits too long to commit; a database
     /// error.
     async fn commit(self) -> Result<()>;
+}
+
+/// Another tool's tracking table as [`Transaction::other_table`] reads it:
+/// engine-neutral text, for the pure code that knows the tools
+/// ([`other_tables`](crate::other_tables)).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OtherTable {
+    /// Every column the table has, in the engine's spelling and order.
+    pub columns: Vec<String>,
+    /// Its rows in no particular order, each with one cell per requested
+    /// column, in the requested order: `None` for NULL or for a column the
+    /// table does not have (see [`columns`](OtherTable::columns)); integers
+    /// in decimal, booleans `1`/`0` (SQLite) or `true`/`false` (PostgreSQL),
+    /// blobs and `bytea` in lowercase hex, everything else as the engine
+    /// writes it as text.
+    pub rows: Vec<Vec<Option<String>>>,
+}
+
+impl OtherTable {
+    /// Whether the table has `column` (ASCII case ignored, as both engines
+    /// fold unquoted names).
+    pub fn has_column(&self, column: &str) -> bool {
+        self.columns.iter().any(|c| c.eq_ignore_ascii_case(column))
+    }
 }
 
 /// An event to append to the history: the fields of [`Event`] that the
