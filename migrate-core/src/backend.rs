@@ -47,6 +47,7 @@ use std::time::Duration;
 use crate::checksum::Checksum;
 use crate::error::{Error, Result};
 use crate::migration::{BoxError, Migration, Migrations, RustCode};
+pub use crate::other_tables::OtherTable;
 use crate::report::{
     AppliedMigration, Direction, DirtyMigration, Event, EventKind, FailedMigration,
 };
@@ -446,30 +447,6 @@ pub trait Transaction {
     /// [`Error::Locked`] when the engine waits too long to commit; a database
     /// error.
     async fn commit(self) -> Result<()>;
-}
-
-/// Another tool's tracking table as [`Transaction::other_table`] reads it:
-/// engine-neutral text, for the pure code that knows the tools
-/// ([`other_tables`](crate::other_tables)).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct OtherTable {
-    /// Every column the table has, in the engine's spelling and order.
-    pub columns: Vec<String>,
-    /// Its rows in no particular order, each with one cell per requested
-    /// column, in the requested order: `None` for NULL or for a column the
-    /// table does not have (see [`columns`](OtherTable::columns)); integers
-    /// in decimal, booleans `1`/`0` (SQLite) or `true`/`false` (PostgreSQL),
-    /// blobs and `bytea` in lowercase hex, everything else as the engine
-    /// writes it as text.
-    pub rows: Vec<Vec<Option<String>>>,
-}
-
-impl OtherTable {
-    /// Whether the table has `column` (ASCII case ignored, as both engines
-    /// fold unquoted names).
-    pub fn has_column(&self, column: &str) -> bool {
-        self.columns.iter().any(|c| c.eq_ignore_ascii_case(column))
-    }
 }
 
 /// An event to append to the history: the fields of [`Event`] that the

@@ -824,12 +824,16 @@ impl<'t, C: PgClient + 't> crate::backend::Transaction for PgTx<'t, C> {
         if rows.is_empty() {
             return Ok(None);
         }
-        let present: Vec<(String, bool)> = rows.iter().map(|row| (row.get(0), row.get(1))).collect();
+        let present: Vec<(String, bool)> =
+            rows.iter().map(|row| (row.get(0), row.get(1))).collect();
         let quote = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
         let select: Vec<String> = columns
             .iter()
             .map(|column| {
-                match present.iter().find(|(name, _)| name.eq_ignore_ascii_case(column)) {
+                match present
+                    .iter()
+                    .find(|(name, _)| name.eq_ignore_ascii_case(column))
+                {
                     Some((name, true)) => format!("encode({}, 'hex')", quote(name)),
                     Some((name, false)) => format!("{}::text", quote(name)),
                     None => "NULL::text".to_owned(),
@@ -842,7 +846,11 @@ impl<'t, C: PgClient + 't> crate::backend::Transaction for PgTx<'t, C> {
             columns: present.into_iter().map(|(name, _)| name).collect(),
             rows: rows
                 .iter()
-                .map(|row| (0..columns.len()).map(|i| row.get::<_, Option<String>>(i)).collect())
+                .map(|row| {
+                    (0..columns.len())
+                        .map(|i| row.get::<_, Option<String>>(i))
+                        .collect()
+                })
                 .collect(),
         }))
     }

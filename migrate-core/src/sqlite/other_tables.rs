@@ -63,10 +63,7 @@ pub(super) fn other_table(
         }
         out.push(cells);
     }
-    Ok(Some(OtherTable {
-        rows: out,
-        ..found
-    }))
+    Ok(Some(OtherTable { rows: out, ..found }))
 }
 
 #[cfg(test)]
