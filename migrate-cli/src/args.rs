@@ -491,6 +491,28 @@ Refused (exit 3) when a migration is already applied.")]
         source: S,
     },
 
+    /// Record as applied what another tool's tracking table says it applied, after checking its checksums
+    #[command(after_help = "\
+Examples:
+  migrate adopt --from diesel --folder-format diesel
+  migrate adopt --from sqlx
+
+Reads the tool's table (__diesel_schema_migrations, _sqlx_migrations,
+refinery_schema_history, flyway_schema_history, goose_db_version or
+schema_migrations), matches each applied row to a migration of the folder,
+compares the checksum the tool kept (sqlx, refinery, Flyway), and writes this
+tool's tracking rows in one transaction; the tool's own table is left as it
+was. A row that matches no migration, a failed or dirty row, or a checksum
+that differs is refused (exit 3) and nothing changes.")]
+    Adopt {
+        /// Its arguments.
+        #[command(flatten)]
+        args: AdoptArgs,
+        /// The database and the folder.
+        #[command(flatten)]
+        source: S,
+    },
+
     /// Accept edited files' checksums and clear dirty marks and failed attempts
     #[command(after_help = "\
 Examples:
@@ -543,6 +565,7 @@ impl<S: Args> DbCommand<S> {
             | DbCommand::Check { source, .. }
             | DbCommand::History { source, .. }
             | DbCommand::Baseline { source, .. }
+            | DbCommand::Adopt { source, .. }
             | DbCommand::Repair { source, .. }
             | DbCommand::Schema { source, .. } => source,
         }
@@ -559,6 +582,7 @@ impl<S: Args> DbCommand<S> {
             DbCommand::Check { args, .. } => (&args.output, &args.tracking, None),
             DbCommand::History { args, .. } => (&args.output, &args.tracking, None),
             DbCommand::Baseline { args, .. } => (&args.output, &args.tracking, Some(&args.logging)),
+            DbCommand::Adopt { args, .. } => (&args.output, &args.tracking, Some(&args.logging)),
             DbCommand::Repair { args, .. } => (&args.output, &args.tracking, Some(&args.logging)),
             DbCommand::Schema { args, .. } => (&args.output, &args.tracking, None),
         };
@@ -578,6 +602,7 @@ impl<S: Args> DbCommand<S> {
                 | DbCommand::Down { .. }
                 | DbCommand::Redo { .. }
                 | DbCommand::Baseline { .. }
+                | DbCommand::Adopt { .. }
                 | DbCommand::Repair { .. }
         )
     }
@@ -700,6 +725,26 @@ pub struct HistoryArgs {
 pub struct BaselineArgs {
     /// The highest version to mark as applied
     pub version: u64,
+
+    /// How to print.
+    #[command(flatten)]
+    pub output: Output,
+
+    /// Which tracking table.
+    #[command(flatten)]
+    pub tracking: Tracking,
+
+    /// Where to log changes.
+    #[command(flatten)]
+    pub logging: Logging,
+}
+
+/// Arguments of `adopt`.
+#[derive(Debug, Args)]
+pub struct AdoptArgs {
+    /// The tool whose tracking table to adopt: diesel, sqlx, refinery, flyway, goose, dbmate or golang-migrate
+    #[arg(long = "from", value_name = "TOOL")]
+    pub from: migrate_core::other_tables::Tool,
 
     /// How to print.
     #[command(flatten)]

@@ -25,7 +25,8 @@ use serde_json::Value;
 use unicode_width::UnicodeWidthStr;
 
 use crate::args::{
-    BaselineArgs, DownArgs, NewArgs, RepairArgs, SchemaArgs, StatusArgs, UpArgs, ValidateArgs,
+    AdoptArgs, BaselineArgs, DownArgs, NewArgs, RepairArgs, SchemaArgs, StatusArgs, UpArgs,
+    ValidateArgs,
 };
 use crate::connection::Connection;
 use crate::exit::NotUpToDate;
@@ -703,6 +704,52 @@ pub(crate) fn baseline<D: Connection>(s: &mut Session<D>, args: &BaselineArgs) -
     Ok(())
 }
 
+/// `adopt --from TOOL`.
+pub(crate) fn adopt<D: Connection>(s: &mut Session<D>, args: &AdoptArgs) -> Result<()> {
+    let tool = args.from;
+    let result = s.runner().adopt(s.conn, tool);
+    let result = logged(s, "adopt", result);
+    let adopted = result.with_context(|| {
+        format!(
+            "adopting {}'s tracking table in `{}`",
+            tool.name(),
+            s.database
+        )
+    })?;
+    for migration in &adopted {
+        s.log.event("adopted", to_value(migration)?)?;
+    }
+    if s.options.json {
+        return print_json(
+            s.out,
+            &Adopted {
+                database: &s.database,
+                from: tool.name(),
+                adopted: &adopted,
+            },
+        );
+    }
+    let lines = Lines::new(s.migrations);
+    for migration in &adopted {
+        lines.line(
+            s.out,
+            "adopted",
+            GOOD,
+            migration.version,
+            &migration.name,
+            "",
+        )?;
+    }
+    writeln!(
+        s.out,
+        "{GOOD}adopted{GOOD:#} {}'s tracking table in `{}`: {} recorded as applied, its table left as it was",
+        tool.name(),
+        s.database,
+        count(adopted.len(), "migration")
+    )?;
+    Ok(())
+}
+
 /// `repair`.
 pub(crate) fn repair<D: Connection>(s: &mut Session<D>, args: &RepairArgs) -> Result<()> {
     let result = s
@@ -1185,6 +1232,14 @@ struct History<'a> {
 struct Baselined<'a> {
     database: &'a str,
     baselined: &'a [AppliedMigration],
+}
+
+/// `adopt --json`.
+#[derive(Serialize)]
+struct Adopted<'a> {
+    database: &'a str,
+    from: &'a str,
+    adopted: &'a [AppliedMigration],
 }
 
 /// `repair --json`.

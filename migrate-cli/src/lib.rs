@@ -71,8 +71,8 @@ mod time;
 mod wording;
 
 pub use args::{
-    BaselineArgs, CheckArgs, Cli, Command, CompletionsArgs, Db, DbCommand, DownArgs, Embedded,
-    Folder, Format, HistoryArgs, LockScope, Logging, ManArgs, NewArgs, Options, Output,
+    AdoptArgs, BaselineArgs, CheckArgs, Cli, Command, CompletionsArgs, Db, DbCommand, DownArgs,
+    Embedded, Folder, Format, HistoryArgs, LockScope, Logging, ManArgs, NewArgs, Options, Output,
     PostgresOptions, RedoArgs, RepairArgs, SchemaArgs, Source, StatusArgs, Tracking, UpArgs,
     ValidateArgs,
 };

@@ -62,6 +62,7 @@ impl<'a, D: Connection> Session<'a, D> {
             DbCommand::Check { .. } => commands::check(&mut self),
             DbCommand::History { .. } => commands::history(&mut self),
             DbCommand::Baseline { args, .. } => commands::baseline(&mut self, args),
+            DbCommand::Adopt { args, .. } => commands::adopt(&mut self, args),
             DbCommand::Repair { args, .. } => commands::repair(&mut self, args),
             DbCommand::Schema { args, .. } => commands::schema(&mut self, args),
         }
@@ -102,7 +103,10 @@ impl<S: Args> DbCommand<S> {
     /// Whether the command may create the database file: only `up` and
     /// `baseline` write to a database that has nothing yet.
     fn creates_database(&self) -> bool {
-        matches!(self, DbCommand::Up { .. } | DbCommand::Baseline { .. })
+        matches!(
+            self,
+            DbCommand::Up { .. } | DbCommand::Baseline { .. } | DbCommand::Adopt { .. }
+        )
     }
 }
 
