@@ -143,6 +143,10 @@ fn object_tokens(object: &SchemaObject) -> TokenStream {
         ObjectKind::Index => quote!(Index),
         ObjectKind::View => quote!(View),
         ObjectKind::Trigger => quote!(Trigger),
+        ObjectKind::Constraint => quote!(Constraint),
+        ObjectKind::Function => quote!(Function),
+        ObjectKind::Sequence => quote!(Sequence),
+        ObjectKind::Type => quote!(Type),
     };
     let name = object.name();
     let table = object.table();
