@@ -876,7 +876,7 @@ fn statement_failure(statement: &script::Statement<'_>, error: PgError) -> Failu
 /// violates unique constraint "users_email_key" (SQLSTATE 23505); detail:
 /// Key (email)=(a@example.com) already exists.`).
 #[derive(Debug)]
-pub struct ServerError(PgError);
+pub struct ServerError(pub(crate) PgError);
 
 impl ServerError {
     /// The error as the client returned it.
