@@ -182,19 +182,19 @@ impl fmt::Display for VerifyProblem {
 
 impl VerifyProblem {
     /// The problem as `embed_migrations!` reports it in a compile error:
-    /// naming the folder (as the user wrote it) and the server, and how to
-    /// turn the check off.
+    /// naming the folder (as the user wrote it); when verification could
+    /// not run, the server (`server`, as [`shown_url`] gives it) and how to
+    /// do without it.
     pub fn in_folder(&self, folder: &std::path::Path, server: &str) -> String {
         let folder = folder.display();
-        let mut message = format!(
-            "checking `{folder}` in a throwaway database on the PostgreSQL server of MIGRATE_VERIFY_DATABASE_URL ({server}): {self}"
-        );
-        if let VerifyProblem::Internal { .. } = self {
-            message.push_str(
-                "; unset MIGRATE_VERIFY_DATABASE_URL to check only the syntax (feature `postgres-parse`)",
-            );
+        match self {
+            VerifyProblem::Internal { .. } => format!(
+                "checking `{folder}` in a throwaway database on the PostgreSQL server of MIGRATE_VERIFY_DATABASE_URL ({server}): {self}; unset MIGRATE_VERIFY_DATABASE_URL to check only the syntax (feature `postgres-parse`)"
+            ),
+            _ => format!(
+                "checking `{folder}` in a throwaway database on the PostgreSQL server of MIGRATE_VERIFY_DATABASE_URL: {self}"
+            ),
         }
-        message
     }
 }
 
