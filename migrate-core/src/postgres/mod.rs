@@ -47,7 +47,7 @@ mod client;
 #[cfg(feature = "pg-parse")]
 pub mod parse;
 #[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
-pub(crate) mod schema;
+pub mod schema;
 #[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
 mod script;
 #[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
