@@ -818,6 +818,57 @@ impl<'t, C: PgClient + 't> crate::backend::Transaction for PgTx<'t, C> {
             .collect()
     }
 
+    async fn other_table(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+    ) -> Result<Option<crate::backend::OtherTable>> {
+        // The catalog's answer to "which columns" of the table an
+        // unqualified name finds on the search_path; none without it.
+        let name = table.to_owned();
+        let rows = self
+            .query(
+                "SELECT a.attname::text, a.atttypid = 'bytea'::regtype \
+                 FROM pg_attribute a \
+                 WHERE a.attrelid = to_regclass(quote_ident($1)) AND a.attnum > 0 AND NOT a.attisdropped \
+                 ORDER BY a.attnum",
+                &[(&name, Type::TEXT)],
+            )
+            .await?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let present: Vec<(String, bool)> =
+            rows.iter().map(|row| (row.get(0), row.get(1))).collect();
+        let quote = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
+        let select: Vec<String> = columns
+            .iter()
+            .map(|column| {
+                match present
+                    .iter()
+                    .find(|(name, _)| name.eq_ignore_ascii_case(column))
+                {
+                    Some((name, true)) => format!("encode({}, 'hex')", quote(name)),
+                    Some((name, false)) => format!("{}::text", quote(name)),
+                    None => "NULL::text".to_owned(),
+                }
+            })
+            .collect();
+        let sql = format!("SELECT {} FROM {}", select.join(", "), quote(table));
+        let rows = self.query(&sql, &[]).await?;
+        Ok(Some(crate::backend::OtherTable {
+            columns: present.into_iter().map(|(name, _)| name).collect(),
+            rows: rows
+                .iter()
+                .map(|row| {
+                    (0..columns.len())
+                        .map(|i| row.get::<_, Option<String>>(i))
+                        .collect()
+                })
+                .collect(),
+        }))
+    }
+
     async fn schema(&mut self) -> Result<Schema> {
         let table = self.table;
         let tx = self.tx().await?;
