@@ -271,7 +271,7 @@ pub(crate) fn quote_ident(name: &str) -> String {
 /// How `actual` differs from `expected`, both read by [`read`]: objects
 /// missing, then not expected, by kind and name; then those defined
 /// differently, a table column by column (missing, not expected, changed)
-/// when its columns differ and otherwise by the first place its statements
+/// or their order when its columns differ, and otherwise by the first place its statements
 /// differ. Statements are compared exactly, but for runs of white space.
 pub(crate) fn differences(expected: &Schema, actual: &Schema) -> Vec<SchemaDifference> {
     if expected.objects == actual.objects {
@@ -390,9 +390,9 @@ fn split_identifier(text: &str) -> (String, &str) {
     }
 }
 
-/// The column-level differences of two statements of table `table`: empty
-/// when the columns are the same (the table differs elsewhere, or in the
-/// columns' order).
+/// The column-level differences of two statements of table `table`:
+/// columns missing, not expected or changed, or else their order; empty
+/// when the columns are the same (the table differs elsewhere).
 fn column_differences(table: &str, expected: &str, actual: &str) -> Vec<SchemaDifference> {
     let (before, after) = (columns(expected), columns(actual));
     let mut differences = Vec::new();
@@ -420,6 +420,16 @@ fn column_differences(table: &str, expected: &str, actual: &str) -> Vec<SchemaDi
                 column: name.clone(),
             });
         }
+    }
+    let names = |columns: &[(String, String)]| -> Vec<String> {
+        columns.iter().map(|(name, _)| name.clone()).collect()
+    };
+    if differences.is_empty() && names(&before) != names(&after) {
+        differences.push(SchemaDifference::ColumnOrder {
+            table: table.to_owned(),
+            expected: names(&before),
+            actual: names(&after),
+        });
     }
     differences
 }
@@ -507,7 +517,7 @@ mod tests {
     }
 
     #[test]
-    fn a_column_order_is_a_changed_table() {
+    fn a_column_order_is_a_difference_of_its_own() {
         let expected = schema(vec![table(
             "t",
             "CREATE TABLE t (\n    a integer,\n    b integer\n)",
@@ -516,10 +526,13 @@ mod tests {
             "t",
             "CREATE TABLE t (\n    b integer,\n    a integer\n)",
         )]);
-        let found = differences(&expected, &actual);
-        assert!(
-            matches!(&found[..], [SchemaDifference::Changed { kind: ObjectKind::Table, name, .. }] if name == "t"),
-            "{found:?}"
+        let found: Vec<String> = differences(&expected, &actual)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            found,
+            ["the columns of table `t` are in another order: (b, a), expected (a, b)"]
         );
     }
 
