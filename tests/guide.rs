@@ -202,9 +202,10 @@ fn build_time_checks_quote_the_folder_error_as_the_grammar_writes_it() {
 
 #[test]
 fn build_time_checks_quote_the_check_errors_of_the_compile_error_snapshots() {
-    // The SQLite check's cases, and the PostgreSQL parse's.
+    // The SQLite check's cases, the PostgreSQL parse's, and the full
+    // check's on a server.
     let ui = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrate-tests/tests/ui");
-    let snapshots: Vec<String> = [ui.clone(), ui.join("postgres")]
+    let snapshots: Vec<String> = [ui.clone(), ui.join("postgres"), ui.join("postgres_verify")]
         .iter()
         .flat_map(|dir| fs::read_dir(dir).unwrap())
         .map(|entry| entry.unwrap().path())
@@ -224,7 +225,7 @@ fn build_time_checks_quote_the_check_errors_of_the_compile_error_snapshots() {
         .collect();
     assert_eq!(
         errors.len(),
-        5,
+        6,
         "the page's quoted check errors: {errors:#?}"
     );
     for error in errors {

@@ -398,6 +398,16 @@ fn fieldless_enums_serialize_as_their_snake_case_words() {
     assert_eq!(round_trip(&Direction::Down), "down");
     assert_eq!(round_trip(&EventKind::RolledBack), "rolled_back");
     assert_eq!(round_trip(&ObjectKind::Index), "index");
+    // PostgreSQL's kinds: `as_str`'s words, as SQLite's.
+    for kind in [
+        ObjectKind::Table,
+        ObjectKind::Constraint,
+        ObjectKind::Function,
+        ObjectKind::Sequence,
+        ObjectKind::Type,
+    ] {
+        assert_eq!(round_trip(&kind), kind.as_str());
+    }
     for kind in [
         EventKind::Applied,
         EventKind::RolledBack,

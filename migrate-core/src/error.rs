@@ -237,9 +237,11 @@ pub enum Error {
     /// The schema the migrations produce could not be worked out, so
     /// [`check_schema`](crate::Migrations::check_schema) has nothing to
     /// compare with: no schema was embedded at build time, and applying the
-    /// set to an empty in-memory database now failed, or could not run a
-    /// Rust migration whose code is not compiled in (see
-    /// [`sqlite::verify`](crate::sqlite::verify())).
+    /// set now failed — to an empty in-memory database on SQLite (see
+    /// [`sqlite::verify`](crate::sqlite::verify())), in a scratch schema
+    /// inside a transaction that is rolled back on PostgreSQL (which refuses
+    /// no-transaction migrations and objects outside that schema) — or could
+    /// not run a Rust migration whose code is not compiled in.
     #[error("the schema the migrations produce is unknown: {reason}")]
     SchemaUnknown {
         /// Why: verification's problems, or where it stopped.

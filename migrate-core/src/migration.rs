@@ -339,7 +339,7 @@ impl Migration {
     /// This migration with `code` standing in for its Rust steps whose code
     /// is not compiled in: verification runs a set read from a folder, or at
     /// build time, in an in-memory database.
-    #[cfg(feature = "sqlite")]
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub(crate) fn with_stand_ins(&self, code: RustCode) -> Migration {
         let mut migration = self.clone();
         if let Script::Rust(step @ None) = &mut migration.up {

@@ -1,18 +1,22 @@
-//! A database's schema — its tables, indexes, views and triggers with their
+//! A database's schema — its tables, indexes, views and triggers (and on
+//! PostgreSQL its constraints, functions, sequences and types) with their
 //! `CREATE` statements — as data, and the ways two schemas can differ.
 //!
 //! The model of what a set of migrations produces: `embed_migrations!`
 //! embeds it as const data, and a backend reads it from a live database and
-//! compares (SQLite's reading and comparing rules are in
-//! `sqlite::schema`).
+//! compares (SQLite's reading and comparing rules are in `sqlite::schema`,
+//! PostgreSQL's in `postgres::schema`).
 
 use std::borrow::Cow;
 use std::fmt;
 
-/// What kind of object: SQLite's `sqlite_schema.type`.
+/// What kind of object: SQLite's `sqlite_schema.type` (`table`, `index`,
+/// `view`, `trigger`), and the kinds only PostgreSQL has (`constraint`,
+/// `function`, `sequence`, `type`).
 ///
 /// Serialized (feature `serde`) as [`as_str`](ObjectKind::as_str)'s word,
-/// `"table"`, `"index"`, `"view"` or `"trigger"`; deserializes too.
+/// `"table"`, `"index"`, `"view"`, `"trigger"`, `"constraint"`,
+/// `"function"`, `"sequence"` or `"type"`; deserializes too.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
@@ -25,26 +29,52 @@ pub enum ObjectKind {
     View,
     /// `CREATE TRIGGER`.
     Trigger,
+    /// PostgreSQL: a table's constraint (`PRIMARY KEY`, `UNIQUE`, `CHECK`,
+    /// `FOREIGN KEY`, `EXCLUDE`), named `table.constraint`.
+    Constraint,
+    /// PostgreSQL: `CREATE FUNCTION` or `CREATE PROCEDURE`, named with its
+    /// argument types, `name(integer, text)`.
+    Function,
+    /// PostgreSQL: `CREATE SEQUENCE` (a `serial` column's too, not an
+    /// identity column's).
+    Sequence,
+    /// PostgreSQL: `CREATE TYPE` (an enum, a composite or a range type) or
+    /// `CREATE DOMAIN`.
+    Type,
 }
 
 impl ObjectKind {
-    /// The word SQLite uses: `table`, `index`, `view` or `trigger`.
+    /// The word for it: SQLite's `table`, `index`, `view` or `trigger`;
+    /// `constraint`, `function`, `sequence` or `type`.
     pub fn as_str(self) -> &'static str {
         match self {
             ObjectKind::Table => "table",
             ObjectKind::Index => "index",
             ObjectKind::View => "view",
             ObjectKind::Trigger => "trigger",
+            ObjectKind::Constraint => "constraint",
+            ObjectKind::Function => "function",
+            ObjectKind::Sequence => "sequence",
+            ObjectKind::Type => "type",
         }
     }
 
-    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    /// The kind [`as_str`](ObjectKind::as_str) names. (`sqlite_schema`
+    /// holds only SQLite's four words, so SQLite reads only those.)
+    #[cfg_attr(
+        not(any(feature = "sqlite", feature = "postgres", feature = "tokio-postgres")),
+        allow(dead_code)
+    )]
     pub(crate) fn parse(text: &str) -> Option<ObjectKind> {
         match text {
             "table" => Some(ObjectKind::Table),
             "index" => Some(ObjectKind::Index),
             "view" => Some(ObjectKind::View),
             "trigger" => Some(ObjectKind::Trigger),
+            "constraint" => Some(ObjectKind::Constraint),
+            "function" => Some(ObjectKind::Function),
+            "sequence" => Some(ObjectKind::Sequence),
+            "type" => Some(ObjectKind::Type),
             _ => None,
         }
     }
@@ -56,7 +86,9 @@ impl fmt::Display for ObjectKind {
     }
 }
 
-/// One row of `sqlite_schema`: an object and the statement that creates it.
+/// One object and the statement that creates it: a row of SQLite's
+/// `sqlite_schema`, or an object of PostgreSQL's catalog with a canonical
+/// statement built from it (see `postgres::schema`).
 ///
 /// Serialized (feature `serde`) as `{"type": "index", "name":
 /// "posts_by_user", "table": "posts", "sql": "CREATE INDEX posts_by_user ON
@@ -88,7 +120,8 @@ impl SchemaObject {
         }
     }
 
-    /// Table, index, view or trigger.
+    /// Table, index, view, trigger (or PostgreSQL's constraint, function,
+    /// sequence, type).
     pub fn kind(&self) -> ObjectKind {
         self.kind
     }
@@ -100,12 +133,14 @@ impl SchemaObject {
 
     /// The table it belongs to (`tbl_name`): its own name for a table or a
     /// view, the indexed table for an index, the triggering table for a
-    /// trigger.
+    /// trigger, the constrained table for a constraint; its own name for a
+    /// function or a type, and for a sequence unless a column owns it.
     pub fn table(&self) -> &str {
         &self.table
     }
 
-    /// The `CREATE` statement, as SQLite keeps it (without the final `;`).
+    /// The `CREATE` statement, as SQLite keeps it (without the final `;`);
+    /// on PostgreSQL the canonical statement built from the catalog.
     pub fn sql(&self) -> &str {
         &self.sql
     }
@@ -113,7 +148,9 @@ impl SchemaObject {
 
 /// A schema: the objects of `sqlite_schema` in the order SQLite created
 /// them (so [`to_sql`](Schema::to_sql) can be replayed), SQLite's own objects
-/// and the tracking tables left out.
+/// and the tracking tables left out; on PostgreSQL, the application's
+/// objects by kind (types, sequences, tables, constraints, indexes,
+/// functions, views, triggers), then schema and name.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Schema {
     pub(crate) objects: Cow<'static, [SchemaObject]>,

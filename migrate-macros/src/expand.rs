@@ -48,7 +48,8 @@ pub fn expand(input: &Input) -> syn::Result<TokenStream> {
         .collect::<syn::Result<Vec<_>>>()?;
     // No schema for a set with Rust migrations: their code cannot run here,
     // so `check_schema` works it out at run time, with the code. None for
-    // PostgreSQL either: its parser checks syntax and runs nothing.
+    // PostgreSQL's parse check either: it checks syntax and runs nothing;
+    // the full check on a server (MIGRATE_VERIFY_DATABASE_URL) gives one.
     let schema = match (input.verify, input.engine) {
         (false, _) => None,
         (true, Engine::Sqlite) => verify(
@@ -58,10 +59,15 @@ pub fn expand(input: &Input) -> syn::Result<TokenStream> {
             Path::new(&manifest_dir),
             span,
         )?,
-        (true, Engine::Postgres | Engine::TokioPostgres) => {
-            parse_postgres(&migrations, &shown, span)?;
-            None
-        }
+        (true, Engine::Postgres | Engine::TokioPostgres) => match verify_database_url() {
+            Some(url) => verify_postgres(&migrations, &url, &shown, span)?
+                .as_ref()
+                .map(Object::all),
+            None => {
+                parse_postgres(&migrations, &shown, span)?;
+                None
+            }
+        },
     };
     let set = match schema {
         Some(objects) => {
@@ -164,6 +170,69 @@ pub(crate) fn verify_kept(
     }
 }
 
+/// The variable that names a PostgreSQL server for the full check.
+/// Cargo does not know the macro reads it (`proc_macro::tracked_env` is not
+/// stable): a crate that wants a rebuild when it changes says so in its
+/// build script, `println!("cargo:rerun-if-env-changed=MIGRATE_VERIFY_DATABASE_URL")`.
+const VERIFY_DATABASE_URL: &str = "MIGRATE_VERIFY_DATABASE_URL";
+
+/// The server of the full check, when the variable is set and not empty.
+fn verify_database_url() -> Option<String> {
+    std::env::var(VERIFY_DATABASE_URL)
+        .ok()
+        .filter(|url| !url.trim().is_empty())
+}
+
+/// Runs the full check on the server at `url` (see
+/// `migrate_core::postgres::verify`) and returns the schema the set
+/// produces, or `None` for a set with a Rust migration.
+///
+/// # Errors
+///
+/// One error per problem, combined.
+#[cfg(feature = "postgres-verify")]
+fn verify_postgres(
+    migrations: &Migrations,
+    url: &str,
+    shown: &Path,
+    span: Span,
+) -> syn::Result<Option<migrate_core::Schema>> {
+    use migrate_core::postgres::verify;
+    match verify::verify(url, migrations) {
+        Ok(verified) => Ok(verified.schema),
+        Err(error) => {
+            let server = verify::shown_url(url);
+            let mut errors = error
+                .problems()
+                .iter()
+                .map(|problem| syn::Error::new(span, problem.in_folder(shown, &server)));
+            // A `VerifyError` holds at least one problem.
+            let mut combined = errors
+                .next()
+                .unwrap_or_else(|| syn::Error::new(span, &error));
+            errors.for_each(|next| combined.combine(next));
+            Err(combined)
+        }
+    }
+}
+
+/// Without the PostgreSQL client (feature `postgres-verify`) the full check
+/// cannot run: refused rather than skipped, since the variable asks for it.
+#[cfg(not(feature = "postgres-verify"))]
+fn verify_postgres(
+    _: &Migrations,
+    _: &str,
+    _: &Path,
+    span: Span,
+) -> syn::Result<Option<migrate_core::Schema>> {
+    Err(syn::Error::new(
+        span,
+        format!(
+            "{VERIFY_DATABASE_URL} is set, which runs the full check of a PostgreSQL set on that server; it needs the `postgres-verify` feature of `migrate` (`migrate = {{ …, features = [\"postgres\", \"postgres-verify\"] }}`); or unset it to parse the SQL only (feature `postgres-parse`)"
+        ),
+    ))
+}
+
 /// Parses every SQL file of the set with PostgreSQL's parser (see
 /// `migrate_core::postgres::parse`).
 ///
@@ -207,6 +276,10 @@ fn object_tokens(object: &Object) -> TokenStream {
         ObjectKind::Index => quote!(Index),
         ObjectKind::View => quote!(View),
         ObjectKind::Trigger => quote!(Trigger),
+        ObjectKind::Constraint => quote!(Constraint),
+        ObjectKind::Function => quote!(Function),
+        ObjectKind::Sequence => quote!(Sequence),
+        ObjectKind::Type => quote!(Type),
     };
     let (name, table, sql) = (&object.name, &object.table, &object.sql);
     quote! {

@@ -20,6 +20,10 @@
 //! `$DIR/tests/ui/fixtures/…`: the snapshots depend neither on where the
 //! repository is cloned nor on the target dir.
 
+#[cfg(feature = "postgres-verify")]
+#[path = "../../tests/common/postgres.rs"]
+mod postgres;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -85,4 +89,19 @@ fn every_folder_mistake_is_a_compile_error_naming_its_files() {
     }
     #[cfg(not(feature = "postgres-parse"))]
     cases.compile_fail("tests/ui/without-postgres/*.rs");
+    // trybuild builds and runs the cases when `cases` drops.
+    drop(cases);
+    // The full check on a server (feature `postgres-verify`): the macro
+    // reads MIGRATE_VERIFY_DATABASE_URL from the environment cargo (run by
+    // trybuild) gives rustc. Set only now, after the cases above, which must
+    // not see it; this binary's only test, so no other thread reads the
+    // environment meanwhile.
+    #[cfg(feature = "postgres-verify")]
+    if postgres::available() {
+        // SAFETY: no other thread of this process runs (see above).
+        unsafe { std::env::set_var("MIGRATE_VERIFY_DATABASE_URL", postgres::server_url()) };
+        let cases = trybuild::TestCases::new();
+        cases.compile_fail("tests/ui/postgres_verify/*.rs");
+        cases.pass("tests/ui/postgres_verify/pass/*.rs");
+    }
 }

@@ -8,6 +8,7 @@ use tokio_postgres::types::Type;
 use tokio_postgres::{Error as PgError, Row};
 
 use super::client::{self, PgClient, PgTransaction, StepError};
+use super::schema::{self as catalog, Scope};
 use super::{script, tracking};
 
 use crate::backend::{
@@ -335,17 +336,30 @@ impl<'c, C: PgClient> Backend for PgBackend<'c, C> {
         }
     }
 
-    async fn expected_schema(&mut self, _: &Migrations) -> Result<Schema> {
-        Err(Error::SchemaUnknown {
-            reason: "the PostgreSQL backend cannot yet work out the schema a set produces".into(),
-        })
+    /// Applies every up in one transaction, in a scratch schema of its own
+    /// (`migrate_expected_<random>`, first and only in `search_path`),
+    /// reads that schema and rolls everything back: PostgreSQL's DDL is
+    /// transactional, so the database is left as it was.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::SchemaUnknown`] for what cannot be worked out that way: a
+    /// no-transaction migration (`CREATE INDEX CONCURRENTLY` cannot run in
+    /// a transaction), a Rust migration whose code is not compiled in or is
+    /// written for the other client, a statement that fails, and a set that
+    /// creates or alters objects outside the schema it runs in
+    /// (schema-qualified names, `CREATE SCHEMA`: told from the catalog rows
+    /// the transaction wrote). For all of these, embed the schema at build
+    /// time (`MIGRATE_VERIFY_DATABASE_URL`, see `postgres::verify`).
+    /// [`Error::TransactionOpen`], a database error.
+    async fn expected_schema(&mut self, migrations: &Migrations) -> Result<Schema> {
+        self.check().await?;
+        expected_in_scratch(&mut *self.client, migrations, &self.table).await
     }
 
-    /// Never reached yet: [`schema`](crate::backend::Transaction::schema)
-    /// and [`expected_schema`](Backend::expected_schema) refuse first, so
-    /// `check_schema` fails with [`Error::SchemaUnknown`] on PostgreSQL.
-    fn differences(&self, _: &Schema, _: &Schema) -> Vec<SchemaDifference> {
-        Vec::new()
+    /// See [`postgres::schema`](super::schema) for what counts as the same.
+    fn differences(&self, expected: &Schema, actual: &Schema) -> Vec<SchemaDifference> {
+        catalog::differences(expected, actual)
     }
 
     async fn close(mut self) -> Result<()> {
@@ -880,9 +894,11 @@ impl<'t, C: PgClient + 't> crate::backend::Transaction for PgTx<'t, C> {
     }
 
     async fn schema(&mut self) -> Result<Schema> {
-        Err(Error::SchemaUnknown {
-            reason: "the PostgreSQL backend does not read schemas yet".into(),
-        })
+        let table = self.table;
+        let tx = self.tx().await?;
+        catalog::read(tx, Scope::Database, table)
+            .await
+            .map_err(context("reading the schema from the catalog"))
     }
 
     async fn commit(mut self) -> Result<()> {
@@ -940,7 +956,7 @@ fn statement_failure(statement: &script::Statement<'_>, error: PgError) -> Failu
 /// violates unique constraint "users_email_key" (SQLSTATE 23505); detail:
 /// Key (email)=(a@example.com) already exists.`).
 #[derive(Debug)]
-pub struct ServerError(PgError);
+pub struct ServerError(pub(crate) PgError);
 
 impl ServerError {
     /// The error as the client returned it.
@@ -1015,4 +1031,184 @@ fn is_identifier(name: &str) -> bool {
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Why the schema a set produces cannot be worked out in a scratch schema.
+fn unknown(reason: impl std::fmt::Display) -> Error {
+    Error::SchemaUnknown {
+        reason: format!(
+            "{reason}; embed the schema at build time instead: build with MIGRATE_VERIFY_DATABASE_URL set (see `migrate_core::postgres::verify`)"
+        )
+        .into(),
+    }
+}
+
+/// The catalog rows outside the schema `$1` that the transaction whose
+/// first xid is `$2` (32 bits) wrote, or a subtransaction of it (a later
+/// xid; the transaction is `REPEATABLE READ`, so no other transaction's
+/// later rows are visible): what a set created or altered elsewhere.
+const WRITTEN_ELSEWHERE: &str = r"
+SELECT what FROM (
+    SELECT 'schema ' || quote_ident(nspname) AS what, xmin FROM pg_namespace WHERE nspname <> $1::text
+    UNION ALL
+    SELECT 'relation ' || c.oid::regclass::text, c.xmin FROM pg_class c
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname <> $1::text AND n.nspname NOT LIKE 'pg\_toast%'
+    UNION ALL
+    SELECT 'type ' || format_type(t.oid, NULL), t.xmin FROM pg_type t
+    JOIN pg_namespace n ON n.oid = t.typnamespace
+    -- not a relation's row type nor an array type: their relation or
+    -- element type is named already
+    WHERE n.nspname <> $1::text AND t.typrelid = 0
+      AND NOT EXISTS (SELECT FROM pg_type e WHERE e.typarray = t.oid)
+    UNION ALL
+    SELECT 'function ' || p.oid::regprocedure::text, p.xmin FROM pg_proc p
+    JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname <> $1::text
+    UNION ALL
+    SELECT 'trigger ' || quote_ident(t.tgname) || ' on ' || t.tgrelid::regclass::text, t.xmin
+    FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+    JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname <> $1::text
+) written
+WHERE xmin::text::bigint >= $2::bigint
+ORDER BY what LIMIT 5";
+
+/// [`Backend::expected_schema`] on PostgreSQL: see there.
+async fn expected_in_scratch<C: PgClient>(
+    client: &mut C,
+    migrations: &Migrations,
+    table: &tracking::Names,
+) -> Result<Schema> {
+    for migration in migrations.iter() {
+        let (version, name, file) = (migration.version(), migration.name(), migration.file());
+        if migration.runs_outside(Direction::Up) {
+            return Err(unknown(format!(
+                "migration {version} ({name}) in `{file}` runs outside a transaction (`-- migrate:no-transaction`), and the schema a set produces is worked out by applying it in one transaction that is then rolled back"
+            )));
+        }
+        if let Some(Script::Rust(code)) = migration.script(Direction::Up) {
+            match code {
+                Some(code) if C::can_run(code) => {}
+                Some(_) => {
+                    return Err(unknown(format!(
+                        "Rust migration {version} ({name}) in `{file}` is written for another client than this one, so it cannot run here"
+                    )));
+                }
+                None => {
+                    return Err(unknown(format!(
+                        "Rust migration {version} ({name}) in `{file}` may change the schema, and its code is not compiled into this program"
+                    )));
+                }
+            }
+        }
+    }
+    let mut tx = C::begin_on(client, false).await.map_err(context(
+        "starting the transaction that works out the expected schema",
+    ))?;
+    let result = apply_in_scratch(&mut tx, migrations, table).await;
+    // Everything the set did goes with the transaction, whatever happened.
+    let rolled_back = tx
+        .rollback()
+        .await
+        .map_err(context("rolling back the expected schema's transaction"));
+    let schema = result?;
+    rolled_back?;
+    Ok(schema)
+}
+
+/// Applies the ups of `migrations` in a new scratch schema of `tx` and
+/// reads it; see [`Backend::expected_schema`].
+async fn apply_in_scratch<T: PgTransaction>(
+    tx: &mut T,
+    migrations: &Migrations,
+    table: &tracking::Names,
+) -> Result<Schema> {
+    let doing = "working out the expected schema in a scratch schema";
+    // A name no other check uses at the same time (its transaction's
+    // schema is invisible to others until commit, which never comes, but
+    // `CREATE SCHEMA` waits on a concurrent one of the same name).
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_nanos());
+    let scratch = format!("migrate_expected_{:x}_{nanos:x}", std::process::id());
+    tx.batch(&format!(
+        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; CREATE SCHEMA {scratch}"
+    ))
+    .await
+    .map_err(context(doing))?;
+    tx.query(
+        "SELECT set_config('search_path', $1, true)",
+        &[(&scratch, Type::TEXT)],
+    )
+    .await
+    .map_err(context(doing))?;
+    let rows = tx
+        .query("SELECT pg_current_xact_id()::xid::text::bigint", &[])
+        .await
+        .map_err(context(doing))?;
+    let first_xid: i64 = rows
+        .first()
+        .and_then(|row| row.try_get(0).ok())
+        .ok_or_else(|| Error::database(doing, "the server returned no transaction id"))?;
+    for migration in migrations.iter() {
+        let (version, name, file) = (migration.version(), migration.name(), migration.file());
+        let failed = |failure: Failure| {
+            let (line, statement, error) = match failure {
+                Failure::Migration(failure) => (
+                    failure.line,
+                    failure.statement.map(String::from),
+                    failure.error.to_string(),
+                ),
+                Failure::Error(error) => (None, None, error.to_string()),
+            };
+            unknown(format!(
+                "applying the set in a scratch schema, migration {version} ({name}) failed{}: {error}",
+                crate::error::location(file, line, statement.as_deref())
+            ))
+        };
+        match migration.script(Direction::Up) {
+            Some(Script::Sql { sql, .. }) => {
+                for statement in &checked(sql).map_err(failed)? {
+                    tx.batch(statement.text)
+                        .await
+                        .map_err(|error| failed(statement_failure(statement, error)))?;
+                }
+            }
+            Some(Script::Rust(Some(code))) => match tx.run_step(code).await {
+                Some(Ok(())) => {}
+                Some(Err(StepError::Failed(error))) => {
+                    return Err(failed(Failure::of_migration(error)));
+                }
+                Some(Err(StepError::Database(error))) => {
+                    return Err(failed(Failure::of_migration(Box::new(ServerError(error)))));
+                }
+                Some(Err(StepError::TransactionEnded)) | None => {
+                    return Err(failed(Failure::of_migration(
+                        "its Rust code ended the transaction, or is not this client's",
+                    )));
+                }
+            },
+            // Refused before the transaction began.
+            Some(Script::Rust(None)) | None => {}
+        }
+    }
+    let rows = tx
+        .query(
+            WRITTEN_ELSEWHERE,
+            &[(&scratch, Type::TEXT), (&first_xid, Type::INT8)],
+        )
+        .await
+        .map_err(context(doing))?;
+    if !rows.is_empty() {
+        let found: Vec<String> = rows
+            .iter()
+            .filter_map(|row| row.try_get::<_, String>(0).ok())
+            .collect();
+        return Err(unknown(format!(
+            "the set creates or alters objects outside the schema it is applied in (schema-qualified names, or `CREATE SCHEMA`): {}",
+            found.join(", ")
+        )));
+    }
+    catalog::read(tx, Scope::Only(&scratch), table)
+        .await
+        .map_err(context("reading the expected schema from the catalog"))
 }

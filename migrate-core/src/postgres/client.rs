@@ -66,6 +66,9 @@ pub trait PgTransaction: sealed::Sealed {
     /// Commits.
     #[doc(hidden)]
     async fn commit(self) -> Result<(), PgError>;
+    /// Rolls back.
+    #[doc(hidden)]
+    async fn rollback(self) -> Result<(), PgError>;
     /// Runs a Rust step in a savepoint of the transaction: `None` when
     /// `code` is not this client's step type; `Some(Err(None))` when the
     /// savepoint could not be released afterwards (the step ended the
@@ -177,6 +180,10 @@ mod blocking {
             postgres::Transaction::commit(self)
         }
 
+        async fn rollback(self) -> Result<(), PgError> {
+            postgres::Transaction::rollback(self)
+        }
+
         async fn run_step(&mut self, code: &RustCode) -> Option<Result<(), StepError>> {
             let step = *code.step::<PostgresStep>()?;
             let mut savepoint = match self.savepoint(STEP_SAVEPOINT) {
@@ -245,6 +252,10 @@ mod non_blocking {
 
         async fn commit(self) -> Result<(), PgError> {
             tokio_postgres::Transaction::commit(self).await
+        }
+
+        async fn rollback(self) -> Result<(), PgError> {
+            tokio_postgres::Transaction::rollback(self).await
         }
 
         async fn run_step(&mut self, code: &RustCode) -> Option<Result<(), StepError>> {

@@ -3,7 +3,9 @@
 //! implementation over both ([`PgClient`]); and [`parse`] (feature
 //! `pg-parse`), every statement of a set parsed with PostgreSQL's own parser,
 //! the build-time check of `embed_migrations!("migrations", engine =
-//! "postgres")`.
+//! "postgres")`; and [`verify`](mod@verify) (feature `postgres`), the full
+//! check in a throwaway database on a server, which that check runs instead
+//! when `MIGRATE_VERIFY_DATABASE_URL` is set.
 //!
 //! The backend:
 //!
@@ -45,9 +47,13 @@ mod client;
 #[cfg(feature = "pg-parse")]
 pub mod parse;
 #[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
+pub mod schema;
+#[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
 mod script;
 #[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
 mod tracking;
+#[cfg(feature = "postgres")]
+pub mod verify;
 
 #[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
 pub use backend::{DEFAULT_SCHEMA, LockScope, OutsideLock, PgBackend, PgTx, Postgres, ServerError};

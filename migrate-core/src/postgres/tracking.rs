@@ -32,6 +32,16 @@ impl Names {
         }
     }
 
+    /// The schema, unquoted.
+    pub(crate) fn schema_name(&self) -> &str {
+        &self.schema
+    }
+
+    /// The table, unquoted.
+    pub(crate) fn table_name(&self) -> &str {
+        &self.table
+    }
+
     /// `"schema"."table"`.
     fn table(&self) -> String {
         format!(r#""{}"."{}""#, self.schema, self.table)

@@ -1,0 +1,195 @@
+//! The full build-time check for PostgreSQL, `migrate::postgres::verify`:
+//! every up, every down restoring the schema, and the up again, in a
+//! throwaway database on the server. Every test skips with a one-line
+//! notice when no server answers (see `tests/common/postgres.rs`).
+
+#[allow(dead_code)] // `Folder::rename` is not used here
+#[path = "../../tests/common/folder.rs"]
+mod folder;
+#[path = "../../tests/common/postgres.rs"]
+mod postgres;
+
+use folder::Folder;
+use migrate::postgres::verify::{VerifyProblem, verify};
+use migrate::{Direction, Migrations};
+use postgres::{TestDatabase, queries, server_url};
+
+/// Held by the tests that count leftovers, so that no other test's
+/// verification is running meanwhile.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// How many throwaway databases of this process are left on the server.
+fn leftovers() -> i64 {
+    let mut admin = migrate::postgres::postgres::Client::connect(
+        &server_url(),
+        migrate::postgres::postgres::NoTls,
+    )
+    .expect("connect to the server");
+    queries::count(
+        &mut admin,
+        &format!(
+            "SELECT count(*) FROM pg_database WHERE datname LIKE 'migrate\\_verify\\_{}\\_%'",
+            std::process::id()
+        ),
+    )
+}
+
+fn problems(migrations: &Migrations) -> Vec<String> {
+    match verify(&server_url(), migrations) {
+        Ok(_) => Vec::new(),
+        Err(error) => error.problems().iter().map(ToString::to_string).collect(),
+    }
+}
+
+/// Reversible migrations with what a real PostgreSQL set has that a scratch
+/// schema cannot take: a concurrent index outside a transaction, a schema of
+/// its own.
+fn good() -> Folder {
+    Folder::new(&[
+        (
+            "0001_tasks.up.sql",
+            "CREATE TYPE status AS ENUM ('todo', 'done');
+CREATE TABLE tasks (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, title text NOT NULL, status status NOT NULL DEFAULT 'todo');",
+        ),
+        ("0001_tasks.down.sql", "DROP TABLE tasks;\nDROP TYPE status;"),
+        (
+            "0002_by_status.up.sql",
+            "-- migrate:no-transaction\nCREATE INDEX CONCURRENTLY tasks_by_status ON tasks (status);",
+        ),
+        (
+            "0002_by_status.down.sql",
+            "-- migrate:no-transaction\nDROP INDEX CONCURRENTLY tasks_by_status;",
+        ),
+        (
+            "0003_billing.up.sql",
+            "CREATE SCHEMA billing;\nCREATE TABLE billing.invoices (id int PRIMARY KEY, task_id bigint REFERENCES tasks (id));",
+        ),
+        ("0003_billing.down.sql", "DROP SCHEMA billing CASCADE;"),
+    ])
+}
+
+#[test]
+fn a_good_set_passes_with_the_schema_a_run_produces() {
+    if !postgres::available() {
+        return;
+    }
+    let _alone = one_at_a_time();
+    let folder = good();
+    let migrations = folder.migrations();
+    let verified = verify(&server_url(), &migrations).unwrap_or_else(|e| panic!("{e}"));
+    let schema = verified
+        .schema
+        .expect("a set without Rust migrations has a schema");
+
+    let db = TestDatabase::new();
+    let mut client = db.connect();
+    migrations.run(&mut client).expect("apply the set");
+    assert_eq!(
+        migrations
+            .runner()
+            .schema(&mut client)
+            .expect("read the schema"),
+        schema
+    );
+    assert!(
+        schema
+            .objects()
+            .iter()
+            .any(|object| object.name() == "billing.invoices"),
+        "{schema:?}"
+    );
+    assert_eq!(leftovers(), 0, "the throwaway database is dropped");
+}
+
+#[test]
+fn a_down_that_leaves_a_column_a_failing_down_and_an_up_that_fails_again_are_reported() {
+    if !postgres::available() {
+        return;
+    }
+    let folder = Folder::new(&[
+        ("0001_log.sql", "CREATE TABLE log (id int PRIMARY KEY);"),
+        (
+            "0002_note.up.sql",
+            "ALTER TABLE log ADD COLUMN note text;\nALTER TABLE log ADD COLUMN seen boolean;",
+        ),
+        ("0002_note.down.sql", "ALTER TABLE log DROP COLUMN seen;"),
+        ("0003_tags.up.sql", "CREATE TABLE tags (name text);"),
+        ("0003_tags.down.sql", "DROP TABLE tag;"),
+        (
+            "0004_seed.up.sql",
+            "CREATE TABLE seeds (id int);\nINSERT INTO log (id) VALUES (1);",
+        ),
+        ("0004_seed.down.sql", "DROP TABLE seeds;"),
+    ]);
+    let migrations = folder.migrations();
+    let _alone = one_at_a_time();
+    let error = verify(&server_url(), &migrations).expect_err("three problems");
+    let found: Vec<String> = error.problems().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        found,
+        [
+            "the down of migration 2 (note) in `0002_note.down.sql` does not restore the schema from before its up: column `log.note` still exists",
+            "the down of migration 3 (tags) fails in `0003_tags.down.sql` at line 1 (`DROP TABLE tag;`): table \"tag\" does not exist (SQLSTATE 42P01)",
+            "applied again after its down, migration 4 (seed) fails in `0004_seed.up.sql` at line 2 (`INSERT INTO log (id) VALUES (1);`): duplicate key value violates unique constraint \"log_pkey\" (SQLSTATE 23505); detail: Key (id)=(1) already exists.",
+        ]
+    );
+    assert!(matches!(
+        &error.problems()[1],
+        VerifyProblem::Failed {
+            version: 3,
+            direction: Direction::Down,
+            again: false,
+            ..
+        }
+    ));
+    assert!(
+        error.to_string().starts_with(
+            "3 problems verifying the migrations in a throwaway PostgreSQL database\n  - "
+        ),
+        "{error}"
+    );
+    assert_eq!(leftovers(), 0, "every throwaway database is dropped");
+}
+
+#[test]
+fn a_failing_up_ends_verification_there() {
+    if !postgres::available() {
+        return;
+    }
+    let folder = Folder::new(&[
+        ("0001_a.sql", "CREATE TABLE a (id int);"),
+        ("0002_b.sql", "CREATE TABLE a (id int);"),
+        ("0003_c.sql", "CREATE TABLE c (id nonsense);"),
+    ]);
+    let _alone = one_at_a_time();
+    assert_eq!(
+        problems(&folder.migrations()),
+        [
+            "migration 2 (b) fails in `0002_b.sql` at line 1 (`CREATE TABLE a (id int);`): relation \"a\" already exists (SQLSTATE 42P07)"
+        ]
+    );
+}
+
+#[test]
+fn a_server_that_does_not_answer_is_an_internal_problem() {
+    let folder = Folder::new(&[("0001_a.sql", "CREATE TABLE a (id int);")]);
+    let found = problems(&folder.migrations());
+    assert_eq!(found.len(), 1);
+    assert!(
+        found[0].starts_with("verification could not run: connecting to the server: "),
+        "{found:?}"
+    );
+    // `host=` with a port nothing listens on.
+    fn problems(migrations: &Migrations) -> Vec<String> {
+        match verify("postgres://postgres@127.0.0.1:1/postgres", migrations) {
+            Ok(_) => Vec::new(),
+            Err(error) => error.problems().iter().map(ToString::to_string).collect(),
+        }
+    }
+}
