@@ -110,7 +110,7 @@ fn tracking_rows<T>(
     sql: &str,
     mut read: impl FnMut(&rusqlite::Row<'_>, i64) -> Result<T>,
 ) -> Result<Vec<T>> {
-    let mut statement = conn.prepare(sql).map_err(reading(table))?;
+    let mut statement = conn.prepare_cached(sql).map_err(reading(table))?;
     let mut rows = statement.query([]).map_err(reading(table))?;
     let mut values = Vec::new();
     while let Some(row) = rows.next().map_err(reading(table))? {
@@ -124,6 +124,28 @@ fn tracking_rows<T>(
 fn checksum_column(row: &rusqlite::Row<'_>, table: &str, version: i64) -> Result<Checksum> {
     let text: String = column(row, 2, table, Some(version))?;
     checksum_of(table, version, "checksum", &text)
+}
+
+/// Runs `sql` with `params` through the connection's cache of prepared
+/// statements (rusqlite's `prepare_cached`): the tracking table's statements
+/// run once or more per migration, and preparing one costs more than running
+/// it. Returns the number of rows changed.
+fn execute_cached(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
+}
+
+/// [`execute_cached`] for a statement that returns one row.
+fn query_row_cached<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    read: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.prepare_cached(sql)?.query_row(params, read)
 }
 
 /// A UTC timestamp in RFC 3339 with milliseconds, computed by SQLite.
@@ -143,7 +165,8 @@ pub(super) fn events_table(table: &str) -> String {
 pub(super) fn table_exists(conn: &Connection, table: &str) -> Result<bool> {
     // `pragma_table_info` looks the table up in SQLite's in-memory schema
     // hash; a query on `sqlite_schema` would scan every schema object.
-    conn.query_row(
+    query_row_cached(
+        conn,
         "SELECT count(*) FROM pragma_table_info(?1, 'main')",
         [table],
         |row| row.get::<_, i64>(0),
@@ -308,7 +331,8 @@ pub(super) fn record_applied(
            WHERE state <> 'applied'
            RETURNING applied_at"#
     );
-    conn.query_row(
+    query_row_cached(
+        conn,
         &sql,
         params![
             sql_version(migration.version()),
@@ -341,7 +365,7 @@ pub(super) fn set_running_checksum(
     running: Checksum,
 ) -> Result<()> {
     let sql = format!(r#"UPDATE main."{table}" SET running_checksum = ?2 WHERE version = ?1"#);
-    conn.execute(&sql, params![sql_version(version), running.to_string()])
+    execute_cached(conn, &sql, params![sql_version(version), running.to_string()])
         .map(drop)
         .map_err(writing(table))
 }
@@ -354,7 +378,8 @@ pub(super) fn set_name_and_checksum(
     checksum: Checksum,
 ) -> Result<()> {
     let sql = format!(r#"UPDATE main."{table}" SET name = ?2, checksum = ?3 WHERE version = ?1"#);
-    conn.execute(
+    execute_cached(
+        conn,
         &sql,
         params![sql_version(version), name, checksum.to_string()],
     )
@@ -378,7 +403,8 @@ pub(super) fn record_failure(
                duration_ms = excluded.duration_ms, error = excluded.error
            WHERE state = 'failed'"#
     );
-    conn.execute(
+    execute_cached(
+        conn,
         &sql,
         params![
             sql_version(migration.version()),
@@ -402,7 +428,8 @@ pub(super) fn mark_dirty(
     let state = dirty_state(direction);
     let changed = match direction {
         // A new row, or one replacing a failed attempt.
-        Direction::Up => conn.execute(
+        Direction::Up => execute_cached(
+        conn,
             &format!(
                 r#"INSERT INTO main."{table}"
                        (version, name, checksum, running_checksum, applied_at, duration_ms, state, error)
@@ -421,7 +448,8 @@ pub(super) fn mark_dirty(
             ],
         ),
         // The applied row; it leaves the running checksum chain.
-        Direction::Down => conn.execute(
+        Direction::Down => execute_cached(
+        conn,
             &format!(
                 r#"UPDATE main."{table}" SET state = ?2, running_checksum = NULL,
                        applied_at = {NOW}, error = NULL
@@ -454,14 +482,14 @@ pub(super) fn set_dirty_error(
         r#"UPDATE main."{table}" SET error = ?2
            WHERE version = ?1 AND state IN ('dirty_up', 'dirty_down')"#
     );
-    conn.execute(&sql, params![sql_version(version), error])
+    execute_cached(conn, &sql, params![sql_version(version), error])
         .map(drop)
         .map_err(writing(table))
 }
 
 pub(super) fn remove(conn: &Connection, table: &str, version: u64) -> Result<()> {
     let sql = format!(r#"DELETE FROM main."{table}" WHERE version = ?1"#);
-    conn.execute(&sql, [sql_version(version)])
+    execute_cached(conn, &sql, [sql_version(version)])
         .map(drop)
         .map_err(writing(table))
 }
@@ -472,7 +500,8 @@ pub(super) fn record_event(conn: &Connection, table: &str, event: &NewEvent<'_>)
         r#"INSERT INTO main."{events}" (at, event, version, name, direction, checksum, duration_ms, detail)
            VALUES ({NOW}, ?1, ?2, ?3, ?4, ?5, ?6, ?7)"#
     );
-    conn.execute(
+    execute_cached(
+        conn,
         &sql,
         params![
             event.kind.as_str(),
