@@ -718,19 +718,27 @@ impl<'a> Runner<'a> {
         let mut waiting_since: Option<Instant> = None;
         loop {
             let mut tx = backend.begin(LockMode::Write).await?;
-            let head = match &committed {
+            // Read in every transaction, so that the next one compares with
+            // the state this one began in.
+            let untouched = tx.unchanged_since_last().await?;
+            let (head, unchanged) = match &committed {
+                // Nobody else committed since this run's last transaction:
+                // the tracking table is as this run left it.
+                Some(_) if untouched => (None, true),
                 // The tables were created in this run's first transaction
                 // (and upgraded: `create_tables` adds what an older table
                 // lacks), so later ones only read.
-                Some(_) => tx.head().await?,
+                Some((latest, _)) => {
+                    let head = tx.head().await?;
+                    let same = head
+                        .as_ref()
+                        .is_some_and(|head| head.dirty.is_none() && head.latest == *latest);
+                    (head, same)
+                }
                 None => {
                     tx.create_tables().await?;
-                    tx.head().await?
+                    (tx.head().await?, false)
                 }
-            };
-            let unchanged = match (&committed, &head) {
-                (Some((latest, _)), Some(head)) => head.dirty.is_none() && head.latest == *latest,
-                _ => false,
             };
             let verified = if unchanged {
                 let (latest, remaining) = committed.take().unwrap_or_default();
