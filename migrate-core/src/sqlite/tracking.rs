@@ -320,6 +320,29 @@ pub(super) fn record_applied(
     running_checksum: Checksum,
     duration: Duration,
 ) -> Result<String> {
+    let params = params![
+        sql_version(migration.version()),
+        migration.name(),
+        migration.checksum().to_string(),
+        running_checksum.to_string(),
+        millis(duration),
+    ];
+    // Usually the version has no row yet: a plain INSERT, which SQLite
+    // prepares in a third of the upsert's time (and a migration's schema
+    // change makes it prepare the cached statement again each time).
+    let insert = format!(
+        r#"INSERT INTO main."{table}"
+               (version, name, checksum, running_checksum, applied_at, duration_ms, state, error)
+           VALUES (?1, ?2, ?3, ?4, {NOW}, ?5, 'applied', NULL)
+           RETURNING applied_at"#
+    );
+    match query_row_cached(conn, &insert, params, |row| row.get(0)) {
+        // It has one (a failed attempt, a dirty mark, or an applied row):
+        // SQLite refused the statement alone, and the upsert decides.
+        Err(rusqlite::Error::SqliteFailure(failure, _))
+            if failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {}
+        inserted => return inserted.map_err(writing(table)),
+    }
     let sql = format!(
         r#"INSERT INTO main."{table}"
                (version, name, checksum, running_checksum, applied_at, duration_ms, state, error)
@@ -331,18 +354,7 @@ pub(super) fn record_applied(
            WHERE state <> 'applied'
            RETURNING applied_at"#
     );
-    query_row_cached(
-        conn,
-        &sql,
-        params![
-            sql_version(migration.version()),
-            migration.name(),
-            migration.checksum().to_string(),
-            running_checksum.to_string(),
-            millis(duration),
-        ],
-        |row| row.get(0),
-    )
+    query_row_cached(conn, &sql, params, |row| row.get(0))
     .map_err(|source| match source {
         // The upsert skips a row that is already applied: another process
         // recorded it while this one ran it outside a transaction.
