@@ -170,7 +170,8 @@ impl<'c> Sqlite<'c> {
         // at a read while another connection holds an exclusive lock (in
         // rollback-journal mode), at `COMMIT` while readers hold shared ones.
         let previous: i64 = conn
-            .query_row("PRAGMA busy_timeout", [], |row| row.get(0))
+            .prepare_cached("PRAGMA busy_timeout")
+            .and_then(|mut statement| statement.query_row([], |row| row.get(0)))
             .map_err(context("reading the busy timeout"))?;
         conn.busy_timeout(session.lock_timeout)
             .map_err(context("setting the busy timeout"))?;
