@@ -110,10 +110,15 @@ fn tracking_rows<T>(
     sql: &str,
     mut read: impl FnMut(&rusqlite::Row<'_>, i64) -> Result<T>,
 ) -> Result<Vec<T>> {
-    let mut statement = conn.prepare_cached(sql).map_err(reading(table))?;
-    let mut rows = statement.query([]).map_err(reading(table))?;
+    // `reading` formats its context: only on an error, not once per row.
+    let mut statement = conn
+        .prepare_cached(sql)
+        .map_err(|error| reading(table)(error))?;
+    let mut rows = statement
+        .query([])
+        .map_err(|error| reading(table)(error))?;
     let mut values = Vec::new();
-    while let Some(row) = rows.next().map_err(reading(table))? {
+    while let Some(row) = rows.next().map_err(|error| reading(table)(error))? {
         let version = column(row, 0, table, None)?;
         values.push(read(row, version)?);
     }
