@@ -221,7 +221,14 @@ fn apply_each(
     } = s;
     let report = runner.run_with_progress(*conn, |step| {
         if shown.is_ok() {
-            shown = show_applied(*out, log, options.json, lines, step.applied.clone(), applied);
+            shown = show_applied(
+                *out,
+                log,
+                options.json,
+                lines,
+                step.applied.clone(),
+                applied,
+            );
         }
     });
     report?;

@@ -282,7 +282,6 @@ fn a_rust_migration_needs_the_application_that_embeds_it() {
         &output.stderr,
         "migration 2 (fill) is Rust code in `0002_fill.rs`, which only the application that embeds it can run",
     );
-
 }
 
 #[test]

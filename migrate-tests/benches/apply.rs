@@ -53,7 +53,11 @@ fn apply(c: &mut Criterion) {
         b.iter_batched(
             || Connection::open_in_memory().expect("database"),
             |mut conn| {
-                let report = migrations.runner().grouped(true).run(&mut conn).expect("run");
+                let report = migrations
+                    .runner()
+                    .grouped(true)
+                    .run(&mut conn)
+                    .expect("run");
                 assert_eq!(report.applied.len(), count);
             },
             BatchSize::PerIteration,

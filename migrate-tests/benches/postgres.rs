@@ -14,7 +14,6 @@
 //! `cargo bench -p migrate-tests --bench postgres`
 
 #[path = "../../tests/common/postgres.rs"]
-#[allow(dead_code)]
 mod postgres;
 
 use std::time::{Duration, Instant};

@@ -123,7 +123,11 @@ pub fn run_rounds(mut cases: Vec<Case<'_>>, args: &Args) {
 
 /// Times `work` on what `setup` made, `repeat` times in a row, and returns
 /// the time of one.
-pub fn timed<S>(repeat: u32, mut setup: impl FnMut() -> S, mut work: impl FnMut(&mut S)) -> Duration {
+pub fn timed<S>(
+    repeat: u32,
+    mut setup: impl FnMut() -> S,
+    mut work: impl FnMut(&mut S),
+) -> Duration {
     let mut state = setup();
     let started = Instant::now();
     for _ in 0..repeat {
@@ -144,7 +148,12 @@ pub struct Args {
 
 impl Args {
     pub fn parse() -> Args {
-        let mut args = Args { rounds: 15, seed: 0x9e37_79b9_7f4a_7c15, only: None, library: None };
+        let mut args = Args {
+            rounds: 15,
+            seed: 0x9e37_79b9_7f4a_7c15,
+            only: None,
+            library: None,
+        };
         let mut it = std::env::args().skip(1);
         while let Some(flag) = it.next() {
             let value = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
@@ -160,7 +169,9 @@ impl Args {
     }
 
     pub fn wants(&self, scenario: &str) -> bool {
-        self.only.as_deref().is_none_or(|only| scenario.contains(only))
+        self.only
+            .as_deref()
+            .is_none_or(|only| scenario.contains(only))
     }
 }
 

@@ -713,7 +713,7 @@ impl<'a> Runner<'a> {
         // How many the first pass found to apply (the N of "n of N").
         let mut total = 0;
         // What this run committed last, and what was pending after it.
-        let mut committed: Option<(Option<(u64, Checksum)>, Vec<usize>)> = None;
+        let mut committed: Option<Verified> = None;
         // When another process's no-transaction migration was first seen.
         let mut waiting_since: Option<Instant> = None;
         loop {
@@ -728,11 +728,11 @@ impl<'a> Runner<'a> {
                 // The tables were created in this run's first transaction
                 // (and upgraded: `create_tables` adds what an older table
                 // lacks), so later ones only read.
-                Some((latest, _)) => {
+                Some(last) => {
                     let head = tx.head().await?;
                     let same = head
                         .as_ref()
-                        .is_some_and(|head| head.dirty.is_none() && head.latest == *latest);
+                        .is_some_and(|head| head.dirty.is_none() && head.latest == last.latest);
                     (head, same)
                 }
                 None => {
@@ -740,14 +740,9 @@ impl<'a> Runner<'a> {
                     (tx.head().await?, false)
                 }
             };
-            let verified = if unchanged {
-                let (latest, remaining) = committed.take().unwrap_or_default();
-                Ok(Verified {
-                    pending: remaining,
-                    latest,
-                })
-            } else {
-                self.verify_head(&mut tx, head).await
+            let verified = match committed.take() {
+                Some(last) if unchanged => Ok(last),
+                _ => self.verify_head(&mut tx, head).await,
             };
             let Verified { pending, latest } = match verified {
                 // Marked dirty by a process that is still running it: wait
@@ -806,7 +801,10 @@ impl<'a> Runner<'a> {
                             .await?;
                         commit_migration(tx, migration).await?;
                         trace_applied(&applied);
-                        committed = Some((now_latest, pending[1..].to_vec()));
+                        committed = Some(Verified {
+                            pending: pending[1..].to_vec(),
+                            latest: now_latest,
+                        });
                         applied
                     }
                     Err(error) => {
@@ -831,7 +829,7 @@ impl<'a> Runner<'a> {
             // under the lock: no transaction only to find that out.
             if committed
                 .as_ref()
-                .is_some_and(|(_, remaining)| remaining.is_empty())
+                .is_some_and(|last| last.pending.is_empty())
             {
                 return Ok(report);
             }
@@ -1104,7 +1102,11 @@ impl<'a> Runner<'a> {
     }
 
     /// [`verify`](Runner::verify) from a [`Head`] already read in `tx`.
-    async fn verify_head<T: Transaction>(&self, tx: &mut T, head: Option<Head>) -> Result<Verified> {
+    async fn verify_head<T: Transaction>(
+        &self,
+        tx: &mut T,
+        head: Option<Head>,
+    ) -> Result<Verified> {
         let set = self.migrations;
         let Some(head) = head else {
             let pending = plan::to_apply(set, plan::after_prefix(set, None), self.options())?;

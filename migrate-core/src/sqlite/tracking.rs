@@ -114,9 +114,7 @@ fn tracking_rows<T>(
     let mut statement = conn
         .prepare_cached(sql)
         .map_err(|error| reading(table)(error))?;
-    let mut rows = statement
-        .query([])
-        .map_err(|error| reading(table)(error))?;
+    let mut rows = statement.query([]).map_err(|error| reading(table)(error))?;
     let mut values = Vec::new();
     while let Some(row) = rows.next().map_err(|error| reading(table)(error))? {
         let version = column(row, 0, table, None)?;
@@ -382,9 +380,13 @@ pub(super) fn set_running_checksum(
     running: Checksum,
 ) -> Result<()> {
     let sql = format!(r#"UPDATE main."{table}" SET running_checksum = ?2 WHERE version = ?1"#);
-    execute_cached(conn, &sql, params![sql_version(version), running.to_string()])
-        .map(drop)
-        .map_err(writing(table))
+    execute_cached(
+        conn,
+        &sql,
+        params![sql_version(version), running.to_string()],
+    )
+    .map(drop)
+    .map_err(writing(table))
 }
 
 pub(super) fn set_name_and_checksum(

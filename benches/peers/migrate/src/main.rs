@@ -1,9 +1,9 @@
 //! The floor and `migrate` on the generated folders: see `../README.md`.
 
-#[path = "../../common/harness.rs"]
-mod harness;
 #[path = "../../common/floor.rs"]
 mod floor;
+#[path = "../../common/harness.rs"]
+mod harness;
 
 use harness::{Args, Case, Journal, timed};
 use migrate::Migrations;
@@ -19,7 +19,11 @@ fn main() {
             let generated = harness::migrations(count);
             let dir = folders.path().join(count.to_string());
             harness::write_folder(&dir, &generated, false);
-            (count, Migrations::from_folder(&dir).expect("valid folder"), generated)
+            (
+                count,
+                Migrations::from_folder(&dir).expect("valid folder"),
+                generated,
+            )
         })
         .collect();
     let set = |count: u32| sets.iter().find(|s| s.0 == count).expect("generated set");
@@ -31,13 +35,18 @@ fn main() {
         floor!(&mut conn, check_generated, true);
     }
     let (_keep_migrate, migrate_db) = harness::fresh_file();
-    check_set.run(&mut Connection::open(&migrate_db).unwrap()).unwrap();
+    check_set
+        .run(&mut Connection::open(&migrate_db).unwrap())
+        .unwrap();
     let mut cases: Vec<Case<'_>> = Vec::new();
 
     for &count in &harness::MEMORY_SIZES {
         let (_, migrations, generated) = set(count);
         for grouped in [false, true] {
-            let scenario = format!("apply {count} memory {}", if grouped { "grouped" } else { "each" });
+            let scenario = format!(
+                "apply {count} memory {}",
+                if grouped { "grouped" } else { "each" }
+            );
             if !args.wants(&scenario) {
                 continue;
             }
@@ -45,19 +54,25 @@ fn main() {
                 scenario: scenario.clone(),
                 library: "floor",
                 run: Box::new(move || {
-                    timed(1, || Connection::open_in_memory().unwrap(), |conn| {
-                        floor!(conn, generated, grouped)
-                    })
+                    timed(
+                        1,
+                        || Connection::open_in_memory().unwrap(),
+                        |conn| floor!(conn, generated, grouped),
+                    )
                 }),
             });
             cases.push(Case {
                 scenario,
                 library: "migrate",
                 run: Box::new(move || {
-                    timed(1, || Connection::open_in_memory().unwrap(), |conn| {
-                        let report = migrations.runner().grouped(grouped).run(conn).unwrap();
-                        assert_eq!(report.applied.len(), generated.len());
-                    })
+                    timed(
+                        1,
+                        || Connection::open_in_memory().unwrap(),
+                        |conn| {
+                            let report = migrations.runner().grouped(grouped).run(conn).unwrap();
+                            assert_eq!(report.applied.len(), generated.len());
+                        },
+                    )
                 }),
             });
         }
@@ -72,7 +87,8 @@ fn main() {
         let open = move || {
             let (dir, path) = harness::fresh_file();
             let conn = Connection::open(&path).unwrap();
-            conn.pragma_update(None, "journal_mode", journal.pragma()).unwrap();
+            conn.pragma_update(None, "journal_mode", journal.pragma())
+                .unwrap();
             (dir, conn)
         };
         cases.push(Case {
@@ -99,23 +115,31 @@ fn main() {
             scenario: scenario.clone(),
             library: "floor",
             run: Box::new(move || {
-                timed(harness::CHECK_REPEAT, || Connection::open(floor_db).unwrap(), |conn| {
-                    let max: Option<i64> = conn
-                        .prepare_cached("SELECT MAX(version) FROM floor_history")
-                        .unwrap()
-                        .query_row([], |row| row.get(0))
-                        .unwrap();
-                    assert_eq!(max, Some(i64::from(harness::CHECK_SIZE)));
-                })
+                timed(
+                    harness::CHECK_REPEAT,
+                    || Connection::open(floor_db).unwrap(),
+                    |conn| {
+                        let max: Option<i64> = conn
+                            .prepare_cached("SELECT MAX(version) FROM floor_history")
+                            .unwrap()
+                            .query_row([], |row| row.get(0))
+                            .unwrap();
+                        assert_eq!(max, Some(i64::from(harness::CHECK_SIZE)));
+                    },
+                )
             }),
         });
         cases.push(Case {
             scenario,
             library: "migrate",
             run: Box::new(move || {
-                timed(harness::CHECK_REPEAT, || Connection::open(migrate_db).unwrap(), |conn| {
-                    assert!(check_set.run(conn).unwrap().applied.is_empty());
-                })
+                timed(
+                    harness::CHECK_REPEAT,
+                    || Connection::open(migrate_db).unwrap(),
+                    |conn| {
+                        assert!(check_set.run(conn).unwrap().applied.is_empty());
+                    },
+                )
             }),
         });
     }
@@ -126,10 +150,14 @@ fn main() {
             scenario,
             library: "migrate",
             run: Box::new(move || {
-                timed(20, || Connection::open(migrate_db).unwrap(), |conn| {
-                    let status = check_set.status(conn).unwrap();
-                    assert_eq!(status.applied.len(), harness::CHECK_SIZE as usize);
-                })
+                timed(
+                    20,
+                    || Connection::open(migrate_db).unwrap(),
+                    |conn| {
+                        let status = check_set.status(conn).unwrap();
+                        assert_eq!(status.applied.len(), harness::CHECK_SIZE as usize);
+                    },
+                )
             }),
         });
     }

@@ -3,10 +3,10 @@
 //! database; rusqlite_migration applies a set in one transaction only
 //! (`to_latest`), so it has no "each" rows.
 
-#[path = "../../common/harness.rs"]
-mod harness;
 #[path = "../../common/floor.rs"]
 mod floor;
+#[path = "../../common/harness.rs"]
+mod harness;
 
 use harness::{Args, Case, Journal, timed};
 use rusqlite::Connection;
@@ -54,13 +54,18 @@ fn main() {
         .unwrap();
     let (_keep_rm, rm_db) = harness::fresh_file();
     let rm_check = rusqlite_migration_set(check);
-    rm_check.to_latest(&mut Connection::open(&rm_db).unwrap()).unwrap();
+    rm_check
+        .to_latest(&mut Connection::open(&rm_db).unwrap())
+        .unwrap();
 
     let mut cases: Vec<Case<'_>> = Vec::new();
     for &count in &harness::MEMORY_SIZES {
         let generated = set(count);
         for grouped in [false, true] {
-            let scenario = format!("apply {count} memory {}", if grouped { "grouped" } else { "each" });
+            let scenario = format!(
+                "apply {count} memory {}",
+                if grouped { "grouped" } else { "each" }
+            );
             if !args.wants(&scenario) {
                 continue;
             }
@@ -68,9 +73,11 @@ fn main() {
                 scenario: scenario.clone(),
                 library: "floor",
                 run: Box::new(move || {
-                    timed(1, || Connection::open_in_memory().unwrap(), |conn| {
-                        floor!(conn, generated, grouped)
-                    })
+                    timed(
+                        1,
+                        || Connection::open_in_memory().unwrap(),
+                        |conn| floor!(conn, generated, grouped),
+                    )
                 }),
             });
             let runner = refinery::Runner::new(&refinery_set(generated)).set_grouped(grouped);
@@ -78,10 +85,14 @@ fn main() {
                 scenario: scenario.clone(),
                 library: "refinery",
                 run: Box::new(move || {
-                    timed(1, || Connection::open_in_memory().unwrap(), |conn| {
-                        let report = runner.run(conn).unwrap();
-                        assert_eq!(report.applied_migrations().len(), generated.len());
-                    })
+                    timed(
+                        1,
+                        || Connection::open_in_memory().unwrap(),
+                        |conn| {
+                            let report = runner.run(conn).unwrap();
+                            assert_eq!(report.applied_migrations().len(), generated.len());
+                        },
+                    )
                 }),
             });
             if grouped {
@@ -90,9 +101,13 @@ fn main() {
                     scenario,
                     library: "rusqlite_migration",
                     run: Box::new(move || {
-                        timed(1, || Connection::open_in_memory().unwrap(), |conn| {
-                            migrations.to_latest(conn).unwrap();
-                        })
+                        timed(
+                            1,
+                            || Connection::open_in_memory().unwrap(),
+                            |conn| {
+                                migrations.to_latest(conn).unwrap();
+                            },
+                        )
                     }),
                 });
             }
@@ -108,7 +123,8 @@ fn main() {
         let open = move || {
             let (dir, path) = harness::fresh_file();
             let conn = Connection::open(&path).unwrap();
-            conn.pragma_update(None, "journal_mode", journal.pragma()).unwrap();
+            conn.pragma_update(None, "journal_mode", journal.pragma())
+                .unwrap();
             (dir, conn)
         };
         cases.push(Case {
@@ -135,14 +151,18 @@ fn main() {
             scenario: scenario.clone(),
             library: "floor",
             run: Box::new(move || {
-                timed(harness::CHECK_REPEAT, || Connection::open(floor_db).unwrap(), |conn| {
-                    let max: Option<i64> = conn
-                        .prepare_cached("SELECT MAX(version) FROM floor_history")
-                        .unwrap()
-                        .query_row([], |row| row.get(0))
-                        .unwrap();
-                    assert_eq!(max, Some(i64::from(harness::CHECK_SIZE)));
-                })
+                timed(
+                    harness::CHECK_REPEAT,
+                    || Connection::open(floor_db).unwrap(),
+                    |conn| {
+                        let max: Option<i64> = conn
+                            .prepare_cached("SELECT MAX(version) FROM floor_history")
+                            .unwrap()
+                            .query_row([], |row| row.get(0))
+                            .unwrap();
+                        assert_eq!(max, Some(i64::from(harness::CHECK_SIZE)));
+                    },
+                )
             }),
         });
         let refinery_check = &refinery_check;
@@ -150,9 +170,19 @@ fn main() {
             scenario: scenario.clone(),
             library: "refinery",
             run: Box::new(move || {
-                timed(harness::CHECK_REPEAT / 10, || Connection::open(refinery_db).unwrap(), |conn| {
-                    assert!(refinery_check.run(conn).unwrap().applied_migrations().is_empty());
-                })
+                timed(
+                    harness::CHECK_REPEAT / 10,
+                    || Connection::open(refinery_db).unwrap(),
+                    |conn| {
+                        assert!(
+                            refinery_check
+                                .run(conn)
+                                .unwrap()
+                                .applied_migrations()
+                                .is_empty()
+                        );
+                    },
+                )
             }),
         });
         let rm_check = &rm_check;
@@ -160,9 +190,13 @@ fn main() {
             scenario,
             library: "rusqlite_migration",
             run: Box::new(move || {
-                timed(harness::CHECK_REPEAT, || Connection::open(rm_db).unwrap(), |conn| {
-                    rm_check.to_latest(conn).unwrap();
-                })
+                timed(
+                    harness::CHECK_REPEAT,
+                    || Connection::open(rm_db).unwrap(),
+                    |conn| {
+                        rm_check.to_latest(conn).unwrap();
+                    },
+                )
             }),
         });
     }
