@@ -588,7 +588,7 @@ fn a_rust_migration_needs_pub_fn_up() {
     ]);
     let expected = |file: &str| {
         format!(
-            "`migrations/{file}` has no `pub fn up`: a Rust migration declares `pub fn up(tx: &rusqlite::Transaction<'_>) -> Result<(), E>` at the start of a line, where E converts into `migrate::BoxError`, and optionally `pub fn down` with the same signature"
+            "`migrations/{file}` has no `pub fn up`: a Rust migration declares `pub fn up(tx: &rusqlite::Transaction<'_>) -> Result<(), E>` at the start of a line, where E converts into `migrate::BoxError`, and optionally `pub fn down` with the same signature (on PostgreSQL the transaction is `&mut postgres::Transaction<'_>`, or with tokio-postgres `pub async fn up(tx: &mut tokio_postgres::Transaction<'_>)`)"
         )
     };
     assert_eq!(

@@ -15,8 +15,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// The `migrate` command: SQLite schema migrations read from a folder at run
-/// time, with the grammar and checks of `embed_migrations!`.
+/// The `migrate` command: SQLite and PostgreSQL schema migrations read from a
+/// folder at run time, with the grammar and checks of `embed_migrations!`.
 #[derive(Debug, Parser)]
 #[command(
     name = "migrate",
@@ -25,13 +25,15 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 Examples:
   migrate --database app.db status
   DATABASE_URL=sqlite://app.db migrate up
+  migrate -D postgres://app@db.internal/app --schema migrations up
   migrate new add_email --reversible
   migrate validate --dir db/migrations
   migrate check                          # in CI or a deploy script: exit 0 only when up to date
 
 Settings: the command line wins over the environment (DATABASE_URL, also
 read from a .env file in this folder or a parent), which wins over
-migrate.toml in this folder (dir, table, format, database), which wins over
+migrate.toml in this folder (dir, table, format, database, schema,
+lock_scope), which wins over
 the defaults.
 
 Exit codes: 0 success, 1 failure, 2 usage, 3 refused (divergent, missing or
@@ -111,9 +113,13 @@ Examples:
 /// Where the standalone binary finds the database and the folder.
 #[derive(Debug, Clone, Default, Args)]
 pub struct Source {
-    /// The SQLite database: a path, `sqlite:` or `sqlite://` and a path (`?mode=rwc` and SQLite's other URI parameters allowed), or a `file:` URI [env: DATABASE_URL]
+    /// The database: a SQLite path, `sqlite:` or `sqlite://` and a path (`?mode=rwc` and SQLite's other URI parameters allowed), or a `file:` URI; or a PostgreSQL `postgres://` or `postgresql://` URL [env: DATABASE_URL]
     #[arg(short = 'D', long, value_name = "URL")]
     pub database: Option<String>,
+
+    /// The PostgreSQL settings.
+    #[command(flatten)]
+    pub postgres: PostgresOptions,
 
     /// The folder and the configuration file.
     #[command(flatten)]
@@ -122,6 +128,40 @@ pub struct Source {
     /// The folder's layout.
     #[command(flatten)]
     pub layout: Layout,
+}
+
+/// How the standalone binary works on a PostgreSQL database; refused for a
+/// SQLite one. (An application that mounts [`Db`] sets them on its own
+/// connection: `migrate::postgres::Postgres::new(&mut client).schema(…)`.)
+#[derive(Debug, Clone, Default, Args)]
+pub struct PostgresOptions {
+    /// PostgreSQL only: the schema of the tracking tables, created on the first run [default: public]
+    #[arg(long, value_name = "SCHEMA")]
+    pub schema: Option<String>,
+
+    /// PostgreSQL only: `session` holds an advisory lock for the whole run; `transaction` takes one per transaction, for PgBouncer's transaction pooling [default: session]
+    #[arg(long, value_enum, value_name = "SCOPE")]
+    pub lock_scope: Option<LockScope>,
+}
+
+/// How other runners are kept out on PostgreSQL
+/// ([`migrate_core::postgres::LockScope`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LockScope {
+    /// A session advisory lock held for the whole run.
+    Session,
+    /// A transaction advisory lock in each transaction (PgBouncer).
+    Transaction,
+}
+
+impl From<LockScope> for migrate_core::postgres::LockScope {
+    fn from(scope: LockScope) -> Self {
+        match scope {
+            LockScope::Session => migrate_core::postgres::LockScope::Session,
+            LockScope::Transaction => migrate_core::postgres::LockScope::Transaction,
+        }
+    }
 }
 
 /// Where the standalone binary finds the folder and its settings.
@@ -451,6 +491,28 @@ Refused (exit 3) when a migration is already applied.")]
         source: S,
     },
 
+    /// Record as applied what another tool's tracking table says it applied, after checking its checksums
+    #[command(after_help = "\
+Examples:
+  migrate adopt --from diesel --folder-format diesel
+  migrate adopt --from sqlx
+
+Reads the tool's table (__diesel_schema_migrations, _sqlx_migrations,
+refinery_schema_history, flyway_schema_history, goose_db_version or
+schema_migrations), matches each applied row to a migration of the folder,
+compares the checksum the tool kept (sqlx, refinery, Flyway), and writes this
+tool's tracking rows in one transaction; the tool's own table is left as it
+was. A row that matches no migration, a failed or dirty row, or a checksum
+that differs is refused (exit 3) and nothing changes.")]
+    Adopt {
+        /// Its arguments.
+        #[command(flatten)]
+        args: AdoptArgs,
+        /// The database and the folder.
+        #[command(flatten)]
+        source: S,
+    },
+
     /// Accept edited files' checksums and clear dirty marks and failed attempts
     #[command(after_help = "\
 Examples:
@@ -503,6 +565,7 @@ impl<S: Args> DbCommand<S> {
             | DbCommand::Check { source, .. }
             | DbCommand::History { source, .. }
             | DbCommand::Baseline { source, .. }
+            | DbCommand::Adopt { source, .. }
             | DbCommand::Repair { source, .. }
             | DbCommand::Schema { source, .. } => source,
         }
@@ -519,6 +582,7 @@ impl<S: Args> DbCommand<S> {
             DbCommand::Check { args, .. } => (&args.output, &args.tracking, None),
             DbCommand::History { args, .. } => (&args.output, &args.tracking, None),
             DbCommand::Baseline { args, .. } => (&args.output, &args.tracking, Some(&args.logging)),
+            DbCommand::Adopt { args, .. } => (&args.output, &args.tracking, Some(&args.logging)),
             DbCommand::Repair { args, .. } => (&args.output, &args.tracking, Some(&args.logging)),
             DbCommand::Schema { args, .. } => (&args.output, &args.tracking, None),
         };
@@ -538,6 +602,7 @@ impl<S: Args> DbCommand<S> {
                 | DbCommand::Down { .. }
                 | DbCommand::Redo { .. }
                 | DbCommand::Baseline { .. }
+                | DbCommand::Adopt { .. }
                 | DbCommand::Repair { .. }
         )
     }
@@ -660,6 +725,26 @@ pub struct HistoryArgs {
 pub struct BaselineArgs {
     /// The highest version to mark as applied
     pub version: u64,
+
+    /// How to print.
+    #[command(flatten)]
+    pub output: Output,
+
+    /// Which tracking table.
+    #[command(flatten)]
+    pub tracking: Tracking,
+
+    /// Where to log changes.
+    #[command(flatten)]
+    pub logging: Logging,
+}
+
+/// Arguments of `adopt`.
+#[derive(Debug, Args)]
+pub struct AdoptArgs {
+    /// The tool whose tracking table to adopt: diesel, sqlx, refinery, flyway, goose, dbmate or golang-migrate
+    #[arg(long = "from", value_name = "TOOL")]
+    pub from: migrate_core::other_tables::Tool,
 
     /// How to print.
     #[command(flatten)]

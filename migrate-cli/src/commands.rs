@@ -17,7 +17,7 @@ use migrate_core::sqlite::verify;
 use migrate_core::{
     AppliedMigration, Checksum, Direction, DirtyMigration, DryRunOutcome, DryRunStep, Error, Event,
     FailedMigration, Migrations, PendingMigration, Problem, Repair, RolledBackMigration, Runner,
-    Schema, SchemaObject, Status,
+    SchemaObject, Status,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -25,8 +25,10 @@ use serde_json::Value;
 use unicode_width::UnicodeWidthStr;
 
 use crate::args::{
-    BaselineArgs, DownArgs, NewArgs, RepairArgs, SchemaArgs, StatusArgs, UpArgs, ValidateArgs,
+    AdoptArgs, BaselineArgs, DownArgs, NewArgs, RepairArgs, SchemaArgs, StatusArgs, UpArgs,
+    ValidateArgs,
 };
+use crate::connection::Connection;
 use crate::exit::NotUpToDate;
 use crate::output::{self, DIM, ERROR, GOOD, HEADER, Table, WAITING, cell, plain};
 use crate::run::Session;
@@ -139,7 +141,7 @@ pub(crate) fn validate(
 /// `up`: with `--dry-run` a rehearsal; with `--grouped` one transaction;
 /// otherwise one run per pending migration, so that each is printed as soon
 /// as it is applied.
-pub(crate) fn up(s: &mut Session, args: &UpArgs) -> Result<()> {
+pub(crate) fn up<D: Connection>(s: &mut Session<D>, args: &UpArgs) -> Result<()> {
     let mut runner = s.runner().allow_out_of_order(args.allow_out_of_order);
     if let Some(to) = args.to {
         runner = runner.target(to);
@@ -203,8 +205,8 @@ pub(crate) fn up(s: &mut Session, args: &UpArgs) -> Result<()> {
 
 /// One run, each migration printed and logged as soon as it is committed
 /// (the runner's progress callback).
-fn apply_each(
-    s: &mut Session,
+fn apply_each<D: Connection>(
+    s: &mut Session<D>,
     runner: &Runner,
     lines: &Lines,
     applied: &mut Vec<AppliedMigration>,
@@ -237,8 +239,8 @@ fn apply_each(
 
 /// Prints (unless `--json`) and logs a migration just applied, and keeps it
 /// for the report.
-fn record_applied(
-    s: &mut Session,
+fn record_applied<D: Connection>(
+    s: &mut Session<D>,
     lines: &Lines,
     migration: AppliedMigration,
     applied: &mut Vec<AppliedMigration>,
@@ -265,7 +267,7 @@ fn show_applied(
 }
 
 /// `up --dry-run`: what a run would do, then everything rolled back.
-fn dry_run(s: &mut Session, runner: &Runner) -> Result<()> {
+fn dry_run<D: Connection>(s: &mut Session<D>, runner: &Runner) -> Result<()> {
     let report = runner
         .dry_run(s.conn)
         .with_context(|| format!("dry run on `{}`", s.database))?;
@@ -324,7 +326,7 @@ fn dry_run(s: &mut Session, runner: &Runner) -> Result<()> {
 }
 
 /// `down`: the last N applied migrations, or everything above `--to`.
-pub(crate) fn down(s: &mut Session, args: &DownArgs) -> Result<()> {
+pub(crate) fn down<D: Connection>(s: &mut Session<D>, args: &DownArgs) -> Result<()> {
     let runner = s.runner();
     let result = match args.to {
         Some(to) if to != 0 && s.migrations.get(to).is_none() => Err(Error::UnknownVersion(to)),
@@ -366,7 +368,7 @@ pub(crate) fn down(s: &mut Session, args: &DownArgs) -> Result<()> {
 }
 
 /// `redo`: the latest applied migration's down, then its up.
-pub(crate) fn redo(s: &mut Session) -> Result<()> {
+pub(crate) fn redo<D: Connection>(s: &mut Session<D>) -> Result<()> {
     let runner = s.runner();
     let result = runner.redo(s.conn);
     let result = logged(s, "redo", result);
@@ -407,7 +409,7 @@ pub(crate) fn redo(s: &mut Session) -> Result<()> {
 /// `status`: one row per version, then every problem in full; with
 /// `--exit-code`, an error when the database is not up to date (see
 /// [`up_to_date`]).
-pub(crate) fn status(s: &mut Session, args: &StatusArgs) -> Result<()> {
+pub(crate) fn status<D: Connection>(s: &mut Session<D>, args: &StatusArgs) -> Result<()> {
     let status = read_status(s)?;
     if s.options.json {
         print_status_json(s, &status)?;
@@ -422,7 +424,7 @@ pub(crate) fn status(s: &mut Session, args: &StatusArgs) -> Result<()> {
 
 /// `check`: what is pending or wrong, one line each; an error when the
 /// database is not up to date (see [`up_to_date`]).
-pub(crate) fn check(s: &mut Session) -> Result<()> {
+pub(crate) fn check<D: Connection>(s: &mut Session<D>) -> Result<()> {
     let status = read_status(s)?;
     if s.options.json {
         print_status_json(s, &status)?;
@@ -447,14 +449,14 @@ pub(crate) fn check(s: &mut Session) -> Result<()> {
 }
 
 /// The status, naming the database if it cannot be read.
-fn read_status(s: &mut Session) -> Result<Status> {
+fn read_status<D: Connection>(s: &mut Session<D>) -> Result<Status> {
     s.runner()
         .status(s.conn)
         .with_context(|| format!("reading the status of `{}`", s.database))
 }
 
 /// `status --json`, in the session's words.
-fn print_status_json(s: &mut Session, status: &Status) -> Result<()> {
+fn print_status_json<D: Connection>(s: &mut Session<D>, status: &Status) -> Result<()> {
     let mut value = to_value(&StatusReport::new(&s.database, status)?)?;
     s.wording.apply_json(&mut value);
     Ok(output::json(s.out, &value)?)
@@ -462,7 +464,7 @@ fn print_status_json(s: &mut Session, status: &Status) -> Result<()> {
 
 /// Ok when nothing is pending, dirty, failed or disagrees; otherwise
 /// [`NotUpToDate`], whose exit code says which.
-fn up_to_date(s: &Session, status: &Status) -> Result<()> {
+fn up_to_date<D: Connection>(s: &Session<D>, status: &Status) -> Result<()> {
     let outdated = NotUpToDate {
         database: s.database.clone(),
         pending: status.pending.len(),
@@ -479,7 +481,7 @@ fn up_to_date(s: &Session, status: &Status) -> Result<()> {
 
 /// Every problem, failed attempt and dirty mark in full, in the session's
 /// words.
-fn status_details(s: &Session, status: &Status) -> Vec<String> {
+fn status_details<D: Connection>(s: &Session<D>, status: &Status) -> Vec<String> {
     status
         .problems
         .iter()
@@ -500,7 +502,7 @@ fn status_details(s: &Session, status: &Status) -> Vec<String> {
 
 /// `status` as text: the database, the current version and a summary; one
 /// row per version; then every problem in full.
-fn print_status(s: &mut Session, status: &Status) -> Result<()> {
+fn print_status<D: Connection>(s: &mut Session<D>, status: &Status) -> Result<()> {
     let problems = status.problems.len();
     writeln!(s.out, "{HEADER}database{HEADER:#}  {}", s.database)?;
     writeln!(
@@ -621,7 +623,7 @@ fn status_rows(status: &Status) -> BTreeMap<u64, StatusRow> {
 }
 
 /// `history`: every event, oldest first.
-pub(crate) fn history(s: &mut Session) -> Result<()> {
+pub(crate) fn history<D: Connection>(s: &mut Session<D>) -> Result<()> {
     let events = s
         .runner()
         .history(s.conn)
@@ -673,7 +675,7 @@ pub(crate) fn history(s: &mut Session) -> Result<()> {
 }
 
 /// `baseline V`.
-pub(crate) fn baseline(s: &mut Session, args: &BaselineArgs) -> Result<()> {
+pub(crate) fn baseline<D: Connection>(s: &mut Session<D>, args: &BaselineArgs) -> Result<()> {
     let result = s.runner().baseline(s.conn, args.version);
     let result = logged(s, "baseline", result);
     let baselined = result
@@ -711,8 +713,54 @@ pub(crate) fn baseline(s: &mut Session, args: &BaselineArgs) -> Result<()> {
     Ok(())
 }
 
+/// `adopt --from TOOL`.
+pub(crate) fn adopt<D: Connection>(s: &mut Session<D>, args: &AdoptArgs) -> Result<()> {
+    let tool = args.from;
+    let result = s.runner().adopt(s.conn, tool);
+    let result = logged(s, "adopt", result);
+    let adopted = result.with_context(|| {
+        format!(
+            "adopting {}'s tracking table in `{}`",
+            tool.name(),
+            s.database
+        )
+    })?;
+    for migration in &adopted {
+        s.log.event("adopted", to_value(migration)?)?;
+    }
+    if s.options.json {
+        return print_json(
+            s.out,
+            &Adopted {
+                database: &s.database,
+                from: tool.name(),
+                adopted: &adopted,
+            },
+        );
+    }
+    let lines = Lines::new(s.migrations);
+    for migration in &adopted {
+        lines.line(
+            s.out,
+            "adopted",
+            GOOD,
+            migration.version,
+            &migration.name,
+            "",
+        )?;
+    }
+    writeln!(
+        s.out,
+        "{GOOD}adopted{GOOD:#} {}'s tracking table in `{}`: {} recorded as applied, its table left as it was",
+        tool.name(),
+        s.database,
+        count(adopted.len(), "migration")
+    )?;
+    Ok(())
+}
+
 /// `repair`.
-pub(crate) fn repair(s: &mut Session, args: &RepairArgs) -> Result<()> {
+pub(crate) fn repair<D: Connection>(s: &mut Session<D>, args: &RepairArgs) -> Result<()> {
     let result = s
         .runner()
         .accept_reused_versions(args.accept_reused_versions)
@@ -751,16 +799,32 @@ pub(crate) fn repair(s: &mut Session, args: &RepairArgs) -> Result<()> {
 }
 
 /// `schema`: the SQL that creates the database's objects.
-pub(crate) fn schema(s: &mut Session, args: &SchemaArgs) -> Result<()> {
+pub(crate) fn schema<D: Connection>(s: &mut Session<D>, args: &SchemaArgs) -> Result<()> {
     if args.check {
         return schema_check(s);
     }
     let schema = if args.include_tracking {
-        Schema::read(s.conn).map_err(anyhow::Error::from)
+        s.conn.whole_schema()
     } else {
         s.runner().schema(s.conn).map_err(anyhow::Error::from)
-    }
-    .with_context(|| format!("reading the schema of `{}`", s.database))?;
+    };
+    let context = || format!("reading the schema of `{}`", s.database);
+    let schema = match schema {
+        Ok(schema) => schema,
+        Err(error) => {
+            return Err(match error.downcast::<Error>() {
+                // Not a failure of the database: its backend reads no
+                // schemas yet.
+                Ok(Error::SchemaUnknown { reason }) => SchemaNotRead {
+                    database: s.database.clone(),
+                    reason,
+                }
+                .into(),
+                Ok(error) => anyhow::Error::from(error).context(context()),
+                Err(error) => error.context(context()),
+            });
+        }
+    };
     // Replayable: tables, then indexes, views and triggers, each kind in
     // creation order.
     let mut objects: Vec<&SchemaObject> = schema.objects().iter().collect();
@@ -795,7 +859,7 @@ pub(crate) fn schema(s: &mut Session, args: &SchemaArgs) -> Result<()> {
 
 /// `schema --check`: the database's drift from the schema the migrations
 /// produce; an error when there is any.
-fn schema_check(s: &mut Session) -> Result<()> {
+fn schema_check<D: Connection>(s: &mut Session<D>) -> Result<()> {
     let drift = s
         .runner()
         .check_schema(s.conn)
@@ -832,6 +896,28 @@ fn schema_check(s: &mut Session) -> Result<()> {
     }
 }
 
+/// `schema` on a database whose backend does not read schemas (PostgreSQL,
+/// for now): the library's [`Error::SchemaUnknown`] in words about the
+/// database rather than about the set, with that error's exit code
+/// ([`FAILURE`](crate::FAILURE)).
+#[derive(Debug)]
+pub(crate) struct SchemaNotRead {
+    database: String,
+    reason: Box<str>,
+}
+
+impl fmt::Display for SchemaNotRead {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "`migrate schema` does not work on `{}` yet: {}",
+            self.database, self.reason
+        )
+    }
+}
+
+impl std::error::Error for SchemaNotRead {}
+
 /// What the SQL check found in a folder, printed as the macro's compile
 /// errors: one problem as it is, several under a heading.
 #[derive(Debug)]
@@ -863,8 +949,8 @@ impl std::error::Error for CheckFailed {}
 /// Logs a failed command's error to `--log-file`: a failed migration as a
 /// `failed` event naming it, a refusal (exit code 3) as `refused`, anything
 /// else as `error`.
-fn logged<T, E: Into<anyhow::Error>>(
-    s: &mut Session,
+fn logged<T, E: Into<anyhow::Error>, D: Connection>(
+    s: &mut Session<D>,
     command: &str,
     result: Result<T, E>,
 ) -> Result<T> {
@@ -911,7 +997,7 @@ fn logged<T, E: Into<anyhow::Error>>(
 }
 
 /// The highest applied version after a command.
-fn current_version(s: &mut Session, runner: &Runner) -> Result<Option<u64>> {
+fn current_version<D: Connection>(s: &mut Session<D>, runner: &Runner) -> Result<Option<u64>> {
     Ok(runner
         .status(s.conn)
         .with_context(|| format!("reading the status of `{}`", s.database))?
@@ -1155,6 +1241,14 @@ struct History<'a> {
 struct Baselined<'a> {
     database: &'a str,
     baselined: &'a [AppliedMigration],
+}
+
+/// `adopt --json`.
+#[derive(Serialize)]
+struct Adopted<'a> {
+    database: &'a str,
+    from: &'a str,
+    adopted: &'a [AppliedMigration],
 }
 
 /// `repair --json`.

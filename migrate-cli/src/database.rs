@@ -1,30 +1,192 @@
-//! `--database`: which SQLite database a connection string names, and
-//! opening it.
+//! `--database`: which database a connection string names, and opening it.
 //!
-//! Accepted: a plain path; `sqlite:` or `sqlite://` and a path (so
+//! SQLite: a plain path; `sqlite:` or `sqlite://` and a path (so
 //! `sqlite:///abs/app.db` is `/abs/app.db`), optionally with SQLite's URI
 //! parameters after a `?` as sqlx writes them (`sqlite://app.db?mode=rwc`);
-//! and a `file:` URI, which SQLite reads itself (`SQLITE_OPEN_URI`). Any
-//! other `scheme://` is refused, naming what is supported.
+//! and a `file:` URI, which SQLite reads itself (`SQLITE_OPEN_URI`).
+//! PostgreSQL: a `postgres://` or `postgresql://` URL, read by
+//! tokio-postgres's own parser (libpq's URL form) and connected to with the
+//! blocking `postgres` client, without TLS. Any other `scheme://` is
+//! refused, naming what is supported.
 
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use migrate_core::postgres::postgres::config::SslMode;
+use migrate_core::postgres::postgres::{Client, Config, NoTls};
 use migrate_core::sqlite::{Connection, OpenFlags};
 
 /// What the URI parameters of a `sqlite:` connection string may be: those
 /// SQLite's URIs take (<https://www.sqlite.org/uri.html>).
 const URI_PARAMETERS: &[&str] = &["mode", "cache", "immutable", "vfs", "psow", "nolock"];
 
-/// The schemes of other databases, which a later build may support.
-const PLANNED: &[&str] = &["postgres", "postgresql"];
+/// PostgreSQL's URL schemes, as libpq takes them.
+const POSTGRES: &[&str] = &["postgres", "postgresql"];
 
 /// What this build accepts, for messages.
-const SUPPORTED: &str = "this build supports SQLite: a path, sqlite:, sqlite:// or a file: URI";
+const SUPPORTED: &str = "this build supports SQLite (a path, sqlite:, sqlite:// or a file: URI) and PostgreSQL (postgres:// or postgresql://)";
+
+/// How long a connection to a PostgreSQL server may take when the URL does
+/// not say (`connect_timeout`, in seconds): an unreachable host fails in
+/// this time rather than the operating system's (minutes).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The database a connection string names.
+#[derive(Debug)]
+pub(crate) enum Target {
+    /// A SQLite database.
+    Sqlite(SqliteTarget),
+    /// A PostgreSQL database (boxed: its settings are large, and a target
+    /// is made once per command).
+    Postgres(Box<PostgresTarget>),
+}
+
+impl Target {
+    /// Reads a connection string; a relative SQLite path in it is relative
+    /// to `base` (empty for the current folder; the folder of
+    /// `migrate.toml` for its `database`).
+    ///
+    /// # Errors
+    ///
+    /// An empty path, a `sqlite:` parameter SQLite's URIs do not take, a
+    /// PostgreSQL URL its parser refuses or that asks for TLS, or another
+    /// scheme; never repeating a password.
+    pub(crate) fn parse(database: &str, base: &Path) -> Result<Target> {
+        if database.starts_with("file:") {
+            return Ok(Target::Sqlite(file_uri(database, base)));
+        }
+        if let Some(rest) = database
+            .strip_prefix("sqlite://")
+            .or_else(|| database.strip_prefix("sqlite:"))
+        {
+            return sqlite_url(database, rest, base).map(Target::Sqlite);
+        }
+        if let Some((scheme, rest)) = database.split_once("://")
+            && is_scheme(scheme)
+        {
+            let scheme = scheme.to_ascii_lowercase();
+            if POSTGRES.contains(&scheme.as_str()) {
+                let url = format!("{scheme}://{rest}");
+                return PostgresTarget::parse(&url)
+                    .map(|target| Target::Postgres(Box::new(target)));
+            }
+            bail!("{scheme}:// is not supported: {SUPPORTED}");
+        }
+        if database.is_empty() {
+            bail!("no database named: use e.g. `app.db`, `sqlite://app.db` or `postgres://…`");
+        }
+        Ok(Target::Sqlite(SqliteTarget::file(base.join(database))))
+    }
+
+    /// How messages name the database: its file, or else the URI; a
+    /// PostgreSQL URL without its password.
+    pub(crate) fn shown_as(&self) -> String {
+        match self {
+            Target::Sqlite(sqlite) => sqlite.shown_as(),
+            Target::Postgres(postgres) => postgres.shown_as().to_owned(),
+        }
+    }
+}
+
+/// A PostgreSQL database named by a URL.
+#[derive(Debug)]
+pub(crate) struct PostgresTarget {
+    /// The URL as tokio-postgres read it.
+    config: Config,
+    /// The URL without its password, for messages.
+    shown: String,
+}
+
+impl PostgresTarget {
+    /// Reads a `postgres://` or `postgresql://` URL (lowercase scheme).
+    ///
+    /// # Errors
+    ///
+    /// The URL's parser refuses it, or it asks for TLS (`sslmode=require`),
+    /// which this build does not offer; naming the URL without its password.
+    fn parse(url: &str) -> Result<PostgresTarget> {
+        let shown = without_password(url);
+        let mut config =
+            Config::from_str(url).with_context(|| format!("`{shown}` is not a PostgreSQL URL"))?;
+        if config.get_ssl_mode() == SslMode::Require {
+            bail!(
+                "`{shown}` asks for TLS (`sslmode=require`), which `migrate` does not offer yet: connect without TLS (`sslmode=disable` or `prefer`), through a TLS proxy, or mount the commands in your application over its own client"
+            );
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("migrate");
+        }
+        Ok(PostgresTarget { config, shown })
+    }
+
+    /// How messages name the database: the URL without its password.
+    pub(crate) fn shown_as(&self) -> &str {
+        &self.shown
+    }
+
+    /// Connects with the blocking client, without TLS.
+    ///
+    /// # Errors
+    ///
+    /// The server cannot be reached, refuses the login, or has no such
+    /// database; naming the URL without its password.
+    pub(crate) fn connect(&self) -> Result<Client> {
+        self.config
+            .connect(NoTls)
+            .with_context(|| format!("connecting to `{}`", self.shown))
+    }
+}
+
+/// `url` without the password of its user information (`user:secret@`
+/// becomes `user@`) and without a `password=` parameter.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let authority = match authority.rsplit_once('@') {
+        Some((user_info, hosts)) => match user_info.split_once(':') {
+            Some(("", _)) => hosts.to_owned(),
+            Some((user, _)) => format!("{user}@{hosts}"),
+            None => authority.to_owned(),
+        },
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let (query, fragment) = match query.split_once('#') {
+                Some((query, fragment)) => (query, Some(fragment)),
+                None => (query, None),
+            };
+            let kept: Vec<&str> = query
+                .split('&')
+                .filter(|pair| decode(pair.split('=').next().unwrap_or("")) != "password")
+                .collect();
+            let mut tail = path.to_owned();
+            if !kept.is_empty() {
+                tail.push('?');
+                tail.push_str(&kept.join("&"));
+            }
+            if let Some(fragment) = fragment {
+                tail.push('#');
+                tail.push_str(fragment);
+            }
+            tail
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}://{authority}{tail}")
+}
 
 /// A SQLite database named by a connection string.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Target {
+pub(crate) struct SqliteTarget {
     /// What SQLite opens: a file name, or a `file:` URI when `uri` is set.
     open: PathBuf,
     /// Whether `open` is a URI (opened with `SQLITE_OPEN_URI`).
@@ -36,45 +198,10 @@ pub(crate) struct Target {
     mode: Option<String>,
 }
 
-impl Target {
-    /// Reads a connection string; a relative path in it is relative to
-    /// `base` (empty for the current folder; the folder of `migrate.toml`
-    /// for its `database`).
-    ///
-    /// # Errors
-    ///
-    /// An empty path, a `sqlite:` parameter SQLite's URIs do not take, or a
-    /// scheme other than SQLite's.
-    pub(crate) fn parse(database: &str, base: &Path) -> Result<Target> {
-        if database.starts_with("file:") {
-            return Ok(file_uri(database, base));
-        }
-        if let Some(rest) = database
-            .strip_prefix("sqlite://")
-            .or_else(|| database.strip_prefix("sqlite:"))
-        {
-            return sqlite_url(database, rest, base);
-        }
-        if let Some((scheme, _)) = database.split_once("://")
-            && is_scheme(scheme)
-        {
-            let scheme = scheme.to_ascii_lowercase();
-            let yet = if PLANNED.contains(&scheme.as_str()) {
-                " yet"
-            } else {
-                ""
-            };
-            bail!("{scheme}:// is not supported{yet}: {SUPPORTED}");
-        }
-        if database.is_empty() {
-            bail!("no database named: use e.g. `app.db` or `sqlite://app.db`");
-        }
-        Ok(Target::file(base.join(database)))
-    }
-
+impl SqliteTarget {
     /// A plain file name.
-    fn file(path: PathBuf) -> Target {
-        Target {
+    fn file(path: PathBuf) -> SqliteTarget {
+        SqliteTarget {
             open: path.clone(),
             uri: false,
             file: Some(path),
@@ -148,7 +275,7 @@ fn is_scheme(text: &str) -> bool {
 /// `sqlite:<path>` or `sqlite://<path>`, with URI parameters after `?`:
 /// the path as written (no percent-decoding), the parameters as SQLite
 /// takes them.
-fn sqlite_url(database: &str, rest: &str, base: &Path) -> Result<Target> {
+fn sqlite_url(database: &str, rest: &str, base: &Path) -> Result<SqliteTarget> {
     let (path, query) = match rest.split_once('?') {
         Some((path, query)) => (path, Some(query)),
         None => (rest, None),
@@ -158,7 +285,7 @@ fn sqlite_url(database: &str, rest: &str, base: &Path) -> Result<Target> {
     }
     let path = base.join(path);
     let Some(query) = query else {
-        return Ok(Target::file(path));
+        return Ok(SqliteTarget::file(path));
     };
     for (key, _) in parameters(query) {
         if !URI_PARAMETERS.contains(&key.as_str()) {
@@ -179,7 +306,7 @@ fn sqlite_url(database: &str, rest: &str, base: &Path) -> Result<Target> {
 /// A `file:` URI as SQLite reads it: an optional `//` authority, the path up
 /// to `?` or `#` (percent-decoded), and `key=value` parameters joined by
 /// `&`. A relative path is made relative to `base`.
-fn file_uri(uri: &str, base: &Path) -> Target {
+fn file_uri(uri: &str, base: &Path) -> SqliteTarget {
     let after = &uri["file:".len()..];
     let (authority, rest) = match after.strip_prefix("//") {
         Some(rest) => {
@@ -217,7 +344,7 @@ fn file_uri(uri: &str, base: &Path) -> Target {
     } else {
         (PathBuf::from(uri), Some(PathBuf::from(decoded)))
     };
-    Target {
+    SqliteTarget {
         open,
         uri: true,
         file,
@@ -272,12 +399,12 @@ fn encode(path: &str) -> String {
 mod tests {
     use super::*;
 
-    fn file(path: &str) -> Target {
-        Target::file(PathBuf::from(path))
+    fn file(path: &str) -> SqliteTarget {
+        SqliteTarget::file(PathBuf::from(path))
     }
 
-    fn uri(open: &str, file: Option<&str>, mode: Option<&str>) -> Target {
-        Target {
+    fn uri(open: &str, file: Option<&str>, mode: Option<&str>) -> SqliteTarget {
+        SqliteTarget {
             open: PathBuf::from(open),
             uri: true,
             file: file.map(PathBuf::from),
@@ -285,8 +412,27 @@ mod tests {
         }
     }
 
-    fn parse(database: &str) -> Target {
-        Target::parse(database, Path::new("")).unwrap_or_else(|e| panic!("{database}: {e}"))
+    /// The SQLite database `database` names, from the current folder.
+    fn parse(database: &str) -> SqliteTarget {
+        parse_in(database, "")
+    }
+
+    /// The SQLite database `database` names, from `base`.
+    fn parse_in(database: &str, base: &str) -> SqliteTarget {
+        match Target::parse(database, Path::new(base)) {
+            Ok(Target::Sqlite(sqlite)) => sqlite,
+            Ok(other) => panic!("{database}: {other:?}"),
+            Err(e) => panic!("{database}: {e}"),
+        }
+    }
+
+    /// The PostgreSQL database `url` names.
+    fn postgres(url: &str) -> PostgresTarget {
+        match Target::parse(url, Path::new("")) {
+            Ok(Target::Postgres(postgres)) => *postgres,
+            Ok(other) => panic!("{url}: {other:?}"),
+            Err(e) => panic!("{url}: {e:#}"),
+        }
     }
 
     #[test]
@@ -303,7 +449,7 @@ mod tests {
             assert_eq!(parse(given), file(expected), "{given}");
         }
         assert_eq!(
-            Target::parse("sqlite:app.db", Path::new("conf")).unwrap(),
+            parse_in("sqlite:app.db", "conf"),
             file("conf/app.db"),
             "relative to the settings file's folder"
         );
@@ -351,7 +497,7 @@ mod tests {
             uri("file:memdb1?mode=memory&cache=shared", None, Some("memory"))
         );
         assert_eq!(
-            Target::parse("file:x.db?mode=ro", Path::new("conf")).unwrap(),
+            parse_in("file:x.db?mode=ro", "conf"),
             uri("file:conf/x.db?mode=ro", Some("conf/x.db"), Some("ro"))
         );
     }
@@ -360,14 +506,9 @@ mod tests {
     fn another_scheme_is_refused_naming_what_is_supported() {
         for (given, expected) in [
             (
-                "postgres://user:secret@host/db",
-                "postgres:// is not supported yet: this build supports SQLite: a path, sqlite:, sqlite:// or a file: URI",
+                "mysql://user:secret@host/db",
+                "mysql:// is not supported: this build supports SQLite (a path, sqlite:, sqlite:// or a file: URI) and PostgreSQL (postgres:// or postgresql://)",
             ),
-            (
-                "PostgreSQL://host/db",
-                "postgresql:// is not supported yet: ",
-            ),
-            ("mysql://host/db", "mysql:// is not supported: "),
             ("foo://", "foo:// is not supported: "),
             (
                 "jdbc:postgresql://host/db",
@@ -381,5 +522,66 @@ mod tests {
         assert!(Target::parse("", Path::new("")).is_err());
         assert!(Target::parse("sqlite://", Path::new("")).is_err());
         assert!(Target::parse("sqlite://?mode=rwc", Path::new("")).is_err());
+    }
+
+    #[test]
+    fn a_postgres_url_is_read_by_its_parser_and_named_without_its_password() {
+        let target = postgres("postgres://app:s3cret@db.internal:6432/app?sslmode=disable");
+        assert_eq!(
+            target.shown_as(),
+            "postgres://app@db.internal:6432/app?sslmode=disable"
+        );
+        assert_eq!(target.config.get_user(), Some("app"));
+        assert_eq!(target.config.get_password(), Some(&b"s3cret"[..]));
+        assert_eq!(target.config.get_dbname(), Some("app"));
+        assert_eq!(target.config.get_connect_timeout(), Some(&CONNECT_TIMEOUT));
+        assert_eq!(target.config.get_application_name(), Some("migrate"));
+
+        // Either scheme, in any case; the URL's own settings are kept.
+        let target = postgres("PostgreSQL://h/d?connect_timeout=3&application_name=deploy");
+        assert_eq!(
+            target.shown_as(),
+            "postgresql://h/d?connect_timeout=3&application_name=deploy"
+        );
+        assert_eq!(
+            target.config.get_connect_timeout(),
+            Some(&Duration::from_secs(3))
+        );
+        assert_eq!(target.config.get_application_name(), Some("deploy"));
+
+        for (url, shown) in [
+            ("postgres://:only@h/d", "postgres://h/d"),
+            ("postgres://u@h/d", "postgres://u@h/d"),
+            ("postgres://u:p%40ss@h1,h2/d#x", "postgres://u@h1,h2/d#x"),
+            (
+                "postgres://h/d?user=u&password=secret&dbname=d",
+                "postgres://h/d?user=u&dbname=d",
+            ),
+            ("postgres://h/d?password=secret", "postgres://h/d"),
+            (
+                "postgres:///d?host=/run/postgresql",
+                "postgres:///d?host=/run/postgresql",
+            ),
+        ] {
+            assert_eq!(postgres(url).shown_as(), shown, "{url}");
+        }
+    }
+
+    #[test]
+    fn a_bad_postgres_url_or_one_asking_for_tls_is_refused_without_its_password() {
+        for (url, expected) in [
+            (
+                "postgres://u:secret@h/d?sslmode=require",
+                "`postgres://u@h/d?sslmode=require` asks for TLS (`sslmode=require`), which `migrate` does not offer yet",
+            ),
+            (
+                "postgres://u:secret@h/d?frobnicate=1",
+                "`postgres://u@h/d?frobnicate=1` is not a PostgreSQL URL: invalid connection string: unknown option `frobnicate`",
+            ),
+        ] {
+            let error = format!("{:#}", Target::parse(url, Path::new("")).unwrap_err());
+            assert!(error.starts_with(expected), "{url}: {error}");
+            assert!(!error.contains("secret"), "{error}");
+        }
     }
 }

@@ -151,6 +151,8 @@ pub(crate) fn is_refusal(error: &Error) -> bool {
             | Error::Irreversible { .. }
             | Error::BaselineRefused { .. }
             | Error::RepairRefused { .. }
+            | Error::AdoptRefused { .. }
+            | Error::OtherToolsTable { .. }
     )
 }
 

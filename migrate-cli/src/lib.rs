@@ -6,11 +6,14 @@
 //! - the `migrate` binary ([`Cli`]) reads a migrations folder at run time
 //!   with [`Migrations::from_folder`](migrate_core::Migrations::from_folder)
 //!   — the grammar and checks of `embed_migrations!`, so the same problems
-//!   with the same words — and opens the database named by `--database` or
-//!   `DATABASE_URL`;
+//!   with the same words — and opens the SQLite or PostgreSQL database
+//!   named by `--database` or `DATABASE_URL` (PostgreSQL with the blocking
+//!   `postgres` client, without TLS; `--schema` and `--lock-scope`
+//!   ([`PostgresOptions`]) set its backend);
 //! - an application adds [`Db`] to its own clap parser (`myapp db status`)
-//!   and runs it over its embedded `MIGRATIONS` and its own connection, so
-//!   its Rust migrations can run too.
+//!   and runs it over its embedded `MIGRATIONS` and its own connection (any
+//!   [`Connection`]: SQLite's, PostgreSQL's blocking client, or one wrapped
+//!   with its settings), so its Rust migrations can run too.
 //!
 //! The database commands are `up`, `down`, `redo`, `status`, `check`,
 //! `history`, `baseline`, `repair` and `schema` ([`DbCommand`]); the binary
@@ -56,6 +59,7 @@
 
 mod args;
 mod commands;
+mod connection;
 mod database;
 mod exit;
 mod log;
@@ -67,8 +71,10 @@ mod time;
 mod wording;
 
 pub use args::{
-    BaselineArgs, CheckArgs, Cli, Command, CompletionsArgs, Db, DbCommand, DownArgs, Embedded,
-    Folder, Format, HistoryArgs, Logging, ManArgs, NewArgs, Options, Output, RedoArgs, RepairArgs,
-    SchemaArgs, Source, StatusArgs, Tracking, UpArgs, ValidateArgs,
+    AdoptArgs, BaselineArgs, CheckArgs, Cli, Command, CompletionsArgs, Db, DbCommand, DownArgs,
+    Embedded, Folder, Format, HistoryArgs, LockScope, Logging, ManArgs, NewArgs, Options, Output,
+    PostgresOptions, RedoArgs, RepairArgs, SchemaArgs, Source, StatusArgs, Tracking, UpArgs,
+    ValidateArgs,
 };
+pub use connection::Connection;
 pub use exit::{FAILURE, PENDING, REFUSED, SUCCESS, USAGE, exit_code, report};

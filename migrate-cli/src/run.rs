@@ -7,24 +7,26 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, CommandFactory};
-use migrate_core::sqlite::Connection;
+use migrate_core::postgres::Postgres;
 use migrate_core::{Migrations, Runner};
 
 use crate::args::{Cli, Command, Db, DbCommand, Folder, ManArgs, Options, Output};
 use crate::commands;
+use crate::connection::Connection;
 use crate::database::Target;
 use crate::exit::InFolderWords;
 use crate::log::Log;
-use crate::settings::{self, Config, Settings};
+use crate::settings::{self, Config, PostgresSettings, Settings};
 use crate::wording::Wording;
 
 /// What a database command works on, and where it writes.
-pub(crate) struct Session<'a> {
+pub(crate) struct Session<'a, D> {
     /// The set: read from the folder, or embedded in the application.
     pub(crate) migrations: &'a Migrations,
     /// The database.
-    pub(crate) conn: &'a mut Connection,
-    /// How messages name the database: its file, or `the database`.
+    pub(crate) conn: &'a mut D,
+    /// How messages name the database: its file, its URL without the
+    /// password, or `the database`.
     pub(crate) database: String,
     /// How to print, the tracking table, the log file.
     pub(crate) options: &'a Settings,
@@ -36,7 +38,7 @@ pub(crate) struct Session<'a> {
     pub(crate) wording: Wording,
 }
 
-impl<'a> Session<'a> {
+impl<'a, D: Connection> Session<'a, D> {
     /// A runner on the set with `--table`.
     pub(crate) fn runner(&self) -> Runner<'a> {
         self.migrations.runner().table(self.options.table.as_str())
@@ -60,6 +62,7 @@ impl<'a> Session<'a> {
             DbCommand::Check { .. } => commands::check(&mut self),
             DbCommand::History { .. } => commands::history(&mut self),
             DbCommand::Baseline { args, .. } => commands::baseline(&mut self, args),
+            DbCommand::Adopt { args, .. } => commands::adopt(&mut self, args),
             DbCommand::Repair { args, .. } => commands::repair(&mut self, args),
             DbCommand::Schema { args, .. } => commands::schema(&mut self, args),
         }
@@ -67,21 +70,21 @@ impl<'a> Session<'a> {
 }
 
 /// Runs a database command over `migrations` and `conn`, writing to `out`;
-/// messages name the database `shown_as`, or else by its file. Only the
-/// standalone binary gives `shown_as`, and its set is read from a folder:
-/// messages then say "the folder" (see [`Wording`]).
-fn run_db<S: Args>(
+/// messages name the database `shown_as`, or else as `conn` names itself.
+/// Only the standalone binary gives `shown_as`, and its set is read from a
+/// folder: messages then say "the folder" (see [`Wording`]).
+fn run_db<S: Args, D: Connection>(
     command: &DbCommand<S>,
     options: &Settings,
     migrations: &Migrations,
-    conn: &mut Connection,
+    conn: &mut D,
     shown_as: Option<String>,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let (database, wording) = match (shown_as, conn.path()) {
+    let (database, wording) = match (shown_as, conn.name()) {
         (Some(shown_as), _) => (shown_as, Wording::Folder),
-        (None, Some(path)) if !path.is_empty() => (path.to_owned(), Wording::Embedded),
-        _ => ("the database".to_owned(), Wording::Embedded),
+        (None, Some(name)) => (name, Wording::Embedded),
+        (None, None) => ("the database".to_owned(), Wording::Embedded),
     };
     let log = Log::open(options.log_file.as_deref(), &database)?;
     Session {
@@ -100,7 +103,10 @@ impl<S: Args> DbCommand<S> {
     /// Whether the command may create the database file: only `up` and
     /// `baseline` write to a database that has nothing yet.
     fn creates_database(&self) -> bool {
-        matches!(self, DbCommand::Up { .. } | DbCommand::Baseline { .. })
+        matches!(
+            self,
+            DbCommand::Up { .. } | DbCommand::Baseline { .. } | DbCommand::Adopt { .. }
+        )
     }
 }
 
@@ -168,15 +174,44 @@ impl Cli {
                 )?;
                 let target = Target::parse(&given.database, given.origin.base())
                     .with_context(|| given.origin.to_string())?;
-                let mut conn = target.open(command.creates_database())?;
-                run_db(
-                    command,
-                    &options,
-                    &migrations,
-                    &mut conn,
-                    Some(target.shown_as()),
-                    out,
-                )
+                let postgres = PostgresSettings::merge(
+                    &source.postgres,
+                    &self.source.postgres,
+                    config.as_ref(),
+                );
+                let shown = Some(target.shown_as());
+                match target {
+                    Target::Sqlite(sqlite) => {
+                        if let Some(origin) = postgres.first_given() {
+                            bail!(
+                                "{origin} is a PostgreSQL setting, but `{}` is a SQLite database: leave it out for SQLite",
+                                sqlite.shown_as()
+                            );
+                        }
+                        let mut conn = sqlite.open(command.creates_database())?;
+                        run_db(command, &options, &migrations, &mut conn, shown, out)
+                    }
+                    Target::Postgres(server) => {
+                        if let Some(schema) = &postgres.schema
+                            && !is_identifier(&schema.value)
+                        {
+                            bail!(
+                                "{}: `{}` is not a plain schema name: use ASCII letters, digits and `_`, not starting with a digit",
+                                schema.origin,
+                                schema.value
+                            );
+                        }
+                        let mut client = server.connect()?;
+                        let mut db = Postgres::new(&mut client);
+                        if let Some(schema) = postgres.schema {
+                            db = db.schema(schema.value);
+                        }
+                        if let Some(scope) = postgres.lock_scope {
+                            db = db.lock_scope(scope.value.into());
+                        }
+                        run_db(command, &options, &migrations, &mut db, shown, out)
+                    }
+                }
             }
         }
     }
@@ -193,6 +228,17 @@ impl Cli {
         let (dir, _) = settings::dir(folder, before, config.as_ref());
         Ok((dir, options))
     }
+}
+
+/// Whether `name` is a schema name the PostgreSQL backend takes: ASCII
+/// letters, digits and `_`, not starting with a digit (its rule, checked
+/// here to name `--schema` rather than the tracking table).
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// `man`: migrate(1), a command's page, or every page written to a folder.
@@ -319,7 +365,9 @@ impl std::error::Error for LooksLike {}
 impl Db {
     /// Runs the command over the application's `migrations` (usually its
     /// embedded `MIGRATIONS`, whose Rust migrations can run) and its
-    /// connection, printing to standard output.
+    /// connection — SQLite's, or PostgreSQL's blocking client, bare or
+    /// wrapped in [`Postgres`] with its schema and lock scope (see
+    /// [`Connection`]) — printing to standard output.
     ///
     /// # Examples
     ///
@@ -343,7 +391,7 @@ impl Db {
     ///
     /// As [`Cli::run`]; [`report`](crate::report) prints it and gives the
     /// exit code.
-    pub fn run(&self, migrations: &Migrations, conn: &mut Connection) -> Result<()> {
+    pub fn run<D: Connection>(&self, migrations: &Migrations, conn: &mut D) -> Result<()> {
         self.run_to(migrations, conn, &mut anstream::stdout().lock())
     }
 
@@ -352,10 +400,10 @@ impl Db {
     /// # Errors
     ///
     /// As [`Cli::run`].
-    pub fn run_to(
+    pub fn run_to<D: Connection>(
         &self,
         migrations: &Migrations,
-        conn: &mut Connection,
+        conn: &mut D,
         out: &mut dyn Write,
     ) -> Result<()> {
         let options = Settings::merge(

@@ -8,8 +8,9 @@
 //!    environment is not changed);
 //! 3. the settings file: `--config <FILE>`, or else `migrate.toml` in the
 //!    current folder if there is one, with the keys `dir`, `table`,
-//!    `format` and `database` (a relative path in `dir` or `database` is
-//!    relative to the file's folder);
+//!    `format`, `database`, and for PostgreSQL `schema` and `lock_scope` (a
+//!    relative path in `dir` or `database` is relative to the file's
+//!    folder);
 //! 4. the defaults: the folder `migrations`, the table
 //!    `migrate_schema_history`, text; no database.
 //!
@@ -24,7 +25,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow, bail};
 use serde::Deserialize;
 
-use crate::args::{Folder, Format, Layout, Options};
+use crate::args::{Folder, Format, Layout, LockScope, Options, PostgresOptions};
 
 /// The variable naming the database, as for sqlx-cli and diesel.
 const DATABASE_URL: &str = "DATABASE_URL";
@@ -110,6 +111,10 @@ struct ConfigFile {
     format: Option<Format>,
     /// The database, as `--database` takes it.
     database: Option<String>,
+    /// PostgreSQL: the tracking tables' schema.
+    schema: Option<String>,
+    /// PostgreSQL: `session` or `transaction`.
+    lock_scope: Option<LockScope>,
 }
 
 impl Config {
@@ -200,6 +205,81 @@ pub(crate) fn read_options(after: &Layout, before: &Layout) -> migrate_core::for
 /// The settings file given after or before the subcommand.
 pub(crate) fn config_path<'a>(after: &'a Folder, before: &'a Folder) -> Option<&'a Path> {
     after.config.as_deref().or(before.config.as_deref())
+}
+
+/// A setting and where it came from (`--schema`, `` `schema` in
+/// `migrate.toml` ``), for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FromWhere<T> {
+    /// The value.
+    pub(crate) value: T,
+    /// The option or the file's key that gave it.
+    pub(crate) origin: String,
+}
+
+/// The PostgreSQL settings of a database command, each where it came from;
+/// `None` when nothing gives it (the backend's default then).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct PostgresSettings {
+    /// The tracking tables' schema.
+    pub(crate) schema: Option<FromWhere<String>>,
+    /// The lock scope.
+    pub(crate) lock_scope: Option<FromWhere<LockScope>>,
+}
+
+impl PostgresSettings {
+    /// `--schema` and `--lock-scope` after the subcommand, before it, or the
+    /// settings file's `schema` and `lock_scope`.
+    pub(crate) fn merge(
+        after: &PostgresOptions,
+        before: &PostgresOptions,
+        config: Option<&Config>,
+    ) -> PostgresSettings {
+        fn pick<T: Clone>(
+            option: &str,
+            after: &Option<T>,
+            before: &Option<T>,
+            key: &str,
+            config: Option<(&Config, &Option<T>)>,
+        ) -> Option<FromWhere<T>> {
+            let given = |value: &T, origin: String| FromWhere {
+                value: value.clone(),
+                origin,
+            };
+            if let Some(value) = after.as_ref().or(before.as_ref()) {
+                return Some(given(value, format!("--{option}")));
+            }
+            let (config, value) = config?;
+            value
+                .as_ref()
+                .map(|value| given(value, format!("`{key}` in `{}`", config.path.display())))
+        }
+        PostgresSettings {
+            schema: pick(
+                "schema",
+                &after.schema,
+                &before.schema,
+                "schema",
+                config.map(|c| (c, &c.file.schema)),
+            ),
+            lock_scope: pick(
+                "lock-scope",
+                &after.lock_scope,
+                &before.lock_scope,
+                "lock_scope",
+                config.map(|c| (c, &c.file.lock_scope)),
+            ),
+        }
+    }
+
+    /// Where the first of the settings given came from, if any: what a
+    /// SQLite database refuses.
+    pub(crate) fn first_given(&self) -> Option<&str> {
+        self.schema
+            .as_ref()
+            .map(|s| s.origin.as_str())
+            .or(self.lock_scope.as_ref().map(|s| s.origin.as_str()))
+    }
 }
 
 /// A connection string and where it came from.
@@ -368,6 +448,50 @@ mod tests {
         assert_eq!(
             dir(&folder(None), &folder(None), None).0,
             PathBuf::from("migrations")
+        );
+    }
+
+    #[test]
+    fn the_postgres_settings_come_from_the_command_line_then_the_settings_file() {
+        let file = config("schema = 'from_file'\nlock_scope = 'transaction'");
+        let none = PostgresOptions::default();
+        let merged = PostgresSettings::merge(&none, &none, Some(&file));
+        assert_eq!(
+            merged.schema,
+            Some(FromWhere {
+                value: "from_file".to_owned(),
+                origin: "`schema` in `conf/migrate.toml`".to_owned()
+            })
+        );
+        assert_eq!(
+            merged.lock_scope.as_ref().map(|s| s.value),
+            Some(LockScope::Transaction)
+        );
+        assert_eq!(
+            merged.first_given(),
+            Some("`schema` in `conf/migrate.toml`")
+        );
+
+        let before = PostgresOptions {
+            schema: Some("before".into()),
+            lock_scope: None,
+        };
+        let after = PostgresOptions {
+            schema: Some("after".into()),
+            lock_scope: Some(LockScope::Session),
+        };
+        let merged = PostgresSettings::merge(&after, &before, Some(&file));
+        assert_eq!(merged.schema.unwrap().value, "after");
+        let scope = merged.lock_scope.unwrap();
+        assert_eq!(
+            (scope.value, scope.origin.as_str()),
+            (LockScope::Session, "--lock-scope")
+        );
+        let merged = PostgresSettings::merge(&none, &before, None);
+        assert_eq!(merged.first_given(), Some("--schema"));
+        assert_eq!(
+            PostgresSettings::merge(&none, &none, None).first_given(),
+            None
         );
     }
 

@@ -205,3 +205,94 @@ fn repair_refuses_a_reused_version_until_told_to_accept_it() {
     );
     assert_contains(&project.run(&["status"], 0).stdout, "0 problems");
 }
+
+/// `adopt --from diesel`: diesel's rows become this tool's, its table is
+/// left as it was, the next `up` applies only what is newer; a row that
+/// matches no migration is refused (exit 3) and nothing changes.
+#[test]
+fn adopt_records_what_another_tool_applied_and_leaves_its_table() {
+    let project = Project::new(&[]);
+    for (folder, up, down) in [
+        (
+            "2024-01-01-000000_create_users",
+            "CREATE TABLE users (id INTEGER PRIMARY KEY);",
+            "DROP TABLE users;",
+        ),
+        (
+            "2024-02-01-000000_create_posts",
+            "CREATE TABLE posts (id INTEGER PRIMARY KEY);",
+            "DROP TABLE posts;",
+        ),
+    ] {
+        std::fs::create_dir(project.migrations().join(folder)).unwrap();
+        project.write(&format!("{folder}/up.sql"), up);
+        project.write(&format!("{folder}/down.sql"), down);
+    }
+    // As diesel leaves a database where it applied the first one.
+    project
+        .open()
+        .execute_batch(
+            "CREATE TABLE __diesel_schema_migrations (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);
+             INSERT INTO __diesel_schema_migrations (version) VALUES ('20240101000000');
+             CREATE TABLE users (id INTEGER PRIMARY KEY);",
+        )
+        .unwrap();
+
+    let output = project.run(&["up", "--folder-format", "diesel"], 3);
+    assert_contains(&output.stderr, "__diesel_schema_migrations");
+    let output = project.run(
+        &["adopt", "--from", "diesel", "--folder-format", "diesel"],
+        0,
+    );
+    assert_contains(
+        &output.stdout,
+        "adopted diesel's tracking table in `app.db`: 1 migration recorded as applied",
+    );
+    let diesel_rows: i64 = project
+        .open()
+        .query_row(
+            "SELECT count(*) FROM __diesel_schema_migrations",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(diesel_rows, 1, "diesel's table left as it was");
+    let output = project.run(&["up", "--folder-format", "diesel"], 0);
+    assert_contains(&output.stdout, "create_posts");
+    assert_eq!(
+        project.tracking("migrate_schema_history"),
+        [
+            (20240101000000, "applied".into()),
+            (20240201000000, "applied".into())
+        ]
+    );
+
+    // A row of diesel's that no migration of the folder has.
+    let other = Project::new(&[]);
+    std::fs::create_dir(other.migrations().join("2024-01-01-000000_create_users")).unwrap();
+    other.write(
+        "2024-01-01-000000_create_users/up.sql",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY);",
+    );
+    other
+        .open()
+        .execute_batch(
+            "CREATE TABLE __diesel_schema_migrations (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);
+             INSERT INTO __diesel_schema_migrations (version) VALUES ('20240101000000'), ('20230101000000');",
+        )
+        .unwrap();
+    let output = other.run(
+        &["adopt", "--from", "diesel", "--folder-format", "diesel"],
+        3,
+    );
+    assert_contains(&output.stderr, "20230101000000");
+    let tables: i64 = other
+        .open()
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'migrate_schema_history%'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(tables, 0, "nothing recorded");
+}

@@ -1,7 +1,8 @@
 //! `--database` and `DATABASE_URL`: the connection strings accepted (a
 //! path, `sqlite:`, `sqlite://`, `sqlite:///abs`, SQLite URIs and their
-//! parameters), which commands may create the file, and another database's
-//! URL refused naming what is supported.
+//! parameters), which commands may create the file, another database's URL
+//! refused naming what is supported, and the PostgreSQL settings refused for
+//! a SQLite database. PostgreSQL itself: `tests/postgres.rs`.
 
 mod common;
 
@@ -135,17 +136,13 @@ fn only_up_and_baseline_create_a_missing_file_unless_the_uri_says_mode_rwc() {
 fn another_databases_url_is_refused_naming_what_this_build_supports() {
     let project = Project::new(REVERSIBLE);
     project.run(&["up"], 0);
-    let supported = "this build supports SQLite: a path, sqlite:, sqlite:// or a file: URI\n";
+    let supported = "this build supports SQLite (a path, sqlite:, sqlite:// or a file: URI) and PostgreSQL (postgres:// or postgresql://)\n";
     for (url, refusal) in [
         (
-            "postgres://user:secret@localhost/app",
-            "postgres:// is not supported yet",
+            "mysql://user:secret@localhost/app",
+            "mysql:// is not supported",
         ),
-        (
-            "postgresql://localhost/app",
-            "postgresql:// is not supported yet",
-        ),
-        ("mysql://localhost/app", "mysql:// is not supported"),
+        ("MySQL://localhost/app", "mysql:// is not supported"),
         ("foo://", "foo:// is not supported"),
     ] {
         let output = project.run_bare(&["up", "-D", url], 1);
@@ -161,4 +158,31 @@ fn another_databases_url_is_refused_naming_what_this_build_supports() {
         );
     }
     assert_eq!(files(&project), ["app.db", "migrations"]);
+}
+
+#[test]
+fn the_postgres_settings_are_refused_for_a_sqlite_database_naming_where_they_came_from() {
+    let project = Project::new(REVERSIBLE);
+    project.run(&["up"], 0);
+    let output = project.run(&["status", "--schema", "app"], 1);
+    assert_eq!(
+        output.stderr,
+        "error: --schema is a PostgreSQL setting, but `app.db` is a SQLite database: leave it out for SQLite\n"
+    );
+    let output = project.run(&["--lock-scope", "transaction", "up"], 1);
+    assert_eq!(
+        output.stderr,
+        "error: --lock-scope is a PostgreSQL setting, but `app.db` is a SQLite database: leave it out for SQLite\n"
+    );
+    project.write_file("migrate.toml", "lock_scope = \"session\"\n");
+    let output = project.run(&["history"], 1);
+    assert_eq!(
+        output.stderr,
+        "error: `lock_scope` in `migrate.toml` is a PostgreSQL setting, but `app.db` is a SQLite database: leave it out for SQLite\n"
+    );
+    let output = project.run(&["up", "--lock-scope", "table"], 2);
+    assert_contains(
+        &output.stderr,
+        "invalid value 'table' for '--lock-scope <SCOPE>'",
+    );
 }

@@ -73,13 +73,13 @@ fn dotenv_gives_database_url_from_this_folder_or_a_parent_and_the_environment_wi
     );
 
     // A `.env` naming another database says where the URL came from.
-    project.write_file(".env", "DATABASE_URL=postgres://localhost/app\n");
+    project.write_file(".env", "DATABASE_URL=mysql://localhost/app\n");
     let output = project.run_bare(&["status"], 1);
     let dot_env = project.path().canonicalize().unwrap().join(".env");
     assert_eq!(
         output.stderr,
         format!(
-            "error: DATABASE_URL in `{}`: postgres:// is not supported yet: this build supports SQLite: a path, sqlite:, sqlite:// or a file: URI\n",
+            "error: DATABASE_URL in `{}`: mysql:// is not supported: this build supports SQLite (a path, sqlite:, sqlite:// or a file: URI) and PostgreSQL (postgres:// or postgresql://)\n",
             dot_env.display()
         )
     );
@@ -181,7 +181,7 @@ fn a_settings_file_with_an_unknown_key_or_value_is_refused_naming_both() {
         let output = project.run_bare(args, 1);
         assert_eq!(
             output.stderr,
-            "error: `migrate.toml` line 2: unknown key `tabel`, expected one of `dir`, `table`, `format`, `database`\n",
+            "error: `migrate.toml` line 2: unknown key `tabel`, expected one of `dir`, `table`, `format`, `database`, `schema`, `lock_scope`\n",
             "{args:?}"
         );
     }

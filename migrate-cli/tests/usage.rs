@@ -19,6 +19,7 @@ const COMMANDS: &[&str] = &[
     "check",
     "history",
     "baseline",
+    "adopt",
     "repair",
     "schema",
     "completions",
@@ -82,7 +83,15 @@ fn other_tools_words_are_aliases_of_the_commands_and_options() {
 fn each_subcommands_help_lists_only_the_options_that_mean_something_there() {
     let project = Project::new(REVERSIBLE);
     let output = &["json", "format"][..];
-    let source = &["database", "dir", "config", "folder-format", "placeholder"][..];
+    let source = &[
+        "database",
+        "schema",
+        "lock-scope",
+        "dir",
+        "config",
+        "folder-format",
+        "placeholder",
+    ][..];
     let cases: &[(&str, &[&[&str]])] = &[
         ("new", &[&["reversible", "dir", "config"], output]),
         (
@@ -113,6 +122,7 @@ fn each_subcommands_help_lists_only_the_options_that_mean_something_there() {
         ("check", &[&["table"], output, source]),
         ("history", &[&["table"], output, source]),
         ("baseline", &[&["table", "log-file"], output, source]),
+        ("adopt", &[&["from", "table", "log-file"], output, source]),
         (
             "repair",
             &[
@@ -199,7 +209,7 @@ fn man_prints_migrate_1_naming_every_subcommand_and_each_commands_page() {
     let folder = project.path().join("man1");
     std::fs::create_dir(&folder).unwrap();
     let written = project.run_bare(&["man", "--out-dir", "man1"], 0);
-    assert_eq!(written.stdout, "wrote 14 man pages to `man1`\n");
+    assert_eq!(written.stdout, "wrote 15 man pages to `man1`\n");
     let mut pages: Vec<String> = std::fs::read_dir(&folder)
         .unwrap()
         .map(|entry| entry.unwrap().file_name().into_string().unwrap())

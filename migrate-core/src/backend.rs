@@ -47,6 +47,7 @@ use std::time::Duration;
 use crate::checksum::Checksum;
 use crate::error::{Error, Result};
 use crate::migration::{BoxError, Migration, Migrations, RustCode};
+pub use crate::other_tables::OtherTable;
 use crate::report::{
     AppliedMigration, Direction, DirtyMigration, Event, EventKind, FailedMigration,
 };
@@ -442,6 +443,16 @@ pub trait Transaction {
     /// The application's schema: every object but the engine's own and the
     /// tracking tables.
     async fn schema(&mut self) -> Result<Schema>;
+    /// Another tool's tracking table `table` (a plain identifier, looked up
+    /// where the engine finds an unqualified name: SQLite's `main`,
+    /// PostgreSQL's `search_path`), with the cells of `columns` as text;
+    /// `None` when there is no such table. Only reads. See [`OtherTable`]
+    /// for how cells are written.
+    ///
+    /// # Errors
+    ///
+    /// A database error reading it.
+    async fn other_table(&mut self, table: &str, columns: &[&str]) -> Result<Option<OtherTable>>;
     /// Commits.
     ///
     /// # Errors

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use crate::checksum::Checksum;
 use crate::migration::BoxError;
+use crate::other_tables::{AdoptProblem, Tool};
 use crate::report::Direction;
 
 /// A `Result` whose error defaults to [`Error`], as in rusqlite.
@@ -276,6 +277,37 @@ pub enum Error {
         action: &'static str,
         /// Why, e.g. "its schema changes commit implicitly".
         reason: &'static str,
+    },
+
+    /// [`Runner::adopt`](crate::Runner::adopt) found what it cannot
+    /// adopt: nothing was changed, in either table.
+    #[error(
+        "cannot adopt {tool}'s tracking table `{table}`, so nothing was changed: {}",
+        problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    )]
+    AdoptRefused {
+        /// The tool.
+        tool: Tool,
+        /// Its table.
+        table: String,
+        /// Every problem found, in the table's order.
+        problems: Vec<AdoptProblem>,
+    },
+
+    /// A run on a database that has another tool's tracking table recording
+    /// applied migrations, and no tracking table of `migrate`'s: running
+    /// would apply every migration again. Nothing was changed.
+    #[error(
+        "the database has {tool}'s tracking table `{other}` with applied migrations but no `migrate` tracking table `{table}`: running would apply every migration again, so nothing was run; adopt {tool}'s records first with `runner().adopt(conn, Tool::{variant})` (`migrate adopt --from {tool}`), which checks them against this set and records them as applied",
+        variant = format!("{tool:?}")
+    )]
+    OtherToolsTable {
+        /// The tool whose table was found.
+        tool: Tool,
+        /// Its table.
+        other: String,
+        /// `migrate`'s tracking table, which does not exist.
+        table: String,
     },
 
     /// Any other database error, with what was being done.

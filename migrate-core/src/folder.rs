@@ -1492,6 +1492,9 @@ mod tests {
             "pub  fn\tup (tx: &Transaction) -> R {",
             "pub fn up(\n    tx: &Transaction,\n) -> R {",
             "pub fn up(tx: &Transaction) -> R {}\r\n// pub fn down(tx: &Transaction) -> R {}\r\n",
+            // An async client's step (tokio-postgres).
+            "pub async fn up(tx: &mut Transaction<'_>) -> R {",
+            "pub  async\tfn up(tx: &mut Transaction<'_>) -> R {",
         ] {
             assert_eq!(steps(text), up, "{text:?}");
         }
@@ -1502,7 +1505,7 @@ mod tests {
         for text in [
             "fn up(tx: &Transaction) -> R {",
             "pub(crate) fn up(tx: &Transaction) -> R {",
-            "pub async fn up(tx: &Transaction) -> R {",
+            "pub asyncfn up(tx: &Transaction) -> R {",
             "pub fn upgrade(tx: &Transaction) -> R {",
             "pub fn up_all(tx: &Transaction) -> R {",
             "pubfn up(tx: &Transaction) -> R {",

@@ -64,6 +64,7 @@ pub mod checksum;
 pub mod directive;
 pub mod folder;
 pub mod formats;
+pub mod other_tables;
 pub mod other_tools;
 pub mod template;
 

@@ -203,8 +203,18 @@ pub enum SchemaDifference {
         /// The definition found.
         actual: String,
     },
+    /// A table has the columns expected, defined as expected, in another
+    /// order (which `SELECT *` and `INSERT` without a column list see).
+    ColumnOrder {
+        /// The table.
+        table: String,
+        /// The expected order.
+        expected: Vec<String>,
+        /// The order found.
+        actual: Vec<String>,
+    },
     /// An object is defined differently (for a table: the same columns, but
-    /// other constraints or column order).
+    /// other foreign keys, keys or constraints: only what differs is shown).
     Changed {
         /// Its kind; `type` when serialized.
         #[cfg_attr(feature = "serde", serde(rename = "type"))]
@@ -240,6 +250,15 @@ impl SchemaDifference {
                 expected,
                 actual,
             } => format!("column `{table}.{column}` is `{actual}`, expected `{expected}`"),
+            SchemaDifference::ColumnOrder {
+                table,
+                expected,
+                actual,
+            } => format!(
+                "the columns of table `{table}` are in another order: ({}), expected ({})",
+                actual.join(", "),
+                expected.join(", ")
+            ),
             SchemaDifference::Changed {
                 kind,
                 name,

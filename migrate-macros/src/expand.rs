@@ -4,10 +4,11 @@
 use std::path::{Path, PathBuf};
 
 use migrate_core::folder::FolderError;
-use migrate_core::{Migration, MigrationKind, Migrations, ObjectKind, Schema, SchemaObject};
+use migrate_core::{Migration, MigrationKind, Migrations, ObjectKind};
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote};
 
+use crate::cache::{self, Object, Outcome};
 use crate::input::{Engine, Input};
 
 /// Reads the folder named by `input` and expands to a `migrate::Migrations`
@@ -50,15 +51,21 @@ pub fn expand(input: &Input) -> syn::Result<TokenStream> {
     // PostgreSQL either: its parser checks syntax and runs nothing.
     let schema = match (input.verify, input.engine) {
         (false, _) => None,
-        (true, Engine::Sqlite) => verify(&migrations, &shown, span)?,
+        (true, Engine::Sqlite) => verify(
+            &migrations,
+            &shown,
+            &input.source,
+            Path::new(&manifest_dir),
+            span,
+        )?,
         (true, Engine::Postgres | Engine::TokioPostgres) => {
             parse_postgres(&migrations, &shown, span)?;
             None
         }
     };
     let set = match schema {
-        Some(schema) => {
-            let objects = schema.objects().iter().map(object_tokens);
+        Some(objects) => {
+            let objects = objects.iter().map(object_tokens);
             quote! {
                 const __MIGRATE_SCHEMA: &[::migrate::SchemaObject] = &[#(#objects),*];
                 ::migrate::Migrations::__embedded_verified(__MIGRATE_EMBEDDED, __MIGRATE_SCHEMA)
@@ -76,24 +83,81 @@ pub fn expand(input: &Input) -> syn::Result<TokenStream> {
 }
 
 /// Applies the set to an in-memory SQLite database (see
-/// `migrate_core::sqlite::verify`) and returns the schema it produces, or `None`
-/// for a set with a Rust migration, whose code cannot run yet.
+/// `migrate_core::sqlite::verify`), or reuses the outcome kept from an
+/// earlier build of the same inputs (see [`cache`]), and returns the
+/// objects of the schema it produces, or `None` for a set with a Rust
+/// migration, whose code cannot run yet. `arguments`: the macro's, as
+/// written.
 ///
 /// # Errors
 ///
 /// One error per problem, combined.
-fn verify(migrations: &Migrations, shown: &Path, span: Span) -> syn::Result<Option<Schema>> {
-    match migrate_core::sqlite::verify(migrations) {
-        Ok(verified) => Ok(verified.schema),
-        Err(error) => {
-            let mut errors = error
-                .problems()
+fn verify(
+    migrations: &Migrations,
+    shown: &Path,
+    arguments: &str,
+    manifest_dir: &Path,
+    span: Span,
+) -> syn::Result<Option<Vec<Object>>> {
+    verify_kept(
+        migrations,
+        shown,
+        arguments,
+        cache::folder(manifest_dir),
+        span,
+    )
+}
+
+/// [`verify`], keeping outcomes in `folder`.
+pub(crate) fn verify_kept(
+    migrations: &Migrations,
+    shown: &Path,
+    arguments: &str,
+    folder: Option<PathBuf>,
+    span: Span,
+) -> syn::Result<Option<Vec<Object>>> {
+    let kept = folder.map(|folder| {
+        (
+            cache::key(migrations, arguments, &cache::sqlite_identity()),
+            folder,
+        )
+    });
+    let found = kept
+        .as_ref()
+        .and_then(|(key, folder)| cache::load(folder, key));
+    let outcome = match found {
+        Some(outcome) => outcome,
+        None => {
+            let outcome = match migrate_core::sqlite::verify(migrations) {
+                Ok(verified) => Outcome::Passed(verified.schema.as_ref().map(Object::all)),
+                Err(error) => {
+                    let mut problems: Vec<String> = error
+                        .problems()
+                        .iter()
+                        .map(|problem| problem.in_folder(shown))
+                        .collect();
+                    // A `VerifyError` holds at least one problem.
+                    if problems.is_empty() {
+                        problems.push(error.to_string());
+                    }
+                    Outcome::Failed(problems)
+                }
+            };
+            if let Some((key, folder)) = &kept {
+                cache::store(folder, key, &outcome);
+            }
+            outcome
+        }
+    };
+    match outcome {
+        Outcome::Passed(objects) => Ok(objects),
+        Outcome::Failed(problems) => {
+            let mut errors = problems
                 .iter()
-                .map(|problem| syn::Error::new(span, problem.in_folder(shown)));
-            // A `VerifyError` holds at least one problem.
+                .map(|problem| syn::Error::new(span, problem));
             let mut combined = errors
                 .next()
-                .unwrap_or_else(|| syn::Error::new(span, &error));
+                .unwrap_or_else(|| syn::Error::new(span, "the build-time check failed"));
             errors.for_each(|next| combined.combine(next));
             Err(combined)
         }
@@ -137,16 +201,14 @@ fn parse_postgres(_: &Migrations, _: &Path, span: Span) -> syn::Result<()> {
 }
 
 /// `SchemaObject::__embedded(...)` for one object of the verified schema.
-fn object_tokens(object: &SchemaObject) -> TokenStream {
-    let kind = match object.kind() {
+fn object_tokens(object: &Object) -> TokenStream {
+    let kind = match object.kind {
         ObjectKind::Table => quote!(Table),
         ObjectKind::Index => quote!(Index),
         ObjectKind::View => quote!(View),
         ObjectKind::Trigger => quote!(Trigger),
     };
-    let name = object.name();
-    let table = object.table();
-    let sql = object.sql();
+    let (name, table, sql) = (&object.name, &object.table, &object.sql);
     quote! {
         ::migrate::SchemaObject::__embedded(::migrate::ObjectKind::#kind, #name, #table, #sql)
     }

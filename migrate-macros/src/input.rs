@@ -20,6 +20,9 @@ pub struct Input {
     /// The folder's layout (`format = "diesel"`) and Flyway's placeholder
     /// values (`placeholders(name = "value", ...)`).
     pub read: ReadOptions,
+    /// The arguments as written, which the kept outcome of the check is
+    /// keyed by (see `cache`): every option counts.
+    pub source: String,
 }
 
 /// The database a set is written for (`engine = "…"`): it decides the
@@ -44,6 +47,7 @@ const USAGE: &str = "write `embed_migrations!(\"migrations\")`, optionally follo
 
 impl Parse for Input {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let source = input.cursor().token_stream().to_string();
         if !input.peek(LitStr) {
             let expected = format!("expected the migrations folder as a string literal: {USAGE}");
             return Err(input.error(expected));
@@ -112,6 +116,7 @@ impl Parse for Input {
             verify: verify.unwrap_or(true),
             engine: engine.unwrap_or(Engine::Sqlite),
             read,
+            source,
         })
     }
 }

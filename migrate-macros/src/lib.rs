@@ -13,8 +13,11 @@
 
 use proc_macro::TokenStream;
 
+mod cache;
 mod expand;
 mod input;
+#[cfg(test)]
+mod tests;
 
 /// Embeds a migrations folder as a `migrate::Migrations` constant, validated
 /// at build time.

@@ -23,6 +23,7 @@ use crate::report::{
 };
 
 mod admin;
+mod adopt;
 mod rollback;
 mod schema;
 #[cfg(test)]
@@ -70,6 +71,7 @@ pub struct Runner<'a> {
     pub(crate) lock_timeout: Duration,
     target: Option<u64>,
     grouped: bool,
+    ignore_other_tools_tables: bool,
 }
 
 impl Migrations {
@@ -83,6 +85,7 @@ impl Migrations {
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             target: None,
             grouped: false,
+            ignore_other_tools_tables: false,
         }
     }
 
@@ -273,6 +276,17 @@ impl<'a> Runner<'a> {
     /// it applies nothing; to go down, use [`Runner::rollback_to`].
     pub fn target(mut self, version: u64) -> Self {
         self.target = Some(version);
+        self
+    }
+
+    /// Runs on a database that has another tool's tracking table recording
+    /// applied migrations and no tracking table of this runner's, instead of
+    /// refusing with [`Error::OtherToolsTable`] (default `false`). Risky:
+    /// the run applies every migration from the first, on a database the
+    /// other tool already migrated; adopt its table instead
+    /// ([`adopt`](Runner::adopt)).
+    pub fn ignore_other_tools_tables(mut self, ignore: bool) -> Self {
+        self.ignore_other_tools_tables = ignore;
         self
     }
 
@@ -1109,6 +1123,7 @@ impl<'a> Runner<'a> {
     ) -> Result<Verified> {
         let set = self.migrations;
         let Some(head) = head else {
+            self.refuse_other_tools(tx).await?;
             let pending = plan::to_apply(set, plan::after_prefix(set, None), self.options())?;
             return Ok(Verified {
                 pending,

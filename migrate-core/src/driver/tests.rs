@@ -285,6 +285,13 @@ impl Transaction for FakeTx<'_> {
     async fn schema(&mut self) -> Result<Schema> {
         Ok(Schema::default())
     }
+    async fn other_table(
+        &mut self,
+        _table: &str,
+        _columns: &[&str],
+    ) -> Result<Option<crate::backend::OtherTable>> {
+        Ok(None)
+    }
     async fn commit(self) -> Result<()> {
         self.fake.rows = self.rows;
         self.fake.events = self.events;

@@ -45,6 +45,7 @@ mod guess;
 mod tools;
 
 pub use guess::guess_format;
+pub(crate) use tools::diesel_to_number;
 
 /// Which tool's layout a migrations folder is in.
 ///

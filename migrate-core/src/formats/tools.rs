@@ -114,7 +114,7 @@ pub(super) fn diesel(reader: &mut Reader<'_>, _dir: &Path, entries: &[Listed]) {
 
 /// diesel's version digits as a number that sorts as diesel's text does:
 /// zeros appended to 14 digits.
-fn diesel_to_number(digits: &str) -> Result<u64, String> {
+pub(crate) fn diesel_to_number(digits: &str) -> Result<u64, String> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err("not only digits, which `migrate`'s whole-number versions need".to_owned());
     }

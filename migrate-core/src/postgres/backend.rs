@@ -160,6 +160,10 @@ pub struct PgBackend<'c, C: PgClient> {
     /// Whether the client was found outside a transaction (checked before
     /// the first transaction or lock of the action).
     checked: bool,
+    /// Whether the tracking tables are known to exist for good: seen in a
+    /// transaction that did not create them, or created in one that
+    /// committed. Then `create_tables` and `table_exists` send nothing.
+    tables_ready: bool,
     /// Whether this action holds the run's session lock.
     session_locked: bool,
 }
@@ -207,6 +211,7 @@ impl<'c, C: PgClient> PgBackend<'c, C> {
             table: tracking::Names::new(&settings.schema, session.table),
             lock_timeout: session.lock_timeout,
             checked: false,
+            tables_ready: false,
             session_locked: false,
             settings,
             client,
@@ -271,6 +276,8 @@ impl<'c, C: PgClient> Backend for PgBackend<'c, C> {
             table: &self.table,
             lock_scope: self.settings.lock_scope,
             checked: &mut self.checked,
+            tables_ready: &mut self.tables_ready,
+            created_here: false,
         };
         if mode == LockMode::Write {
             tx.open(false).await?;
@@ -363,6 +370,11 @@ pub struct PgTx<'t, C: PgClient + 't> {
     lock_scope: LockScope,
     /// The backend's: whether the client was found outside a transaction.
     checked: &'t mut bool,
+    /// The backend's: whether the tracking tables exist for good.
+    tables_ready: &'t mut bool,
+    /// Whether this transaction ran `create_tables` (they exist for good
+    /// only once it commits).
+    created_here: bool,
 }
 
 enum State<'t, C: PgClient + 't> {
@@ -430,14 +442,25 @@ impl<'t, C: PgClient + 't> crate::backend::Transaction for PgTx<'t, C> {
     type OutsideLock = OutsideLock;
 
     async fn table_exists(&mut self) -> Result<bool> {
+        if *self.tables_ready {
+            return Ok(true);
+        }
         let name = self.table.regclass();
         let rows = self
             .query("SELECT to_regclass($1) IS NOT NULL", &[(&name, Type::TEXT)])
             .await?;
-        Ok(rows.first().is_some_and(|row| row.get::<_, bool>(0)))
+        let exists = rows.first().is_some_and(|row| row.get::<_, bool>(0));
+        if exists && !self.created_here {
+            *self.tables_ready = true;
+        }
+        Ok(exists)
     }
 
     async fn create_tables(&mut self) -> Result<()> {
+        if *self.tables_ready {
+            return Ok(());
+        }
+        self.created_here = true;
         let sql = tracking::create_tables(self.table);
         let table = self.table.display();
         self.tx()
@@ -482,6 +505,7 @@ impl<'t, C: PgClient + 't> crate::backend::Transaction for PgTx<'t, C> {
                 if exists != "t" {
                     return Ok(None);
                 }
+                *self.tables_ready = true;
                 client
                     .query(&sql, &[])
                     .await
@@ -804,6 +828,57 @@ impl<'t, C: PgClient + 't> crate::backend::Transaction for PgTx<'t, C> {
             .collect()
     }
 
+    async fn other_table(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+    ) -> Result<Option<crate::backend::OtherTable>> {
+        // The catalog's answer to "which columns" of the table an
+        // unqualified name finds on the search_path; none without it.
+        let name = table.to_owned();
+        let rows = self
+            .query(
+                "SELECT a.attname::text, a.atttypid = 'bytea'::regtype \
+                 FROM pg_attribute a \
+                 WHERE a.attrelid = to_regclass(quote_ident($1)) AND a.attnum > 0 AND NOT a.attisdropped \
+                 ORDER BY a.attnum",
+                &[(&name, Type::TEXT)],
+            )
+            .await?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let present: Vec<(String, bool)> =
+            rows.iter().map(|row| (row.get(0), row.get(1))).collect();
+        let quote = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
+        let select: Vec<String> = columns
+            .iter()
+            .map(|column| {
+                match present
+                    .iter()
+                    .find(|(name, _)| name.eq_ignore_ascii_case(column))
+                {
+                    Some((name, true)) => format!("encode({}, 'hex')", quote(name)),
+                    Some((name, false)) => format!("{}::text", quote(name)),
+                    None => "NULL::text".to_owned(),
+                }
+            })
+            .collect();
+        let sql = format!("SELECT {} FROM {}", select.join(", "), quote(table));
+        let rows = self.query(&sql, &[]).await?;
+        Ok(Some(crate::backend::OtherTable {
+            columns: present.into_iter().map(|(name, _)| name).collect(),
+            rows: rows
+                .iter()
+                .map(|row| {
+                    (0..columns.len())
+                        .map(|i| row.get::<_, Option<String>>(i))
+                        .collect()
+                })
+                .collect(),
+        }))
+    }
+
     async fn schema(&mut self) -> Result<Schema> {
         Err(Error::SchemaUnknown {
             reason: "the PostgreSQL backend does not read schemas yet".into(),
@@ -812,10 +887,15 @@ impl<'t, C: PgClient + 't> crate::backend::Transaction for PgTx<'t, C> {
 
     async fn commit(mut self) -> Result<()> {
         match std::mem::replace(&mut self.state, State::Gone) {
-            State::Open(tx) => tx
-                .commit()
-                .await
-                .map_err(context("committing the transaction")),
+            State::Open(tx) => {
+                tx.commit()
+                    .await
+                    .map_err(context("committing the transaction"))?;
+                if self.created_here {
+                    *self.tables_ready = true;
+                }
+                Ok(())
+            }
             _ => Ok(()),
         }
     }

@@ -59,7 +59,7 @@ impl ForeignKeyCheck {
             .query_row("PRAGMA foreign_keys", [], |row| row.get(0))
             .map_err(context("reading PRAGMA foreign_keys"))?;
         let known = if enabled {
-            count(&violations(conn)?)
+            count(&violations(conn, None)?)
         } else {
             HashMap::new()
         };
@@ -70,6 +70,16 @@ impl ForeignKeyCheck {
             );
         }
         Ok(ForeignKeyCheck { enabled, known })
+    }
+
+    /// The check for a connection that keeps enforcement off and checks
+    /// each migration itself as if it were on (the build-time check: see
+    /// `verify`), with the violations `conn` has now.
+    pub(crate) fn enforced(conn: &Connection) -> Result<Self> {
+        Ok(ForeignKeyCheck {
+            enabled: true,
+            known: count(&violations(conn, None)?),
+        })
     }
 
     /// Whether the connection enforces foreign keys (when it was read).
@@ -93,7 +103,7 @@ impl ForeignKeyCheck {
         if !self.enabled {
             return Ok(());
         }
-        let violations = violations(conn)?;
+        let violations = violations(conn, None)?;
         let counts = count(&violations);
         let grown = |key: &ForeignKey| counts[key] > self.known.get(key).copied().unwrap_or(0);
         let added: Vec<ForeignKeyViolation> = violations
@@ -108,6 +118,49 @@ impl ForeignKeyCheck {
     }
 }
 
+impl ForeignKeyCheck {
+    /// [`check`](Self::check) limited to the child tables `tables`
+    /// (`PRAGMA foreign_key_check(table)` for each; names as SQLite lists
+    /// them, each an existing table), for a migration known to have changed
+    /// nothing else a foreign key depends on; what is known of every other
+    /// table stays. `gone`: tables the migration dropped, whose violations
+    /// are no longer known.
+    pub(crate) fn check_tables(
+        &mut self,
+        conn: &Connection,
+        tables: &[String],
+        gone: &[String],
+    ) -> Result<(), Failure> {
+        if !self.enabled {
+            return Ok(());
+        }
+        let mut found = Vec::new();
+        for table in tables {
+            found.extend(violations(conn, Some(table))?);
+        }
+        let counts = count(&found);
+        let added: Vec<ForeignKeyViolation> = found
+            .into_iter()
+            .filter(|v| {
+                let key = (v.table.clone(), v.parent.clone(), v.foreign_key);
+                counts[&key] > self.known.get(&key).copied().unwrap_or(0)
+            })
+            .collect();
+        if !added.is_empty() {
+            return Err(Failure::of_migration(ForeignKeyViolations(added)));
+        }
+        let checked = |table: &str| {
+            tables
+                .iter()
+                .chain(gone)
+                .any(|name| name.eq_ignore_ascii_case(table))
+        };
+        self.known.retain(|(table, _, _), _| !checked(table));
+        self.known.extend(counts);
+        Ok(())
+    }
+}
+
 /// Turns foreign key enforcement on or off (outside a transaction: SQLite
 /// ignores it inside one).
 pub(crate) fn set(conn: &Connection, on: bool) -> Result<()> {
@@ -115,14 +168,23 @@ pub(crate) fn set(conn: &Connection, on: bool) -> Result<()> {
         .map_err(context("setting PRAGMA foreign_keys"))
 }
 
-/// Every row that breaks a foreign key (`PRAGMA foreign_key_check`).
-fn violations(conn: &Connection) -> Result<Vec<ForeignKeyViolation>> {
+/// Every row that breaks a foreign key (`PRAGMA foreign_key_check`), or
+/// one of `table` only.
+fn violations(conn: &Connection, table: Option<&str>) -> Result<Vec<ForeignKeyViolation>> {
     let checking = || context("running PRAGMA foreign_key_check");
-    let mut statement = conn
-        .prepare("PRAGMA foreign_key_check")
-        .map_err(checking())?;
+    let sql = match table {
+        // A table's name cannot be bound in a `PRAGMA`: the table-valued
+        // function takes it as an argument.
+        Some(_) => "SELECT * FROM pragma_foreign_key_check(?1)",
+        None => "PRAGMA foreign_key_check",
+    };
+    let mut statement = conn.prepare(sql).map_err(checking())?;
+    let params: &[&dyn rusqlite::ToSql] = match &table {
+        Some(table) => &[table],
+        None => &[],
+    };
     let rows = statement
-        .query_map([], |row| {
+        .query_map(params, |row| {
             Ok(ForeignKeyViolation {
                 table: row.get(0)?,
                 rowid: row.get(1)?,

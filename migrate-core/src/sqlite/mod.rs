@@ -29,6 +29,7 @@
 mod foreign_keys;
 mod guard;
 mod lock_file;
+mod other_tables;
 mod schema;
 mod script;
 mod tracking;
@@ -513,6 +514,14 @@ impl crate::backend::Transaction for SqliteTx<'_> {
 
     async fn events(&mut self) -> Result<Vec<Event>> {
         tracking::events(self.conn, self.table)
+    }
+
+    async fn other_table(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+    ) -> Result<Option<crate::backend::OtherTable>> {
+        other_tables::other_table(self.conn, table, columns)
     }
 
     async fn schema(&mut self) -> Result<Schema> {

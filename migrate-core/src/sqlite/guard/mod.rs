@@ -112,6 +112,23 @@ struct State {
     /// Databases migrations attached inside a transaction, where SQLite
     /// cannot detach them: detached when the action ends.
     detach_later: Vec<String>,
+    /// What migration code compiled that may remove or rewrite rows of
+    /// `sqlite_schema`, since [`Guard::take_schema_changes`] last took it.
+    schema_changes: SchemaChanges,
+}
+
+/// The statements compiled for migration code that may remove or rewrite
+/// rows of `sqlite_schema` (every other statement only adds rows): what the
+/// build-time check needs to follow the schema without reading all of it
+/// after each step.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct SchemaChanges {
+    /// The names of the tables, indexes, views and triggers a `DROP` names,
+    /// in any schema. Dropping a table also drops its indexes and triggers.
+    pub(crate) dropped: Vec<String>,
+    /// Whether an `ALTER TABLE` was compiled: it rewrites the statements of
+    /// the table and of every object that names it.
+    pub(crate) altered: bool,
 }
 
 /// What the guard knows of the running migration.
@@ -169,6 +186,7 @@ impl Guard {
                 phase: Phase::Runner,
                 current: Current::default(),
                 detach_later: Vec::new(),
+                schema_changes: SchemaChanges::default(),
             })),
         }
     }
@@ -208,6 +226,12 @@ impl Guard {
             }
         }
         first_error.map_or(Ok(()), Err)
+    }
+
+    /// What migration code compiled since the last call that may remove or
+    /// rewrite rows of `sqlite_schema` (see [`SchemaChanges`]), taking it.
+    pub(crate) fn take_schema_changes(&self) -> SchemaChanges {
+        std::mem::take(&mut lock(&self.state).schema_changes)
     }
 
     /// Removes the authorizer from `conn`.
@@ -526,6 +550,7 @@ impl State {
             Phase::Runner => Ok(()),
             Phase::Running => Ok(self.check_files(action)?),
             Phase::Preparing | Phase::Rust => {
+                self.note_schema_change(action);
                 if let AuthAction::Pragma {
                     pragma_name,
                     pragma_value: Some(value),
@@ -570,6 +595,30 @@ impl State {
                 self.check_tracking(action, context.accessor)?;
                 Ok(self.check_files(action)?)
             }
+        }
+    }
+
+    /// Notes an action that may remove or rewrite rows of `sqlite_schema`.
+    fn note_schema_change(&mut self, action: AuthAction<'_>) {
+        use AuthAction as A;
+        let dropped = match action {
+            A::DropTable { table_name } | A::DropVtable { table_name, .. } => table_name,
+            A::DropIndex { index_name, .. } => index_name,
+            A::DropView { view_name } => view_name,
+            A::DropTrigger { trigger_name, .. } => trigger_name,
+            A::AlterTable { .. } => {
+                self.schema_changes.altered = true;
+                return;
+            }
+            _ => return,
+        };
+        if !self
+            .schema_changes
+            .dropped
+            .iter()
+            .any(|name| name == dropped)
+        {
+            self.schema_changes.dropped.push(dropped.to_owned());
         }
     }
 

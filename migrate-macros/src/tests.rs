@@ -1,0 +1,206 @@
+//! The tests of the macro's steps (outside the modules, which the
+//! expansion bench includes by path).
+
+use std::path::Path;
+
+use migrate_core::{Migrations, ObjectKind};
+use proc_macro2::Span;
+
+use crate::cache::{self, Object, Outcome, folder_for, key, load, sqlite_identity, store};
+use crate::expand::verify_kept;
+
+mod cache_kept {
+    use super::*;
+
+    fn set(files: &[(&str, &str)]) -> (tempfile::TempDir, Migrations) {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).expect("migration file");
+        }
+        let migrations = Migrations::from_folder(dir.path()).expect("valid folder");
+        (dir, migrations)
+    }
+
+    const UP: (&str, &str) = ("0001_t.up.sql", "CREATE TABLE t (id INTEGER PRIMARY KEY);");
+    const DOWN: (&str, &str) = ("0001_t.down.sql", "DROP TABLE t;");
+
+    /// Anything the check depends on gives another key, so a kept outcome
+    /// is never reused for it.
+    #[test]
+    fn a_changed_file_option_or_sqlite_changes_the_key() {
+        let sqlite = sqlite_identity();
+        assert!(sqlite.starts_with("3."), "{sqlite}");
+        assert!(
+            sqlite.contains("MAX_EXPR_DEPTH") || sqlite.contains("THREADSAFE"),
+            "{sqlite}"
+        );
+        let (_dir, base) = set(&[UP, DOWN]);
+        let arguments = "\"migrations\"";
+        let base_key = key(&base, arguments, &sqlite);
+        assert_eq!(
+            base_key,
+            key(&set(&[UP, DOWN]).1, arguments, &sqlite),
+            "same inputs, same key"
+        );
+        let changed_up = set(&[("0001_t.up.sql", "CREATE TABLE t (id INTEGER);"), DOWN]).1;
+        let changed_down = set(&[UP, ("0001_t.down.sql", "DROP TABLE IF EXISTS t;")]).1;
+        let no_down = set(&[("0001_t.sql", UP.1)]).1;
+        let renamed = set(&[("0001_u.up.sql", UP.1), ("0001_u.down.sql", DOWN.1)]).1;
+        let outside = set(&[
+            UP,
+            (
+                "0001_t.down.sql",
+                "-- migrate:no-transaction\nDROP TABLE t;",
+            ),
+        ])
+        .1;
+        for (what, other) in [
+            ("a changed up", key(&changed_up, arguments, &sqlite)),
+            ("a changed down", key(&changed_down, arguments, &sqlite)),
+            ("no down", key(&no_down, arguments, &sqlite)),
+            ("another name", key(&renamed, arguments, &sqlite)),
+            (
+                "a down outside a transaction",
+                key(&outside, arguments, &sqlite),
+            ),
+            (
+                "another option",
+                key(&base, "\"migrations\", verify = true", &sqlite),
+            ),
+            ("another folder", key(&base, "\"db/migrations\"", &sqlite)),
+            (
+                "another SQLite",
+                key(&base, arguments, &sqlite.replace("3.", "4.")),
+            ),
+            (
+                "another build of SQLite",
+                key(&base, arguments, &format!("{sqlite} MAX_EXPR_DEPTH=4000")),
+            ),
+        ] {
+            assert_ne!(base_key, other, "{what}");
+        }
+    }
+
+    #[test]
+    fn outcomes_are_kept_and_read_back_whole() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let folder = dir.path().join("migrate-check");
+        let outcomes = [
+            Outcome::Passed(Some(vec![Object {
+                kind: ObjectKind::Table,
+                name: "t\n2".to_owned(),
+                table: "t\n2".to_owned(),
+                sql: "CREATE TABLE \"t\n2\" (x)\n".to_owned(),
+            }])),
+            Outcome::Passed(Some(Vec::new())),
+            Outcome::Passed(None),
+            Outcome::Failed(vec!["one".to_owned(), "two\nlines".to_owned()]),
+        ];
+        for (index, outcome) in outcomes.iter().enumerate() {
+            let key = format!("k{index}");
+            assert_eq!(load(&folder, &key), None);
+            store(&folder, &key, outcome);
+            assert_eq!(load(&folder, &key).as_ref(), Some(outcome));
+            // A cut-off or altered entry is a miss, not a wrong outcome.
+            let text = std::fs::read_to_string(folder.join(&key)).expect("kept");
+            std::fs::write(folder.join(&key), &text[..text.len() - 2]).expect("cut");
+            assert_eq!(load(&folder, &key), None);
+            std::fs::write(folder.join(&key), format!("{text}x")).expect("appended");
+            assert_eq!(load(&folder, &key), None);
+        }
+        let leftovers: Vec<_> = std::fs::read_dir(&folder)
+            .expect("folder")
+            .filter_map(|entry| entry.ok())
+            .filter(|entry| entry.file_name().to_string_lossy().ends_with(".partial"))
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+
+    #[test]
+    fn a_folder_that_cannot_be_written_keeps_nothing_and_fails_nothing() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let file = dir.path().join("a-file");
+        std::fs::write(&file, "").expect("file");
+        let folder = file.join("migrate-check");
+        store(&folder, "k", &Outcome::Passed(None));
+        assert_eq!(load(&folder, "k"), None);
+    }
+
+    #[test]
+    fn the_folder_is_in_the_target_directory() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let krate = dir.path().join("workspace").join("app");
+        std::fs::create_dir_all(&krate).expect("crate");
+        assert_eq!(folder_for(&krate, None), None, "no target directory yet");
+        let target = dir.path().join("workspace").join("target");
+        std::fs::create_dir_all(&target).expect("target");
+        std::fs::write(
+            target.join("CACHEDIR.TAG"),
+            "Signature: 8a477f597d28d172789f06886806bc55",
+        )
+        .expect("tag");
+        assert_eq!(folder_for(&krate, None), Some(target.join("migrate-check")));
+        let elsewhere = dir.path().join("elsewhere");
+        assert_eq!(
+            folder_for(&krate, Some(elsewhere.clone().into_os_string())),
+            Some(elsewhere.join("migrate-check"))
+        );
+        assert_eq!(folder_for(&krate, Some("relative".into())), None);
+    }
+}
+
+mod expansion {
+    use super::*;
+
+    /// A kept outcome is what a rebuild with the same inputs reports (here
+    /// one planted to tell), and a changed file is checked again.
+    #[test]
+    fn an_unchanged_folder_reuses_the_kept_outcome_and_a_changed_one_is_checked_again() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let migrations_dir = dir.path().join("migrations");
+        std::fs::create_dir(&migrations_dir).expect("folder");
+        let write = |down: &str| {
+            std::fs::write(
+                migrations_dir.join("0001_t.up.sql"),
+                "CREATE TABLE t (id INTEGER PRIMARY KEY);\nCREATE TABLE u (id INTEGER);",
+            )
+            .expect("up");
+            std::fs::write(migrations_dir.join("0001_t.down.sql"), down).expect("down");
+        };
+        let kept = dir.path().join("migrate-check");
+        let check = || {
+            let migrations = Migrations::from_folder(&migrations_dir).expect("valid folder");
+            verify_kept(
+                &migrations,
+                Path::new("migrations"),
+                "\"migrations\"",
+                Some(kept.clone()),
+                Span::call_site(),
+            )
+            .map_err(|error| error.to_string())
+        };
+        write("DROP TABLE t;");
+        let first = check().expect_err("the down leaves `u`");
+        assert!(first.contains("table `u` still exists"), "{first}");
+        assert_eq!(std::fs::read_dir(&kept).expect("kept").count(), 1);
+        // Plant another outcome under the same key: a rebuild reports it.
+        let entry = std::fs::read_dir(&kept)
+            .expect("kept")
+            .next()
+            .expect("entry")
+            .expect("entry");
+        cache::store(
+            &kept,
+            &entry.file_name().to_string_lossy(),
+            &Outcome::Failed(vec!["planted".to_owned()]),
+        );
+        assert_eq!(check(), Err("planted".to_owned()));
+        // The fixed down is another key: checked, and it passes.
+        write("DROP TABLE u;\nDROP TABLE t;");
+        let objects = check()
+            .expect("a down that restores the schema")
+            .expect("a schema");
+        assert_eq!(objects.len(), 2);
+        assert_eq!(std::fs::read_dir(&kept).expect("kept").count(), 2);
+    }
+}
