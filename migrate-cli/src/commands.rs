@@ -160,7 +160,7 @@ pub(crate) fn up<D: Connection>(s: &mut Session<D>, args: &UpArgs) -> Result<()>
                 .try_for_each(|m| record_applied(s, &lines, m, &mut applied))
         })
     } else {
-        apply_each(s, &runner, args.to, &lines, &mut applied)
+        apply_each(s, &runner, &lines, &mut applied)
     };
     let result =
         logged(s, "up", result).with_context(|| format!("applying migrations to `{}`", s.database));
@@ -203,42 +203,38 @@ pub(crate) fn up<D: Connection>(s: &mut Session<D>, args: &UpArgs) -> Result<()>
     result
 }
 
-/// One run per pending migration (up to `to`), each printed and logged as
-/// soon as it is applied. Each run verifies the whole set first, as one run
-/// of everything would; with nothing pending, one run still verifies.
+/// One run, each migration printed and logged as soon as it is committed
+/// (the runner's progress callback).
 fn apply_each<D: Connection>(
     s: &mut Session<D>,
     runner: &Runner,
-    to: Option<u64>,
     lines: &Lines,
     applied: &mut Vec<AppliedMigration>,
 ) -> Result<()> {
-    if let Some(to) = to
-        && s.migrations.get(to).is_none()
-    {
-        return Err(Error::UnknownVersion(to).into());
-    }
-    let pending: Vec<u64> = runner
-        .status(s.conn)?
-        .pending
-        .iter()
-        .map(|m| m.version)
-        .filter(|&version| to.is_none_or(|to| version <= to))
-        .collect();
-    let steps: Vec<Runner> = if pending.is_empty() {
-        vec![runner.clone()]
-    } else {
-        pending
-            .into_iter()
-            .map(|v| runner.clone().target(v))
-            .collect()
-    };
-    for step in steps {
-        for migration in step.run(s.conn)?.applied {
-            record_applied(s, lines, migration, applied)?;
+    // Printing or logging fails only on an I/O error: keep the first, and
+    // report it once the run has ended.
+    let mut shown = Ok(());
+    let Session {
+        conn,
+        options,
+        log,
+        out,
+        ..
+    } = s;
+    let report = runner.run_with_progress(*conn, |step| {
+        if shown.is_ok() {
+            shown = show_applied(
+                *out,
+                log,
+                options.json,
+                lines,
+                step.applied.clone(),
+                applied,
+            );
         }
-    }
-    Ok(())
+    });
+    report?;
+    shown
 }
 
 /// Prints (unless `--json`) and logs a migration just applied, and keeps it
@@ -249,10 +245,23 @@ fn record_applied<D: Connection>(
     migration: AppliedMigration,
     applied: &mut Vec<AppliedMigration>,
 ) -> Result<()> {
-    if !s.options.json {
-        lines.applied(s.out, &migration)?;
+    show_applied(s.out, &mut s.log, s.options.json, lines, migration, applied)
+}
+
+/// [`record_applied`] on the parts of a session it uses, so that it can run
+/// while the connection is lent to the runner.
+fn show_applied(
+    out: &mut dyn Write,
+    log: &mut crate::log::Log,
+    json: bool,
+    lines: &Lines,
+    migration: AppliedMigration,
+    applied: &mut Vec<AppliedMigration>,
+) -> Result<()> {
+    if !json {
+        lines.applied(out, &migration)?;
     }
-    s.log.event("applied", to_value(&migration)?)?;
+    log.event("applied", to_value(&migration)?)?;
     applied.push(migration);
     Ok(())
 }

@@ -372,6 +372,19 @@ pub trait Transaction {
         let latest = self.latest_applied().await?;
         Ok(Some(Head { latest, dirty }))
     }
+    /// Whether nothing was committed to the database by anyone else since
+    /// the previous transaction of this action began (SQLite:
+    /// `PRAGMA data_version`), so that the tracking table is as this action
+    /// left it and the driver need not read it again. `false` for the first
+    /// transaction of an action, and by default (the driver then reads the
+    /// [`head`](Transaction::head)).
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    async fn unchanged_since_last(&mut self) -> Result<bool> {
+        Ok(false)
+    }
     /// Takes the lock held while a migration runs outside a transaction,
     /// waiting up to the lock timeout for a process that is releasing it.
     ///

@@ -91,7 +91,7 @@ pub mod sqlite;
 
 pub use backend::{Backend, Blocking, Database};
 pub use checksum::{Checksum, ChecksumAlgorithm};
-pub use driver::{DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, Runner};
+pub use driver::{DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, Progress, Runner};
 pub use error::{Error, Irreversible, Problem, Result};
 pub use migration::{BoxError, Migration, MigrationKind, Migrations, RustCode, Script};
 pub use report::{

@@ -2,7 +2,10 @@
 //! database file (each in its own transaction with its tracking row, the
 //! write lock, the re-verification under it and, with foreign keys on, the
 //! check before each commit), and to an in-memory database, where the file
-//! system's syncs do not hide the runner's own work.
+//! system's syncs do not hide the runner's own work; grouped (one
+//! transaction for all); and the floor beside them: per migration
+//! `BEGIN IMMEDIATE`, its SQL, one `INSERT` of a tracking row, `COMMIT`.
+//! (`benches/peers/` compares with refinery and rusqlite_migration.)
 //!
 //! `cargo bench -p migrate-tests --bench apply`
 
@@ -46,6 +49,35 @@ fn apply(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
+    group.bench_with_input(BenchmarkId::new("memory_grouped", count), &count, |b, _| {
+        b.iter_batched(
+            || Connection::open_in_memory().expect("database"),
+            |mut conn| {
+                let report = migrations
+                    .runner()
+                    .grouped(true)
+                    .run(&mut conn)
+                    .expect("run");
+                assert_eq!(report.applied.len(), count);
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    let sqls: Vec<String> = migrations
+        .as_slice()
+        .iter()
+        .map(|m| match m.script(migrate::Direction::Up) {
+            Some(migrate::Script::Sql { sql, .. }) => sql.to_string(),
+            _ => unreachable!("SQL migrations"),
+        })
+        .collect();
+    group.bench_with_input(BenchmarkId::new("memory_floor", count), &count, |b, _| {
+        b.iter_batched(
+            || Connection::open_in_memory().expect("database"),
+            |conn| floor(&conn, &sqls),
+            BatchSize::PerIteration,
+        )
+    });
     group.bench_with_input(BenchmarkId::new("file", count), &count, |b, _| {
         b.iter_batched(
             || {
@@ -65,6 +97,27 @@ fn apply(c: &mut Criterion) {
         )
     });
     group.finish();
+}
+
+/// The floor: what any runner must do at least, on raw rusqlite.
+fn floor(conn: &Connection, sqls: &[String]) {
+    conn.execute_batch(
+        "CREATE TABLE floor_history (version INTEGER PRIMARY KEY, name TEXT NOT NULL,
+             checksum TEXT NOT NULL, applied_at TEXT NOT NULL)",
+    )
+    .expect("tracking table");
+    for (version, sql) in (1..).zip(sqls) {
+        conn.execute_batch("BEGIN IMMEDIATE").expect("begin");
+        conn.execute_batch(sql).expect("migration");
+        conn.prepare_cached(
+            "INSERT INTO floor_history (version, name, checksum, applied_at)
+             VALUES (?1, 'name', 'checksum', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+        )
+        .expect("prepare")
+        .execute([version])
+        .expect("tracking row");
+        conn.execute_batch("COMMIT").expect("commit");
+    }
 }
 
 criterion_group!(benches, apply);

@@ -1,7 +1,9 @@
 //! The check `run` does on an up-to-date database, for 10, 100 and 1000
 //! applied migrations: it reads one tracking row (the latest running
 //! checksum), so its time should not grow with the number of migrations.
-//! `status`, which reads every row, is measured beside it for contrast.
+//! `status`, which reads every row, is measured beside it for contrast, and
+//! the floor beside both: `SELECT MAX(version)` on the same tracking table
+//! (the least a check can read; goal: `run` within 1.5x of it).
 //!
 //! `cargo bench -p migrate-tests --bench up_to_date`
 
@@ -38,6 +40,16 @@ fn up_to_date(c: &mut Criterion) {
         });
         group.bench_with_input(BenchmarkId::new("status", count), &count, |b, _| {
             b.iter(|| migrations.status(&mut conn).expect("status"))
+        });
+        group.bench_with_input(BenchmarkId::new("floor", count), &count, |b, _| {
+            b.iter(|| {
+                let max: Option<i64> = conn
+                    .prepare_cached("SELECT MAX(version) FROM migrate_schema_history")
+                    .expect("prepare")
+                    .query_row([], |row| row.get(0))
+                    .expect("query");
+                assert_eq!(max, i64::try_from(count).ok());
+            })
         });
     }
     group.finish();

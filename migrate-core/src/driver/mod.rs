@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use crate::backend::{
-    Backend, Blocking, Database, Failure, LockMode, NewEvent, Purpose, Session, Transaction,
+    Backend, Blocking, Database, Failure, Head, LockMode, NewEvent, Purpose, Session, Transaction,
     block_on,
 };
 use crate::checksum::Checksum;
@@ -381,6 +381,57 @@ impl<'a> Runner<'a> {
     ///
     /// As [`run`](Runner::run).
     pub async fn run_async<D: Database>(&self, conn: &mut D) -> Result<Report> {
+        self.run_with_progress_async(conn, |_| {}).await
+    }
+
+    /// [`run`](Runner::run), calling `progress` with each migration as soon
+    /// as it is committed: "n of N" and the time since the run began
+    /// applying (see [`Progress`]). Grouped, every migration commits at
+    /// once, and `progress` is called for each after the commit. A run that
+    /// applies nothing never calls it. Without a callback, [`run`](Runner::run)
+    /// does the same work.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use migrate_core::Migrations;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # std::fs::write(dir.path().join("0001_users.sql"), "CREATE TABLE users (id INTEGER);")?;
+    /// # std::fs::write(dir.path().join("0002_posts.sql"), "CREATE TABLE posts (id INTEGER);")?;
+    /// # let migrations = Migrations::from_folder(dir.path())?;
+    /// let mut conn = rusqlite::Connection::open_in_memory()?;
+    /// let mut lines = Vec::new();
+    /// migrations.runner().run_with_progress(&mut conn, |step| {
+    ///     lines.push(format!("{} of {}: {}", step.number, step.total, step.applied.name));
+    /// })?;
+    /// assert_eq!(lines, ["1 of 2: users", "2 of 2: posts"]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`run`](Runner::run); the migrations reported before an error stay
+    /// applied.
+    pub fn run_with_progress<D: Blocking>(
+        &self,
+        conn: &mut D,
+        progress: impl FnMut(Progress<'_>),
+    ) -> Result<Report> {
+        block_on(self.run_with_progress_async(conn, progress))
+    }
+
+    /// The async form of [`run_with_progress`](Runner::run_with_progress).
+    ///
+    /// # Errors
+    ///
+    /// As [`run`](Runner::run).
+    pub async fn run_with_progress_async<D: Database>(
+        &self,
+        conn: &mut D,
+        progress: impl FnMut(Progress<'_>),
+    ) -> Result<Report> {
         self.check_target()?;
         // Read first, without the migration lock nor the rules for migration
         // code: an up-to-date database (the usual start of an application)
@@ -409,9 +460,9 @@ impl<'a> Runner<'a> {
             let result = async {
                 let backend = &mut backend;
                 if self.grouped {
-                    self.run_grouped(backend).await
+                    self.run_grouped(backend, progress).await
                 } else {
-                    self.run_each(backend).await
+                    self.run_each(backend, progress).await
                 }
             }
             .await;
@@ -660,19 +711,54 @@ impl<'a> Runner<'a> {
     }
 
     /// One transaction per migration; re-verifies under the migration lock
-    /// before each one.
-    async fn run_each<B: Backend>(&self, backend: &mut B) -> Result<Report> {
+    /// before each one. The first pass verifies the whole set; a later one
+    /// reads the [`Head`] and, when it is still what this run committed last
+    /// (no other process applied or marked anything in between), goes on
+    /// with the migrations that were pending after it; otherwise it verifies
+    /// the whole set again.
+    async fn run_each<B: Backend, P: FnMut(Progress<'_>)>(
+        &self,
+        backend: &mut B,
+        mut progress: P,
+    ) -> Result<Report> {
         let transactional = backend.capabilities().transactional_ddl;
         let mut report = Report::default();
-        // The first pass, under the lock, checks every pending migration
-        // before any is applied.
-        let mut first = true;
+        let started_all = Instant::now();
+        // How many the first pass found to apply (the N of "n of N").
+        let mut total = 0;
+        // What this run committed last, and what was pending after it.
+        let mut committed: Option<Verified> = None;
         // When another process's no-transaction migration was first seen.
         let mut waiting_since: Option<Instant> = None;
         loop {
             let mut tx = backend.begin(LockMode::Write).await?;
-            tx.create_tables().await?;
-            let pending = match self.verify(&mut tx).await {
+            // Read in every transaction, so that the next one compares with
+            // the state this one began in.
+            let untouched = tx.unchanged_since_last().await?;
+            let (head, unchanged) = match &committed {
+                // Nobody else committed since this run's last transaction:
+                // the tracking table is as this run left it.
+                Some(_) if untouched => (None, true),
+                // The tables were created in this run's first transaction
+                // (and upgraded: `create_tables` adds what an older table
+                // lacks), so later ones only read.
+                Some(last) => {
+                    let head = tx.head().await?;
+                    let same = head
+                        .as_ref()
+                        .is_some_and(|head| head.dirty.is_none() && head.latest == last.latest);
+                    (head, same)
+                }
+                None => {
+                    tx.create_tables().await?;
+                    (tx.head().await?, false)
+                }
+            };
+            let verified = match committed.take() {
+                Some(last) if unchanged => Ok(last),
+                _ => self.verify_head(&mut tx, head).await,
+            };
+            let Verified { pending, latest } = match verified {
                 // Marked dirty by a process that is still running it: wait
                 // (up to the lock timeout) for it to finish and record it.
                 Err(Error::InProgress { .. })
@@ -683,19 +769,19 @@ impl<'a> Runner<'a> {
                     sleep(Duration::from_millis(20)).await;
                     continue;
                 }
-                pending => pending?,
+                verified => verified?,
             };
             waiting_since = None;
             let Some(&next) = pending.first() else {
                 tx.commit().await?;
                 return Ok(report);
             };
-            if first {
+            if report.applied.is_empty() && total == 0 {
                 plan::refuse_before_applying(self.migrations, &pending, false, B::can_run)?;
-                first = false;
+                total = pending.len();
             }
             let migration = &self.migrations.as_slice()[next];
-            if migration.up_no_transaction() || !transactional {
+            let applied = if migration.up_no_transaction() || !transactional {
                 if let Err(failure) = B::check(migration, Direction::Up) {
                     drop(tx);
                     let error = failed(migration, Direction::Up, failure, false);
@@ -707,43 +793,83 @@ impl<'a> Runner<'a> {
                 let outcome = self
                     .run_outside(backend, lock, migration, Direction::Up)
                     .await?;
-                if let Outcome::Applied(applied) = outcome {
-                    report.applied.push(applied);
+                // Its outcome was recorded in a transaction of its own: the
+                // next pass verifies the whole set.
+                committed = None;
+                match outcome {
+                    Outcome::Applied(applied) => applied,
+                    Outcome::RolledBack(_) => continue,
                 }
-                continue;
+            } else {
+                let started = Instant::now();
+                match execute(&mut tx, migration, Direction::Up).await {
+                    Ok(()) => {
+                        let (applied, now_latest) = self
+                            .record_applied_after(
+                                &mut tx,
+                                latest,
+                                migration,
+                                started.elapsed(),
+                                EventKind::Applied,
+                            )
+                            .await?;
+                        commit_migration(tx, migration).await?;
+                        trace_applied(&applied);
+                        committed = Some(Verified {
+                            pending: pending[1..].to_vec(),
+                            latest: now_latest,
+                        });
+                        applied
+                    }
+                    Err(error) => {
+                        drop(tx);
+                        let duration = started.elapsed();
+                        return Err(self
+                            .record_failure(backend, migration, Direction::Up, duration, error)
+                            .await);
+                    }
+                }
+            };
+            report.applied.push(applied);
+            if let Some(applied) = report.applied.last() {
+                progress(Progress {
+                    applied,
+                    number: report.applied.len(),
+                    total: total.max(report.applied.len()),
+                    elapsed: started_all.elapsed(),
+                });
             }
-            let started = Instant::now();
-            match execute(&mut tx, migration, Direction::Up).await {
-                Ok(()) => {
-                    let applied = self
-                        .record_applied(&mut tx, migration, started.elapsed(), EventKind::Applied)
-                        .await?;
-                    commit_migration(tx, migration).await?;
-                    trace_applied(&applied);
-                    report.applied.push(applied);
-                }
-                Err(error) => {
-                    drop(tx);
-                    let duration = started.elapsed();
-                    return Err(self
-                        .record_failure(backend, migration, Direction::Up, duration, error)
-                        .await);
-                }
+            // Nothing was left to apply after it when this run verified
+            // under the lock: no transaction only to find that out.
+            if committed
+                .as_ref()
+                .is_some_and(|last| last.pending.is_empty())
+            {
+                return Ok(report);
             }
         }
     }
 
     /// All pending migrations in one transaction.
-    async fn run_grouped<B: Backend>(&self, backend: &mut B) -> Result<Report> {
+    async fn run_grouped<B: Backend, P: FnMut(Progress<'_>)>(
+        &self,
+        backend: &mut B,
+        mut progress: P,
+    ) -> Result<Report> {
         if !backend.capabilities().transactional_ddl {
             return Err(Error::Unsupported {
                 action: "a grouped run",
                 reason: "its schema changes cannot be rolled back together",
             });
         }
+        let started_all = Instant::now();
         let mut tx = backend.begin(LockMode::Write).await?;
         tx.create_tables().await?;
-        let pending = self.verify(&mut tx).await?;
+        let head = tx.head().await?;
+        let Verified {
+            pending,
+            mut latest,
+        } = self.verify_head(&mut tx, head).await?;
         plan::refuse_before_applying(self.migrations, &pending, true, B::can_run)?;
         let mut report = Report::default();
         for migration in pending.iter().map(|&i| &self.migrations.as_slice()[i]) {
@@ -758,15 +884,33 @@ impl<'a> Runner<'a> {
                     .record_failure(backend, migration, Direction::Up, duration, error)
                     .await);
             }
-            let applied = self
-                .record_applied(&mut tx, migration, started.elapsed(), EventKind::Applied)
+            let (applied, now_latest) = self
+                .record_applied_after(
+                    &mut tx,
+                    latest,
+                    migration,
+                    started.elapsed(),
+                    EventKind::Applied,
+                )
                 .await?;
+            latest = now_latest;
             report.applied.push(applied);
         }
         tx.commit()
             .await
             .map_err(|error| error.while_doing("committing the grouped run"))?;
         report.applied.iter().for_each(trace_applied);
+        // Reported once they are committed, all at once.
+        let total = report.applied.len();
+        let elapsed = started_all.elapsed();
+        for (index, applied) in report.applied.iter().enumerate() {
+            progress(Progress {
+                applied,
+                number: index + 1,
+                total,
+                elapsed,
+            });
+        }
         Ok(report)
     }
 
@@ -836,23 +980,49 @@ impl<'a> Runner<'a> {
         duration: Duration,
         kind: EventKind,
     ) -> Result<AppliedMigration> {
+        let latest = tx.latest_applied().await?;
+        let (applied, _) = self
+            .record_applied_after(tx, latest, migration, duration, kind)
+            .await?;
+        Ok(applied)
+    }
+
+    /// [`record_applied`](Runner::record_applied) when the latest applied
+    /// migration was already read in `tx` (`latest`, as
+    /// [`Transaction::latest_applied`] returns it): a migration above it
+    /// chains onto its running checksum without reading the tracking table
+    /// again. Returns the latest applied migration afterwards too.
+    async fn record_applied_after<T: Transaction>(
+        &self,
+        tx: &mut T,
+        latest: Option<(u64, Checksum)>,
+        migration: &Migration,
+        duration: Duration,
+        kind: EventKind,
+    ) -> Result<(AppliedMigration, Option<(u64, Checksum)>)> {
         let duration = whole_millis(duration);
-        let latest = tx.latest_applied().await?.map(|(version, _)| version);
-        let below = tx.running_checksum_below(migration.version()).await?;
-        let running = Checksum::chain(below.as_ref(), migration.version(), &migration.checksum());
+        let version = migration.version();
+        let below = match latest {
+            None => None,
+            Some((latest, running)) if latest < version => Some(running),
+            Some(_) => tx.running_checksum_below(version).await?,
+        };
+        let running = Checksum::chain(below.as_ref(), version, &migration.checksum());
         let applied_at = tx.record_applied(migration, running, duration).await?;
         // Out of order (allowed): re-chain the applied migrations above it so
         // that the latest one's running checksum again covers all of them.
-        if latest.is_some_and(|latest| latest > migration.version()) {
+        let mut now_latest = Some((version, running));
+        if latest.is_some_and(|(latest, _)| latest > version) {
             let above: Vec<AppliedMigration> = tx
                 .applied()
                 .await?
                 .into_iter()
-                .filter(|a| a.version > migration.version())
+                .filter(|a| a.version > version)
                 .collect();
             let rows = above.iter().map(|a| (a.version, &a.checksum));
             for (version, chained) in plan::rechain(Some(running), rows) {
                 tx.set_running_checksum(version, chained).await?;
+                now_latest = Some((version, chained));
             }
         }
         tx.record_event(&NewEvent {
@@ -865,13 +1035,14 @@ impl<'a> Runner<'a> {
             detail: None,
         })
         .await?;
-        Ok(AppliedMigration {
-            version: migration.version(),
+        let applied = AppliedMigration {
+            version,
             name: migration.name().to_owned(),
             checksum: migration.checksum(),
             applied_at,
             duration,
-        })
+        };
+        Ok((applied, now_latest))
     }
 
     /// Records a failure after its transaction was rolled back, in a
@@ -938,12 +1109,26 @@ impl<'a> Runner<'a> {
     /// Verifies the applied migrations against the set inside `tx` and
     /// returns what is pending (up to the target), or the first blocking
     /// problem. Without a tracking table, everything is pending. On an
-    /// up-to-date database: three reads of one row each at most.
+    /// up-to-date database: [`Transaction::head`] only.
     pub(crate) async fn verify<T: Transaction>(&self, tx: &mut T) -> Result<Vec<usize>> {
+        let head = tx.head().await?;
+        Ok(self.verify_head(tx, head).await?.pending)
+    }
+
+    /// [`verify`](Runner::verify) from a [`Head`] already read in `tx`.
+    async fn verify_head<T: Transaction>(
+        &self,
+        tx: &mut T,
+        head: Option<Head>,
+    ) -> Result<Verified> {
         let set = self.migrations;
-        let Some(head) = tx.head().await? else {
+        let Some(head) = head else {
             self.refuse_other_tools(tx).await?;
-            return plan::to_apply(set, plan::after_prefix(set, None), self.options());
+            let pending = plan::to_apply(set, plan::after_prefix(set, None), self.options())?;
+            return Ok(Verified {
+                pending,
+                latest: None,
+            });
         };
         refuse_dirty(tx, head.dirty).await?;
         let diagnosis = match head.latest {
@@ -953,8 +1138,36 @@ impl<'a> Runner<'a> {
                 None => plan::diagnose(set, &tx.applied().await?),
             },
         };
-        plan::to_apply(set, diagnosis, self.options())
+        Ok(Verified {
+            pending: plan::to_apply(set, diagnosis, self.options())?,
+            latest: head.latest,
+        })
     }
+}
+
+/// One migration a run has just applied and committed, as
+/// [`Runner::run_with_progress`] reports it.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub struct Progress<'r> {
+    /// The migration, as the run's [`Report`] lists it.
+    pub applied: &'r AppliedMigration,
+    /// Its place among the migrations this run applies, from 1.
+    pub number: usize,
+    /// How many this run found to apply when it verified the set under the
+    /// migration lock (at least `number`).
+    pub total: usize,
+    /// Wall-clock time since the run began applying, up to this
+    /// migration's commit: the running total.
+    pub elapsed: Duration,
+}
+
+/// What [`Runner::verify_head`] found in a transaction.
+struct Verified {
+    /// The pending migrations to apply, as indices into the set, in order.
+    pending: Vec<usize>,
+    /// The latest applied version and its running checksum.
+    latest: Option<(u64, Checksum)>,
 }
 
 /// Refuses while `dirty`, read in `tx`, is marked dirty (see

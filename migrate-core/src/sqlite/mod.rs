@@ -151,6 +151,9 @@ pub struct Sqlite<'c> {
     busy_timeout: Option<Duration>,
     /// Whether the connection has been put back.
     restored: bool,
+    /// `PRAGMA data_version` as the last transaction read it: see
+    /// [`Transaction::unchanged_since_last`](crate::backend::Transaction::unchanged_since_last).
+    data_version: Option<i64>,
 }
 
 impl<'c> Sqlite<'c> {
@@ -168,7 +171,8 @@ impl<'c> Sqlite<'c> {
         // at a read while another connection holds an exclusive lock (in
         // rollback-journal mode), at `COMMIT` while readers hold shared ones.
         let previous: i64 = conn
-            .query_row("PRAGMA busy_timeout", [], |row| row.get(0))
+            .prepare_cached("PRAGMA busy_timeout")
+            .and_then(|mut statement| statement.query_row([], |row| row.get(0)))
             .map_err(context("reading the busy timeout"))?;
         conn.busy_timeout(session.lock_timeout)
             .map_err(context("setting the busy timeout"))?;
@@ -181,6 +185,7 @@ impl<'c> Sqlite<'c> {
             foreign_keys_kept_off,
             busy_timeout: Some(Duration::from_millis(previous.max(0).unsigned_abs())),
             restored: false,
+            data_version: None,
         };
         if session.purpose != Purpose::Records {
             let guard = Guard::new(
@@ -285,6 +290,7 @@ impl<'c> Backend for Sqlite<'c> {
             guard: self.guard.as_ref(),
             foreign_keys: &mut self.foreign_keys,
             foreign_keys_back_on: toggled,
+            data_version: &mut self.data_version,
         };
         let behavior = match mode {
             LockMode::Read => TransactionBehavior::Deferred,
@@ -382,6 +388,7 @@ pub struct SqliteTx<'t> {
     guard: Option<&'t Guard>,
     foreign_keys: &'t mut ForeignKeyCheck,
     foreign_keys_back_on: bool,
+    data_version: &'t mut Option<i64>,
 }
 
 impl Drop for SqliteTx<'_> {
@@ -428,6 +435,18 @@ impl crate::backend::Transaction for SqliteTx<'_> {
 
     async fn another_is_running(&mut self) -> bool {
         lock_file::another_is_running(self.conn, self.table)
+    }
+
+    async fn unchanged_since_last(&mut self) -> Result<bool> {
+        // Changes only when another connection commits to the database
+        // (https://www.sqlite.org/pragma.html#pragma_data_version): this
+        // connection's own commits leave it as it was.
+        let now: i64 = self
+            .conn
+            .prepare_cached("PRAGMA main.data_version")
+            .and_then(|mut statement| statement.query_row([], |row| row.get(0)))
+            .map_err(context("reading the data version"))?;
+        Ok(self.data_version.replace(now) == Some(now))
     }
 
     async fn lock_outside(&mut self) -> Result<Running> {

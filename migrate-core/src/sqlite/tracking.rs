@@ -110,10 +110,13 @@ fn tracking_rows<T>(
     sql: &str,
     mut read: impl FnMut(&rusqlite::Row<'_>, i64) -> Result<T>,
 ) -> Result<Vec<T>> {
-    let mut statement = conn.prepare(sql).map_err(reading(table))?;
-    let mut rows = statement.query([]).map_err(reading(table))?;
+    // `reading` formats its context: only on an error, not once per row.
+    let mut statement = conn
+        .prepare_cached(sql)
+        .map_err(|error| reading(table)(error))?;
+    let mut rows = statement.query([]).map_err(|error| reading(table)(error))?;
     let mut values = Vec::new();
-    while let Some(row) = rows.next().map_err(reading(table))? {
+    while let Some(row) = rows.next().map_err(|error| reading(table)(error))? {
         let version = column(row, 0, table, None)?;
         values.push(read(row, version)?);
     }
@@ -124,6 +127,28 @@ fn tracking_rows<T>(
 fn checksum_column(row: &rusqlite::Row<'_>, table: &str, version: i64) -> Result<Checksum> {
     let text: String = column(row, 2, table, Some(version))?;
     checksum_of(table, version, "checksum", &text)
+}
+
+/// Runs `sql` with `params` through the connection's cache of prepared
+/// statements (rusqlite's `prepare_cached`): the tracking table's statements
+/// run once or more per migration, and preparing one costs more than running
+/// it. Returns the number of rows changed.
+fn execute_cached(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
+}
+
+/// [`execute_cached`] for a statement that returns one row.
+fn query_row_cached<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    read: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.prepare_cached(sql)?.query_row(params, read)
 }
 
 /// A UTC timestamp in RFC 3339 with milliseconds, computed by SQLite.
@@ -143,7 +168,8 @@ pub(super) fn events_table(table: &str) -> String {
 pub(super) fn table_exists(conn: &Connection, table: &str) -> Result<bool> {
     // `pragma_table_info` looks the table up in SQLite's in-memory schema
     // hash; a query on `sqlite_schema` would scan every schema object.
-    conn.query_row(
+    query_row_cached(
+        conn,
         "SELECT count(*) FROM pragma_table_info(?1, 'main')",
         [table],
         |row| row.get::<_, i64>(0),
@@ -297,6 +323,31 @@ pub(super) fn record_applied(
     running_checksum: Checksum,
     duration: Duration,
 ) -> Result<String> {
+    let params = params![
+        sql_version(migration.version()),
+        migration.name(),
+        migration.checksum().to_string(),
+        running_checksum.to_string(),
+        millis(duration),
+    ];
+    // Usually the version has no row yet: an INSERT that does nothing on a
+    // conflict, which SQLite prepares in about half the upsert's time (and
+    // a migration's schema change makes it prepare the cached statement
+    // again each time). Its conflict clause needs the primary key, as the
+    // upsert's does, so a table rebuilt without it is refused alike.
+    let insert = format!(
+        r#"INSERT INTO main."{table}"
+               (version, name, checksum, running_checksum, applied_at, duration_ms, state, error)
+           VALUES (?1, ?2, ?3, ?4, {NOW}, ?5, 'applied', NULL)
+           ON CONFLICT (version) DO NOTHING
+           RETURNING applied_at"#
+    );
+    match query_row_cached(conn, &insert, params, |row| row.get(0)) {
+        // The version has a row (a failed attempt, a dirty mark, or an
+        // applied row): the upsert decides.
+        Err(rusqlite::Error::QueryReturnedNoRows) => {}
+        inserted => return inserted.map_err(writing(table)),
+    }
     let sql = format!(
         r#"INSERT INTO main."{table}"
                (version, name, checksum, running_checksum, applied_at, duration_ms, state, error)
@@ -308,17 +359,7 @@ pub(super) fn record_applied(
            WHERE state <> 'applied'
            RETURNING applied_at"#
     );
-    conn.query_row(
-        &sql,
-        params![
-            sql_version(migration.version()),
-            migration.name(),
-            migration.checksum().to_string(),
-            running_checksum.to_string(),
-            millis(duration),
-        ],
-        |row| row.get(0),
-    )
+    query_row_cached(conn, &sql, params, |row| row.get(0))
     .map_err(|source| match source {
         // The upsert skips a row that is already applied: another process
         // recorded it while this one ran it outside a transaction.
@@ -341,9 +382,13 @@ pub(super) fn set_running_checksum(
     running: Checksum,
 ) -> Result<()> {
     let sql = format!(r#"UPDATE main."{table}" SET running_checksum = ?2 WHERE version = ?1"#);
-    conn.execute(&sql, params![sql_version(version), running.to_string()])
-        .map(drop)
-        .map_err(writing(table))
+    execute_cached(
+        conn,
+        &sql,
+        params![sql_version(version), running.to_string()],
+    )
+    .map(drop)
+    .map_err(writing(table))
 }
 
 pub(super) fn set_name_and_checksum(
@@ -354,7 +399,8 @@ pub(super) fn set_name_and_checksum(
     checksum: Checksum,
 ) -> Result<()> {
     let sql = format!(r#"UPDATE main."{table}" SET name = ?2, checksum = ?3 WHERE version = ?1"#);
-    conn.execute(
+    execute_cached(
+        conn,
         &sql,
         params![sql_version(version), name, checksum.to_string()],
     )
@@ -378,7 +424,8 @@ pub(super) fn record_failure(
                duration_ms = excluded.duration_ms, error = excluded.error
            WHERE state = 'failed'"#
     );
-    conn.execute(
+    execute_cached(
+        conn,
         &sql,
         params![
             sql_version(migration.version()),
@@ -402,7 +449,8 @@ pub(super) fn mark_dirty(
     let state = dirty_state(direction);
     let changed = match direction {
         // A new row, or one replacing a failed attempt.
-        Direction::Up => conn.execute(
+        Direction::Up => execute_cached(
+        conn,
             &format!(
                 r#"INSERT INTO main."{table}"
                        (version, name, checksum, running_checksum, applied_at, duration_ms, state, error)
@@ -421,7 +469,8 @@ pub(super) fn mark_dirty(
             ],
         ),
         // The applied row; it leaves the running checksum chain.
-        Direction::Down => conn.execute(
+        Direction::Down => execute_cached(
+        conn,
             &format!(
                 r#"UPDATE main."{table}" SET state = ?2, running_checksum = NULL,
                        applied_at = {NOW}, error = NULL
@@ -454,14 +503,14 @@ pub(super) fn set_dirty_error(
         r#"UPDATE main."{table}" SET error = ?2
            WHERE version = ?1 AND state IN ('dirty_up', 'dirty_down')"#
     );
-    conn.execute(&sql, params![sql_version(version), error])
+    execute_cached(conn, &sql, params![sql_version(version), error])
         .map(drop)
         .map_err(writing(table))
 }
 
 pub(super) fn remove(conn: &Connection, table: &str, version: u64) -> Result<()> {
     let sql = format!(r#"DELETE FROM main."{table}" WHERE version = ?1"#);
-    conn.execute(&sql, [sql_version(version)])
+    execute_cached(conn, &sql, [sql_version(version)])
         .map(drop)
         .map_err(writing(table))
 }
@@ -472,7 +521,8 @@ pub(super) fn record_event(conn: &Connection, table: &str, event: &NewEvent<'_>)
         r#"INSERT INTO main."{events}" (at, event, version, name, direction, checksum, duration_ms, detail)
            VALUES ({NOW}, ?1, ?2, ?3, ?4, ?5, ?6, ?7)"#
     );
-    conn.execute(
+    execute_cached(
+        conn,
         &sql,
         params![
             event.kind.as_str(),
