@@ -375,9 +375,10 @@ pub trait Transaction {
     /// Whether nothing was committed to the database by anyone else since
     /// the previous transaction of this action began (SQLite:
     /// `PRAGMA data_version`), so that the tracking table is as this action
-    /// left it and the driver need not read it again. `false` for the first
-    /// transaction of an action, and by default (the driver then reads the
-    /// [`head`](Transaction::head)).
+    /// left it and the driver need not read it again (PostgreSQL: while the
+    /// run holds its session lock, which every writer of the table takes).
+    /// Not asked in an action's first transaction; `false` by default (the
+    /// driver then reads the [`head`](Transaction::head)).
     ///
     /// # Errors
     ///
@@ -412,6 +413,28 @@ pub trait Transaction {
         running_checksum: Checksum,
         duration: Duration,
     ) -> Result<String>;
+    /// [`record_applied`](Transaction::record_applied) and then
+    /// [`record_event`](Transaction::record_event) of `event`, in one round
+    /// trip where the engine can (PostgreSQL: one statement); returns
+    /// `applied_at` as `record_applied` does. The default makes the two
+    /// calls.
+    ///
+    /// # Errors
+    ///
+    /// As those two.
+    async fn record_applied_with_event(
+        &mut self,
+        migration: &Migration,
+        running_checksum: Checksum,
+        duration: Duration,
+        event: &NewEvent<'_>,
+    ) -> Result<String> {
+        let applied_at = self
+            .record_applied(migration, running_checksum, duration)
+            .await?;
+        self.record_event(event).await?;
+        Ok(applied_at)
+    }
     /// Sets the running checksum of an applied version.
     async fn set_running_checksum(&mut self, version: u64, running: Checksum) -> Result<()>;
     /// Sets the name and checksum of an applied version.

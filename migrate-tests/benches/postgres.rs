@@ -9,23 +9,35 @@
 //!   backend sends, sent raw;
 //! - `apply/*`: 50 migrations (`CREATE TABLE`) applied to an empty
 //!   database, against the floor doing, per migration, `BEGIN`, the SQL,
-//!   one `INSERT` of its tracking row and `COMMIT`.
+//!   one `INSERT` of its tracking row (one round trip, unprepared, as the
+//!   backend's statements) and `COMMIT`.
 //!
-//! `cargo bench -p migrate-tests --bench postgres`
+//! First it prints each one's ratio to its floor measured interleaved: 15
+//! rounds, each timing the floor and `migrate` one after the other in a
+//! shuffled order, the median of the rounds' ratios with their range
+//! (steadier than two criterion times when the machine is busy). Then the
+//! criterion groups.
+//!
+//! `cargo bench -p migrate-tests --bench postgres` (`-- --ratios` for the
+//! ratios alone)
 
 #[path = "../../tests/common/postgres.rs"]
 mod postgres;
 
 use std::time::{Duration, Instant};
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::Criterion;
 use migrate::Migrations;
+use migrate::postgres::tokio_postgres::types::Type;
 use migrate::postgres::tokio_postgres::{self, Client, NoTls};
 use postgres::TestDatabase;
 use tokio::runtime::Runtime;
 
 const APPLIED: usize = 100;
 const APPLY: usize = 50;
+const ROUNDS: usize = 15;
+/// Up-to-date checks timed per round of the ratio pass.
+const CHECKS: u32 = 300;
 
 fn folder(count: usize) -> (tempfile::TempDir, Migrations) {
     let dir = tempfile::tempdir().expect("temporary folder");
@@ -46,6 +58,74 @@ async fn connect(url: &str) -> Client {
     client
 }
 
+/// What the backend's up-to-date check reads once it knows the table is
+/// there.
+const HEAD: &str = "SELECT l.version, l.running_checksum FROM (SELECT 1) AS one
+    LEFT JOIN LATERAL (SELECT version, running_checksum FROM public.migrate_schema_history
+                       WHERE state = 'applied' ORDER BY version DESC LIMIT 1) AS l ON true
+    LEFT JOIN LATERAL (SELECT * FROM public.migrate_schema_history
+                       WHERE coalesce(state, '') NOT IN ('applied', 'failed')
+                       ORDER BY version LIMIT 1) AS d ON true";
+
+async fn floor_max_version(client: &mut Client) {
+    client
+        .query_one("SELECT max(version) FROM migrate_schema_history", &[])
+        .await
+        .expect("query");
+}
+
+async fn floor_same_statements(client: &mut Client) {
+    client
+        .simple_query(
+            "SELECT statement_timestamp() <> transaction_timestamp(),
+                    to_regclass('\"public\".\"migrate_schema_history\"') IS NOT NULL",
+        )
+        .await
+        .expect("check");
+    client.query_typed(HEAD, &[]).await.expect("head");
+}
+
+async fn migrate_check(client: &mut Client, migrations: &Migrations) {
+    let report = migrations.run_async(client).await.expect("run");
+    assert!(report.applied.is_empty());
+}
+
+/// Applies `migrations` as the floor does.
+async fn floor_apply(client: &mut Client, migrations: &Migrations) {
+    client
+        .batch_execute(
+            "CREATE TABLE floor_history (version bigint PRIMARY KEY, name text NOT NULL,
+             checksum text NOT NULL, applied_at timestamptz NOT NULL)",
+        )
+        .await
+        .expect("tracking table");
+    for migration in migrations.iter() {
+        let Some(migrate::Script::Sql { sql, .. }) = migration.script(migrate::Direction::Up)
+        else {
+            unreachable!("SQL migrations")
+        };
+        let tx = client.transaction().await.expect("begin");
+        tx.batch_execute(sql).await.expect("migration");
+        let version = i64::try_from(migration.version()).expect("version");
+        tx.query_typed(
+            "INSERT INTO floor_history VALUES ($1, $2, $3, now())",
+            &[
+                (&version, Type::INT8),
+                (&migration.name(), Type::TEXT),
+                (&migration.checksum().to_string(), Type::TEXT),
+            ],
+        )
+        .await
+        .expect("tracking row");
+        tx.commit().await.expect("commit");
+    }
+}
+
+async fn migrate_apply(client: &mut Client, migrations: &Migrations) {
+    let report = migrations.run_async(client).await.expect("run");
+    assert_eq!(report.applied.len(), migrations.len());
+}
+
 fn check(c: &mut Criterion, runtime: &Runtime) {
     let (_dir, migrations) = folder(APPLIED);
     let db = TestDatabase::new();
@@ -54,57 +134,37 @@ fn check(c: &mut Criterion, runtime: &Runtime) {
         .block_on(migrations.run_async(&mut client))
         .expect("apply all");
     let mut group = c.benchmark_group("check");
-    let head = "SELECT l.version, l.running_checksum FROM (SELECT 1) AS one
-        LEFT JOIN LATERAL (SELECT version, running_checksum FROM public.migrate_schema_history
-                           WHERE state = 'applied' ORDER BY version DESC LIMIT 1) AS l ON true
-        LEFT JOIN LATERAL (SELECT * FROM public.migrate_schema_history
-                           WHERE coalesce(state, '') NOT IN ('applied', 'failed')
-                           ORDER BY version LIMIT 1) AS d ON true";
     group.bench_function("floor_max_version", |b| {
         b.iter_custom(|iterations| {
-            runtime.block_on(async {
-                let started = Instant::now();
-                for _ in 0..iterations {
-                    client
-                        .query_one("SELECT max(version) FROM migrate_schema_history", &[])
-                        .await
-                        .expect("query");
-                }
-                started.elapsed()
-            })
+            runtime.block_on(times(iterations, async || {
+                floor_max_version(&mut client).await
+            }))
         })
     });
     group.bench_function("floor_same_statements", |b| {
         b.iter_custom(|iterations| {
-            runtime.block_on(async {
-                let started = Instant::now();
-                for _ in 0..iterations {
-                    client
-                        .simple_query(
-                            "SELECT statement_timestamp() <> transaction_timestamp(),
-                                    to_regclass('\"public\".\"migrate_schema_history\"') IS NOT NULL",
-                        )
-                        .await
-                        .expect("check");
-                    client.query_typed(head, &[]).await.expect("head");
-                }
-                started.elapsed()
-            })
+            runtime.block_on(times(iterations, async || {
+                floor_same_statements(&mut client).await
+            }))
         })
     });
     group.bench_function("migrate_run_async", |b| {
         b.iter_custom(|iterations| {
-            runtime.block_on(async {
-                let started = Instant::now();
-                for _ in 0..iterations {
-                    let report = migrations.run_async(&mut client).await.expect("run");
-                    assert!(report.applied.is_empty());
-                }
-                started.elapsed()
-            })
+            runtime.block_on(times(iterations, async || {
+                migrate_check(&mut client, &migrations).await
+            }))
         })
     });
     group.finish();
+}
+
+/// How long `body` takes `iterations` times in a row.
+async fn times(iterations: u64, mut body: impl AsyncFnMut()) -> Duration {
+    let started = Instant::now();
+    for _ in 0..iterations {
+        body().await;
+    }
+    started.elapsed()
 }
 
 /// Times `body` on a fresh database each iteration, leaving out creating
@@ -131,56 +191,125 @@ fn apply(c: &mut Criterion, runtime: &Runtime) {
     group.bench_function("floor_begin_sql_insert_commit", |b| {
         b.iter_custom(|iterations| {
             on_fresh_databases(runtime, iterations, async |client| {
-                client
-                    .batch_execute(
-                        "CREATE TABLE floor_history (version bigint PRIMARY KEY, name text NOT NULL,
-                         checksum text NOT NULL, applied_at timestamptz NOT NULL)",
-                    )
-                    .await
-                    .expect("tracking table");
-                for migration in migrations.iter() {
-                    let Some(migrate::Script::Sql { sql, .. }) =
-                        migration.script(migrate::Direction::Up)
-                    else {
-                        unreachable!("SQL migrations")
-                    };
-                    let tx = client.transaction().await.expect("begin");
-                    tx.batch_execute(sql).await.expect("migration");
-                    let version = i64::try_from(migration.version()).expect("version");
-                    tx.execute(
-                        "INSERT INTO floor_history VALUES ($1, $2, $3, now())",
-                        &[
-                            &version,
-                            &migration.name(),
-                            &migration.checksum().to_string(),
-                        ],
-                    )
-                    .await
-                    .expect("tracking row");
-                    tx.commit().await.expect("commit");
-                }
+                floor_apply(client, &migrations).await
             })
         })
     });
     group.bench_function("migrate_run_async", |b| {
         b.iter_custom(|iterations| {
             on_fresh_databases(runtime, iterations, async |client| {
-                let report = migrations.run_async(client).await.expect("run");
-                assert_eq!(report.applied.len(), APPLY);
+                migrate_apply(client, &migrations).await
             })
         })
     });
     group.finish();
 }
 
-fn benches(c: &mut Criterion) {
+/// The ratio pass (see the module docs).
+fn ratios(runtime: &Runtime) {
+    let mut shuffle = Shuffle(0x9e37_79b9_7f4a_7c15);
+    let (_dir, applied) = folder(APPLIED);
+    let db = TestDatabase::new();
+    let mut client = runtime.block_on(connect(&db.url()));
+    runtime
+        .block_on(applied.run_async(&mut client))
+        .expect("apply all");
+    let mut check = Vec::new();
+    let mut same = Vec::new();
+    let mut over_same = Vec::new();
+    for _ in 0..ROUNDS {
+        let mut floor = Duration::ZERO;
+        let mut raw = Duration::ZERO;
+        let mut ours = Duration::ZERO;
+        for which in shuffle.order(3) {
+            let time = runtime.block_on(times(CHECKS.into(), async || match which {
+                0 => floor_max_version(&mut client).await,
+                1 => floor_same_statements(&mut client).await,
+                _ => migrate_check(&mut client, &applied).await,
+            }));
+            *[&mut floor, &mut raw, &mut ours][which] = time;
+        }
+        check.push(ours.as_secs_f64() / floor.as_secs_f64());
+        same.push(raw.as_secs_f64() / floor.as_secs_f64());
+        over_same.push(ours.as_secs_f64() / raw.as_secs_f64());
+    }
+    let (_dir, pending) = folder(APPLY);
+    let mut apply = Vec::new();
+    for _ in 0..ROUNDS {
+        let mut floor = Duration::ZERO;
+        let mut ours = Duration::ZERO;
+        for which in shuffle.order(2) {
+            let time = on_fresh_databases(runtime, 1, async |client| {
+                if which == 0 {
+                    floor_apply(client, &pending).await;
+                } else {
+                    migrate_apply(client, &pending).await;
+                }
+            });
+            *[&mut floor, &mut ours][which] = time;
+        }
+        apply.push(ours.as_secs_f64() / floor.as_secs_f64());
+    }
+    println!("ratio to the floor, median of {ROUNDS} interleaved rounds [range]:");
+    println!("  up-to-date check, {APPLIED} applied (floor: SELECT max(version)):");
+    println!(
+        "    the backend's two statements, raw: {}",
+        summary(&mut same)
+    );
+    println!(
+        "    migrate run_async:                 {}",
+        summary(&mut check)
+    );
+    println!(
+        "  up-to-date check against the floor doing the same round trips (those two statements): migrate run_async {}",
+        summary(&mut over_same)
+    );
+    println!(
+        "  apply {APPLY} (floor: BEGIN, SQL, INSERT, COMMIT): migrate run_async {}",
+        summary(&mut apply)
+    );
+}
+
+/// `median [min–max]` of `ratios`.
+fn summary(ratios: &mut [f64]) -> String {
+    ratios.sort_by(f64::total_cmp);
+    format!(
+        "{:.2} [{:.2}–{:.2}]",
+        ratios[ratios.len() / 2],
+        ratios[0],
+        ratios[ratios.len() - 1]
+    )
+}
+
+/// A small xorshift, for the order of a round (no dependency for it).
+struct Shuffle(u64);
+
+impl Shuffle {
+    /// `0..n` in a shuffled order.
+    fn order(&mut self, n: usize) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..n).collect();
+        for i in (1..n).rev() {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            let j = usize::try_from(self.0 % (i as u64 + 1)).expect("small");
+            order.swap(i, j);
+        }
+        order
+    }
+}
+
+fn main() {
     if !postgres::available() {
         return;
     }
     let runtime = Runtime::new().expect("tokio runtime");
-    check(c, &runtime);
-    apply(c, &runtime);
+    ratios(&runtime);
+    if std::env::args().any(|arg| arg == "--ratios") {
+        return;
+    }
+    let mut c = Criterion::default().configure_from_args();
+    check(&mut c, &runtime);
+    apply(&mut c, &runtime);
+    c.final_summary();
 }
-
-criterion_group!(postgres_benches, benches);
-criterion_main!(postgres_benches);

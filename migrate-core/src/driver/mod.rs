@@ -1008,7 +1008,18 @@ impl<'a> Runner<'a> {
             Some(_) => tx.running_checksum_below(version).await?,
         };
         let running = Checksum::chain(below.as_ref(), version, &migration.checksum());
-        let applied_at = tx.record_applied(migration, running, duration).await?;
+        let event = NewEvent {
+            kind,
+            version: migration.version(),
+            name: migration.name(),
+            direction: Direction::Up,
+            checksum: Some(migration.checksum()),
+            duration: (kind == EventKind::Applied).then_some(duration),
+            detail: None,
+        };
+        let applied_at = tx
+            .record_applied_with_event(migration, running, duration, &event)
+            .await?;
         // Out of order (allowed): re-chain the applied migrations above it so
         // that the latest one's running checksum again covers all of them.
         let mut now_latest = Some((version, running));
@@ -1025,16 +1036,6 @@ impl<'a> Runner<'a> {
                 now_latest = Some((version, chained));
             }
         }
-        tx.record_event(&NewEvent {
-            kind,
-            version: migration.version(),
-            name: migration.name(),
-            direction: Direction::Up,
-            checksum: Some(migration.checksum()),
-            duration: (kind == EventKind::Applied).then_some(duration),
-            detail: None,
-        })
-        .await?;
         let applied = AppliedMigration {
             version,
             name: migration.name().to_owned(),

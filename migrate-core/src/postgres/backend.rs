@@ -279,6 +279,7 @@ impl<'c, C: PgClient> Backend for PgBackend<'c, C> {
             checked: &mut self.checked,
             tables_ready: &mut self.tables_ready,
             created_here: false,
+            session_locked: self.session_locked,
         };
         if mode == LockMode::Write {
             tx.open(false).await?;
@@ -389,6 +390,8 @@ pub struct PgTx<'t, C: PgClient + 't> {
     /// Whether this transaction ran `create_tables` (they exist for good
     /// only once it commits).
     created_here: bool,
+    /// Whether the backend holds the run's session lock.
+    session_locked: bool,
 }
 
 enum State<'t, C: PgClient + 't> {
@@ -441,6 +444,25 @@ impl<'t, C: PgClient + 't> PgTx<'t, C> {
             .map_err(|error| engine_error(format!("reading the tracking table {table}"), error))
     }
 
+    /// The `applied_at` that recording `migration` as applied returned.
+    fn applied_at(&self, migration: &Migration, rows: &[Row]) -> Result<String> {
+        match rows.first() {
+            Some(row) => Ok(row.get(0)),
+            // The upsert skips a row that is already applied: another
+            // process recorded it while this one ran it outside a
+            // transaction.
+            None => Err(Error::database(
+                format!(
+                    "recording migration {} ({}) as applied in {}",
+                    migration.version(),
+                    migration.name(),
+                    self.table.display()
+                ),
+                "it is already recorded as applied, by another process",
+            )),
+        }
+    }
+
     /// Runs a write in the transaction; the rows it returns.
     async fn write(&mut self, sql: &str, params: client::Params<'_>) -> Result<Vec<Row>> {
         let table = self.table.display();
@@ -468,6 +490,13 @@ impl<'t, C: PgClient + 't> crate::backend::Transaction for PgTx<'t, C> {
             *self.tables_ready = true;
         }
         Ok(exists)
+    }
+
+    /// While the run holds its session lock nobody else can have written
+    /// the tracking table: every writer (a run, baseline, repair, under
+    /// either lock scope) takes the same advisory key first.
+    async fn unchanged_since_last(&mut self) -> Result<bool> {
+        Ok(self.session_locked)
     }
 
     async fn create_tables(&mut self) -> Result<()> {
@@ -679,23 +708,46 @@ impl<'t, C: PgClient + 't> crate::backend::Transaction for PgTx<'t, C> {
                 ],
             )
             .await?;
-        match rows.first() {
-            Some(row) => Ok(row.get(0)),
-            // The upsert skips a row that is already applied: another
-            // process recorded it while this one ran it outside a
-            // transaction.
-            None => Err(Error::database(
-                format!(
-                    "recording migration {} ({}) as applied in {}",
-                    migration.version(),
-                    migration.name(),
-                    self.table.display()
-                ),
-                "it is already recorded as applied, by another process",
-            )),
-        }
+        self.applied_at(migration, &rows)
     }
 
+    async fn record_applied_with_event(
+        &mut self,
+        migration: &Migration,
+        running_checksum: Checksum,
+        duration: Duration,
+        event: &NewEvent<'_>,
+    ) -> Result<String> {
+        let version = tracking::sql_version(migration.version());
+        let checksum = migration.checksum().to_string();
+        let running = running_checksum.to_string();
+        let millis = tracking::millis(duration);
+        let event_version = tracking::sql_version(event.version);
+        let event_checksum = event.checksum.map(|c| c.to_string());
+        let event_millis = event.duration.map(tracking::millis);
+        let kind = event.kind.as_str();
+        let direction = event.direction.as_str();
+        let rows = self
+            .write(
+                &tracking::record_applied_with_event(self.table),
+                &[
+                    (&version, Type::INT8),
+                    (&migration.name(), Type::TEXT),
+                    (&checksum, Type::TEXT),
+                    (&running, Type::TEXT),
+                    (&millis, Type::INT8),
+                    (&kind, Type::TEXT),
+                    (&event_version, Type::INT8),
+                    (&event.name, Type::TEXT),
+                    (&direction, Type::TEXT),
+                    (&event_checksum, Type::TEXT),
+                    (&event_millis, Type::INT8),
+                    (&event.detail, Type::TEXT),
+                ],
+            )
+            .await?;
+        self.applied_at(migration, &rows)
+    }
     async fn set_running_checksum(&mut self, version: u64, running: Checksum) -> Result<()> {
         let version = tracking::sql_version(version);
         let running = running.to_string();
