@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use migrate_core::folder::FolderError;
+use migrate_core::formats::Format;
 use migrate_core::{Migration, MigrationKind, Migrations, ObjectKind};
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote};
@@ -42,7 +43,7 @@ pub fn expand(input: &Input) -> syn::Result<TokenStream> {
     let entries = migrations
         .iter()
         .map(|migration| match migration.kind() {
-            MigrationKind::Sql => sql_tokens(&dir, migration, span),
+            MigrationKind::Sql => sql_tokens(&dir, migration, input.read.format, span),
             MigrationKind::Rust => rust_tokens(&dir, migration, input.engine, span, &mut items),
         })
         .collect::<syn::Result<Vec<_>>>()?;
@@ -322,12 +323,21 @@ fn folder_errors(error: &FolderError, span: Span) -> syn::Error {
 
 /// `Migration::__embedded(...)` for one SQL migration; the SQL comes through
 /// `include_str!` so that editing a file rebuilds the crate.
-fn sql_tokens(dir: &Path, migration: &Migration, span: Span) -> syn::Result<TokenStream> {
+fn sql_tokens(
+    dir: &Path,
+    migration: &Migration,
+    format: Format,
+    span: Span,
+) -> syn::Result<TokenStream> {
     // The file itself, or, where another tool's format made the SQL from
     // it (goose's statements, a dbmate section, Flyway's placeholders), that
     // SQL, with the file still included so that editing it rebuilds.
+    // `migrate`'s own grammar takes a file's text as it is: no second read.
     let include = |file: &str, sql: &str| -> syn::Result<TokenStream> {
         let path = path_text(dir, file, span)?;
+        if format == Format::Migrate {
+            return Ok(quote!(::core::include_str!(#path)));
+        }
         let text = std::fs::read_to_string(&path).unwrap_or_default();
         if text.strip_prefix('\u{feff}').unwrap_or(&text) == sql {
             Ok(quote!(::core::include_str!(#path)))
@@ -451,11 +461,11 @@ fn rust_tokens(
     })
 }
 
-/// The checksum and running checksum as `[u8; 32]` array expressions.
+/// The checksum and running checksum as `[u8; 32]` expressions: a byte
+/// string each (`*b"…"`), one token where an array would be 32 literals
+/// for the compiler to read.
 fn checksums(migration: &Migration) -> (TokenStream, TokenStream) {
-    let checksum = migration.checksum();
-    let checksum = checksum.as_bytes();
-    let running = migration.running_checksum();
-    let running = running.as_bytes();
-    (quote!([#(#checksum),*]), quote!([#(#running),*]))
+    let checksum = Literal::byte_string(migration.checksum().as_bytes());
+    let running = Literal::byte_string(migration.running_checksum().as_bytes());
+    (quote!(*#checksum), quote!(*#running))
 }
