@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 use tokio_postgres::error::SqlState;
-use tokio_postgres::types::Type;
+use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Error as PgError, Row};
 
 use super::client::{self, PgClient, PgTransaction, StepError};
@@ -444,8 +444,30 @@ impl<'t, C: PgClient + 't> PgTx<'t, C> {
             .map_err(|error| engine_error(format!("reading the tracking table {table}"), error))
     }
 
-    /// The `applied_at` that recording `migration` as applied returned.
-    fn applied_at(&self, migration: &Migration, rows: &[Row]) -> Result<String> {
+    /// Runs `sql`, which records `migration` as applied (its parameters
+    /// `$1`–`$5`, then `extra`) and returns `applied_at`.
+    async fn record_applied_by(
+        &mut self,
+        sql: &str,
+        migration: &Migration,
+        running_checksum: Checksum,
+        duration: Duration,
+        extra: client::Params<'_>,
+    ) -> Result<String> {
+        let version = tracking::sql_version(migration.version());
+        let checksum = migration.checksum().to_string();
+        let running = running_checksum.to_string();
+        let millis = tracking::millis(duration);
+        let name = migration.name();
+        let mut params: Vec<(&(dyn ToSql + Sync), Type)> = vec![
+            (&version, Type::INT8),
+            (&name, Type::TEXT),
+            (&checksum, Type::TEXT),
+            (&running, Type::TEXT),
+            (&millis, Type::INT8),
+        ];
+        params.extend_from_slice(extra);
+        let rows = self.write(sql, &params).await?;
         match rows.first() {
             Some(row) => Ok(row.get(0)),
             // The upsert skips a row that is already applied: another
@@ -692,23 +714,9 @@ impl<'t, C: PgClient + 't> crate::backend::Transaction for PgTx<'t, C> {
         running_checksum: Checksum,
         duration: Duration,
     ) -> Result<String> {
-        let version = tracking::sql_version(migration.version());
-        let checksum = migration.checksum().to_string();
-        let running = running_checksum.to_string();
-        let millis = tracking::millis(duration);
-        let rows = self
-            .write(
-                &tracking::record_applied(self.table),
-                &[
-                    (&version, Type::INT8),
-                    (&migration.name(), Type::TEXT),
-                    (&checksum, Type::TEXT),
-                    (&running, Type::TEXT),
-                    (&millis, Type::INT8),
-                ],
-            )
-            .await?;
-        self.applied_at(migration, &rows)
+        let sql = tracking::record_applied(self.table);
+        self.record_applied_by(&sql, migration, running_checksum, duration, &[])
+            .await
     }
 
     async fn record_applied_with_event(
@@ -718,36 +726,18 @@ impl<'t, C: PgClient + 't> crate::backend::Transaction for PgTx<'t, C> {
         duration: Duration,
         event: &NewEvent<'_>,
     ) -> Result<String> {
-        let version = tracking::sql_version(migration.version());
-        let checksum = migration.checksum().to_string();
-        let running = running_checksum.to_string();
-        let millis = tracking::millis(duration);
-        let event_version = tracking::sql_version(event.version);
-        let event_checksum = event.checksum.map(|c| c.to_string());
-        let event_millis = event.duration.map(tracking::millis);
-        let kind = event.kind.as_str();
-        let direction = event.direction.as_str();
-        let rows = self
-            .write(
-                &tracking::record_applied_with_event(self.table),
-                &[
-                    (&version, Type::INT8),
-                    (&migration.name(), Type::TEXT),
-                    (&checksum, Type::TEXT),
-                    (&running, Type::TEXT),
-                    (&millis, Type::INT8),
-                    (&kind, Type::TEXT),
-                    (&event_version, Type::INT8),
-                    (&event.name, Type::TEXT),
-                    (&direction, Type::TEXT),
-                    (&event_checksum, Type::TEXT),
-                    (&event_millis, Type::INT8),
-                    (&event.detail, Type::TEXT),
-                ],
-            )
-            .await?;
-        self.applied_at(migration, &rows)
+        let sql = tracking::record_applied_with_event(self.table);
+        let fields = EventFields::of(event);
+        self.record_applied_by(
+            &sql,
+            migration,
+            running_checksum,
+            duration,
+            &fields.params(),
+        )
+        .await
     }
+
     async fn set_running_checksum(&mut self, version: u64, running: Checksum) -> Result<()> {
         let version = tracking::sql_version(version);
         let running = running.to_string();
@@ -859,25 +849,10 @@ impl<'t, C: PgClient + 't> crate::backend::Transaction for PgTx<'t, C> {
     }
 
     async fn record_event(&mut self, event: &NewEvent<'_>) -> Result<()> {
-        let version = tracking::sql_version(event.version);
-        let checksum = event.checksum.map(|c| c.to_string());
-        let millis = event.duration.map(tracking::millis);
-        let kind = event.kind.as_str();
-        let direction = event.direction.as_str();
-        self.write(
-            &tracking::record_event(self.table),
-            &[
-                (&kind, Type::TEXT),
-                (&version, Type::INT8),
-                (&event.name, Type::TEXT),
-                (&direction, Type::TEXT),
-                (&checksum, Type::TEXT),
-                (&millis, Type::INT8),
-                (&event.detail, Type::TEXT),
-            ],
-        )
-        .await
-        .map(drop)
+        let fields = EventFields::of(event);
+        self.write(&tracking::record_event(self.table), &fields.params())
+            .await
+            .map(drop)
     }
 
     async fn events(&mut self) -> Result<Vec<Event>> {
@@ -966,6 +941,44 @@ impl<'t, C: PgClient + 't> crate::backend::Transaction for PgTx<'t, C> {
             }
             _ => Ok(()),
         }
+    }
+}
+
+/// A history event's fields as [`tracking::record_event`]'s parameters.
+struct EventFields<'e> {
+    kind: &'static str,
+    version: i64,
+    name: &'e str,
+    direction: &'static str,
+    checksum: Option<String>,
+    millis: Option<i64>,
+    detail: Option<&'e str>,
+}
+
+impl<'e> EventFields<'e> {
+    fn of(event: &NewEvent<'e>) -> EventFields<'e> {
+        EventFields {
+            kind: event.kind.as_str(),
+            version: tracking::sql_version(event.version),
+            name: event.name,
+            direction: event.direction.as_str(),
+            checksum: event.checksum.map(|c| c.to_string()),
+            millis: event.duration.map(tracking::millis),
+            detail: event.detail,
+        }
+    }
+
+    /// `$1`–`$7` of [`tracking::record_event`].
+    fn params(&self) -> [(&(dyn ToSql + Sync), Type); 7] {
+        [
+            (&self.kind, Type::TEXT),
+            (&self.version, Type::INT8),
+            (&self.name, Type::TEXT),
+            (&self.direction, Type::TEXT),
+            (&self.checksum, Type::TEXT),
+            (&self.millis, Type::INT8),
+            (&self.detail, Type::TEXT),
+        ]
     }
 }
 

@@ -360,44 +360,41 @@ pub(crate) fn dirty_of(names: &Names, row: &Row, at: usize) -> Result<Option<Dir
     }))
 }
 
-pub(crate) fn record_applied(names: &Names) -> String {
+/// Records a migration as applied (`$1`–`$5`: version, name, checksum,
+/// running checksum, duration in milliseconds), replacing a failed or
+/// dirty row of its version but not an applied one.
+fn upsert_applied(names: &Names) -> String {
     format!(
-        "INSERT INTO {table} AS t
+        "INSERT INTO {} AS t
              (version, name, checksum, running_checksum, applied_at, duration_ms, state, error)
          VALUES ($1, $2, $3, $4, statement_timestamp(), $5, 'applied', NULL)
          ON CONFLICT (version) DO UPDATE SET
              name = excluded.name, checksum = excluded.checksum,
              running_checksum = excluded.running_checksum, applied_at = excluded.applied_at,
              duration_ms = excluded.duration_ms, state = 'applied', error = NULL
-         WHERE t.state <> 'applied'
-         RETURNING {applied_at}",
-        table = names.table(),
-        applied_at = time("applied_at")
+         WHERE t.state <> 'applied'",
+        names.table()
     )
 }
 
-/// [`record_applied`]'s upsert and [`record_event`]'s insert in one
-/// statement (data-modifying `WITH`): `$1`–`$5` as `record_applied`, `$6`–`$12`
-/// as `record_event`'s `$1`–`$7`. The event is written only when the row is
-/// (no row comes back when the version was already applied).
+/// [`upsert_applied`], returning `applied_at` as text (no row when the
+/// version was already applied).
+pub(crate) fn record_applied(names: &Names) -> String {
+    format!("{} RETURNING {}", upsert_applied(names), time("applied_at"))
+}
+
+/// [`record_applied`] and [`record_event`]'s insert in one statement (a
+/// data-modifying `WITH`): `$1`–`$5` as `record_applied`, `$6`–`$12` as
+/// `record_event`'s `$1`–`$7`. The event is written only when the row is.
 pub(crate) fn record_applied_with_event(names: &Names) -> String {
     format!(
-        "WITH recorded AS (
-             INSERT INTO {table} AS t
-                 (version, name, checksum, running_checksum, applied_at, duration_ms, state, error)
-             VALUES ($1, $2, $3, $4, statement_timestamp(), $5, 'applied', NULL)
-             ON CONFLICT (version) DO UPDATE SET
-                 name = excluded.name, checksum = excluded.checksum,
-                 running_checksum = excluded.running_checksum, applied_at = excluded.applied_at,
-                 duration_ms = excluded.duration_ms, state = 'applied', error = NULL
-             WHERE t.state <> 'applied'
-             RETURNING applied_at
-         ), logged AS (
+        "WITH recorded AS ({upsert} RETURNING applied_at),
+         logged AS (
              INSERT INTO {events} (at, event, version, name, direction, checksum, duration_ms, detail)
              SELECT statement_timestamp(), $6, $7, $8, $9, $10, $11, $12 FROM recorded
          )
          SELECT {applied_at} FROM recorded",
-        table = names.table(),
+        upsert = upsert_applied(names),
         events = names.events(),
         applied_at = time("applied_at")
     )
