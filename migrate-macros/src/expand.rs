@@ -342,6 +342,15 @@ fn sql_tokens(dir: &Path, migration: &Migration, span: Span) -> syn::Result<Toke
     let name = migration.name();
     let file = migration.file();
     let up = include(file, migration.up_sql().unwrap_or_default())?;
+    // The file's own text too where the SQL is not all of it, for other
+    // tools' checksums (`Migration::up_file_text`): the same
+    // `include_str!`, so the file is in the binary once.
+    let up_file = if migration.up_file_text() == migration.up_sql() {
+        quote!(::core::option::Option::None)
+    } else {
+        let path = path_text(dir, file, span)?;
+        quote!(::core::option::Option::Some(::core::include_str!(#path)))
+    };
     let up_no_transaction = migration.up_no_transaction();
     let down = match migration.down_file() {
         Some(down_file) => {
@@ -362,6 +371,7 @@ fn sql_tokens(dir: &Path, migration: &Migration, span: Span) -> syn::Result<Toke
             #down,
             #checksum,
             #running,
+            #up_file,
         )
     })
 }

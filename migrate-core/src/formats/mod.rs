@@ -406,13 +406,16 @@ impl Reader<'_> {
             if let Some((_, shown, down)) = &found.down {
                 self.check_sql(&down.sql, shown);
             }
+            let up = step(found.up);
+            let whole = matches!(&up, Step::Sql { sql, .. } if *sql == found.text);
             migrations.push(FolderMigration {
                 version,
                 name: found.name,
                 file: found.file,
-                up: step(found.up),
+                up,
                 down: found.down.map(|(file, _, sql)| (file, step(sql))),
                 checksum: Checksum::of_text(&found.text),
+                up_file_text: (!whole).then_some(found.text),
             });
         }
         self.problems.check(shown_as)?;
