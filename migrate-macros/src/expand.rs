@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use migrate_core::folder::FolderError;
+use migrate_core::sqlite::VerifyOptions;
 use migrate_core::{Migration, MigrationKind, Migrations, ObjectKind};
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote};
@@ -52,13 +53,7 @@ pub fn expand(input: &Input) -> syn::Result<TokenStream> {
     // the full check on a server (MIGRATE_VERIFY_DATABASE_URL) gives one.
     let schema = match (input.verify, input.engine) {
         (false, _) => None,
-        (true, Engine::Sqlite) => verify(
-            &migrations,
-            &shown,
-            &input.source,
-            Path::new(&manifest_dir),
-            span,
-        )?,
+        (true, Engine::Sqlite) => verify(&migrations, &shown, input, Path::new(&manifest_dir))?,
         (true, Engine::Postgres | Engine::TokioPostgres) => match verify_database_url() {
             Some(url) => verify_postgres(&migrations, &url, &shown, span)?
                 .as_ref()
@@ -92,8 +87,8 @@ pub fn expand(input: &Input) -> syn::Result<TokenStream> {
 /// `migrate_core::sqlite::verify`), or reuses the outcome kept from an
 /// earlier build of the same inputs (see [`cache`]), and returns the
 /// objects of the schema it produces, or `None` for a set with a Rust
-/// migration, whose code cannot run yet. `arguments`: the macro's, as
-/// written.
+/// migration, whose code cannot run yet. The check stands in for the
+/// functions and collations `input` names.
 ///
 /// # Errors
 ///
@@ -101,30 +96,39 @@ pub fn expand(input: &Input) -> syn::Result<TokenStream> {
 fn verify(
     migrations: &Migrations,
     shown: &Path,
-    arguments: &str,
+    input: &Input,
     manifest_dir: &Path,
-    span: Span,
 ) -> syn::Result<Option<Vec<Object>>> {
+    let mut options = VerifyOptions::new();
+    for name in &input.functions {
+        options = options.stand_in_function(name.as_str());
+    }
+    for name in &input.collations {
+        options = options.stand_in_collation(name.as_str());
+    }
     verify_kept(
         migrations,
         shown,
-        arguments,
+        &input.source,
+        &options,
         cache::folder(manifest_dir),
-        span,
+        input.path.span(),
     )
 }
 
-/// [`verify`], keeping outcomes in `folder`.
+/// [`verify`], with the macro's `arguments` as written and the check's
+/// `options`, keeping outcomes in `folder`.
 pub(crate) fn verify_kept(
     migrations: &Migrations,
     shown: &Path,
     arguments: &str,
+    options: &VerifyOptions<'_>,
     folder: Option<PathBuf>,
     span: Span,
 ) -> syn::Result<Option<Vec<Object>>> {
     let kept = folder.map(|folder| {
         (
-            cache::key(migrations, arguments, &cache::sqlite_identity()),
+            cache::key(migrations, arguments, options, &cache::sqlite_identity()),
             folder,
         )
     });
@@ -134,7 +138,7 @@ pub(crate) fn verify_kept(
     let outcome = match found {
         Some(outcome) => outcome,
         None => {
-            let outcome = match migrate_core::sqlite::verify(migrations) {
+            let outcome = match migrate_core::sqlite::verify_with(migrations, options) {
                 Ok(verified) => Outcome::Passed(verified.schema.as_ref().map(Object::all)),
                 Err(error) => {
                     let mut problems: Vec<String> = error

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use migrate_core::sqlite::VerifyOptions;
 use migrate_core::{Migrations, ObjectKind};
 use proc_macro2::Span;
 
@@ -36,10 +37,19 @@ mod cache_kept {
         );
         let (_dir, base) = set(&[UP, DOWN]);
         let arguments = "\"migrations\"";
-        let base_key = key(&base, arguments, &sqlite);
+        let none = VerifyOptions::new();
+        let app_hash = VerifyOptions::new().stand_in_function("app_hash");
+        let regexp = VerifyOptions::new().stand_in_function("regexp");
+        let collation = VerifyOptions::new().stand_in_collation("app_hash");
+        assert_ne!(
+            key(&base, arguments, &app_hash, &sqlite),
+            key(&base, arguments, &regexp, &sqlite),
+            "another stand-in function"
+        );
+        let base_key = key(&base, arguments, &none, &sqlite);
         assert_eq!(
             base_key,
-            key(&set(&[UP, DOWN]).1, arguments, &sqlite),
+            key(&set(&[UP, DOWN]).1, arguments, &none, &sqlite),
             "same inputs, same key"
         );
         let changed_up = set(&[("0001_t.up.sql", "CREATE TABLE t (id INTEGER);"), DOWN]).1;
@@ -55,26 +65,45 @@ mod cache_kept {
         ])
         .1;
         for (what, other) in [
-            ("a changed up", key(&changed_up, arguments, &sqlite)),
-            ("a changed down", key(&changed_down, arguments, &sqlite)),
-            ("no down", key(&no_down, arguments, &sqlite)),
-            ("another name", key(&renamed, arguments, &sqlite)),
+            ("a changed up", key(&changed_up, arguments, &none, &sqlite)),
+            (
+                "a changed down",
+                key(&changed_down, arguments, &none, &sqlite),
+            ),
+            ("no down", key(&no_down, arguments, &none, &sqlite)),
+            ("another name", key(&renamed, arguments, &none, &sqlite)),
             (
                 "a down outside a transaction",
-                key(&outside, arguments, &sqlite),
+                key(&outside, arguments, &none, &sqlite),
             ),
             (
                 "another option",
-                key(&base, "\"migrations\", verify = true", &sqlite),
+                key(&base, "\"migrations\", verify = true", &none, &sqlite),
             ),
-            ("another folder", key(&base, "\"db/migrations\"", &sqlite)),
+            (
+                "another folder",
+                key(&base, "\"db/migrations\"", &none, &sqlite),
+            ),
+            (
+                "a stand-in function",
+                key(&base, arguments, &app_hash, &sqlite),
+            ),
+            (
+                "a stand-in collation of that name",
+                key(&base, arguments, &collation, &sqlite),
+            ),
             (
                 "another SQLite",
-                key(&base, arguments, &sqlite.replace("3.", "4.")),
+                key(&base, arguments, &none, &sqlite.replace("3.", "4.")),
             ),
             (
                 "another build of SQLite",
-                key(&base, arguments, &format!("{sqlite} MAX_EXPR_DEPTH=4000")),
+                key(
+                    &base,
+                    arguments,
+                    &none,
+                    &format!("{sqlite} MAX_EXPR_DEPTH=4000"),
+                ),
             ),
         ] {
             assert_ne!(base_key, other, "{what}");
@@ -174,6 +203,7 @@ mod expansion {
                 &migrations,
                 Path::new("migrations"),
                 "\"migrations\"",
+                &VerifyOptions::new(),
                 Some(kept.clone()),
                 Span::call_site(),
             )
