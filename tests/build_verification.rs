@@ -404,7 +404,11 @@ fn functions_named_for_the_check_build_verified_and_run_with_the_applications_ow
         .embedded_schema()
         .expect("checked, so its schema is embedded");
     assert_eq!(
-        schema.objects().iter().map(|o| o.name()).collect::<Vec<_>>(),
+        schema
+            .objects()
+            .iter()
+            .map(|o| o.name())
+            .collect::<Vec<_>>(),
         ["users", "users_by_domain"]
     );
     let db = Database::new();

@@ -13,6 +13,20 @@
 //! [`FolderProblem::Format`] naming the tool and the fix, never running it
 //! differently.
 //!
+//! # Foreign keys
+//!
+//! A folder says nothing of the connection its migrations ran on, and on
+//! SQLite that decides whether foreign keys were enforced: sqlx's
+//! connections turn them on (`SqliteConnectOptions`' default); diesel's,
+//! refinery's (the application's rusqlite connection), golang-migrate's and
+//! dbmate's (mattn/go-sqlite3, no pragma) leave SQLite's default, off,
+//! unless the application or the URL turns them on; goose's and Flyway's
+//! depend on the driver and its URL. A set written for one that left them
+//! off may leave rows dangling, which `migrate` on a connection with them
+//! on refuses: open it with them off (the command line's
+//! `--foreign-keys off`). The guide's `docs/coming-from-another-tool.md`
+//! says where each was read.
+//!
 //! # Versions
 //!
 //! `migrate`'s versions are whole numbers from 1 to 2^63 - 1, and a set is
