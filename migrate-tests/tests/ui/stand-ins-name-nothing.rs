@@ -1,4 +1,4 @@
 const MIGRATIONS: migrate::Migrations =
-    migrate::embed_migrations!("fixtures/verify_unknown_function", collations());
+    migrate::embed_migrations!("migrations", collations());
 
 fn main() {}

@@ -1,4 +1,4 @@
 const MIGRATIONS: migrate::Migrations =
-    migrate::embed_migrations!("fixtures/verify_unknown_function", verify = false, functions(app_hash));
+    migrate::embed_migrations!("migrations", verify = false, functions(app_hash));
 
 fn main() {}
