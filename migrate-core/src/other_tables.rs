@@ -817,6 +817,60 @@ mod tests {
         assert_eq!(sqlx_checksum("x").len(), 96);
     }
 
+    /// The values the tools' own algorithms give, from public references
+    /// rather than from this code: sqlx hashes the file's bytes with
+    /// SHA-384 (`sqlx-core/src/migrate/migration.rs`), whose value for
+    /// "abc" is FIPS 180-2's first SHA-384 example (appendix D.1).
+    #[test]
+    fn sqlx_checksum_is_fips_180_2s_sha384() {
+        assert_eq!(
+            sqlx_checksum("abc"),
+            "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed8086072ba1e7cc2358baeca134c825a7"
+        );
+    }
+
+    /// Flyway's `ChecksumCalculator` feeds `java.util.zip.CRC32` (CRC-32
+    /// of ISO-HDLC / IEEE 802.3) each line without its line break; that
+    /// CRC's published check value, of "123456789", is 0xCBF43926 (the
+    /// CRC catalogue's CRC-32/ISO-HDLC entry), which Java's `(int)` cast
+    /// stores as -873187034. So a file of those digits over lines, with
+    /// any line breaks and a byte order mark, has that checksum.
+    #[test]
+    fn flyway_checksum_is_javas_crc32_of_the_lines_as_a_signed_int() {
+        assert_eq!(flyway_checksum("123456789"), -873187034);
+        assert_eq!(flyway_checksum("\u{feff}1234\r\n56\n789\n"), -873187034);
+        assert_eq!(flyway_checksum("123456789"), 0xCBF43926_u32 as i32);
+        // The empty file: CRC32 of nothing is 0.
+        assert_eq!(flyway_checksum(""), 0);
+    }
+
+    /// refinery's checksum was, before it named SipHash-1-3 explicitly,
+    /// `std::collections::hash_map::DefaultHasher` (the comment in
+    /// `refinery_core`'s `Migration::checksum`), which is SipHash-1-3 with
+    /// zero keys; the std implementation is a second one to compare with
+    /// (std does not promise to keep it: should a toolchain change it, this
+    /// comparison fails and the byte-spelled one below still holds). And
+    /// what `Hash` feeds it, spelled out: a `str`'s bytes then 0xff, an
+    /// `i32`'s native-endian bytes.
+    #[test]
+    fn refinery_checksum_is_stds_siphash13_over_name_version_and_sql() {
+        let mut std_hasher = std::hash::DefaultHasher::new();
+        "users".hash(&mut std_hasher);
+        1_i32.hash(&mut std_hasher);
+        "CREATE TABLE users (id INTEGER);".hash(&mut std_hasher);
+        let by_std = std_hasher.finish();
+        assert_eq!(
+            refinery_checksum("users", 1_i32, "CREATE TABLE users (id INTEGER);"),
+            by_std
+        );
+
+        let mut bytes = siphasher::sip::SipHasher13::new();
+        bytes.write(b"users\xff");
+        bytes.write(&1_i32.to_ne_bytes());
+        bytes.write(b"CREATE TABLE users (id INTEGER);\xff");
+        assert_eq!(bytes.finish(), by_std);
+    }
+
     #[test]
     fn refinery_checksum_depends_on_name_version_sql() {
         let base = refinery_checksum("users", 1_i32, "CREATE TABLE users (id INTEGER);");
