@@ -413,8 +413,12 @@ pub fn expected_schema(migrations: &Migrations) -> RunResult<Cow<'_, Schema>> {
 pub struct VerifyOptions<'a> {
     functions: Vec<String>,
     collations: Vec<String>,
-    setup: Option<&'a dyn Fn(&Connection) -> rusqlite::Result<()>>,
+    setup: Option<&'a Setup<'a>>,
 }
+
+/// What [`VerifyOptions::setup`] runs on each database the check opens,
+/// borrowing for `'a`.
+pub type Setup<'a> = dyn Fn(&Connection) -> rusqlite::Result<()> + 'a;
 
 impl<'a> VerifyOptions<'a> {
     /// No stand-ins and no setup: [`verify`]'s check.
@@ -440,10 +444,7 @@ impl<'a> VerifyOptions<'a> {
     /// are registered and before the first migration (to load an
     /// extension, or register a real function); its error is a
     /// [`VerifyProblem::Internal`].
-    pub fn setup(
-        mut self,
-        setup: &'a dyn Fn(&Connection) -> rusqlite::Result<()>,
-    ) -> VerifyOptions<'a> {
+    pub fn setup(mut self, setup: &'a Setup<'a>) -> VerifyOptions<'a> {
         self.setup = Some(setup);
         self
     }
