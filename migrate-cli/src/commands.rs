@@ -53,8 +53,10 @@ pub(crate) fn new(
 }
 
 /// `validate`: every folder check, then (unless `--no-verify`) the SQL check
-/// of `embed_migrations!`; the error lists every problem, in the macro's
-/// words.
+/// of `embed_migrations!`, with the stand-ins `--function` and
+/// `--collation` name, and `sqlite`'s extensions and foreign keys on each of
+/// its databases; the error lists every problem, in the macro's words, or
+/// names the extension that did not load.
 pub(crate) fn validate(
     dir: &Path,
     read: &migrate_core::formats::ReadOptions,

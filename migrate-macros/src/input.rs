@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use migrate_core::formats::{Format, ReadOptions};
+use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::{Ident, LitBool, LitStr, Token};
 
@@ -224,7 +225,8 @@ fn names_of(input: ParseStream<'_>, option: &Ident) -> syn::Result<Vec<String>> 
                     format!("`{option}(...)` takes names: `{option}(app_hash, \"regexp\")`"),
                 )
             })?;
-            name.to_string()
+            // `r#type` names the function `type`.
+            name.unraw().to_string()
         };
         names.push(name);
         if content.is_empty() {

@@ -234,3 +234,43 @@ mod expansion {
         assert_eq!(std::fs::read_dir(&kept).expect("kept").count(), 2);
     }
 }
+
+mod stand_ins {
+    use crate::input::Input;
+
+    #[test]
+    fn functions_and_collations_are_read_as_the_sql_names() {
+        let input: Input = syn::parse_str(
+            r#""migrations", functions(app_hash, r#type, "regexp"), collations(de_phonebook)"#,
+        )
+        .expect("macro input");
+        assert_eq!(input.functions, ["app_hash", "type", "regexp"]);
+        assert_eq!(input.collations, ["de_phonebook"]);
+        let none: Input = syn::parse_str(r#""migrations""#).expect("macro input");
+        assert!(none.functions.is_empty() && none.collations.is_empty());
+    }
+
+    #[test]
+    fn a_stand_in_the_check_would_not_use_is_refused() {
+        for (arguments, why) in [
+            (
+                r#""m", functions(f), verify = false"#,
+                "with `verify = false` there is no check",
+            ),
+            (
+                r#""m", engine = "postgres", collations(c)"#,
+                "a PostgreSQL set is not checked on SQLite",
+            ),
+            (r#""m", functions("")"#, "a name is not empty"),
+            (
+                r#""m", functions(f), functions(g)"#,
+                "`functions` is given twice",
+            ),
+        ] {
+            let error = syn::parse_str::<Input>(arguments)
+                .err()
+                .unwrap_or_else(|| panic!("{arguments} is refused"));
+            assert!(error.to_string().contains(why), "{arguments}: {error}");
+        }
+    }
+}
