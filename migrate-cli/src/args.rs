@@ -157,7 +157,7 @@ pub struct SqliteOptions {
     #[arg(long, value_name = "PATH")]
     pub load_extension: Vec<PathBuf>,
 
-    /// SQLite only: `on` enforces foreign keys while migrating (each migration's foreign key check runs before its commit), as sqlx connects; `off` leaves them off, as SQLite itself, rusqlite, diesel and refinery do [default: on]
+    /// SQLite only: `on` enforces foreign keys while migrating (each migration's foreign key check runs before its commit), as sqlx connects (and a bundled SQLite starts); `off` leaves them off, as a system SQLite starts under diesel, refinery, golang-migrate or dbmate [default: on]
     #[arg(long, value_enum, value_name = "ON|OFF", hide_possible_values = true)]
     pub foreign_keys: Option<OnOff>,
 }

@@ -89,7 +89,7 @@ pub(crate) fn validate(
             return Err(crate::run::with_suggestion(error, dir, read));
         }
     };
-    let mut check = VerifyOptions::new();
+    let mut check = VerifyOptions::new().foreign_keys(sqlite.foreign_keys_on());
     for name in &args.function {
         check = check.stand_in_function(name.as_str());
     }
@@ -101,9 +101,6 @@ pub(crate) fn validate(
     // of the check's problems.
     let failed_to_load = std::cell::RefCell::new(None);
     let setup = |conn: &migrate_core::sqlite::Connection| {
-        if !sqlite.foreign_keys_on() {
-            conn.pragma_update(None, "foreign_keys", false)?;
-        }
         for path in &sqlite.extensions {
             if let Err(error) = crate::database::load_extensions(conn, std::slice::from_ref(path)) {
                 failed_to_load.replace(Some(error));

@@ -125,6 +125,7 @@ pub fn key(
     for name in options.collations() {
         field(name.as_bytes());
     }
+    field(&[u8::from(options.enforces_foreign_keys())]);
     for migration in migrations.iter() {
         field(&migration.version().to_le_bytes());
         field(migration.name().as_bytes());

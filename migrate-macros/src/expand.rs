@@ -99,7 +99,7 @@ fn verify(
     input: &Input,
     manifest_dir: &Path,
 ) -> syn::Result<Option<Vec<Object>>> {
-    let mut options = VerifyOptions::new();
+    let mut options = VerifyOptions::new().foreign_keys(input.foreign_keys);
     for name in &input.functions {
         options = options.stand_in_function(name.as_str());
     }

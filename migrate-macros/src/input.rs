@@ -2,7 +2,7 @@
 //! order, each at most once: `verify = false`, `engine = "postgres"`,
 //! `format = "diesel"`, (for Flyway) `placeholders(schema = "main")`, and
 //! for the SQLite check the application's `functions(app_hash, "regexp")`
-//! and `collations(de_phonebook)`.
+//! and `collations(de_phonebook)`, and `foreign_keys = false`.
 
 use std::collections::BTreeMap;
 
@@ -29,6 +29,9 @@ pub struct Input {
     pub functions: Vec<String>,
     /// Likewise the collations (`collations(de_phonebook)`).
     pub collations: Vec<String>,
+    /// Whether the SQLite check enforces foreign keys (`foreign_keys =
+    /// false` for a set written for a connection without them).
+    pub foreign_keys: bool,
     /// The arguments as written, which the kept outcome of the check is
     /// keyed by (see `cache`): every option counts.
     pub source: String,
@@ -52,7 +55,7 @@ pub enum Engine {
     TokioPostgres,
 }
 
-const USAGE: &str = "write `embed_migrations!(\"migrations\")`, optionally followed by `verify = false`, `engine = \"postgres\"`, `format = \"diesel\"`, `placeholders(name = \"value\")`, `functions(name, ...)` or `collations(name, ...)`";
+const USAGE: &str = "write `embed_migrations!(\"migrations\")`, optionally followed by `verify = false`, `engine = \"postgres\"`, `format = \"diesel\"`, `placeholders(name = \"value\")`, `functions(name, ...)`, `collations(name, ...)` or `foreign_keys = false`";
 
 impl Parse for Input {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
@@ -68,6 +71,7 @@ impl Parse for Input {
         let mut placeholders = None;
         let mut functions: Option<(Ident, Vec<String>)> = None;
         let mut collations: Option<(Ident, Vec<String>)> = None;
+        let mut foreign_keys: Option<(Ident, bool)> = None;
         while input.peek(Token![,]) {
             input.parse::<Token![,]>()?;
             if input.is_empty() {
@@ -101,6 +105,11 @@ impl Parse for Input {
                 if verify.replace(value).is_some() {
                     return Err(twice());
                 }
+            } else if option == "foreign_keys" {
+                let value = input.parse::<LitBool>()?.value;
+                if foreign_keys.replace((option.clone(), value)).is_some() {
+                    return Err(twice());
+                }
             } else if option == "engine" {
                 let value = engine_of(&input.parse::<LitStr>()?)?;
                 if engine.replace(value).is_some() {
@@ -119,7 +128,7 @@ impl Parse for Input {
                 return Err(syn::Error::new(
                     option.span(),
                     format!(
-                        "unknown option `{option}`: the options are `verify = false`, `engine = \"postgres\"`, `format = \"diesel\"`, `placeholders(name = \"value\")`, `functions(name, ...)` and `collations(name, ...)`"
+                        "unknown option `{option}`: the options are `verify = false`, `engine = \"postgres\"`, `format = \"diesel\"`, `placeholders(name = \"value\")`, `functions(name, ...)`, `collations(name, ...)` and `foreign_keys = false`"
                     ),
                 ));
             }
@@ -136,7 +145,12 @@ impl Parse for Input {
         }
         let verify = verify.unwrap_or(true);
         let engine = engine.unwrap_or(Engine::Sqlite);
-        for (option, _) in functions.iter().chain(&collations) {
+        let options = functions
+            .iter()
+            .chain(&collations)
+            .map(|(option, _)| option)
+            .chain(foreign_keys.iter().map(|(option, _)| option));
+        for option in options {
             // A stand-in nothing uses would be a silent no-op.
             let why = if !verify {
                 "with `verify = false` there is no check"
@@ -148,7 +162,7 @@ impl Parse for Input {
             return Err(syn::Error::new(
                 option.span(),
                 format!(
-                    "`{option}(...)` names stand-ins for the build-time SQLite check, and {why}: leave it out"
+                    "`{option}` is a setting of the build-time SQLite check, and {why}: leave it out"
                 ),
             ));
         }
@@ -159,6 +173,7 @@ impl Parse for Input {
             read,
             functions: functions.map(|(_, names)| names).unwrap_or_default(),
             collations: collations.map(|(_, names)| names).unwrap_or_default(),
+            foreign_keys: foreign_keys.is_none_or(|(_, value)| value),
             source,
         })
     }

@@ -41,6 +41,11 @@ mod tests;
 /// and needs `verify = false`). They change what the check can do, not what
 /// runs: the application's connection must have the real ones before `run`.
 ///
+/// The check's database enforces foreign keys, as the runner does on a
+/// connection that has them on; `foreign_keys = false` checks a set written
+/// for a connection without them (see the guide's "Coming from another
+/// tool": which tools' connections had them).
+///
 /// `format = "diesel"` (or `sqlx`, `refinery`, `flyway`, `goose`, `dbmate`,
 /// `golang-migrate`, `plain`) reads a folder in that tool's layout, as the
 /// tool does (`migrate::formats`); `placeholders(name = "value", ...)` gives

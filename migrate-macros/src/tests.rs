@@ -89,6 +89,15 @@ mod cache_kept {
                 key(&base, arguments, &app_hash, &sqlite),
             ),
             (
+                "foreign keys off",
+                key(
+                    &base,
+                    arguments,
+                    &VerifyOptions::new().foreign_keys(false),
+                    &sqlite,
+                ),
+            ),
+            (
                 "a stand-in collation of that name",
                 key(&base, arguments, &collation, &sqlite),
             ),
@@ -248,6 +257,10 @@ mod stand_ins {
         assert_eq!(input.collations, ["de_phonebook"]);
         let none: Input = syn::parse_str(r#""migrations""#).expect("macro input");
         assert!(none.functions.is_empty() && none.collations.is_empty());
+        assert!(none.foreign_keys);
+        let off: Input =
+            syn::parse_str(r#""migrations", foreign_keys = false"#).expect("macro input");
+        assert!(!off.foreign_keys);
     }
 
     #[test]
@@ -265,6 +278,10 @@ mod stand_ins {
             (
                 r#""m", functions(f), functions(g)"#,
                 "`functions` is given twice",
+            ),
+            (
+                r#""m", foreign_keys = false, verify = false"#,
+                "with `verify = false` there is no check",
             ),
         ] {
             let error = syn::parse_str::<Input>(arguments)

@@ -17,11 +17,13 @@
 //!
 //! A folder says nothing of the connection its migrations ran on, and on
 //! SQLite that decides whether foreign keys were enforced: sqlx's
-//! connections turn them on (`SqliteConnectOptions`' default); diesel's,
-//! refinery's (the application's rusqlite connection), golang-migrate's and
-//! dbmate's (mattn/go-sqlite3, no pragma) leave SQLite's default, off,
-//! unless the application or the URL turns them on; goose's and Flyway's
-//! depend on the driver and its URL. A set written for one that left them
+//! connections turn them on (`SqliteConnectOptions`' default); diesel's and
+//! refinery's (the application's rusqlite connection) set no pragma, so
+//! they are on with libsqlite3-sys's bundled SQLite (compiled with
+//! `SQLITE_DEFAULT_FOREIGN_KEYS=1`) and off with a system one;
+//! golang-migrate's and dbmate's (mattn/go-sqlite3, no pragma) are off
+//! unless the URL turns them on; goose's and Flyway's depend on the driver
+//! and its URL. A set written for one that left them
 //! off may leave rows dangling, which `migrate` on a connection with them
 //! on refuses: open it with them off (the command line's
 //! `--foreign-keys off`). The guide's `docs/coming-from-another-tool.md`
