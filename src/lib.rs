@@ -73,8 +73,12 @@
 //! order to an empty in-memory SQLite database, runs every down and checks
 //! that it restores the schema from before its up, and applies the up again;
 //! each problem is a compile error naming the file, line and statement (see
-//! [`sqlite::verify()`]). `embed_migrations!("migrations", verify = false)` turns it
-//! off for SQL that needs the application's own functions or extensions. The
+//! [`sqlite::verify()`]). SQL that calls the application's own functions or
+//! collations, or an extension's, names them for stand-ins:
+//! `embed_migrations!("migrations", functions(app_hash), collations(de_phonebook))`
+//! (see [`sqlite::VerifyOptions`]); the application's connection must have
+//! the real ones before [`Migrations::run`].
+//! `embed_migrations!("migrations", verify = false)` turns the check off. The
 //! schema the set produces is embedded, and [`Migrations::check_schema`]
 //! reports how a live database has drifted from it.
 //!

@@ -389,6 +389,92 @@ fn verify_false_embeds_a_set_that_needs_the_applications_connection() -> migrate
     Ok(())
 }
 
+#[test]
+fn functions_named_for_the_check_build_verified_and_run_with_the_applications_own()
+-> migrate::Result<()> {
+    // The functions are stand-ins at build time (the set is checked, and
+    // its schema embedded); at run time the application's connection has
+    // the real ones, which are what run.
+    const NAMED: Migrations = migrate::embed_migrations!(
+        "tests/fixtures/app_function_in_check",
+        functions(app_is_email, "app_domain")
+    );
+    let set = NAMED;
+    let schema = set
+        .embedded_schema()
+        .expect("checked, so its schema is embedded");
+    assert_eq!(
+        schema
+            .objects()
+            .iter()
+            .map(|o| o.name())
+            .collect::<Vec<_>>(),
+        ["users", "users_by_domain"]
+    );
+    let db = Database::new();
+    let mut conn = db.open();
+    let refused = set.run(&mut conn).unwrap_err();
+    assert!(
+        refused.to_string().contains("no such function: app_"),
+        "without the real functions the run fails: {refused}"
+    );
+    let flags = rusqlite::functions::FunctionFlags::SQLITE_DETERMINISTIC;
+    let register = |conn: &rusqlite::Connection| {
+        conn.create_scalar_function("app_is_email", 1, flags, |ctx| {
+            Ok(ctx.get::<String>(0)?.contains('@'))
+        })?;
+        conn.create_scalar_function("app_domain", 1, flags, |ctx| {
+            let email = ctx.get::<String>(0)?;
+            Ok(email.split_once('@').map(|(_, domain)| domain.to_owned()))
+        })
+    };
+    register(&conn).map_err(|source| migrate::Error::database("registering", source))?;
+    set.run(&mut conn)?;
+    assert_eq!(
+        common::rows(&conn, "SELECT domain FROM users"),
+        [[rusqlite::types::Value::Text("example.com".to_owned())]]
+    );
+    assert!(
+        conn.execute("INSERT INTO users (email) VALUES ('nobody')", [])
+            .is_err(),
+        "the real CHECK runs"
+    );
+    Ok(())
+}
+
+#[test]
+fn foreign_keys_false_checks_a_set_written_for_a_connection_without_them() -> migrate::Result<()> {
+    // With the check's foreign keys on, the dangling post would fail the
+    // build (as `verify_with` shows); with them off it is checked and embedded.
+    const DANGLING: Migrations =
+        migrate::embed_migrations!("tests/fixtures/dangling_foreign_key", foreign_keys = false);
+    let set = DANGLING;
+    assert!(
+        set.embedded_schema().is_some(),
+        "checked, so its schema is embedded"
+    );
+    let from_folder =
+        Migrations::from_folder("tests/fixtures/dangling_foreign_key").expect("a valid folder");
+    let error = verify(&from_folder).unwrap_err();
+    assert!(error.to_string().contains("foreign key"), "{error}");
+
+    // The runner goes by the connection, as the tool it was written for did.
+    let db = Database::new();
+    let mut conn = db.open();
+    conn.pragma_update(None, "foreign_keys", true)
+        .map_err(|source| migrate::Error::database("foreign keys on", source))?;
+    let refused = set.run(&mut conn).unwrap_err();
+    assert!(refused.to_string().contains("foreign key"), "{refused}");
+    conn.pragma_update(None, "foreign_keys", false)
+        .map_err(|source| migrate::Error::database("foreign keys off", source))?;
+    set.run(&mut conn)?;
+    assert_eq!(
+        common::rows(&conn, "SELECT user_id FROM posts"),
+        [[rusqlite::types::Value::Integer(7)]]
+    );
+    Ok(())
+}
+
 /// The check runs on an in-memory database while the crate builds: a
 /// statement that would open a file — `ATTACH`, `VACUUM INTO`, an extension
 /// — is refused before SQLite opens it, and no file appears; the problem

@@ -121,6 +121,10 @@ pub struct Source {
     #[command(flatten)]
     pub postgres: PostgresOptions,
 
+    /// The SQLite settings.
+    #[command(flatten)]
+    pub sqlite: SqliteOptions,
+
     /// The folder and the configuration file.
     #[command(flatten)]
     pub folder: Folder,
@@ -142,6 +146,30 @@ pub struct PostgresOptions {
     /// PostgreSQL only: `session` holds an advisory lock for the whole run; `transaction` takes one per transaction, for PgBouncer's transaction pooling [default: session]
     #[arg(long, value_enum, value_name = "SCOPE")]
     pub lock_scope: Option<LockScope>,
+}
+
+/// How the standalone binary opens a SQLite database; refused for a
+/// PostgreSQL one. (An application that mounts [`Db`] opens its own
+/// connection: it registers its functions and loads its extensions there.)
+#[derive(Debug, Clone, Default, Args)]
+pub struct SqliteOptions {
+    /// SQLite only: load this extension (a shared library) into the connection before the command, for migrations that use its functions; `validate` loads it into its in-memory database (repeatable; SQLite's extension loading is on only while it loads)
+    #[arg(long, value_name = "PATH")]
+    pub load_extension: Vec<PathBuf>,
+
+    /// SQLite only: `on` enforces foreign keys while migrating (each migration's foreign key check runs before its commit), as sqlx connects (and a bundled SQLite starts); `off` leaves them off, as a system SQLite starts under diesel, refinery, golang-migrate or dbmate [default: on]
+    #[arg(long, value_enum, value_name = "ON|OFF", hide_possible_values = true)]
+    pub foreign_keys: Option<OnOff>,
+}
+
+/// `on` or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnOff {
+    /// On.
+    On,
+    /// Off.
+    Off,
 }
 
 /// How other runners are kept out on PostgreSQL
@@ -301,6 +329,18 @@ pub struct ValidateArgs {
     /// The folder's layout.
     #[command(flatten)]
     pub layout: Layout,
+
+    /// A SQL function the application registers on its connection: the check uses a stand-in (any arguments, returning NULL, deterministic), as `functions(...)` in `embed_migrations!` (repeatable)
+    #[arg(long, value_name = "NAME")]
+    pub function: Vec<String>,
+
+    /// A collation the application registers on its connection: the check uses a stand-in (text in byte order), as `collations(...)` in `embed_migrations!` (repeatable)
+    #[arg(long, value_name = "NAME")]
+    pub collation: Vec<String>,
+
+    /// The extensions and foreign keys of the check's in-memory database.
+    #[command(flatten)]
+    pub sqlite: SqliteOptions,
 
     /// How to print.
     #[command(flatten)]

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use anstyle::Style;
 use anyhow::{Context, Result, anyhow};
-use migrate_core::sqlite::verify;
+use migrate_core::sqlite::{VerifyOptions, verify_with};
 use migrate_core::{
     AppliedMigration, Checksum, Direction, DirtyMigration, DryRunOutcome, DryRunStep, Error, Event,
     FailedMigration, Migrations, PendingMigration, Problem, Repair, RolledBackMigration, Runner,
@@ -32,7 +32,7 @@ use crate::connection::Connection;
 use crate::exit::NotUpToDate;
 use crate::output::{self, DIM, ERROR, GOOD, HEADER, Table, WAITING, cell, plain};
 use crate::run::Session;
-use crate::settings::Settings;
+use crate::settings::{Settings, SqliteSettings};
 
 /// `new`: the next migration's file(s) from a template.
 pub(crate) fn new(
@@ -53,12 +53,15 @@ pub(crate) fn new(
 }
 
 /// `validate`: every folder check, then (unless `--no-verify`) the SQL check
-/// of `embed_migrations!`; the error lists every problem, in the macro's
-/// words.
+/// of `embed_migrations!`, with the stand-ins `--function` and
+/// `--collation` name, and `sqlite`'s extensions and foreign keys on each of
+/// its databases; the error lists every problem, in the macro's words, or
+/// names the extension that did not load.
 pub(crate) fn validate(
     dir: &Path,
     read: &migrate_core::formats::ReadOptions,
     args: &ValidateArgs,
+    sqlite: &SqliteSettings,
     options: &Settings,
     out: &mut dyn Write,
 ) -> Result<()> {
@@ -86,9 +89,35 @@ pub(crate) fn validate(
             return Err(crate::run::with_suggestion(error, dir, read));
         }
     };
+    let mut check = VerifyOptions::new().foreign_keys(sqlite.foreign_keys_on());
+    for name in &args.function {
+        check = check.stand_in_function(name.as_str());
+    }
+    for name in &args.collation {
+        check = check.stand_in_collation(name.as_str());
+    }
+    // Loaded into each in-memory database the check opens. An extension
+    // that does not load fails the command naming its path, not as one
+    // of the check's problems.
+    let failed_to_load = std::cell::RefCell::new(None);
+    let setup = |conn: &migrate_core::sqlite::Connection| {
+        for path in &sqlite.extensions {
+            if let Err(error) = crate::database::load_extensions(conn, std::slice::from_ref(path)) {
+                failed_to_load.replace(Some(error));
+                return Err(migrate_core::sqlite::rusqlite::Error::InvalidPath(
+                    path.clone(),
+                ));
+            }
+        }
+        Ok(())
+    };
+    check = check.setup(&setup);
     if !args.no_verify
-        && let Err(error) = verify(&set)
+        && let Err(error) = verify_with(&set, &check)
     {
+        if let Some(error) = failed_to_load.take() {
+            return Err(error.context(format!("checking `{folder}`")));
+        }
         let problems: Vec<String> = error.problems().iter().map(|p| p.in_folder(dir)).collect();
         invalid(out, problems.clone())?;
         return Err(CheckFailed {

@@ -217,17 +217,25 @@ impl SqliteTarget {
         }
     }
 
-    /// Opens the database, with foreign keys on so that each migration's
-    /// foreign key check runs. A missing file is created only when `create`
+    /// Opens the database, with foreign keys on when `foreign_keys` (so
+    /// that each migration's foreign key check runs) and off otherwise
+    /// (`--foreign-keys off`), then loads each of `extensions` in order
+    /// (see [`load_extensions`]). A missing file is created only when `create`
     /// is set (for `up` and `baseline`) and the URI's `mode` allows it, or
     /// when the URI says `mode=rwc`; otherwise a file that does not exist is
     /// refused rather than left behind empty.
     ///
     /// # Errors
     ///
-    /// The file does not exist (and is not to be created), or SQLite cannot
-    /// open it; naming the database.
-    pub(crate) fn open(&self, create: bool) -> Result<Connection> {
+    /// The file does not exist (and is not to be created), SQLite cannot
+    /// open it, or an extension does not load; naming the database or the
+    /// extension's path.
+    pub(crate) fn open(
+        &self,
+        create: bool,
+        foreign_keys: bool,
+        extensions: &[PathBuf],
+    ) -> Result<Connection> {
         let create = match self.mode.as_deref() {
             Some("rwc") => true,
             Some("ro" | "rw") => false,
@@ -256,12 +264,46 @@ impl SqliteTarget {
             flags |= OpenFlags::SQLITE_OPEN_URI;
         }
         let shown = self.shown_as();
+        let new_file = self.file.as_ref().filter(|file| !file.exists());
         let conn = Connection::open_with_flags(&self.open, flags)
             .with_context(|| format!("opening the database `{shown}`"))?;
-        conn.pragma_update(None, "foreign_keys", true)
-            .with_context(|| format!("turning foreign keys on in `{shown}`"))?;
+        let state = if foreign_keys { "on" } else { "off" };
+        conn.pragma_update(None, "foreign_keys", foreign_keys)
+            .with_context(|| format!("turning foreign keys {state} in `{shown}`"))?;
+        if let Err(error) = load_extensions(&conn, extensions) {
+            // Not left behind empty by a command that did not run.
+            if let Some(file) = new_file {
+                drop(conn);
+                let _ = std::fs::remove_file(file);
+            }
+            return Err(error.context(format!("opening `{shown}`")));
+        }
         Ok(conn)
     }
+}
+
+/// Loads each SQLite extension of `paths` (shared libraries, with their
+/// default entry points) into `conn`, in order. SQLite's extension loading
+/// is enabled only while each loads (rusqlite's `LoadExtensionGuard`), so
+/// SQL cannot call `load_extension()` afterwards.
+///
+/// # Errors
+///
+/// SQLite cannot load one (no such file, not an extension, its entry point
+/// fails); naming its path and SQLite's message.
+pub(crate) fn load_extensions(conn: &Connection, paths: &[PathBuf]) -> Result<()> {
+    for path in paths {
+        let loading = || -> migrate_core::sqlite::rusqlite::Result<()> {
+            // SAFETY: loading runs the library's native code, which the
+            // user named on the command line to be run; loading is turned
+            // off again when the guard drops.
+            let _guard = unsafe { rusqlite::LoadExtensionGuard::new(conn) }?;
+            // SAFETY: as above.
+            unsafe { conn.load_extension(path, None::<&str>) }
+        };
+        loading().with_context(|| format!("loading the SQLite extension `{}`", path.display()))?;
+    }
+    Ok(())
 }
 
 /// Whether `text` is a URL scheme: a letter, then letters, digits, `+`,

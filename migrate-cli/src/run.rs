@@ -16,7 +16,7 @@ use crate::connection::Connection;
 use crate::database::Target;
 use crate::exit::InFolderWords;
 use crate::log::Log;
-use crate::settings::{self, Config, PostgresSettings, Settings};
+use crate::settings::{self, Config, PostgresSettings, Settings, SqliteSettings};
 use crate::wording::Wording;
 
 /// What a database command works on, and where it writes.
@@ -151,7 +151,10 @@ impl Cli {
             Command::Validate(args) => {
                 let (dir, options) = self.folder_settings(&args.folder, &args.output)?;
                 let read = settings::read_options(&args.layout, &self.source.layout);
-                commands::validate(&dir, &read, args, &options, out)
+                let config = Config::load(settings::config_path(&args.folder, before))?;
+                let sqlite =
+                    SqliteSettings::merge(&args.sqlite, &self.source.sqlite, config.as_ref());
+                commands::validate(&dir, &read, args, &sqlite, &options, out)
             }
             Command::Db(command) => {
                 let source = command.source();
@@ -179,6 +182,8 @@ impl Cli {
                     &self.source.postgres,
                     config.as_ref(),
                 );
+                let sqlite_settings =
+                    SqliteSettings::merge(&source.sqlite, &self.source.sqlite, config.as_ref());
                 let shown = Some(target.shown_as());
                 match target {
                     Target::Sqlite(sqlite) => {
@@ -188,10 +193,20 @@ impl Cli {
                                 sqlite.shown_as()
                             );
                         }
-                        let mut conn = sqlite.open(command.creates_database())?;
+                        let mut conn = sqlite.open(
+                            command.creates_database(),
+                            sqlite_settings.foreign_keys_on(),
+                            &sqlite_settings.extensions,
+                        )?;
                         run_db(command, &options, &migrations, &mut conn, shown, out)
                     }
                     Target::Postgres(server) => {
+                        if let Some(origin) = sqlite_settings.first_given() {
+                            bail!(
+                                "{origin} is a SQLite setting, but `{}` is a PostgreSQL database: leave it out for PostgreSQL",
+                                server.shown_as()
+                            );
+                        }
                         if let Some(schema) = &postgres.schema
                             && !is_identifier(&schema.value)
                         {

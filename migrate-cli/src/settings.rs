@@ -8,7 +8,8 @@
 //!    environment is not changed);
 //! 3. the settings file: `--config <FILE>`, or else `migrate.toml` in the
 //!    current folder if there is one, with the keys `dir`, `table`,
-//!    `format`, `database`, and for PostgreSQL `schema` and `lock_scope` (a
+//!    `format`, `database`, for SQLite `foreign_keys` (`"on"` or `"off"`),
+//!    and for PostgreSQL `schema` and `lock_scope` (a
 //!    relative path in `dir` or `database` is relative to the file's
 //!    folder);
 //! 4. the defaults: the folder `migrations`, the table
@@ -25,7 +26,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow, bail};
 use serde::Deserialize;
 
-use crate::args::{Folder, Format, Layout, LockScope, Options, PostgresOptions};
+use crate::args::{
+    Folder, Format, Layout, LockScope, OnOff, Options, PostgresOptions, SqliteOptions,
+};
 
 /// The variable naming the database, as for sqlx-cli and diesel.
 const DATABASE_URL: &str = "DATABASE_URL";
@@ -115,6 +118,8 @@ struct ConfigFile {
     schema: Option<String>,
     /// PostgreSQL: `session` or `transaction`.
     lock_scope: Option<LockScope>,
+    /// SQLite: `on` or `off`.
+    foreign_keys: Option<OnOff>,
 }
 
 impl Config {
@@ -215,6 +220,64 @@ pub(crate) struct FromWhere<T> {
     pub(crate) value: T,
     /// The option or the file's key that gave it.
     pub(crate) origin: String,
+}
+
+/// The SQLite settings of a database command: the extensions to load, and
+/// the foreign keys, where they came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct SqliteSettings {
+    /// `--load-extension`s given before the subcommand, then after it.
+    pub(crate) extensions: Vec<PathBuf>,
+    /// `--foreign-keys`, or the settings file's `foreign_keys`.
+    pub(crate) foreign_keys: Option<FromWhere<OnOff>>,
+}
+
+impl SqliteSettings {
+    /// The options after the subcommand, before it, and the settings file's
+    /// `foreign_keys`; the extensions of both places, in the order given.
+    pub(crate) fn merge(
+        after: &SqliteOptions,
+        before: &SqliteOptions,
+        config: Option<&Config>,
+    ) -> SqliteSettings {
+        let foreign_keys = match after.foreign_keys.or(before.foreign_keys) {
+            Some(value) => Some(FromWhere {
+                value,
+                origin: "--foreign-keys".to_owned(),
+            }),
+            None => config.and_then(|config| {
+                config.file.foreign_keys.map(|value| FromWhere {
+                    value,
+                    origin: format!("`foreign_keys` in `{}`", config.path.display()),
+                })
+            }),
+        };
+        SqliteSettings {
+            extensions: before
+                .load_extension
+                .iter()
+                .chain(&after.load_extension)
+                .cloned()
+                .collect(),
+            foreign_keys,
+        }
+    }
+
+    /// Whether foreign keys are to be on: unless `off` was given.
+    pub(crate) fn foreign_keys_on(&self) -> bool {
+        self.foreign_keys
+            .as_ref()
+            .is_none_or(|given| given.value == OnOff::On)
+    }
+
+    /// Where the first of the settings given came from, if any: what a
+    /// PostgreSQL database refuses.
+    pub(crate) fn first_given(&self) -> Option<String> {
+        if !self.extensions.is_empty() {
+            return Some("--load-extension".to_owned());
+        }
+        self.foreign_keys.as_ref().map(|given| given.origin.clone())
+    }
 }
 
 /// The PostgreSQL settings of a database command, each where it came from;

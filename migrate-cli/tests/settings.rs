@@ -181,7 +181,7 @@ fn a_settings_file_with_an_unknown_key_or_value_is_refused_naming_both() {
         let output = project.run_bare(args, 1);
         assert_eq!(
             output.stderr,
-            "error: `migrate.toml` line 2: unknown key `tabel`, expected one of `dir`, `table`, `format`, `database`, `schema`, `lock_scope`\n",
+            "error: `migrate.toml` line 2: unknown key `tabel`, expected one of `dir`, `table`, `format`, `database`, `schema`, `lock_scope`, `foreign_keys`\n",
             "{args:?}"
         );
     }

@@ -91,13 +91,25 @@ fn each_subcommands_help_lists_only_the_options_that_mean_something_there() {
         "config",
         "folder-format",
         "placeholder",
+        "load-extension",
+        "foreign-keys",
     ][..];
     let cases: &[(&str, &[&[&str]])] = &[
         ("new", &[&["reversible", "dir", "config"], output]),
         (
             "validate",
             &[
-                &["no-verify", "dir", "config", "folder-format", "placeholder"],
+                &[
+                    "no-verify",
+                    "dir",
+                    "config",
+                    "folder-format",
+                    "placeholder",
+                    "function",
+                    "collation",
+                    "load-extension",
+                    "foreign-keys",
+                ],
                 output,
             ],
         ),

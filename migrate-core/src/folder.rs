@@ -665,6 +665,13 @@ pub struct FolderMigration {
     /// The checksum of the up file (or of the `.rs` file); see
     /// [`Checksum::of_text`].
     pub checksum: Checksum,
+    /// The up file's text as the file holds it, when the up's SQL is not
+    /// all of it: a leading byte order mark, the up section of a goose or
+    /// dbmate file, Flyway's `${placeholder}`s before replacement. `None`
+    /// when the SQL is the whole file, and for a Rust migration. Another
+    /// tool's checksum is of this text (see
+    /// [`other_tables`](crate::other_tables)).
+    pub up_file_text: Option<String>,
 }
 
 /// The up or the down of a [`FolderMigration`].
@@ -1307,6 +1314,7 @@ fn build_migrations(
 ) -> Vec<FolderMigration> {
     let mut migrations = Vec::with_capacity(ups.len());
     for (version, mut claims) in ups {
+        let mut up_file_text = None;
         // Without problems, every version has one up, and every entry its body.
         let Some(Entry {
             file_name,
@@ -1323,6 +1331,7 @@ fn build_migrations(
                 no_transaction,
             } => {
                 let up = sql_step(&text, no_transaction);
+                up_file_text = (without_bom(&text).len() != text.len()).then(|| text.clone());
                 let down = match downs.remove(&version) {
                     Some(Entry {
                         file_name,
@@ -1350,6 +1359,7 @@ fn build_migrations(
             up,
             down,
             checksum: Checksum::of_text(&text),
+            up_file_text,
         });
     }
     migrations

@@ -109,11 +109,15 @@ pub struct Migration {
     down: Option<(Cow<'static, str>, Script)>,
     checksum: Checksum,
     running_checksum: Checksum,
+    /// The up file's text as the file holds it, when the up's SQL is not
+    /// all of it (see [`FolderMigration::up_file_text`]).
+    up_file_text: Option<Cow<'static, str>>,
 }
 
 impl Migration {
     /// Const constructor of a SQL migration for `embed_migrations!`'s
-    /// expansion; not public API. `down` is `(file, sql, no_transaction)`.
+    /// expansion; not public API. `down` is `(file, sql, no_transaction)`;
+    /// `up_file` the up file's text when `up` is not all of it.
     #[doc(hidden)]
     #[allow(clippy::too_many_arguments)]
     pub const fn __embedded(
@@ -125,6 +129,7 @@ impl Migration {
         down: Option<(&'static str, &'static str, bool)>,
         checksum: [u8; 32],
         running_checksum: [u8; 32],
+        up_file: Option<&'static str>,
     ) -> Migration {
         Migration {
             version,
@@ -146,6 +151,10 @@ impl Migration {
             },
             checksum: Checksum::from_sha256(checksum),
             running_checksum: Checksum::from_sha256(running_checksum),
+            up_file_text: match up_file {
+                Some(text) => Some(Cow::Borrowed(text)),
+                None => None,
+            },
         }
     }
 
@@ -172,6 +181,7 @@ impl Migration {
             },
             checksum: Checksum::from_sha256(checksum),
             running_checksum: Checksum::from_sha256(running_checksum),
+            up_file_text: None,
         }
     }
 
@@ -204,6 +214,7 @@ impl Migration {
                         .map(|(name, step)| (Cow::Owned(name), script(step))),
                     checksum: file.checksum,
                     running_checksum: running,
+                    up_file_text: file.up_file_text.map(Cow::Owned),
                 }
             })
             .collect()
@@ -240,6 +251,20 @@ impl Migration {
         match &self.up {
             Script::Sql { sql, .. } => Some(sql),
             Script::Rust(_) => None,
+        }
+    }
+
+    /// The up file's text as the file holds it: its byte order mark, the
+    /// whole of a goose or dbmate file (not only its up section), Flyway's
+    /// `${placeholder}`s as written; the same as [`up_sql`](Self::up_sql)
+    /// for a plain file. `None` for a Rust migration. Other tools'
+    /// checksums are of this text: sqlx's and refinery's of the file as
+    /// read, Flyway's before its placeholders are replaced (see
+    /// [`other_tables`](crate::other_tables)).
+    pub fn up_file_text(&self) -> Option<&str> {
+        match &self.up_file_text {
+            Some(text) if self.kind() == MigrationKind::Sql => Some(text),
+            _ => self.up_sql(),
         }
     }
 

@@ -8,9 +8,9 @@
 //! | tool | table | a row is applied when | checksum compared |
 //! |------|-------|-----------------------|-------------------|
 //! | diesel | `__diesel_schema_migrations (version, run_on)` | it exists; `00000000000000` (diesel's PostgreSQL setup, which `migrate` does not run) is skipped | none kept |
-//! | sqlx | `_sqlx_migrations (version, description, installed_on, success, checksum, execution_time)` | `success` is true; false is sqlx's dirty migration, refused | SHA-384 of the up file's text (sqlx hashes the file's bytes; the set holds them without a byte order mark) |
-//! | refinery | `refinery_schema_history (version, name, applied_on, checksum)` | it exists | SipHash-1-3 (keys 0) of the set's name, the version as refinery's `i32` (or `i64`, its `int8-versions` feature) and the up file's text, fed through `std::hash::Hash` as refinery does; the decimal `u64` |
-//! | Flyway | `flyway_schema_history (installed_rank, version, description, type, script, checksum, success)` | read in `installed_rank` order: a `success` row of a versioned type applies its version, `UNDO_*` and `DELETE` rows take it back, `BASELINE` applies every migration of the set up to its version, `SCHEMA` and repeatable (no version) rows are skipped; `success` false is refused | CRC32 of the up file's text with every CR and LF removed (Flyway feeds each line without its line break, a byte order mark removed), as Flyway's signed `int`. Flyway's checksum is of the file before `${placeholder}`s are replaced; the set holds the replaced text, so a file with placeholders reports a mismatch |
+//! | sqlx | `_sqlx_migrations (version, description, installed_on, success, checksum, execution_time)` | `success` is true; false is sqlx's dirty migration, refused | SHA-384 of the up file's text as read, a byte order mark included (sqlx reads the file with `fs::read_to_string`, which keeps one, and hashes those bytes: `sqlx-core/src/migrate/source.rs` and `migration.rs`) |
+//! | refinery | `refinery_schema_history (version, name, applied_on, checksum)` | it exists | SipHash-1-3 (keys 0) of the set's name, the version as refinery's `i32` (or `i64`, its `int8-versions` feature) and the up file's text as read (`include_str!` or `fs::read_to_string`, a byte order mark included), fed through `std::hash::Hash` as refinery does; the decimal `u64` |
+//! | Flyway | `flyway_schema_history (installed_rank, version, description, type, script, checksum, success)` | read in `installed_rank` order: a `success` row of a versioned type applies its version, `UNDO_*` and `DELETE` rows take it back, `BASELINE` applies every migration of the set up to its version, `SCHEMA` and repeatable (no version) rows are skipped; `success` false is refused | CRC32 of the up file's text with every CR and LF removed (Flyway feeds each line without its line break, a byte order mark removed), as Flyway's signed `int`. Of the file as written, before `${placeholder}`s are replaced, as Flyway computes it (`ChecksumCalculator` reads the resource itself, line by line) |
 //! | goose | `goose_db_version (id, version_id, is_applied, tstamp)` | the row with the highest `id` of its `version_id` has `is_applied` true (older goose wrote `false` rows on rollback; newer deletes); version 0 (goose's own first row) is skipped | none kept |
 //! | dbmate | `schema_migrations (version)` | it exists | none kept |
 //! | golang-migrate | `schema_migrations (version, dirty)`, one row | every migration of the set up to its version (golang-migrate keeps only the current version); `dirty` true is refused | none kept |
@@ -176,8 +176,10 @@ pub struct Candidate<'a> {
     pub name: &'a str,
     /// Its up file, relative to the folder.
     pub file: &'a str,
-    /// Its up SQL (a byte order mark removed); `None` for a Rust migration.
-    pub up_sql: Option<&'a str>,
+    /// Its up file's text as the file holds it ([`Migration::up_file_text`](crate::Migration::up_file_text):
+    /// a byte order mark kept, Flyway's `${placeholder}`s not replaced),
+    /// which is what the tools hash; `None` for a Rust migration.
+    pub up_text: Option<&'a str>,
 }
 
 /// A migration of the set the tool's table records as applied.
@@ -666,7 +668,7 @@ fn verify(
         computed,
         compared,
     };
-    let Some(sql) = candidate.up_sql else {
+    let Some(sql) = candidate.up_text else {
         return Err(mismatch(
             describe(&row.check),
             "a Rust migration, not SQL".to_owned(),
@@ -780,19 +782,19 @@ mod tests {
             version: 1,
             name: "users",
             file: "V1__users.sql",
-            up_sql: Some("CREATE TABLE users (id INTEGER);\n"),
+            up_text: Some("CREATE TABLE users (id INTEGER);\n"),
         },
         Candidate {
             version: 2,
             name: "posts",
             file: "V2__posts.sql",
-            up_sql: Some("CREATE TABLE posts (id INTEGER);\r\n"),
+            up_text: Some("CREATE TABLE posts (id INTEGER);\r\n"),
         },
         Candidate {
             version: 3,
             name: "tags",
             file: "V3__tags.sql",
-            up_sql: Some("CREATE TABLE tags (id INTEGER);\n"),
+            up_text: Some("CREATE TABLE tags (id INTEGER);\n"),
         },
     ];
 
@@ -813,6 +815,60 @@ mod tests {
         // SHA-384 of the empty string.
         assert!(sqlx_checksum("").starts_with("38b060a751ac9638"));
         assert_eq!(sqlx_checksum("x").len(), 96);
+    }
+
+    /// The values the tools' own algorithms give, from public references
+    /// rather than from this code: sqlx hashes the file's bytes with
+    /// SHA-384 (`sqlx-core/src/migrate/migration.rs`), whose value for
+    /// "abc" is FIPS 180-2's first SHA-384 example (appendix D.1).
+    #[test]
+    fn sqlx_checksum_is_fips_180_2s_sha384() {
+        assert_eq!(
+            sqlx_checksum("abc"),
+            "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed8086072ba1e7cc2358baeca134c825a7"
+        );
+    }
+
+    /// Flyway's `ChecksumCalculator` feeds `java.util.zip.CRC32` (CRC-32
+    /// of ISO-HDLC / IEEE 802.3) each line without its line break; that
+    /// CRC's published check value, of "123456789", is 0xCBF43926 (the
+    /// CRC catalogue's CRC-32/ISO-HDLC entry), which Java's `(int)` cast
+    /// stores as -873187034. So a file of those digits over lines, with
+    /// any line breaks and a byte order mark, has that checksum.
+    #[test]
+    fn flyway_checksum_is_javas_crc32_of_the_lines_as_a_signed_int() {
+        assert_eq!(flyway_checksum("123456789"), -873187034);
+        assert_eq!(flyway_checksum("\u{feff}1234\r\n56\n789\n"), -873187034);
+        assert_eq!(flyway_checksum("123456789"), 0xCBF43926_u32 as i32);
+        // The empty file: CRC32 of nothing is 0.
+        assert_eq!(flyway_checksum(""), 0);
+    }
+
+    /// refinery's checksum was, before it named SipHash-1-3 explicitly,
+    /// `std::collections::hash_map::DefaultHasher` (the comment in
+    /// `refinery_core`'s `Migration::checksum`), which is SipHash-1-3 with
+    /// zero keys; the std implementation is a second one to compare with
+    /// (std does not promise to keep it: should a toolchain change it, this
+    /// comparison fails and the byte-spelled one below still holds). And
+    /// what `Hash` feeds it, spelled out: a `str`'s bytes then 0xff, an
+    /// `i32`'s native-endian bytes.
+    #[test]
+    fn refinery_checksum_is_stds_siphash13_over_name_version_and_sql() {
+        let mut std_hasher = std::hash::DefaultHasher::new();
+        "users".hash(&mut std_hasher);
+        1_i32.hash(&mut std_hasher);
+        "CREATE TABLE users (id INTEGER);".hash(&mut std_hasher);
+        let by_std = std_hasher.finish();
+        assert_eq!(
+            refinery_checksum("users", 1_i32, "CREATE TABLE users (id INTEGER);"),
+            by_std
+        );
+
+        let mut bytes = siphasher::sip::SipHasher13::new();
+        bytes.write(b"users\xff");
+        bytes.write(&1_i32.to_ne_bytes());
+        bytes.write(b"CREATE TABLE users (id INTEGER);\xff");
+        assert_eq!(bytes.finish(), by_std);
     }
 
     #[test]
@@ -891,7 +947,7 @@ mod tests {
 
     #[test]
     fn flyway_rows_in_rank_order_with_baseline_undo_and_checksum() {
-        let crc = |i: usize| flyway_checksum(SET[i].up_sql.unwrap()).to_string();
+        let crc = |i: usize| flyway_checksum(SET[i].up_text.unwrap()).to_string();
         let (c2, c3) = (crc(1), crc(2));
         let cols = [
             "installed_rank",
@@ -987,7 +1043,7 @@ mod tests {
 
     #[test]
     fn sqlx_and_refinery_checksums_are_verified() {
-        let sum = sqlx_checksum(SET[0].up_sql.unwrap());
+        let sum = sqlx_checksum(SET[0].up_text.unwrap());
         let cols = [
             "version",
             "description",
@@ -1009,8 +1065,8 @@ mod tests {
             [AdoptProblem::Unfinished { .. }]
         ));
 
-        let r = refinery_checksum("users", 1_i32, SET[0].up_sql.unwrap()).to_string();
-        let r64 = refinery_checksum("posts", 2_i64, SET[1].up_sql.unwrap()).to_string();
+        let r = refinery_checksum("users", 1_i32, SET[0].up_text.unwrap()).to_string();
+        let r64 = refinery_checksum("posts", 2_i64, SET[1].up_text.unwrap()).to_string();
         let cols = ["version", "name", "applied_on", "checksum"];
         let t = table(
             &cols,
@@ -1028,7 +1084,7 @@ mod tests {
             version: 20240313000000,
             name: "x",
             file: "2024-03-13_170000_x/up.sql",
-            up_sql: Some(""),
+            up_text: Some(""),
         }];
         let t = table(
             &["version", "run_on"],

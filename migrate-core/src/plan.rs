@@ -503,6 +503,7 @@ mod tests {
                 up: step(sql),
                 down: down.then(|| (format!("{version:04}_{name}.down.sql"), step("DROP"))),
                 checksum: Checksum::of_text(sql),
+                up_file_text: None,
             })
             .collect();
         Migrations::__validated(Migration::from_folder(files))

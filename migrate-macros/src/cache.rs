@@ -6,7 +6,8 @@
 //! depends on: this macro's version and the version of the check's format,
 //! the SQLite it runs on (`sqlite3_sourceid()` and `PRAGMA compile_options`,
 //! so a build flag such as `SQLITE_MAX_EXPR_DEPTH` counts), the macro's
-//! arguments as written, and per migration its version, name, files,
+//! arguments as written, the stand-in functions and collations the check
+//! registers (`functions(...)`, `collations(...)`), and per migration its version, name, files,
 //! `-- migrate:no-transaction` flags, the checksum of its up file and the
 //! text of its down. So a changed file, option or SQLite can never reuse a
 //! stale outcome: it has another key.
@@ -22,12 +23,14 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use migrate_core::sqlite::VerifyOptions;
 use migrate_core::{Direction, Migrations, ObjectKind, Schema, Script};
 use sha2::{Digest, Sha256};
 
 /// Bumped whenever what the check finds, or how an outcome is written,
 /// changes within one version of the macro.
-const FORMAT: &str = "migrate-check 1";
+/// 2: the stand-ins, and the hint naming `functions(...)` in problems.
+const FORMAT: &str = "migrate-check 2";
 
 /// What the check found: the objects of the schema the set produces
 /// (`None` when a Rust migration's code could not run), or the problems as
@@ -95,8 +98,14 @@ pub(crate) fn folder_for(
 }
 
 /// The key of the check of `migrations` with the macro's arguments
-/// `arguments` (as written) on the SQLite `sqlite` describes.
-pub fn key(migrations: &Migrations, arguments: &str, sqlite: &str) -> String {
+/// `arguments` (as written) and the check's `options` on the SQLite
+/// `sqlite` describes.
+pub fn key(
+    migrations: &Migrations,
+    arguments: &str,
+    options: &VerifyOptions<'_>,
+    sqlite: &str,
+) -> String {
     let mut hasher = Sha256::new();
     let mut field = |bytes: &[u8]| {
         hasher.update((bytes.len() as u64).to_le_bytes());
@@ -106,6 +115,17 @@ pub fn key(migrations: &Migrations, arguments: &str, sqlite: &str) -> String {
     field(env!("CARGO_PKG_VERSION").as_bytes());
     field(sqlite.as_bytes());
     field(arguments.as_bytes());
+    // In the arguments as written too; kept apart so that the key does not
+    // depend on how they are spelled there.
+    field(&(options.functions().len() as u64).to_le_bytes());
+    for name in options.functions() {
+        field(name.as_bytes());
+    }
+    field(&(options.collations().len() as u64).to_le_bytes());
+    for name in options.collations() {
+        field(name.as_bytes());
+    }
+    field(&[u8::from(options.enforces_foreign_keys())]);
     for migration in migrations.iter() {
         field(&migration.version().to_le_bytes());
         field(migration.name().as_bytes());

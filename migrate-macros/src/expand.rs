@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use migrate_core::folder::FolderError;
 use migrate_core::formats::Format;
+use migrate_core::sqlite::VerifyOptions;
 use migrate_core::{Migration, MigrationKind, Migrations, ObjectKind};
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote};
@@ -53,13 +54,7 @@ pub fn expand(input: &Input) -> syn::Result<TokenStream> {
     // the full check on a server (MIGRATE_VERIFY_DATABASE_URL) gives one.
     let schema = match (input.verify, input.engine) {
         (false, _) => None,
-        (true, Engine::Sqlite) => verify(
-            &migrations,
-            &shown,
-            &input.source,
-            Path::new(&manifest_dir),
-            span,
-        )?,
+        (true, Engine::Sqlite) => verify(&migrations, &shown, input, Path::new(&manifest_dir))?,
         (true, Engine::Postgres | Engine::TokioPostgres) => match verify_database_url() {
             Some(url) => verify_postgres(&migrations, &url, &shown, span)?
                 .as_ref()
@@ -93,8 +88,8 @@ pub fn expand(input: &Input) -> syn::Result<TokenStream> {
 /// `migrate_core::sqlite::verify`), or reuses the outcome kept from an
 /// earlier build of the same inputs (see [`cache`]), and returns the
 /// objects of the schema it produces, or `None` for a set with a Rust
-/// migration, whose code cannot run yet. `arguments`: the macro's, as
-/// written.
+/// migration, whose code cannot run yet. The check stands in for the
+/// functions and collations `input` names.
 ///
 /// # Errors
 ///
@@ -102,30 +97,39 @@ pub fn expand(input: &Input) -> syn::Result<TokenStream> {
 fn verify(
     migrations: &Migrations,
     shown: &Path,
-    arguments: &str,
+    input: &Input,
     manifest_dir: &Path,
-    span: Span,
 ) -> syn::Result<Option<Vec<Object>>> {
+    let mut options = VerifyOptions::new().foreign_keys(input.foreign_keys);
+    for name in &input.functions {
+        options = options.stand_in_function(name.as_str());
+    }
+    for name in &input.collations {
+        options = options.stand_in_collation(name.as_str());
+    }
     verify_kept(
         migrations,
         shown,
-        arguments,
+        &input.source,
+        &options,
         cache::folder(manifest_dir),
-        span,
+        input.path.span(),
     )
 }
 
-/// [`verify`], keeping outcomes in `folder`.
+/// [`verify`], with the macro's `arguments` as written and the check's
+/// `options`, keeping outcomes in `folder`.
 pub(crate) fn verify_kept(
     migrations: &Migrations,
     shown: &Path,
     arguments: &str,
+    options: &VerifyOptions<'_>,
     folder: Option<PathBuf>,
     span: Span,
 ) -> syn::Result<Option<Vec<Object>>> {
     let kept = folder.map(|folder| {
         (
-            cache::key(migrations, arguments, &cache::sqlite_identity()),
+            cache::key(migrations, arguments, options, &cache::sqlite_identity()),
             folder,
         )
     });
@@ -135,7 +139,7 @@ pub(crate) fn verify_kept(
     let outcome = match found {
         Some(outcome) => outcome,
         None => {
-            let outcome = match migrate_core::sqlite::verify(migrations) {
+            let outcome = match migrate_core::sqlite::verify_with(migrations, options) {
                 Ok(verified) => Outcome::Passed(verified.schema.as_ref().map(Object::all)),
                 Err(error) => {
                     let mut problems: Vec<String> = error
@@ -352,6 +356,15 @@ fn sql_tokens(
     let name = migration.name();
     let file = migration.file();
     let up = include(file, migration.up_sql().unwrap_or_default())?;
+    // The file's own text too where the SQL is not all of it, for other
+    // tools' checksums (`Migration::up_file_text`): the same
+    // `include_str!`, so the file is in the binary once.
+    let up_file = if migration.up_file_text() == migration.up_sql() {
+        quote!(::core::option::Option::None)
+    } else {
+        let path = path_text(dir, file, span)?;
+        quote!(::core::option::Option::Some(::core::include_str!(#path)))
+    };
     let up_no_transaction = migration.up_no_transaction();
     let down = match migration.down_file() {
         Some(down_file) => {
@@ -372,6 +385,7 @@ fn sql_tokens(
             #down,
             #checksum,
             #running,
+            #up_file,
         )
     })
 }

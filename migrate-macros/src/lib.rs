@@ -29,8 +29,22 @@ mod tests;
 ///
 /// The migrations are then applied to an empty in-memory SQLite database,
 /// every down checked to restore the schema (`migrate::sqlite::verify`), and each
-/// problem is a compile error too; `verify = false` turns that off, for SQL
-/// that needs functions or extensions only the application's connection has.
+/// problem is a compile error too; `verify = false` turns that off.
+///
+/// SQL that calls a function or uses a collation only the application's
+/// connection has (one it registers, or an extension it loads provides)
+/// names them: `functions(app_hash, "regexp")` and `collations(de_phonebook)`
+/// make the check register a stand-in for each (`migrate::sqlite::VerifyOptions`:
+/// a function of any arguments returning NULL, deterministic so that a
+/// `CHECK`, an index or a generated column may use it; a collation ordering
+/// by bytes; a `NOT NULL` column filled from a stand-in's NULL still fails,
+/// and needs `verify = false`). They change what the check can do, not what
+/// runs: the application's connection must have the real ones before `run`.
+///
+/// The check's database enforces foreign keys, as the runner does on a
+/// connection that has them on; `foreign_keys = false` checks a set written
+/// for a connection without them (see the guide's "Coming from another
+/// tool": which tools' connections had them).
 ///
 /// `format = "diesel"` (or `sqlx`, `refinery`, `flyway`, `goose`, `dbmate`,
 /// `golang-migrate`, `plain`) reads a folder in that tool's layout, as the
@@ -48,6 +62,8 @@ mod tests;
 ///     migrate::embed_migrations!("migrations", format = "diesel");
 /// const MIGRATIONS: migrate::Migrations = migrate::embed_migrations!("migrations");
 /// const NEEDS_APP: migrate::Migrations =
+///     migrate::embed_migrations!("migrations", functions(app_hash));
+/// const UNCHECKED: migrate::Migrations =
 ///     migrate::embed_migrations!("migrations", verify = false);
 /// const POSTGRES: migrate::Migrations =
 ///     migrate::embed_migrations!("migrations", engine = "postgres");

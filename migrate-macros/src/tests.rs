@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use migrate_core::sqlite::VerifyOptions;
 use migrate_core::{Migrations, ObjectKind};
 use proc_macro2::Span;
 
@@ -36,10 +37,19 @@ mod cache_kept {
         );
         let (_dir, base) = set(&[UP, DOWN]);
         let arguments = "\"migrations\"";
-        let base_key = key(&base, arguments, &sqlite);
+        let none = VerifyOptions::new();
+        let app_hash = VerifyOptions::new().stand_in_function("app_hash");
+        let regexp = VerifyOptions::new().stand_in_function("regexp");
+        let collation = VerifyOptions::new().stand_in_collation("app_hash");
+        assert_ne!(
+            key(&base, arguments, &app_hash, &sqlite),
+            key(&base, arguments, &regexp, &sqlite),
+            "another stand-in function"
+        );
+        let base_key = key(&base, arguments, &none, &sqlite);
         assert_eq!(
             base_key,
-            key(&set(&[UP, DOWN]).1, arguments, &sqlite),
+            key(&set(&[UP, DOWN]).1, arguments, &none, &sqlite),
             "same inputs, same key"
         );
         let changed_up = set(&[("0001_t.up.sql", "CREATE TABLE t (id INTEGER);"), DOWN]).1;
@@ -55,26 +65,54 @@ mod cache_kept {
         ])
         .1;
         for (what, other) in [
-            ("a changed up", key(&changed_up, arguments, &sqlite)),
-            ("a changed down", key(&changed_down, arguments, &sqlite)),
-            ("no down", key(&no_down, arguments, &sqlite)),
-            ("another name", key(&renamed, arguments, &sqlite)),
+            ("a changed up", key(&changed_up, arguments, &none, &sqlite)),
+            (
+                "a changed down",
+                key(&changed_down, arguments, &none, &sqlite),
+            ),
+            ("no down", key(&no_down, arguments, &none, &sqlite)),
+            ("another name", key(&renamed, arguments, &none, &sqlite)),
             (
                 "a down outside a transaction",
-                key(&outside, arguments, &sqlite),
+                key(&outside, arguments, &none, &sqlite),
             ),
             (
                 "another option",
-                key(&base, "\"migrations\", verify = true", &sqlite),
+                key(&base, "\"migrations\", verify = true", &none, &sqlite),
             ),
-            ("another folder", key(&base, "\"db/migrations\"", &sqlite)),
+            (
+                "another folder",
+                key(&base, "\"db/migrations\"", &none, &sqlite),
+            ),
+            (
+                "a stand-in function",
+                key(&base, arguments, &app_hash, &sqlite),
+            ),
+            (
+                "foreign keys off",
+                key(
+                    &base,
+                    arguments,
+                    &VerifyOptions::new().foreign_keys(false),
+                    &sqlite,
+                ),
+            ),
+            (
+                "a stand-in collation of that name",
+                key(&base, arguments, &collation, &sqlite),
+            ),
             (
                 "another SQLite",
-                key(&base, arguments, &sqlite.replace("3.", "4.")),
+                key(&base, arguments, &none, &sqlite.replace("3.", "4.")),
             ),
             (
                 "another build of SQLite",
-                key(&base, arguments, &format!("{sqlite} MAX_EXPR_DEPTH=4000")),
+                key(
+                    &base,
+                    arguments,
+                    &none,
+                    &format!("{sqlite} MAX_EXPR_DEPTH=4000"),
+                ),
             ),
         ] {
             assert_ne!(base_key, other, "{what}");
@@ -174,6 +212,7 @@ mod expansion {
                 &migrations,
                 Path::new("migrations"),
                 "\"migrations\"",
+                &VerifyOptions::new(),
                 Some(kept.clone()),
                 Span::call_site(),
             )
@@ -202,5 +241,53 @@ mod expansion {
             .expect("a schema");
         assert_eq!(objects.len(), 2);
         assert_eq!(std::fs::read_dir(&kept).expect("kept").count(), 2);
+    }
+}
+
+mod stand_ins {
+    use crate::input::Input;
+
+    #[test]
+    fn functions_and_collations_are_read_as_the_sql_names() {
+        let input: Input = syn::parse_str(
+            r#""migrations", functions(app_hash, r#type, "regexp"), collations(de_phonebook)"#,
+        )
+        .expect("macro input");
+        assert_eq!(input.functions, ["app_hash", "type", "regexp"]);
+        assert_eq!(input.collations, ["de_phonebook"]);
+        let none: Input = syn::parse_str(r#""migrations""#).expect("macro input");
+        assert!(none.functions.is_empty() && none.collations.is_empty());
+        assert!(none.foreign_keys);
+        let off: Input =
+            syn::parse_str(r#""migrations", foreign_keys = false"#).expect("macro input");
+        assert!(!off.foreign_keys);
+    }
+
+    #[test]
+    fn a_stand_in_the_check_would_not_use_is_refused() {
+        for (arguments, why) in [
+            (
+                r#""m", functions(f), verify = false"#,
+                "with `verify = false` there is no check",
+            ),
+            (
+                r#""m", engine = "postgres", collations(c)"#,
+                "a PostgreSQL set is not checked on SQLite",
+            ),
+            (r#""m", functions("")"#, "a name is not empty"),
+            (
+                r#""m", functions(f), functions(g)"#,
+                "`functions` is given twice",
+            ),
+            (
+                r#""m", foreign_keys = false, verify = false"#,
+                "with `verify = false` there is no check",
+            ),
+        ] {
+            let error = syn::parse_str::<Input>(arguments)
+                .err()
+                .unwrap_or_else(|| panic!("{arguments} is refused"));
+            assert!(error.to_string().contains(why), "{arguments}: {error}");
+        }
     }
 }

@@ -497,3 +497,89 @@ fn goose_on_postgres() {
 fn golang_migrate_on_postgres() {
     postgres_scenario(Tool::GolangMigrate);
 }
+
+/// `tool`'s table recording version 1 (`users`, in `file`) as applied, on
+/// SQLite, with `checksum` as the tool writes it.
+fn one_row(tool: Tool, file: &str, checksum: &str) -> String {
+    match tool {
+        Tool::Sqlx => format!(
+            "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, success BOOLEAN NOT NULL, checksum BLOB NOT NULL, execution_time BIGINT NOT NULL);\nINSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (1, 'users', 1, x'{checksum}', 3);\n"
+        ),
+        Tool::Refinery => format!(
+            "CREATE TABLE refinery_schema_history (version INT4 PRIMARY KEY, name VARCHAR(255), applied_on VARCHAR(255), checksum VARCHAR(255));\nINSERT INTO refinery_schema_history VALUES (1, 'users', '2024-01-01T00:00:00Z', '{checksum}');\n"
+        ),
+        Tool::Flyway => format!(
+            "CREATE TABLE flyway_schema_history (installed_rank INT NOT NULL PRIMARY KEY, version VARCHAR(50), description VARCHAR(200) NOT NULL, type VARCHAR(20) NOT NULL, script VARCHAR(1000) NOT NULL, checksum INT, installed_by VARCHAR(100) NOT NULL, installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, execution_time INT NOT NULL, success BOOLEAN NOT NULL);\nINSERT INTO flyway_schema_history (installed_rank, version, description, type, script, checksum, installed_by, execution_time, success) VALUES (1, '1', 'users', 'SQL', {}, {checksum}, 'app', 4, 1);\n",
+            lit(file)
+        ),
+        other => panic!("{other} keeps no checksum"),
+    }
+}
+
+/// The checksum `tool` computes of `text`, the file's text as the tool
+/// reads it from disk (a byte order mark kept, placeholders as written).
+fn tool_checksum(tool: Tool, text: &str) -> String {
+    match tool {
+        Tool::Sqlx => sqlx_checksum(text),
+        Tool::Refinery => refinery_checksum("users", 1_i32, text).to_string(),
+        Tool::Flyway => flyway_checksum(text).to_string(),
+        other => panic!("{other} keeps no checksum"),
+    }
+}
+
+#[test]
+fn checksums_are_of_the_file_the_tool_read_not_of_the_sql_the_reader_made() {
+    let bom = format!("\u{feff}{USERS}");
+    let placeholders = "CREATE TABLE ${table} (id INTEGER PRIMARY KEY);\n";
+    let bom_and_placeholders = format!("\u{feff}{placeholders}");
+    for (tool, file, text) in [
+        (Tool::Sqlx, "1_users.sql", bom.as_str()),
+        (Tool::Refinery, "V1__users.sql", bom.as_str()),
+        (Tool::Flyway, "V1__users.sql", placeholders),
+        (Tool::Flyway, "V1__users.sql", bom_and_placeholders.as_str()),
+    ] {
+        let folder = Folder::new(&[(file, text)]);
+        let mut options = ReadOptions::new(tool.format());
+        options
+            .placeholders
+            .insert("table".to_owned(), "users".to_owned());
+        let read = |folder: &Folder| {
+            Migrations::read_folder_as(folder.path(), folder.path(), &options).unwrap()
+        };
+        let set = read(&folder);
+        // The reader did change the text: the SQL it runs is not the file.
+        assert_ne!(set.as_slice()[0].up_sql(), Some(text), "{tool}");
+        assert_eq!(set.as_slice()[0].up_file_text(), Some(text), "{tool}");
+        let on_disk = std::fs::read_to_string(folder.path().join(file)).unwrap();
+        let table = one_row(tool, file, &tool_checksum(tool, &on_disk));
+
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(dir.path().join("app.db")).unwrap();
+        conn.execute_batch(&table).unwrap();
+        let adopted = set.runner().adopt(&mut conn, tool).unwrap();
+        assert_eq!(
+            adopted.iter().map(|a| a.version).collect::<Vec<_>>(),
+            [1],
+            "{tool} with {text:?}"
+        );
+        let history = set.history(&mut conn).unwrap();
+        let detail = history[0].detail.as_deref().unwrap_or("");
+        assert!(detail.contains("checksum verified"), "{tool}: {detail}");
+
+        // A file edited since the tool applied it is still a mismatch.
+        folder.write(file, text.replace("PRIMARY KEY", "PRIMARY KEY, name TEXT"));
+        let edited = read(&folder);
+        let mut conn = Connection::open(dir.path().join("edited.db")).unwrap();
+        conn.execute_batch(&table).unwrap();
+        let error = edited.runner().adopt(&mut conn, tool).unwrap_err();
+        match &error {
+            Error::AdoptRefused { problems, .. } => assert!(
+                problems
+                    .iter()
+                    .any(|p| matches!(p, AdoptProblem::ChecksumMismatch { version: 1, .. })),
+                "{tool}: {error}"
+            ),
+            other => panic!("{tool}: {other}"),
+        }
+    }
+}

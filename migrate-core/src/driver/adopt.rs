@@ -111,7 +111,7 @@ impl Runner<'_> {
                     version: migration.version(),
                     name: migration.name(),
                     file: migration.file(),
-                    up_sql: migration.up_sql(),
+                    up_text: migration.up_file_text(),
                 })
                 .collect();
             let adopted = other_tables::adopt(tool, &table, &candidates).map_err(refused)?;

@@ -90,7 +90,8 @@ impl Migrations {
     }
 
     /// Verifies what was applied, then applies every pending migration, each
-    /// in its own transaction; see [`Runner::run`].
+    /// in its own transaction; see [`Runner::run`]. The functions and
+    /// extensions the migrations use must be registered on `conn` first.
     ///
     /// # Errors
     ///
@@ -332,6 +333,13 @@ impl<'a> Runner<'a> {
     /// - However it ends, `conn` is handed back as it was given: no
     ///   transaction open, its settings (SQLite: busy timeout, foreign keys)
     ///   as before.
+    /// - The migrations run on `conn` as it is: a function, collation or
+    ///   virtual table module a migration uses (one the application
+    ///   registers, `conn.create_scalar_function(…)`, or an extension it
+    ///   loads provides) must be on `conn` before `run`, or the migration
+    ///   fails with SQLite's `no such function`. Naming them for the
+    ///   build-time check (`embed_migrations!(…, functions(…))`) registers
+    ///   only stand-ins there, never on `conn`.
     ///
     /// On an up-to-date database this is one read transaction with a fixed
     /// number of queries, whatever the number of migrations: the latest

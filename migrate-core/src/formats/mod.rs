@@ -13,6 +13,22 @@
 //! [`FolderProblem::Format`] naming the tool and the fix, never running it
 //! differently.
 //!
+//! # Foreign keys
+//!
+//! A folder says nothing of the connection its migrations ran on, and on
+//! SQLite that decides whether foreign keys were enforced: sqlx's
+//! connections turn them on (`SqliteConnectOptions`' default); diesel's and
+//! refinery's (the application's rusqlite connection) set no pragma, so
+//! they are on with libsqlite3-sys's bundled SQLite (compiled with
+//! `SQLITE_DEFAULT_FOREIGN_KEYS=1`) and off with a system one;
+//! golang-migrate's and dbmate's (mattn/go-sqlite3, no pragma) are off
+//! unless the URL turns them on; goose's and Flyway's depend on the driver
+//! and its URL. A set written for one that left them
+//! off may leave rows dangling, which `migrate` on a connection with them
+//! on refuses: open it with them off (the command line's
+//! `--foreign-keys off`). The guide's `docs/coming-from-another-tool.md`
+//! says where each was read.
+//!
 //! # Versions
 //!
 //! `migrate`'s versions are whole numbers from 1 to 2^63 - 1, and a set is
@@ -406,13 +422,16 @@ impl Reader<'_> {
             if let Some((_, shown, down)) = &found.down {
                 self.check_sql(&down.sql, shown);
             }
+            let up = step(found.up);
+            let whole = matches!(&up, Step::Sql { sql, .. } if *sql == found.text);
             migrations.push(FolderMigration {
                 version,
                 name: found.name,
                 file: found.file,
-                up: step(found.up),
+                up,
                 down: found.down.map(|(file, _, sql)| (file, step(sql))),
                 checksum: Checksum::of_text(&found.text),
+                up_file_text: (!whole).then_some(found.text),
             });
         }
         self.problems.check(shown_as)?;

@@ -63,7 +63,7 @@ pub use lock_file::Running;
 use script::execute_script;
 use tracking::context;
 
-pub use verify::{VerifyError, VerifyProblem, verify};
+pub use verify::{VerifyError, VerifyOptions, VerifyProblem, verify, verify_with};
 
 /// The code of a Rust migration for SQLite: its `up` or `down`, called with
 /// the migration's transaction. `embed_migrations!` wraps the user's

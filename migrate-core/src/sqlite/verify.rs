@@ -10,8 +10,10 @@
 //! or outside one for `-- migrate:no-transaction` — on a connection with
 //! SQLite's defaults as this crate builds it (foreign keys on), so
 //! directives, `PRAGMA` statements and the foreign key check behave as they
-//! will in production. Only the tracking table is left out. For each
-//! migration:
+//! will in production. Only the tracking table is left out. The functions
+//! and collations the application registers on its connection are not
+//! there, unless named for stand-ins ([`VerifyOptions`], the macro's
+//! `functions(...)` and `collations(...)`). For each migration:
 //!
 //! 1. its up is applied; a failing statement is a problem naming its file,
 //!    line, statement and SQLite's message, and nothing after it is tried;
@@ -236,7 +238,11 @@ impl VerifyProblem {
         let turn_off = format!(
             "turn it off with `embed_migrations!(\"{folder}\", verify = false)` (`migrate validate --no-verify`)"
         );
-        if self.needs_application_setup() {
+        if let Some((option, flag, name)) = self.missing_stand_in() {
+            message.push_str(&format!(
+                "; if the application registers it on its connection (or loads an extension), name it and the check uses a stand-in: `embed_migrations!(\"{folder}\", {option}({name}))` (`migrate validate {flag} {name}`, or `--load-extension PATH`); or {turn_off}"
+            ));
+        } else if self.needs_application_setup() {
             message.push_str(&format!(
                 "; if the application registers it on its connection (or loads an extension), the check cannot: {turn_off}"
             ));
@@ -262,6 +268,28 @@ impl VerifyProblem {
     /// `load_extension()`; see the module docs).
     pub fn opens_a_file(&self) -> bool {
         matches!(self, VerifyProblem::Failed { message, .. } if message.ends_with(SANDBOX_REFUSAL))
+    }
+
+    /// The function or collation SQLite found missing, when a stand-in can
+    /// take its place ([`VerifyOptions`]): the macro's option
+    /// (`functions`, `collations`), the command line's flag and the name.
+    fn missing_stand_in(&self) -> Option<(&'static str, &'static str, &str)> {
+        let VerifyProblem::Failed { message, .. } = self else {
+            return None;
+        };
+        [
+            ("no such function: ", "functions", "--function"),
+            ("no such collation sequence: ", "collations", "--collation"),
+        ]
+        .into_iter()
+        .find_map(|(needle, option, flag)| {
+            let (_, after) = message.split_once(needle)?;
+            let name = after
+                .split(|c: char| c.is_whitespace() || c == ';' || c == ')')
+                .next()
+                .filter(|name| !name.is_empty())?;
+            Some((option, flag, name))
+        })
     }
 
     /// Whether the failure names something only the application's connection
@@ -345,8 +373,165 @@ pub fn expected_schema(migrations: &Migrations) -> RunResult<Cow<'_, Schema>> {
     }
 }
 
+/// What the application's connection has that the check's in-memory
+/// database would not: the functions and collations the application
+/// registers, or an extension it loads provides, which a migration calls
+/// (a `CHECK` or an index calling such a function fails `CREATE TABLE`
+/// without it).
+///
+/// A *stand-in function* takes any number of arguments, returns NULL and is
+/// deterministic, so that it can be used where SQLite requires that (a
+/// `CHECK`, an index on an expression, a generated column); a `CHECK` of
+/// NULL passes. A *stand-in collation* orders text by its bytes, as SQLite's
+/// `BINARY` does. Neither computes what the real one would, so the check
+/// sees the schema, not the data those produce: a `NOT NULL` column filled
+/// from a stand-in (`UPDATE users SET password = app_hash(password)`)
+/// fails, and such a set needs the real function (a `setup`, the command
+/// line's `--load-extension`) or no check. `setup` runs on each
+/// database the check opens, before the first migration: the command
+/// line's `--load-extension` loads the extension there.
+///
+/// `embed_migrations!("migrations", functions(app_hash), collations(nocase_de))`
+/// gives the macro's check its stand-ins.
+///
+/// # Examples
+///
+/// ```
+/// # use migrate_core::Migrations;
+/// # use migrate_core::sqlite::verify::{verify, verify_with, VerifyOptions};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// # std::fs::write(dir.path().join("0001_users.sql"), "CREATE TABLE users (email TEXT CHECK (is_email(email)));\nINSERT INTO users VALUES ('a@example.com');")?;
+/// let migrations = Migrations::from_folder(dir.path())?;
+/// assert!(verify(&migrations).unwrap_err().to_string().contains("no such function: is_email"));
+/// let options = VerifyOptions::new().stand_in_function("is_email");
+/// verify_with(&migrations, &options)?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct VerifyOptions<'a> {
+    functions: Vec<String>,
+    collations: Vec<String>,
+    foreign_keys: bool,
+    setup: Option<&'a Setup<'a>>,
+}
+
+impl Default for VerifyOptions<'_> {
+    fn default() -> Self {
+        VerifyOptions {
+            functions: Vec::new(),
+            collations: Vec::new(),
+            foreign_keys: true,
+            setup: None,
+        }
+    }
+}
+
+/// What [`VerifyOptions::setup`] runs on each database the check opens,
+/// borrowing for `'a`.
+pub type Setup<'a> = dyn Fn(&Connection) -> rusqlite::Result<()> + 'a;
+
+impl<'a> VerifyOptions<'a> {
+    /// No stand-ins and no setup: [`verify`]'s check.
+    pub fn new() -> VerifyOptions<'a> {
+        VerifyOptions::default()
+    }
+
+    /// Registers a stand-in for the SQL function `name` (any number of
+    /// arguments, NULL, deterministic) on each database the check opens.
+    pub fn stand_in_function(mut self, name: impl Into<String>) -> VerifyOptions<'a> {
+        self.functions.push(name.into());
+        self
+    }
+
+    /// Registers a stand-in for the collation `name` (text ordered by its
+    /// bytes) on each database the check opens.
+    pub fn stand_in_collation(mut self, name: impl Into<String>) -> VerifyOptions<'a> {
+        self.collations.push(name.into());
+        self
+    }
+
+    /// Whether the check's databases enforce foreign keys, as a connection
+    /// with `PRAGMA foreign_keys = ON` does (each migration's foreign key
+    /// check before its commit); on by default. Off for a set written for
+    /// a tool whose connections had them off (`foreign_keys = false` in the
+    /// macro, `--foreign-keys off` on the command line).
+    pub fn foreign_keys(mut self, enforced: bool) -> VerifyOptions<'a> {
+        self.foreign_keys = enforced;
+        self
+    }
+
+    /// Whether foreign keys are enforced (see [`foreign_keys`](Self::foreign_keys)).
+    pub fn enforces_foreign_keys(&self) -> bool {
+        self.foreign_keys
+    }
+
+    /// Runs `setup` on each database the check opens, after the stand-ins
+    /// are registered and before the first migration (to load an
+    /// extension, or register a real function); its error is a
+    /// [`VerifyProblem::Internal`].
+    pub fn setup(mut self, setup: &'a Setup<'a>) -> VerifyOptions<'a> {
+        self.setup = Some(setup);
+        self
+    }
+
+    /// The stand-in functions' names, in the order given.
+    pub fn functions(&self) -> &[String] {
+        &self.functions
+    }
+
+    /// The stand-in collations' names, in the order given.
+    pub fn collations(&self) -> &[String] {
+        &self.collations
+    }
+
+    /// Registers the stand-ins on `conn` and runs the setup.
+    ///
+    /// # Errors
+    ///
+    /// SQLite refuses a name (longer than 255 bytes), or the setup fails;
+    /// naming the function, collation or setup.
+    fn prepare(&self, conn: &Connection) -> RunResult<()> {
+        use rusqlite::functions::FunctionFlags;
+        let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+        for name in &self.functions {
+            conn.create_scalar_function(name.as_str(), -1, flags, |_| Ok(rusqlite::types::Null))
+                .map_err(context(format!(
+                    "registering the stand-in for the function `{name}`"
+                )))?;
+        }
+        for name in &self.collations {
+            conn.create_collation(name.as_str(), |a: &str, b: &str| a.cmp(b))
+                .map_err(context(format!(
+                    "registering the stand-in for the collation `{name}`"
+                )))?;
+        }
+        if !self.foreign_keys {
+            conn.pragma_update(None, "foreign_keys", false)
+                .map_err(context("turning foreign keys off"))?;
+        }
+        if let Some(setup) = self.setup {
+            setup(conn).map_err(context("preparing the in-memory database"))?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for VerifyOptions<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifyOptions")
+            .field("functions", &self.functions)
+            .field("collations", &self.collations)
+            .field("foreign_keys", &self.foreign_keys)
+            .field("setup", &self.setup.map(|_| ".."))
+            .finish()
+    }
+}
+
 /// Applies `migrations` in order to an empty in-memory SQLite database,
 /// checking that every down restores the schema; see the module docs.
+/// [`verify_with`] gives the database the application's functions first.
 ///
 /// Rust migrations run when their code is compiled in, and are taken as
 /// changing nothing otherwise.
@@ -376,6 +561,19 @@ pub fn expected_schema(migrations: &Migrations) -> RunResult<Cow<'_, Schema>> {
 /// [`VerifyError`] with every problem found: up to the first failing up,
 /// every down that fails or does not restore the schema.
 pub fn verify(migrations: &Migrations) -> Result<Verified, VerifyError> {
+    verify_with(migrations, &VerifyOptions::default())
+}
+
+/// [`verify`], on databases given `options`' stand-ins and setup first.
+///
+/// # Errors
+///
+/// As [`verify`]; a stand-in SQLite refuses or a failing setup is a
+/// [`VerifyProblem::Internal`] naming it.
+pub fn verify_with(
+    migrations: &Migrations,
+    options: &VerifyOptions<'_>,
+) -> Result<Verified, VerifyError> {
     /// Stands in for Rust code that is not compiled in.
     fn nothing(_: &rusqlite::Transaction<'_>) -> Result<(), BoxError> {
         Ok(())
@@ -390,6 +588,7 @@ pub fn verify(migrations: &Migrations) -> Result<Verified, VerifyError> {
     let mut verification = Verification {
         set: &set,
         originals: migrations,
+        options,
         problems: Vec::new(),
         stopped: None,
     };
@@ -413,6 +612,8 @@ struct Verification<'a> {
     set: &'a Migrations,
     /// The set as given, to tell which Rust migrations really run.
     originals: &'a Migrations,
+    /// The stand-ins and setup of each database.
+    options: &'a VerifyOptions<'a>,
     problems: Vec<VerifyProblem>,
     stopped: Option<Stopped>,
 }
@@ -469,7 +670,11 @@ impl Verification<'_> {
         loop {
             let first = start == 0;
             let opened = sandbox(checkpoint.bytes.as_deref())
-                .map_err(context("opening an in-memory database"));
+                .map_err(context("opening an in-memory database"))
+                .and_then(|(conn, log)| {
+                    self.options.prepare(&conn)?;
+                    Ok((conn, log))
+                });
             let (mut conn, log) = match opened {
                 Ok(opened) => opened,
                 // A later database: keep what the earlier ones found.
@@ -1340,6 +1545,117 @@ mod tests {
             Ok(_) => Vec::new(),
             Err(error) => error.problems().iter().map(ToString::to_string).collect(),
         }
+    }
+
+    /// A folder of `files`, read.
+    fn folder(files: &[(&str, &str)]) -> (tempfile::TempDir, Migrations) {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        for (name, sql) in files {
+            std::fs::write(dir.path().join(name), sql).expect("migration file");
+        }
+        let migrations = Migrations::from_folder(dir.path()).expect("valid folder");
+        (dir, migrations)
+    }
+
+    #[test]
+    fn stand_ins_take_the_place_of_the_applications_functions_and_collations()
+    -> Result<(), Box<dyn std::error::Error>> {
+        // Where SQLite needs the function when the table is created or
+        // changed, and needs it deterministic: a CHECK, an index on an
+        // expression, a generated column; and a collation.
+        let (_dir, set) = folder(&[
+            (
+                "0001_users.up.sql",
+                "CREATE TABLE users (email TEXT CHECK (is_email(email)), name TEXT COLLATE de_phonebook,                  slug TEXT GENERATED ALWAYS AS (slugify(name, '-')) STORED);
+                 CREATE INDEX users_domain ON users (domain_of(email));
+                 INSERT INTO users (email, name) VALUES ('a@example.com', 'A');",
+            ),
+            ("0001_users.down.sql", "DROP TABLE users;"),
+        ]);
+        // SQLite names the first it misses, and the hint names it.
+        let error = verify(&set).unwrap_err();
+        let hint = error.problems()[0].in_folder(Path::new("migrations"));
+        assert!(
+            hint.contains("no such collation sequence: de_phonebook")
+                && hint.contains("`embed_migrations!(\"migrations\", collations(de_phonebook))`")
+                && hint.contains("`migrate validate --collation de_phonebook`"),
+            "{hint}"
+        );
+        let collation = VerifyOptions::new().stand_in_collation("de_phonebook");
+        let error = verify_with(&set, &collation).unwrap_err();
+        let hint = error.problems()[0].in_folder(Path::new("migrations"));
+        assert!(
+            hint.contains("no such function: slugify")
+                && hint.contains("functions(slugify)")
+                && hint.contains("--function slugify"),
+            "{hint}"
+        );
+
+        let options = collation
+            .stand_in_function("is_email")
+            .stand_in_function("slugify")
+            .stand_in_function("domain_of");
+        let verified = verify_with(&set, &options)?;
+        let schema = verified.schema.expect("an SQL set's schema is known");
+        let names: Vec<&str> = schema.objects().iter().map(|o| o.name()).collect();
+        assert_eq!(names, ["users", "users_domain"]);
+        Ok(())
+    }
+
+    #[test]
+    fn foreign_keys_off_checks_a_set_written_for_a_connection_without_them()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let (_dir, set) = folder(&[(
+            "0001_posts.sql",
+            "CREATE TABLE users (id INTEGER PRIMARY KEY);\n\
+             CREATE TABLE posts (user_id INTEGER REFERENCES users (id));\n\
+             INSERT INTO posts VALUES (7);",
+        )]);
+        let error = verify(&set).unwrap_err();
+        assert!(error.to_string().contains("foreign key"), "{error}");
+        let verified = verify_with(&set, &VerifyOptions::new().foreign_keys(false))?;
+        assert!(verified.schema.is_some());
+        Ok(())
+    }
+
+    #[test]
+    fn the_setup_runs_on_every_database_the_check_opens_and_its_failure_is_named() {
+        // A bad down makes the check go on from a fresh database: the
+        // setup's function must be there too.
+        let (_dir, set) = folder(&[
+            ("0001_a.up.sql", "CREATE TABLE a (x CHECK (app_ok(x)));"),
+            ("0001_a.down.sql", "SELECT 1;"),
+            ("0002_b.sql", "CREATE TABLE b (x CHECK (app_ok(x)));"),
+        ]);
+        let opened = std::sync::atomic::AtomicUsize::new(0);
+        let setup = |conn: &Connection| {
+            opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            conn.create_scalar_function(
+                "app_ok",
+                1,
+                rusqlite::functions::FunctionFlags::SQLITE_DETERMINISTIC,
+                |_| Ok(true),
+            )
+        };
+        let error = verify_with(&set, &VerifyOptions::new().setup(&setup)).unwrap_err();
+        assert_eq!(error.problems().len(), 1, "{error}");
+        assert!(
+            matches!(
+                &error.problems()[0],
+                VerifyProblem::NotRestored { version: 1, .. }
+            ),
+            "{error}"
+        );
+        assert_eq!(opened.load(std::sync::atomic::Ordering::Relaxed), 2);
+
+        let failing = |_: &Connection| Err(rusqlite::Error::InvalidQuery);
+        let error = verify_with(&set, &VerifyOptions::new().setup(&failing)).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("preparing the in-memory database"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -1,0 +1,4 @@
+const MIGRATIONS: migrate::Migrations =
+    migrate::embed_migrations!("migrations", collations());
+
+fn main() {}

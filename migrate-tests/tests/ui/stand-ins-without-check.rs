@@ -1,0 +1,4 @@
+const MIGRATIONS: migrate::Migrations =
+    migrate::embed_migrations!("migrations", verify = false, functions(app_hash));
+
+fn main() {}
