@@ -101,15 +101,11 @@ pub(crate) fn validate(
     // of the check's problems.
     let failed_to_load = std::cell::RefCell::new(None);
     let setup = |conn: &migrate_core::sqlite::Connection| {
-        for path in &sqlite.extensions {
-            if let Err(error) = crate::database::load_extensions(conn, std::slice::from_ref(path)) {
-                failed_to_load.replace(Some(error));
-                return Err(migrate_core::sqlite::rusqlite::Error::InvalidPath(
-                    path.clone(),
-                ));
-            }
-        }
-        Ok(())
+        crate::database::load_extensions(conn, &sqlite.extensions).map_err(|error| {
+            let message = format!("{error:#}");
+            failed_to_load.replace(Some(error));
+            migrate_core::sqlite::rusqlite::Error::UserFunctionError(message.into())
+        })
     };
     check = check.setup(&setup);
     if !args.no_verify

@@ -222,6 +222,29 @@ pub(crate) struct FromWhere<T> {
     pub(crate) origin: String,
 }
 
+/// The setting given by `--{option}` after the subcommand (`after`), before
+/// it (`before`), or else by `key` in the settings file (`config` and that
+/// key's value there), with where it came from; `None` when none gives it.
+fn pick<T: Clone>(
+    option: &str,
+    after: &Option<T>,
+    before: &Option<T>,
+    key: &str,
+    config: Option<(&Config, &Option<T>)>,
+) -> Option<FromWhere<T>> {
+    let given = |value: &T, origin: String| FromWhere {
+        value: value.clone(),
+        origin,
+    };
+    if let Some(value) = after.as_ref().or(before.as_ref()) {
+        return Some(given(value, format!("--{option}")));
+    }
+    let (config, value) = config?;
+    value
+        .as_ref()
+        .map(|value| given(value, format!("`{key}` in `{}`", config.path.display())))
+}
+
 /// The SQLite settings of a database command: the extensions to load, and
 /// the foreign keys, where they came from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -240,18 +263,13 @@ impl SqliteSettings {
         before: &SqliteOptions,
         config: Option<&Config>,
     ) -> SqliteSettings {
-        let foreign_keys = match after.foreign_keys.or(before.foreign_keys) {
-            Some(value) => Some(FromWhere {
-                value,
-                origin: "--foreign-keys".to_owned(),
-            }),
-            None => config.and_then(|config| {
-                config.file.foreign_keys.map(|value| FromWhere {
-                    value,
-                    origin: format!("`foreign_keys` in `{}`", config.path.display()),
-                })
-            }),
-        };
+        let foreign_keys = pick(
+            "foreign-keys",
+            &after.foreign_keys,
+            &before.foreign_keys,
+            "foreign_keys",
+            config.map(|c| (c, &c.file.foreign_keys)),
+        );
         SqliteSettings {
             extensions: before
                 .load_extension
@@ -298,25 +316,6 @@ impl PostgresSettings {
         before: &PostgresOptions,
         config: Option<&Config>,
     ) -> PostgresSettings {
-        fn pick<T: Clone>(
-            option: &str,
-            after: &Option<T>,
-            before: &Option<T>,
-            key: &str,
-            config: Option<(&Config, &Option<T>)>,
-        ) -> Option<FromWhere<T>> {
-            let given = |value: &T, origin: String| FromWhere {
-                value: value.clone(),
-                origin,
-            };
-            if let Some(value) = after.as_ref().or(before.as_ref()) {
-                return Some(given(value, format!("--{option}")));
-            }
-            let (config, value) = config?;
-            value
-                .as_ref()
-                .map(|value| given(value, format!("`{key}` in `{}`", config.path.display())))
-        }
         PostgresSettings {
             schema: pick(
                 "schema",

@@ -262,10 +262,8 @@ impl Migration {
     /// read, Flyway's before its placeholders are replaced (see
     /// [`other_tables`](crate::other_tables)).
     pub fn up_file_text(&self) -> Option<&str> {
-        match &self.up_file_text {
-            Some(text) if self.kind() == MigrationKind::Sql => Some(text),
-            _ => self.up_sql(),
-        }
+        // Only a SQL migration's text is ever kept apart from its SQL.
+        self.up_file_text.as_deref().or_else(|| self.up_sql())
     }
 
     /// Whether the up file starts with `-- migrate:no-transaction`, so it runs

@@ -7,7 +7,8 @@
 //! the SQLite it runs on (`sqlite3_sourceid()` and `PRAGMA compile_options`,
 //! so a build flag such as `SQLITE_MAX_EXPR_DEPTH` counts), the macro's
 //! arguments as written, the stand-in functions and collations the check
-//! registers (`functions(...)`, `collations(...)`), and per migration its version, name, files,
+//! registers (`functions(...)`, `collations(...)`) and its foreign keys
+//! setting, and per migration its version, name, files,
 //! `-- migrate:no-transaction` flags, the checksum of its up file and the
 //! text of its down. So a changed file, option or SQLite can never reuse a
 //! stale outcome: it has another key.

@@ -1566,7 +1566,8 @@ mod tests {
         let (_dir, set) = folder(&[
             (
                 "0001_users.up.sql",
-                "CREATE TABLE users (email TEXT CHECK (is_email(email)), name TEXT COLLATE de_phonebook,                  slug TEXT GENERATED ALWAYS AS (slugify(name, '-')) STORED);
+                "CREATE TABLE users (email TEXT CHECK (is_email(email)), name TEXT COLLATE de_phonebook,
+                 slug TEXT GENERATED ALWAYS AS (slugify(name, '-')) STORED);
                  CREATE INDEX users_domain ON users (domain_of(email));
                  INSERT INTO users (email, name) VALUES ('a@example.com', 'A');",
             ),
