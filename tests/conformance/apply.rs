@@ -154,3 +154,32 @@ pub fn refuses_a_connection_inside_a_transaction<H: Harness>() -> migrate::Resul
     assert!(!H::table_exists(&mut conn, DEFAULT_TABLE));
     Ok(())
 }
+
+/// The same once the tracking table exists, up to date or not: the
+/// caller's transaction is left usable, its own writes kept.
+pub fn refuses_a_connection_inside_a_transaction_once_applied<H: Harness>() -> migrate::Result<()> {
+    let folder = three();
+    let db = H::new_database();
+    let mut conn = db.connect();
+    folder.migrations().run_to(&mut conn, 2)?;
+
+    for pending in [true, false] {
+        if !pending {
+            folder.migrations().run(&mut conn)?;
+        }
+        H::execute(
+            &mut conn,
+            "BEGIN; INSERT INTO users (id, email) VALUES (10, 'mine@example.com');",
+        );
+        let result = folder.migrations().run(&mut conn);
+        assert!(matches!(result, Err(Error::TransactionOpen)), "{result:?}");
+        H::execute(&mut conn, "COMMIT");
+        assert_eq!(
+            H::count(&mut conn, "SELECT count(*) FROM users WHERE id = 10"),
+            1,
+            "the caller's own write was kept (pending: {pending})"
+        );
+        H::execute(&mut conn, "DELETE FROM users WHERE id = 10");
+    }
+    Ok(())
+}

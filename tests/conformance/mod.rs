@@ -160,6 +160,7 @@ macro_rules! conformance_suite {
                 status_of_a_new_database_lists_everything_pending_and_writes_nothing,
                 the_tracking_table_name_can_be_changed_and_is_checked,
                 refuses_a_connection_inside_a_transaction,
+                refuses_a_connection_inside_a_transaction_once_applied,
             }
             target {
                 run_to_applies_up_to_and_including_the_target_then_run_applies_the_rest,

@@ -539,25 +539,18 @@ impl<'t, C: PgClient + 't> crate::backend::Transaction for PgTx<'t, C> {
         let sql = tracking::head(self.table);
         let table = self.table.display();
         let rows = match &mut self.state {
-            // Outside a transaction: one statement checks the client and
-            // whether the table exists (a query on a missing table would
-            // abort a transaction the caller had open), one reads the rows;
-            // no lock, no transaction.
+            // Outside a transaction: one statement checks the client, whether
+            // the table exists and what it holds (see `head_summary`); a
+            // second reads the details only of a dirty row. No lock, no
+            // transaction.
             State::Idle(client) => {
-                let regclass = self.table.regclass().replace('\'', "''");
                 let found = client
-                    .simple(&format!(
-                        "SELECT statement_timestamp() <> transaction_timestamp(),
-                                to_regclass('{regclass}') IS NOT NULL"
-                    ))
+                    .simple(&tracking::head_summary(self.table))
                     .await
                     .map_err(outside_check_error(format!(
                         "reading the tracking table {table}"
                     )))?;
-                let (Some(inside), Some(exists)) = (
-                    found.first().and_then(|row| row.get(0)),
-                    found.first().and_then(|row| row.get(1)),
-                ) else {
+                let Some(inside) = found.first().and_then(|row| row.get(0)) else {
                     return Err(Error::database(
                         format!("reading the tracking table {table}"),
                         "the server returned no row",
@@ -567,10 +560,17 @@ impl<'t, C: PgClient + 't> crate::backend::Transaction for PgTx<'t, C> {
                     return Err(Error::TransactionOpen);
                 }
                 *self.checked = true;
-                if exists != "t" {
+                let Some(summary) = found.first().and_then(|row| row.get(1)) else {
                     return Ok(None);
-                }
+                };
                 *self.tables_ready = true;
+                let (latest, dirty) = tracking::summary_of(self.table, summary)?;
+                if !dirty {
+                    return Ok(Some(Head {
+                        latest,
+                        dirty: None,
+                    }));
+                }
                 client
                     .query(&sql, &[])
                     .await

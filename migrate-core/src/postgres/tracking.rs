@@ -245,6 +245,94 @@ pub(crate) fn head_of(names: &Names, row: &Row) -> Result<Head> {
     })
 }
 
+/// The up-to-date check in one statement, for the simple-query protocol
+/// outside any transaction: column 0 is whether the client is inside a
+/// transaction of its own (`statement_timestamp() <> transaction_timestamp()`,
+/// see the backend's `check_outside_transaction`), column 1 NULL when the
+/// tracking table does not exist, else the head's summary (see
+/// [`summary_of`]).
+///
+/// The table is read through `query_to_xml`, PostgreSQL's function that runs
+/// a query given as text
+/// (<https://www.postgresql.org/docs/15/functions-xml.html#FUNCTIONS-XML-MAPPING>),
+/// under a `CASE` on `to_regclass`: "a CASE expression does not evaluate any
+/// subexpressions that are not needed to determine the result"
+/// (<https://www.postgresql.org/docs/15/functions-conditional.html>), and
+/// `query_to_xml` is volatile, so never evaluated early. A query naming a
+/// missing table would fail, and the error would abort a transaction the
+/// caller had open; this one answers NULL instead.
+pub(crate) fn head_summary(names: &Names) -> String {
+    let table = names.table();
+    let summary = format!(
+        "SELECT concat(l.version, '|', l.running_checksum, '|', d.version) AS h
+         FROM (SELECT 1) AS one
+         LEFT JOIN LATERAL (SELECT version, running_checksum FROM {table}
+                            WHERE state = 'applied' ORDER BY version DESC LIMIT 1) AS l ON true
+         LEFT JOIN LATERAL (SELECT version FROM {table}
+                            WHERE {UNFINISHED} ORDER BY version LIMIT 1) AS d ON true"
+    );
+    format!(
+        "SELECT statement_timestamp() <> transaction_timestamp(),
+                CASE WHEN to_regclass({regclass}) IS NOT NULL
+                     THEN query_to_xml({summary}, false, true, '') END",
+        regclass = literal(&names.regclass()),
+        summary = literal(&summary),
+    )
+}
+
+/// A string literal of `text` (standard-conforming: only `'` is special).
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// What [`head_summary`] found: the latest applied version with its running
+/// checksum, and whether an unfinished (dirty) row exists, whose details
+/// [`head`] then reads.
+///
+/// `xml` is `query_to_xml`'s one row, `<row …><h>VERSION|RUNNING|DIRTY</h></row>`,
+/// each part empty when NULL; the text is XML-escaped (`&amp;`, `&lt;`,
+/// `&gt;`, `&#x0d;`: PostgreSQL's `escape_xml`). A row that does not parse
+/// is [`Error::MalformedRow`].
+pub(crate) fn summary_of(names: &Names, xml: &str) -> Result<(Option<(u64, Checksum)>, bool)> {
+    let malformed = || names.malformed(None, format!("the check returned `{xml}`"));
+    let text = xml
+        .split_once("<h>")
+        .and_then(|(_, rest)| rest.split_once("</h>"))
+        .map(|(text, _)| unescape_xml(text))
+        .ok_or_else(malformed)?;
+    let (version, rest) = text.split_once('|').ok_or_else(malformed)?;
+    let (running, dirty) = rest.rsplit_once('|').ok_or_else(malformed)?;
+    let latest = if version.is_empty() {
+        None
+    } else {
+        let version: i64 = version.parse().map_err(|_| malformed())?;
+        if running.is_empty() {
+            return Err(names.malformed(
+                Some(version),
+                "an applied migration without `running_checksum`",
+            ));
+        }
+        Some((
+            version_of(names, version)?,
+            checksum_of(names, version, "running_checksum", running)?,
+        ))
+    };
+    Ok((latest, !dirty.is_empty()))
+}
+
+/// Undoes PostgreSQL's `escape_xml` (and the two entities it never writes).
+fn unescape_xml(text: &str) -> String {
+    if !text.contains('&') {
+        return text.to_owned();
+    }
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&#x0d;", "\r")
+        .replace("&amp;", "&")
+}
+
 pub(crate) fn latest_applied(names: &Names) -> String {
     format!(
         "SELECT version, running_checksum FROM {} WHERE state = 'applied'
@@ -554,4 +642,60 @@ pub(crate) fn sql_version(version: u64) -> i64 {
 
 pub(crate) fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names() -> Names {
+        Names::new("public", "migrate_schema_history")
+    }
+
+    fn row(h: &str) -> String {
+        format!(
+            "<row xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n  <h>{h}</h>\n</row>\n\n"
+        )
+    }
+
+    #[test]
+    fn a_summary_gives_the_latest_version_its_running_checksum_and_a_dirty_row() {
+        let running = Checksum::of_text("x");
+        let found = summary_of(&names(), &row(&format!("12|{running}|"))).unwrap();
+        assert_eq!(found, (Some((12, running)), false));
+        let found = summary_of(&names(), &row(&format!("12|{running}|13"))).unwrap();
+        assert_eq!(found, (Some((12, running)), true));
+        assert_eq!(summary_of(&names(), &row("||")).unwrap(), (None, false));
+        assert_eq!(summary_of(&names(), &row("||1")).unwrap(), (None, true));
+    }
+
+    #[test]
+    fn a_malformed_summary_is_a_malformed_row() {
+        for h in [
+            "12||",
+            "x|sha256:00|",
+            "0|sha256:00|",
+            "12|sha256:zz|",
+            "12",
+        ] {
+            let error = summary_of(&names(), &row(h)).unwrap_err();
+            assert!(
+                matches!(error, Error::MalformedRow { .. }),
+                "{h}: {error:?}"
+            );
+        }
+        let error = summary_of(&names(), "<row></row>").unwrap_err();
+        assert!(matches!(error, Error::MalformedRow { .. }), "{error:?}");
+    }
+
+    #[test]
+    fn escaped_text_is_read_back_as_written() {
+        assert_eq!(unescape_xml("a&lt;b&gt;c&amp;lt;&#x0d;"), "a<b>c&lt;\r");
+        assert_eq!(unescape_xml("plain|sha256:ab|"), "plain|sha256:ab|");
+    }
+
+    #[test]
+    fn a_literal_doubles_its_quotes() {
+        assert_eq!(literal("it's"), "'it''s'");
+    }
 }
