@@ -75,6 +75,7 @@ mod report;
 mod schema;
 #[cfg(feature = "serde")]
 mod serde_support;
+pub mod verification;
 
 // Plan.
 mod plan;

@@ -210,7 +210,7 @@ fn verify_postgres(
             let mut errors = error
                 .problems()
                 .iter()
-                .map(|problem| syn::Error::new(span, problem.in_folder(shown, &server)));
+                .map(|problem| syn::Error::new(span, problem.in_folder_on_server(shown, &server)));
             // A `VerifyError` holds at least one problem.
             let mut combined = errors
                 .next()

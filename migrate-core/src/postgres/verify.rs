@@ -31,17 +31,18 @@
 //! first of them on, a failing statement ends verification quietly, and the
 //! schema the set produces is not known (nothing is embedded).
 
-use std::fmt;
 use std::str::FromStr;
 
 use postgres::{Client, Config, NoTls};
 
 use crate::backend::{Backend, Database, LockMode, Purpose, Session, Transaction, block_on};
 use crate::driver::{DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, commit_migration, execute, failed};
-use crate::error::{Error, failure_message, location};
+use crate::error::{Error, failure_message};
 use crate::migration::{BoxError, Migration, Migrations, RustCode};
 use crate::report::Direction;
-use crate::schema::{Schema, SchemaDifference};
+use crate::schema::Schema;
+use crate::verification::CheckedOn;
+pub use crate::verification::{VerifyError, VerifyProblem};
 
 use super::PostgresStep;
 use super::backend::PgBackend;
@@ -59,133 +60,12 @@ pub struct Verified {
     pub stopped: Option<(u64, u64, String)>,
 }
 
-/// Every problem verification found; see [`verify`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VerifyError {
-    problems: Vec<VerifyProblem>,
-}
-
-impl VerifyError {
-    /// The problems, in version order (at least one).
-    pub fn problems(&self) -> &[VerifyProblem] {
-        &self.problems
-    }
-}
-
-impl fmt::Display for VerifyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let count = self.problems.len();
-        write!(
-            f,
-            "{count} problem{} verifying the migrations in a throwaway PostgreSQL database",
-            if count == 1 { "" } else { "s" }
-        )?;
-        for problem in &self.problems {
-            write!(f, "\n  - {problem}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for VerifyError {}
-
-/// One problem found by [`verify`]; the same cases, fields and messages as
-/// SQLite's [`sqlite::verify::VerifyProblem`](crate::sqlite::verify::VerifyProblem).
-#[non_exhaustive]
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum VerifyProblem {
-    /// A migration's up or down failed.
-    Failed {
-        /// The migration's version.
-        version: u64,
-        /// The migration's name.
-        name: String,
-        /// The file that failed.
-        file: String,
-        /// Up or down.
-        direction: Direction,
-        /// Whether the up failed when applied again after its down ran.
-        again: bool,
-        /// 1-based line of the failing statement in `file`, when known.
-        line: Option<u32>,
-        /// The failing statement, shortened to one line, when known.
-        statement: Option<String>,
-        /// The server's message, with its SQLSTATE, detail and hint.
-        message: String,
-    },
-    /// A down ran but the schema differs from the schema before the up.
-    NotRestored {
-        /// The migration's version.
-        version: u64,
-        /// The migration's name.
-        name: String,
-        /// The down's file.
-        file: String,
-        /// How the schema after the down differs from the schema before the
-        /// up (the expected one).
-        differences: Vec<SchemaDifference>,
-    },
-    /// Verification itself could not run: the server does not answer, the
-    /// database cannot be created, an error outside any migration.
-    Internal {
-        /// What went wrong.
-        message: String,
-    },
-}
-
-impl fmt::Display for VerifyProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            VerifyProblem::Failed {
-                version,
-                name,
-                file,
-                direction,
-                again,
-                line,
-                statement,
-                message,
-            } => {
-                let what = match (direction, again) {
-                    (Direction::Down, _) => "the down of migration",
-                    (Direction::Up, true) => "applied again after its down, migration",
-                    (Direction::Up, false) => "migration",
-                };
-                write!(
-                    f,
-                    "{what} {version} ({name}) fails{}: {message}",
-                    location(file, *line, statement.as_deref())
-                )
-            }
-            VerifyProblem::NotRestored {
-                version,
-                name,
-                file,
-                differences,
-            } => {
-                write!(
-                    f,
-                    "the down of migration {version} ({name}) in `{file}` does not restore the schema from before its up: "
-                )?;
-                let described: Vec<String> = differences
-                    .iter()
-                    .map(|difference| difference.describe("still exists"))
-                    .collect();
-                f.write_str(&described.join("; "))
-            }
-            VerifyProblem::Internal { message } => {
-                write!(f, "verification could not run: {message}")
-            }
-        }
-    }
-}
-
 impl VerifyProblem {
     /// The problem as `embed_migrations!` reports it in a compile error:
     /// naming the folder (as the user wrote it); when verification could
     /// not run, the server (`server`, as [`shown_url`] gives it) and how to
     /// do without it.
-    pub fn in_folder(&self, folder: &std::path::Path, server: &str) -> String {
+    pub fn in_folder_on_server(&self, folder: &std::path::Path, server: &str) -> String {
         let folder = folder.display();
         match self {
             VerifyProblem::Internal { .. } => format!(
@@ -236,8 +116,11 @@ pub fn verify(url: &str, migrations: &Migrations) -> Result<Verified, VerifyErro
         Ok(())
     }
     const NOTHING: PostgresStep = nothing;
-    let internal = |message: String| VerifyError {
-        problems: vec![VerifyProblem::Internal { message }],
+    let internal = |message: String| {
+        VerifyError::new(
+            CheckedOn::Postgres,
+            vec![VerifyProblem::Internal { message }],
+        )
     };
     let config = Config::from_str(url)
         .map_err(|error| internal(format!("reading the server's URL: {error}")))?;
@@ -259,13 +142,11 @@ pub fn verify(url: &str, migrations: &Migrations) -> Result<Verified, VerifyErro
             schema,
             stopped: verification.stopped,
         }),
-        Ok(_) => Err(VerifyError {
-            problems: verification.problems,
-        }),
+        Ok(_) => Err(VerifyError::new(CheckedOn::Postgres, verification.problems)),
         Err(error) => {
             let mut problems = verification.problems;
             problems.push(VerifyProblem::Internal { message: error });
-            Err(VerifyError { problems })
+            Err(VerifyError::new(CheckedOn::Postgres, problems))
         }
     }
 }

@@ -77,10 +77,12 @@ use super::guard::{Guard, SANDBOX_REFUSAL, SchemaChanges};
 use super::{RustStep, Sqlite, tracking::context, tracking_tables};
 use crate::backend::{Backend, Failure, LockMode, Purpose, Session, block_on};
 use crate::driver::{DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, commit_migration, execute, failed};
-use crate::error::{Error, Result as RunResult, failure_message, location};
+use crate::error::{Error, Result as RunResult, failure_message};
 use crate::migration::{BoxError, Migration, Migrations, RustCode};
 use crate::report::Direction;
-use crate::schema::{ObjectKind, Schema, SchemaDifference, SchemaObject};
+use crate::schema::{ObjectKind, Schema, SchemaObject};
+use crate::verification::CheckedOn;
+pub use crate::verification::{VerifyError, VerifyProblem};
 
 /// The outcome of a verification that found no problem.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -102,128 +104,6 @@ pub struct Stopped {
     pub after_rust: u64,
     /// The failure, as [`VerifyProblem::Failed`] would give it.
     pub message: String,
-}
-
-/// Every problem verification found; see [`verify`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VerifyError {
-    problems: Vec<VerifyProblem>,
-}
-
-impl VerifyError {
-    /// The problems, in version order (at least one).
-    pub fn problems(&self) -> &[VerifyProblem] {
-        &self.problems
-    }
-}
-
-impl fmt::Display for VerifyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let count = self.problems.len();
-        write!(
-            f,
-            "{count} problem{} verifying the migrations on an empty in-memory SQLite database",
-            if count == 1 { "" } else { "s" }
-        )?;
-        for problem in &self.problems {
-            write!(f, "\n  - {problem}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for VerifyError {}
-
-/// One problem found by [`verify`].
-#[non_exhaustive]
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum VerifyProblem {
-    /// A migration's up or down failed. Verification of later migrations
-    /// stopped there (after a failing up) or went on from a fresh database
-    /// (after a failing down).
-    Failed {
-        /// The migration's version.
-        version: u64,
-        /// The migration's name.
-        name: String,
-        /// The file that failed.
-        file: String,
-        /// Up or down.
-        direction: Direction,
-        /// Whether the up failed when applied again after its down ran.
-        again: bool,
-        /// 1-based line of the failing statement in `file`, when known.
-        line: Option<u32>,
-        /// The failing statement, shortened to one line, when known.
-        statement: Option<String>,
-        /// SQLite's message (or the foreign key check's).
-        message: String,
-    },
-    /// A down ran but the schema differs from the schema before the up.
-    NotRestored {
-        /// The migration's version.
-        version: u64,
-        /// The migration's name.
-        name: String,
-        /// The down's file.
-        file: String,
-        /// How the schema after the down differs from the schema before the
-        /// up (the expected one).
-        differences: Vec<SchemaDifference>,
-    },
-    /// Verification itself could not run (a database error outside any
-    /// migration).
-    Internal {
-        /// What went wrong.
-        message: String,
-    },
-}
-
-impl fmt::Display for VerifyProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            VerifyProblem::Failed {
-                version,
-                name,
-                file,
-                direction,
-                again,
-                line,
-                statement,
-                message,
-            } => {
-                let what = match (direction, again) {
-                    (Direction::Down, _) => "the down of migration",
-                    (Direction::Up, true) => "applied again after its down, migration",
-                    (Direction::Up, false) => "migration",
-                };
-                write!(
-                    f,
-                    "{what} {version} ({name}) fails{}: {message}",
-                    location(file, *line, statement.as_deref())
-                )
-            }
-            VerifyProblem::NotRestored {
-                version,
-                name,
-                file,
-                differences,
-            } => {
-                write!(
-                    f,
-                    "the down of migration {version} ({name}) in `{file}` does not restore the schema from before its up: "
-                )?;
-                let described: Vec<String> = differences
-                    .iter()
-                    .map(|difference| difference.describe("still exists"))
-                    .collect();
-                f.write_str(&described.join("; "))
-            }
-            VerifyProblem::Internal { message } => {
-                write!(f, "verification could not run: {message}")
-            }
-        }
-    }
 }
 
 impl VerifyProblem {
@@ -597,12 +477,8 @@ pub fn verify_with(
             schema,
             stopped: verification.stopped,
         }),
-        Ok(_) => Err(VerifyError {
-            problems: verification.problems,
-        }),
-        Err(error) => Err(VerifyError {
-            problems: vec![internal(error)],
-        }),
+        Ok(_) => Err(VerifyError::new(CheckedOn::Sqlite, verification.problems)),
+        Err(error) => Err(VerifyError::new(CheckedOn::Sqlite, vec![internal(error)])),
     }
 }
 
