@@ -793,20 +793,25 @@ fn read_entries(
             return Vec::new();
         }
     };
+    // With the entry's type as the listing gives it (no call per file on
+    // most file systems); `None` when it must be asked (a symlink).
     let mut names = Vec::new();
     for item in listing {
         match item {
-            Ok(item) => names.push(item.file_name()),
+            Ok(item) => {
+                let kind = item.file_type().ok().filter(|kind| !kind.is_symlink());
+                names.push((item.file_name(), kind));
+            }
             Err(error) => problems.push(FolderProblem::Unreadable {
                 path: shown_as.to_owned(),
                 error,
             }),
         }
     }
-    names.sort();
+    names.sort_by(|a, b| a.0.cmp(&b.0));
 
     let mut entries = Vec::new();
-    for os_name in names {
+    for (os_name, kind) in names {
         let shown = shown_as.join(&os_name);
         let Some(file_name) = os_name.to_str() else {
             problems.push(FolderProblem::NonUtf8FileName { file: shown });
@@ -817,13 +822,17 @@ fn read_entries(
         }
         let path = dir.join(file_name);
         // `metadata` follows symlinks: a link to a file is read like the file.
-        match fs::metadata(&path) {
-            Ok(meta) if meta.is_dir() => {
+        let kind = match kind {
+            Some(kind) => Ok(kind),
+            None => fs::metadata(&path).map(|meta| meta.file_type()),
+        };
+        match kind {
+            Ok(kind) if kind.is_dir() => {
                 problems.push(FolderProblem::Subfolder { path: shown });
                 continue;
             }
             // A named pipe would block the read, a device never end it.
-            Ok(meta) if !meta.is_file() => {
+            Ok(kind) if !kind.is_file() => {
                 problems.push(FolderProblem::NotAFile { path: shown });
                 continue;
             }

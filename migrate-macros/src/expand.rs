@@ -69,7 +69,11 @@ pub fn expand(input: &Input) -> syn::Result<TokenStream> {
         Some(objects) => {
             let objects = objects.iter().map(object_tokens);
             quote! {
-                const __MIGRATE_SCHEMA: &[::migrate::SchemaObject] = &[#(#objects),*];
+                const __MIGRATE_SCHEMA: &[::migrate::SchemaObject] = {
+                    #[allow(unused_imports)]
+                    use ::migrate::{ObjectKind as K, SchemaObject as O};
+                    &[#(#objects),*]
+                };
                 ::migrate::Migrations::__embedded_verified(__MIGRATE_EMBEDDED, __MIGRATE_SCHEMA)
             }
         }
@@ -78,7 +82,15 @@ pub fn expand(input: &Input) -> syn::Result<TokenStream> {
     Ok(quote! {
         {
             #(#items)*
-            const __MIGRATE_EMBEDDED: &[::migrate::Migration] = &[#(#entries),*];
+            // Short names for what every entry repeats: fewer tokens for
+            // rustc to take in at a thousand migrations.
+            const __MIGRATE_EMBEDDED: &[::migrate::Migration] = {
+                #[allow(unused_imports)]
+                use ::core::{include_str as s, option::Option::{None, Some}};
+                #[allow(unused_imports)]
+                use ::migrate::Migration as M;
+                &[#(#entries),*]
+            };
             #set
         }
     })
@@ -288,7 +300,7 @@ fn object_tokens(object: &Object) -> TokenStream {
     };
     let (name, table, sql) = (&object.name, &object.table, &object.sql);
     quote! {
-        ::migrate::SchemaObject::__embedded(::migrate::ObjectKind::#kind, #name, #table, #sql)
+        O::__embedded(K::#kind, #name, #table, #sql)
     }
 }
 
@@ -340,14 +352,14 @@ fn sql_tokens(
     let include = |file: &str, sql: &str| -> syn::Result<TokenStream> {
         let path = path_text(dir, file, span)?;
         if format == Format::Migrate {
-            return Ok(quote!(::core::include_str!(#path)));
+            return Ok(quote!(s!(#path)));
         }
         let text = std::fs::read_to_string(&path).unwrap_or_default();
         if text.strip_prefix('\u{feff}').unwrap_or(&text) == sql {
-            Ok(quote!(::core::include_str!(#path)))
+            Ok(quote!(s!(#path)))
         } else {
             Ok(quote!({
-                const _: &str = ::core::include_str!(#path);
+                const _: &str = s!(#path);
                 #sql
             }))
         }
@@ -360,23 +372,23 @@ fn sql_tokens(
     // tools' checksums (`Migration::up_file_text`): the same
     // `include_str!`, so the file is in the binary once.
     let up_file = if migration.up_file_text() == migration.up_sql() {
-        quote!(::core::option::Option::None)
+        quote!(None)
     } else {
         let path = path_text(dir, file, span)?;
-        quote!(::core::option::Option::Some(::core::include_str!(#path)))
+        quote!(Some(s!(#path)))
     };
     let up_no_transaction = migration.up_no_transaction();
     let down = match migration.down_file() {
         Some(down_file) => {
             let sql = include(down_file, migration.down_sql().unwrap_or_default())?;
             let no_transaction = migration.down_no_transaction();
-            quote!(::core::option::Option::Some((#down_file, #sql, #no_transaction)))
+            quote!(Some((#down_file, #sql, #no_transaction)))
         }
-        None => quote!(::core::option::Option::None),
+        None => quote!(None),
     };
     let (checksum, running) = checksums(migration);
     Ok(quote! {
-        ::migrate::Migration::__embedded(
+        M::__embedded(
             #version,
             #name,
             #file,
