@@ -8,7 +8,9 @@
 //! reversible ones (a table with a foreign key and an index, and a down), so
 //! at 1000 migrations the schema has 1500 objects and 500 downs are checked.
 //!
-//! `cargo bench -p migrate-macros --bench expansion`
+//! `cargo bench -p migrate-macros --bench expansion`; with
+//! `MIGRATE_BENCH_LARGE=1` also 10,000 migrations (the verified expansion
+//! timed once: minutes at opt-level 0).
 //!
 //! A proc-macro runs as its crate is compiled, which is at opt-level 0 in
 //! both the `dev` and the `release` profile unless the application raises it
@@ -88,7 +90,44 @@ fn expansion(c: &mut Criterion) {
         // SAFETY: as above.
         unsafe { std::env::set_var("CARGO_TARGET_DIR", "") };
     }
+    if std::env::var_os(LARGE).is_some() {
+        large(&mut group, dir.path(), target.path());
+    }
     group.finish();
+}
+
+/// Set to run the 10,000-migration cases too (minutes at opt-level 0).
+const LARGE: &str = "MIGRATE_BENCH_LARGE";
+
+/// 10,000 migrations: the verified expansion timed once (it takes minutes,
+/// too long for criterion's ten samples; it also keeps its outcome), then
+/// `verify_false` and `kept` under criterion.
+fn large(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    dir: &Path,
+    target: &Path,
+) {
+    let count = 10_000;
+    write_set(&dir.join(format!("m{count}")), count);
+    let input: input::Input = syn::parse_str(&format!("\"m{count}\"")).expect("macro input");
+    // SAFETY: as above.
+    unsafe { std::env::set_var("CARGO_TARGET_DIR", target) };
+    let started = std::time::Instant::now();
+    expand::expand(&input).expect("a valid set");
+    println!(
+        "expansion/verified/{count}: {:.1} s (one run)",
+        started.elapsed().as_secs_f64()
+    );
+    group.bench_with_input(BenchmarkId::new("kept", count), &count, |b, _| {
+        b.iter(|| expand::expand(&input).expect("a valid set"))
+    });
+    // SAFETY: as above.
+    unsafe { std::env::set_var("CARGO_TARGET_DIR", "") };
+    let input: input::Input =
+        syn::parse_str(&format!("\"m{count}\", verify = false")).expect("macro input");
+    group.bench_with_input(BenchmarkId::new("verify_false", count), &count, |b, _| {
+        b.iter(|| expand::expand(&input).expect("a valid set"))
+    });
 }
 
 criterion_group!(benches, expansion);
