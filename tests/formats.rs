@@ -691,6 +691,43 @@ fn what_each_tool_refuses_or_would_do_differently_is_refused_naming_the_tool() {
 }
 
 #[test]
+fn goose_skips_go_code_without_a_version_beside_its_migrations() {
+    // An embedded goose folder keeps its `//go:embed *.sql` file, and
+    // helpers, beside the migrations; goose skips a `.go` file whose name
+    // has no version, and every `_test.go`.
+    let dir = folder(&[
+        (
+            "00001_users.sql",
+            "-- +goose Up\nCREATE TABLE users (id INTEGER PRIMARY KEY);\n-- +goose Down\nDROP TABLE users;\n",
+        ),
+        ("migrations.go", "package migrations\n"),
+        ("helpers.go", "package migrations\n"),
+        ("00002_seed_test.go", "package migrations\n"),
+    ]);
+    let set = Migrations::read_folder_as(
+        dir.path(),
+        Path::new("migrations"),
+        &ReadOptions::new(Format::Goose),
+    )
+    .unwrap_or_else(|error| panic!("{error}"));
+    let files: Vec<&str> = set.iter().map(|m| m.file()).collect();
+    assert_eq!(files, ["00001_users.sql"]);
+    migrate::sqlite::verify(&set).unwrap_or_else(|error| panic!("{error}"));
+    // A `.go` file with a version is a Go migration: still refused.
+    let message = refused(
+        Format::Goose,
+        &[
+            ("00001_users.sql", "-- +goose Up\nSELECT 1;\n"),
+            ("00002_seed.go", "package migrations\n"),
+        ],
+    );
+    assert!(
+        message.contains("00002_seed.go") && message.contains("goose Go migration"),
+        "{message}"
+    );
+}
+
+#[test]
 fn a_zero_byte_diesel_down_that_does_not_restore_the_schema_fails_the_build_time_check() {
     let dir = folder(&[
         (
