@@ -728,6 +728,67 @@ fn goose_skips_go_code_without_a_version_beside_its_migrations() {
 }
 
 #[test]
+fn a_diesel_version_with_zeros_past_14_digits_keeps_diesels_text_order() {
+    // diesel takes any digits and dashes for a version; `-0000` after the
+    // time is common in real folders. As text, diesel puts
+    // `2024-06-01-120000-0000` after `2024-06-01-110000` and before
+    // `2024-07-01-000000`.
+    let dir = folder(&[
+        (
+            "2024-06-01-110000_users/up.sql",
+            "CREATE TABLE users (id INTEGER PRIMARY KEY);",
+        ),
+        (
+            "2024-06-01-120000-0000_posts/up.sql",
+            "CREATE TABLE posts (id INTEGER PRIMARY KEY);",
+        ),
+        ("2024-06-01-120000-0000_posts/down.sql", "DROP TABLE posts;"),
+        (
+            "2024-07-01-000000_tags/up.sql",
+            "CREATE TABLE tags (id INTEGER PRIMARY KEY);",
+        ),
+    ]);
+    let set = Migrations::read_folder_as(
+        dir.path(),
+        Path::new("migrations"),
+        &ReadOptions::new(Format::Diesel),
+    )
+    .unwrap_or_else(|error| panic!("{error}"));
+    let read: Vec<(u64, &str)> = set.iter().map(|m| (m.version(), m.file())).collect();
+    assert_eq!(
+        read,
+        [
+            (20240601110000, "2024-06-01-110000_users/up.sql"),
+            (20240601120000, "2024-06-01-120000-0000_posts/up.sql"),
+            (20240701000000, "2024-07-01-000000_tags/up.sql"),
+        ]
+    );
+    // Digits past the 14th that are not zeros have no place in that order.
+    let message = refused(
+        Format::Diesel,
+        &[("2024-06-01-120000-0001_posts/up.sql", "SELECT 1;")],
+    );
+    assert!(
+        message.contains("2024-06-01-120000-0001_posts")
+            && message.contains("not zeros after the 14th"),
+        "{message}"
+    );
+    // With and without the zeros, one version: a duplicate, as diesel's
+    // table could not tell them apart either.
+    let message = refused(
+        Format::Diesel,
+        &[
+            ("2024-06-01-120000_a/up.sql", "SELECT 1;"),
+            ("2024-06-01-120000-0000_b/up.sql", "SELECT 1;"),
+        ],
+    );
+    assert!(
+        message.contains("duplicate version 20240601120000"),
+        "{message}"
+    );
+}
+
+#[test]
 fn a_zero_byte_diesel_down_that_does_not_restore_the_schema_fails_the_build_time_check() {
     let dir = folder(&[
         (

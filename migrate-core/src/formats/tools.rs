@@ -113,17 +113,26 @@ pub(super) fn diesel(reader: &mut Reader<'_>, _dir: &Path, entries: &[Listed]) {
 }
 
 /// diesel's version digits as a number that sorts as diesel's text does:
-/// zeros appended to 14 digits.
+/// zeros appended to 14 digits. Longer digits whose part after the 14th is
+/// zeros (`2025-09-19-132648-0000`, a version diesel accepts and real folders
+/// use) are their first 14: appending zeros to a text does not move it past
+/// any other, so the order is still diesel's, and a folder with both
+/// `…-132648` and `…-132648-0000` is two migrations of one version, refused
+/// as such.
 pub(crate) fn diesel_to_number(digits: &str) -> Result<u64, String> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err("not only digits, which `migrate`'s whole-number versions need".to_owned());
     }
-    if digits.len() > 14 {
-        return Err(
-            "longer than 14 digits (`migrate` orders diesel's versions as text by appending zeros to 14 digits)"
-                .to_owned(),
-        );
-    }
+    let digits = match digits.split_at_checked(14) {
+        Some((first, rest)) if rest.bytes().all(|b| b == b'0') => first,
+        Some(_) => {
+            return Err(
+                "longer than 14 digits, and not zeros after the 14th (`migrate` orders diesel's versions as text by appending zeros to 14 digits, or cutting zeros back to 14)"
+                    .to_owned(),
+            );
+        }
+        None => digits,
+    };
     let padded = format!("{digits:0<14}");
     number(&padded).map_err(|why| match padded.bytes().all(|b| b == b'0') {
         true => "all zeros (diesel's `00000000000000_diesel_initial_setup` is PostgreSQL's setup, which `migrate` does not run; `migrate`'s versions start at 1)".to_owned(),
