@@ -503,8 +503,11 @@ fn what_each_tool_refuses_or_would_do_differently_is_refused_naming_the_tool() {
         ),
         (
             Format::Diesel,
-            &[("00000000000000_diesel_initial_setup/up.sql", "SELECT 1;")],
-            "initial_setup",
+            &[
+                ("00000000000000_diesel_initial_setup/up.sql", "SELECT 1;"),
+                ("00000000000001_x/up.sql", "SELECT 1;"),
+            ],
+            "duplicate version 1",
         ),
         (
             Format::Diesel,
@@ -785,6 +788,48 @@ fn a_diesel_version_with_zeros_past_14_digits_keeps_diesels_text_order() {
     assert!(
         message.contains("duplicate version 20240601120000"),
         "{message}"
+    );
+}
+
+#[test]
+fn diesels_setup_migration_is_version_1_and_runs_first() {
+    // `diesel setup` writes `00000000000000_diesel_initial_setup` into every
+    // PostgreSQL folder; later migrations use what it creates.
+    let dir = folder(&[
+        (
+            "2024-01-01-000000_users/up.sql",
+            "CREATE VIEW users AS SELECT done FROM setup;",
+        ),
+        (
+            "00000000000000_diesel_initial_setup/up.sql",
+            "CREATE TABLE setup (done INTEGER);",
+        ),
+        (
+            "00000000000000_diesel_initial_setup/down.sql",
+            "DROP TABLE setup;",
+        ),
+    ]);
+    let set = Migrations::read_folder_as(
+        dir.path(),
+        Path::new("migrations"),
+        &ReadOptions::new(Format::Diesel),
+    )
+    .unwrap_or_else(|error| panic!("{error}"));
+    let read: Vec<(u64, &str)> = set.iter().map(|m| (m.version(), m.file())).collect();
+    assert_eq!(
+        read,
+        [
+            (1, "00000000000000_diesel_initial_setup/up.sql"),
+            (20240101000000, "2024-01-01-000000_users/up.sql"),
+        ]
+    );
+    migrate::sqlite::verify(&set).unwrap_or_else(|error| panic!("{error}"));
+    let database = Database::new();
+    let mut conn = database.open();
+    let report = set.run(&mut conn).unwrap();
+    assert_eq!(
+        report.applied.iter().map(|a| a.version).collect::<Vec<_>>(),
+        [1, 20240101000000]
     );
 }
 

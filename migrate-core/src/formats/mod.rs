@@ -37,7 +37,7 @@
 //!
 //! | format | the tool's version | `migrate`'s version |
 //! |--------|--------------------|---------------------|
-//! | diesel | the folder name's first `_`-separated part without `-`, ordered **as text** | those digits with zeros appended to 14 digits: `2024-01-31-120000` is 20240131120000, `2024-03-13` (of `2024-03-13_170000_x`) is 20240313000000. Appending zeros keeps diesel's text order exactly; two versions that differ only in trailing zeros would be one, and are refused as a duplicate. Digits past the 14th are cut when they are zeros (`2025-09-19-132648-0000` is 20250919132648), which keeps the order too; more than 14 digits otherwise, or anything but digits, is refused |
+//! | diesel | the folder name's first `_`-separated part without `-`, ordered **as text** | those digits with zeros appended to 14 digits: `2024-01-31-120000` is 20240131120000, `2024-03-13` (of `2024-03-13_170000_x`) is 20240313000000. Appending zeros keeps diesel's text order exactly; two versions that differ only in trailing zeros would be one, and are refused as a duplicate. All zeros, diesel's PostgreSQL setup `00000000000000_diesel_initial_setup` (first in diesel's order), is 1. Digits past the 14th are cut when they are zeros (`2025-09-19-132648-0000` is 20250919132648), which keeps the order too; more than 14 digits otherwise, or anything but digits, is refused |
 //! | sqlx, goose, golang-migrate, refinery, Flyway, plain | a number, ordered as numbers | that number |
 //! | dbmate | the leading digits, applied in file-name order | that number; a folder where number order and file-name order differ (unpadded numbers: `9_a.sql`, `10_b.sql`) is refused |
 //!
@@ -61,7 +61,7 @@ mod guess;
 mod tools;
 
 pub use guess::guess_format;
-pub(crate) use tools::diesel_to_number;
+pub(crate) use tools::{diesel_to_number, is_diesel_setup};
 
 /// Which tool's layout a migrations folder is in.
 ///
