@@ -177,6 +177,54 @@ fn a_failing_up_ends_verification_there() {
 }
 
 #[test]
+fn a_view_with_now_that_a_down_recreates_is_restored() {
+    if !postgres::available() {
+        return;
+    }
+    // PostgreSQL folds `'now'::timestamp` to the time the view is created,
+    // so the view the down recreates reads back with another constant than
+    // the one migration 1 created: the same schema all the same. A
+    // constant written in the migration still counts.
+    let view = "CREATE VIEW recent AS SELECT id FROM posts WHERE published > 'now'::timestamp - interval '1 month' AND day <> 'today'::date;";
+    let old = |second: u8| {
+        format!(
+            "CREATE VIEW old AS SELECT id FROM posts WHERE published < '2001-02-03 04:05:0{second}'::timestamp;"
+        )
+    };
+    let folder = Folder::new(&[
+        (
+            "0001_posts.sql",
+            &format!(
+                "CREATE TABLE posts (id int, published timestamp, day date);\n{view}\n{}",
+                old(6)
+            ),
+        ),
+        (
+            "0002_recent_by_day.up.sql",
+            "DROP VIEW recent;\nCREATE VIEW recent AS SELECT id FROM posts WHERE day > 'now'::date - 7;",
+        ),
+        (
+            "0002_recent_by_day.down.sql",
+            &format!("DROP VIEW recent;\n{view}"),
+        ),
+        (
+            "0003_old.up.sql",
+            "DROP VIEW old;\nCREATE VIEW old AS SELECT id FROM posts;",
+        ),
+        ("0003_old.down.sql", &format!("DROP VIEW old;\n{}", old(7))),
+    ]);
+    let _alone = one_at_a_time();
+    let found = problems(&folder.migrations());
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].starts_with(
+            "the down of migration 3 (old) in `0003_old.down.sql` does not restore the schema"
+        ) && found[0].contains("view `old` is defined differently"),
+        "{found:#?}"
+    );
+}
+
+#[test]
 fn a_server_that_does_not_answer_is_an_internal_problem() {
     let folder = Folder::new(&[("0001_a.sql", "CREATE TABLE a (id int);")]);
     let found = problems(&folder.migrations());
