@@ -776,13 +776,28 @@ fn a_diesel_version_with_zeros_past_14_digits_keeps_diesels_text_order() {
             && message.contains("not zeros after the 14th"),
         "{message}"
     );
-    // With and without the zeros, one version: a duplicate, as diesel's
-    // table could not tell them apart either.
+    // With and without the zeros: two versions to diesel, one to
+    // `migrate`, refused naming both and the fix.
     let message = refused(
         Format::Diesel,
         &[
             ("2024-06-01-120000_a/up.sql", "SELECT 1;"),
             ("2024-06-01-120000-0000_b/up.sql", "SELECT 1;"),
+        ],
+    );
+    assert!(
+        message.contains("2024-06-01-120000-0000_b")
+            && message.contains("2024-06-01-120000_a")
+            && message.contains("only in zeros, which `migrate`'s version of both (20240601120000")
+            && message.contains("rename one of the two folders"),
+        "{message}"
+    );
+    // Two folders of one diesel version are a plain duplicate.
+    let message = refused(
+        Format::Diesel,
+        &[
+            ("2024-06-01-120000_a/up.sql", "SELECT 1;"),
+            ("2024-06-01-120000_b/up.sql", "SELECT 1;"),
         ],
     );
     assert!(
