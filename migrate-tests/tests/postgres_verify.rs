@@ -225,6 +225,45 @@ fn a_view_with_now_that_a_down_recreates_is_restored() {
 }
 
 #[test]
+fn a_statement_that_needs_no_transaction_names_the_flag_of_the_folders_tool() {
+    if !postgres::available() {
+        return;
+    }
+    // A diesel folder: `-- migrate:no-transaction` would be a comment there,
+    // so the message names diesel's `metadata.toml` too.
+    let folder = Folder::new(&[]);
+    for (file, text) in [
+        (
+            "2024-01-01-000000_posts/up.sql",
+            "CREATE TABLE posts (id int);",
+        ),
+        (
+            "2024-01-01-000000_posts/down.sql",
+            "DROP TABLE posts;\nCREATE INDEX CONCURRENTLY nothing ON pg_class (relname);",
+        ),
+    ] {
+        let path = folder.path().join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let set = Migrations::read_folder_as(
+        folder.path(),
+        std::path::Path::new("migrations"),
+        &migrate::formats::ReadOptions::new(migrate::formats::Format::Diesel),
+    )
+    .unwrap();
+    let _alone = one_at_a_time();
+    let found = problems(&set);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].contains("cannot run inside a transaction block (SQLSTATE 25001)")
+            && found[0].contains("`-- migrate:no-transaction` as the file's first line")
+            && found[0].contains("diesel: `run_in_transaction = false` in `metadata.toml`"),
+        "{found:#?}"
+    );
+}
+
+#[test]
 fn a_server_that_does_not_answer_is_an_internal_problem() {
     let folder = Folder::new(&[("0001_a.sql", "CREATE TABLE a (id int);")]);
     let found = problems(&folder.migrations());
