@@ -1112,7 +1112,7 @@ mod tests {
                 file: "00000000000000_diesel_initial_setup/up.sql",
                 up_text: Some(""),
             },
-            set[0].clone(),
+            set[0],
         ];
         assert_eq!(
             versions(&adopt(Tool::Diesel, &t, &with_setup).unwrap()),
@@ -1122,7 +1122,7 @@ mod tests {
         // by the setup row.
         let other_one = [Candidate {
             file: "00000000000001_x/up.sql",
-            ..with_setup[0].clone()
+            ..with_setup[0]
         }];
         let setup_only = table(&["version", "run_on"], &[&[Some("00000000000000")]]);
         assert_eq!(
