@@ -271,7 +271,7 @@ pub(crate) fn quote_ident(name: &str) -> String {
 /// How `actual` differs from `expected`, both read by [`read`]: objects
 /// missing, then not expected, by kind and name; then those defined
 /// differently, a table column by column (missing, not expected, changed)
-/// or their order when its columns differ, and otherwise by the first place its statements
+/// and their order when both have the same columns, and otherwise by the first place its statements
 /// differ. Statements are compared exactly, but for runs of white space.
 pub(crate) fn differences(expected: &Schema, actual: &Schema) -> Vec<SchemaDifference> {
     if expected.objects == actual.objects {
@@ -521,7 +521,12 @@ fn column_differences(table: &str, expected: &str, actual: &str) -> Vec<SchemaDi
     let names = |columns: &[(String, String)]| -> Vec<String> {
         columns.iter().map(|(name, _)| name.clone()).collect()
     };
-    if differences.is_empty() && names(&before) != names(&after) {
+    // With the same columns (some defined differently, perhaps), their
+    // order is a difference of its own, reported too.
+    let same_columns = differences
+        .iter()
+        .all(|d| matches!(d, SchemaDifference::ColumnChanged { .. }));
+    if same_columns && names(&before) != names(&after) {
         differences.push(SchemaDifference::ColumnOrder {
             table: table.to_owned(),
             expected: names(&before),
@@ -662,6 +667,29 @@ mod tests {
         assert_eq!(
             found,
             ["the columns of table `t` are in another order: (b, a), expected (a, b)"]
+        );
+    }
+
+    #[test]
+    fn a_column_defined_differently_does_not_hide_their_order() {
+        let expected = schema(vec![table(
+            "t",
+            "CREATE TABLE t (\n    a integer,\n    b boolean NOT NULL,\n    c text\n)",
+        )]);
+        let actual = schema(vec![table(
+            "t",
+            "CREATE TABLE t (\n    a integer,\n    c text,\n    b boolean NOT NULL DEFAULT false\n)",
+        )]);
+        let found: Vec<String> = differences(&expected, &actual)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "column `t.b` is `boolean NOT NULL DEFAULT false`, expected `boolean NOT NULL`",
+                "the columns of table `t` are in another order: (a, c, b), expected (a, b, c)"
+            ]
         );
     }
 

@@ -347,7 +347,12 @@ impl Shape {
     /// clauses no `PRAGMA` tells.
     fn differences(&self, table: &str, actual: &Shape) -> Vec<SchemaDifference> {
         let mut differences = column_differences(table, &self.columns, &actual.columns);
-        if differences.is_empty() {
+        // With the same columns (some defined differently, perhaps), their
+        // order is a difference of its own, reported too.
+        let same_columns = differences
+            .iter()
+            .all(|d| matches!(d, SchemaDifference::ColumnChanged { .. }));
+        if same_columns {
             let names = |columns: &[Column]| -> Vec<String> {
                 columns.iter().map(|c| c.name.clone()).collect()
             };
@@ -1010,6 +1015,23 @@ mod tests {
                 "CREATE TABLE t (b TEXT, a INT)"
             )?,
             ["the columns of table `t` are in another order: (b, a), expected (a, b)"]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_column_defined_differently_does_not_hide_their_order() -> rusqlite::Result<()> {
+        // A down that re-adds a dropped column puts it last, with the
+        // default `ADD COLUMN … NOT NULL` needs: both are differences.
+        assert_eq!(
+            described(
+                "CREATE TABLE t (a INT, b BOOLEAN NOT NULL, c TEXT)",
+                "CREATE TABLE t (a INT, c TEXT, b BOOLEAN NOT NULL DEFAULT 0)"
+            )?,
+            [
+                "column `t.b` is `BOOLEAN NOT NULL DEFAULT 0`, expected `BOOLEAN NOT NULL`",
+                "the columns of table `t` are in another order: (a, c, b), expected (a, b, c)"
+            ]
         );
         Ok(())
     }
