@@ -503,8 +503,11 @@ fn what_each_tool_refuses_or_would_do_differently_is_refused_naming_the_tool() {
         ),
         (
             Format::Diesel,
-            &[("00000000000000_diesel_initial_setup/up.sql", "SELECT 1;")],
-            "initial_setup",
+            &[
+                ("00000000000000_diesel_initial_setup/up.sql", "SELECT 1;"),
+                ("00000000000001_x/up.sql", "SELECT 1;"),
+            ],
+            "duplicate version 1",
         ),
         (
             Format::Diesel,
@@ -688,6 +691,161 @@ fn what_each_tool_refuses_or_would_do_differently_is_refused_naming_the_tool() {
         let message = refused(*format, files);
         assert!(message.contains(expected), "{format} {files:?}: {message}");
     }
+}
+
+#[test]
+fn goose_skips_go_code_without_a_version_beside_its_migrations() {
+    // An embedded goose folder keeps its `//go:embed *.sql` file, and
+    // helpers, beside the migrations; goose skips a `.go` file whose name
+    // has no version, and every `_test.go`.
+    let dir = folder(&[
+        (
+            "00001_users.sql",
+            "-- +goose Up\nCREATE TABLE users (id INTEGER PRIMARY KEY);\n-- +goose Down\nDROP TABLE users;\n",
+        ),
+        ("migrations.go", "package migrations\n"),
+        ("helpers.go", "package migrations\n"),
+        ("00002_seed_test.go", "package migrations\n"),
+    ]);
+    let set = Migrations::read_folder_as(
+        dir.path(),
+        Path::new("migrations"),
+        &ReadOptions::new(Format::Goose),
+    )
+    .unwrap_or_else(|error| panic!("{error}"));
+    let files: Vec<&str> = set.iter().map(|m| m.file()).collect();
+    assert_eq!(files, ["00001_users.sql"]);
+    migrate::sqlite::verify(&set).unwrap_or_else(|error| panic!("{error}"));
+    // A `.go` file with a version is a Go migration: still refused.
+    let message = refused(
+        Format::Goose,
+        &[
+            ("00001_users.sql", "-- +goose Up\nSELECT 1;\n"),
+            ("00002_seed.go", "package migrations\n"),
+        ],
+    );
+    assert!(
+        message.contains("00002_seed.go") && message.contains("goose Go migration"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_diesel_version_with_zeros_past_14_digits_keeps_diesels_text_order() {
+    // diesel takes any digits and dashes for a version; `-0000` after the
+    // time is common in real folders. As text, diesel puts
+    // `2024-06-01-120000-0000` after `2024-06-01-110000` and before
+    // `2024-07-01-000000`.
+    let dir = folder(&[
+        (
+            "2024-06-01-110000_users/up.sql",
+            "CREATE TABLE users (id INTEGER PRIMARY KEY);",
+        ),
+        (
+            "2024-06-01-120000-0000_posts/up.sql",
+            "CREATE TABLE posts (id INTEGER PRIMARY KEY);",
+        ),
+        ("2024-06-01-120000-0000_posts/down.sql", "DROP TABLE posts;"),
+        (
+            "2024-07-01-000000_tags/up.sql",
+            "CREATE TABLE tags (id INTEGER PRIMARY KEY);",
+        ),
+    ]);
+    let set = Migrations::read_folder_as(
+        dir.path(),
+        Path::new("migrations"),
+        &ReadOptions::new(Format::Diesel),
+    )
+    .unwrap_or_else(|error| panic!("{error}"));
+    let read: Vec<(u64, &str)> = set.iter().map(|m| (m.version(), m.file())).collect();
+    assert_eq!(
+        read,
+        [
+            (20240601110000, "2024-06-01-110000_users/up.sql"),
+            (20240601120000, "2024-06-01-120000-0000_posts/up.sql"),
+            (20240701000000, "2024-07-01-000000_tags/up.sql"),
+        ]
+    );
+    // Digits past the 14th that are not zeros have no place in that order.
+    let message = refused(
+        Format::Diesel,
+        &[("2024-06-01-120000-0001_posts/up.sql", "SELECT 1;")],
+    );
+    assert!(
+        message.contains("2024-06-01-120000-0001_posts")
+            && message.contains("not zeros after the 14th"),
+        "{message}"
+    );
+    // With and without the zeros: two versions to diesel, one to
+    // `migrate`, refused naming both and the fix.
+    let message = refused(
+        Format::Diesel,
+        &[
+            ("2024-06-01-120000_a/up.sql", "SELECT 1;"),
+            ("2024-06-01-120000-0000_b/up.sql", "SELECT 1;"),
+        ],
+    );
+    assert!(
+        message.contains("2024-06-01-120000-0000_b")
+            && message.contains("2024-06-01-120000_a")
+            && message.contains("only in zeros, which `migrate`'s version of both (20240601120000")
+            && message.contains("rename one of the two folders"),
+        "{message}"
+    );
+    // Two folders of one diesel version are a plain duplicate.
+    let message = refused(
+        Format::Diesel,
+        &[
+            ("2024-06-01-120000_a/up.sql", "SELECT 1;"),
+            ("2024-06-01-120000_b/up.sql", "SELECT 1;"),
+        ],
+    );
+    assert!(
+        message.contains("duplicate version 20240601120000"),
+        "{message}"
+    );
+}
+
+#[test]
+fn diesels_setup_migration_is_version_1_and_runs_first() {
+    // `diesel setup` writes `00000000000000_diesel_initial_setup` into every
+    // PostgreSQL folder; later migrations use what it creates.
+    let dir = folder(&[
+        (
+            "2024-01-01-000000_users/up.sql",
+            "CREATE VIEW users AS SELECT done FROM setup;",
+        ),
+        (
+            "00000000000000_diesel_initial_setup/up.sql",
+            "CREATE TABLE setup (done INTEGER);",
+        ),
+        (
+            "00000000000000_diesel_initial_setup/down.sql",
+            "DROP TABLE setup;",
+        ),
+    ]);
+    let set = Migrations::read_folder_as(
+        dir.path(),
+        Path::new("migrations"),
+        &ReadOptions::new(Format::Diesel),
+    )
+    .unwrap_or_else(|error| panic!("{error}"));
+    let read: Vec<(u64, &str)> = set.iter().map(|m| (m.version(), m.file())).collect();
+    assert_eq!(
+        read,
+        [
+            (1, "00000000000000_diesel_initial_setup/up.sql"),
+            (20240101000000, "2024-01-01-000000_users/up.sql"),
+        ]
+    );
+    migrate::sqlite::verify(&set).unwrap_or_else(|error| panic!("{error}"));
+    let database = Database::new();
+    let mut conn = database.open();
+    let report = set.run(&mut conn).unwrap();
+    assert_eq!(
+        report.applied.iter().map(|a| a.version).collect::<Vec<_>>(),
+        [1, 20240101000000]
+    );
 }
 
 #[test]

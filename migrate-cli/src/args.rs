@@ -82,10 +82,12 @@ Examples:
   migrate validate
   migrate validate --dir db/migrations --json
   migrate validate --no-verify           # the folder rules only
+  migrate validate --folder-format diesel --postgres postgres://postgres@localhost/postgres
 
 Lists every problem, each naming its file, and exits 1 if there is one: the
 folder rules, then (when they pass) every migration applied in order to an
-empty in-memory SQLite database, every down checked to restore the schema.")]
+empty in-memory SQLite database, every down checked to restore the schema;
+with `--postgres URL`, the same in a throwaway database on that server.")]
     Validate(ValidateArgs),
 
     /// A command on the database.
@@ -341,6 +343,10 @@ pub struct ValidateArgs {
     /// The extensions and foreign keys of the check's in-memory database.
     #[command(flatten)]
     pub sqlite: SqliteOptions,
+
+    /// Check a PostgreSQL set on this server instead of SQLite: every migration applied, every down checked to restore the schema, in a throwaway database created there (the role needs CREATEDB) and dropped afterwards, as `embed_migrations!(…, engine = "postgres")` with MIGRATE_VERIFY_DATABASE_URL
+    #[arg(long, value_name = "URL", conflicts_with_all = ["function", "collation", "no_verify"])]
+    pub postgres: Option<String>,
 
     /// How to print.
     #[command(flatten)]

@@ -89,6 +89,9 @@ pub(crate) fn validate(
             return Err(crate::run::with_suggestion(error, dir, read));
         }
     };
+    if let Some(url) = &args.postgres {
+        return validate_on_postgres(dir, url, &set, options, out);
+    }
     let mut check = VerifyOptions::new().foreign_keys(sqlite.foreign_keys_on());
     for name in &args.function {
         check = check.stand_in_function(name.as_str());
@@ -122,6 +125,59 @@ pub(crate) fn validate(
         }
         .into());
     }
+    print_valid(dir, &set, options, out)
+}
+
+/// `validate --postgres URL`: the full PostgreSQL check of `set` in a
+/// throwaway database on that server; the error lists every problem, in
+/// the macro's words, naming the server (without its password). The
+/// SQLite settings (extensions, foreign keys) do not apply.
+fn validate_on_postgres(
+    dir: &Path,
+    url: &str,
+    set: &Migrations,
+    options: &Settings,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let server = migrate_core::postgres::verify::shown_url(url);
+    if let Err(error) = migrate_core::postgres::verify::verify(url, set) {
+        let problems: Vec<String> = error
+            .problems()
+            .iter()
+            .map(|p| {
+                format!(
+                    "checking `{}` in a throwaway database on the PostgreSQL server {server} (`--postgres`): {p}",
+                    dir.display()
+                )
+            })
+            .collect();
+        if options.json {
+            print_json(
+                out,
+                &Invalid {
+                    folder: &dir.display().to_string(),
+                    valid: false,
+                    problems: problems.clone(),
+                },
+            )?;
+        }
+        return Err(CheckFailed {
+            folder: dir.to_owned(),
+            problems,
+        }
+        .into());
+    }
+    print_valid(dir, set, options, out)
+}
+
+/// `validate`'s report of a valid folder.
+fn print_valid(
+    dir: &Path,
+    set: &Migrations,
+    options: &Settings,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let folder = dir.display().to_string();
     if options.json {
         let migrations = set
             .iter()

@@ -422,3 +422,74 @@ fn the_mounted_commands_run_over_a_postgres_client_bare_or_with_its_settings() -
     );
     Ok(())
 }
+
+#[test]
+fn validate_on_postgres_checks_a_set_in_a_throwaway_database_on_the_server() {
+    if !pg::available() {
+        return;
+    }
+    let url = pg::server_url();
+    // A diesel folder as real ones are: the setup migration, a reversible
+    // table, and a down that leaves the column its up added.
+    let project = Project::new(&[]);
+    for (file, text) in [
+        (
+            "00000000000000_diesel_initial_setup/up.sql",
+            "CREATE FUNCTION touch() RETURNS int LANGUAGE sql AS 'SELECT 1';",
+        ),
+        (
+            "00000000000000_diesel_initial_setup/down.sql",
+            "DROP FUNCTION touch();",
+        ),
+        (
+            "2024-01-01-000000_users/up.sql",
+            "CREATE TABLE users (id int PRIMARY KEY DEFAULT touch());",
+        ),
+        ("2024-01-01-000000_users/down.sql", "DROP TABLE users;"),
+        (
+            "2024-02-01-000000_email/up.sql",
+            "ALTER TABLE users ADD COLUMN email text;",
+        ),
+        ("2024-02-01-000000_email/down.sql", ""),
+    ] {
+        project.write_file(&format!("migrations/{file}"), text);
+    }
+    let args = ["validate", "--folder-format", "diesel", "--postgres", &url];
+    let failed = project.run_bare(&args, 1);
+    assert_contains(
+        &failed.stderr,
+        "in a throwaway database on the PostgreSQL server postgres://",
+    );
+    assert_contains(
+        &failed.stderr,
+        "the down of migration 20240201000000 (email) in `2024-02-01-000000_email/down.sql` does not restore the schema from before its up: column `users.email` still exists",
+    );
+    project.write_file(
+        "migrations/2024-02-01-000000_email/down.sql",
+        "ALTER TABLE users DROP COLUMN email;",
+    );
+    let valid = project.run_bare(&args, 0);
+    assert_contains(
+        &valid.stdout,
+        "has 3 migrations (1 to 20240201000000), 3 reversible",
+    );
+    assert!(
+        !failed.stderr.contains("MIGRATE_VERIFY_DATABASE_URL"),
+        "{}",
+        failed.stderr
+    );
+    // The SQLite check's stand-ins have no place there.
+    let refused = project.run_bare(
+        &[
+            "validate",
+            "--folder-format",
+            "diesel",
+            "--postgres",
+            &url,
+            "--function",
+            "f",
+        ],
+        2,
+    );
+    assert_contains(&refused.stderr, "cannot be used with");
+}

@@ -109,6 +109,7 @@ fn each_subcommands_help_lists_only_the_options_that_mean_something_there() {
                     "collation",
                     "load-extension",
                     "foreign-keys",
+                    "postgres",
                 ],
                 output,
             ],

@@ -7,7 +7,7 @@
 //!
 //! | tool | table | a row is applied when | checksum compared |
 //! |------|-------|-----------------------|-------------------|
-//! | diesel | `__diesel_schema_migrations (version, run_on)` | it exists; `00000000000000` (diesel's PostgreSQL setup, which `migrate` does not run) is skipped | none kept |
+//! | diesel | `__diesel_schema_migrations (version, run_on)` | it exists; `00000000000000`, diesel's PostgreSQL setup, adopts the set's `00000000000000_diesel_initial_setup` (version 1) and is skipped when the set has none | none kept |
 //! | sqlx | `_sqlx_migrations (version, description, installed_on, success, checksum, execution_time)` | `success` is true; false is sqlx's dirty migration, refused | SHA-384 of the up file's text as read, a byte order mark included (sqlx reads the file with `fs::read_to_string`, which keeps one, and hashes those bytes: `sqlx-core/src/migrate/source.rs` and `migration.rs`) |
 //! | refinery | `refinery_schema_history (version, name, applied_on, checksum)` | it exists | SipHash-1-3 (keys 0) of the set's name, the version as refinery's `i32` (or `i64`, its `int8-versions` feature) and the up file's text as read (`include_str!` or `fs::read_to_string`, a byte order mark included), fed through `std::hash::Hash` as refinery does; the decimal `u64` |
 //! | Flyway | `flyway_schema_history (installed_rank, version, description, type, script, checksum, success)` | read in `installed_rank` order: a `success` row of a versioned type applies its version, `UNDO_*` and `DELETE` rows take it back, `BASELINE` applies every migration of the set up to its version, `SCHEMA` and repeatable (no version) rows are skipped; `success` false is refused | CRC32 of the up file's text with every CR and LF removed (Flyway feeds each line without its line break, a byte order mark removed), as Flyway's signed `int`. Of the file as written, before `${placeholder}`s are replaced, as Flyway computes it (`ChecksumCalculator` reads the resource itself, line by line) |
@@ -16,7 +16,7 @@
 //! | golang-migrate | `schema_migrations (version, dirty)`, one row | every migration of the set up to its version (golang-migrate keeps only the current version); `dirty` true is refused | none kept |
 //!
 //! Versions: diesel's text as the diesel reader maps it (zeros appended to
-//! 14 digits); the others' numbers as they are.
+//! 14 digits, all zeros 1); the others' numbers as they are.
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -338,7 +338,15 @@ pub fn adopt(
         }
     }
     for row in &reading.rows {
-        let Some(candidate) = set.iter().find(|c| c.version == row.version) else {
+        let setup = tool == Tool::Diesel && crate::formats::is_diesel_setup(&row.text);
+        let found = set.iter().find(|c| {
+            // diesel's setup row matches only diesel's setup folder.
+            c.version == row.version && (!setup || crate::formats::is_diesel_setup(c.file))
+        });
+        let Some(candidate) = found else {
+            if setup {
+                continue; // the setup migration is not in the set: nothing to adopt
+            }
             problems.push(AdoptProblem::UnknownVersion {
                 version: row.text.clone(),
             });
@@ -375,7 +383,12 @@ pub fn records_applied(tool: Tool, table: &OtherTable) -> bool {
         return false;
     }
     let reading = read(tool, table);
-    !reading.rows.is_empty() || reading.up_to.is_some() || !reading.problems.is_empty()
+    // diesel's setup row alone is no migration of the application's.
+    let rows = reading
+        .rows
+        .iter()
+        .filter(|row| !(tool == Tool::Diesel && crate::formats::is_diesel_setup(&row.text)));
+    rows.count() > 0 || reading.up_to.is_some() || !reading.problems.is_empty()
 }
 
 /// The problems that say `table` is not `tool`'s.
@@ -425,9 +438,6 @@ fn read(tool: Tool, table: &OtherTable) -> Reading {
                         .push(malformed("has no version".to_owned()));
                     continue;
                 };
-                if tool == Tool::Diesel && text.bytes().all(|b| b == b'0') {
-                    continue; // diesel's own PostgreSQL setup migration
-                }
                 let version = match tool_version(tool, text) {
                     Ok(version) => version,
                     Err(why) => {
@@ -1079,7 +1089,7 @@ mod tests {
     }
 
     #[test]
-    fn diesel_versions_map_as_its_reader_maps_them_and_setup_is_skipped() {
+    fn diesel_versions_map_as_its_reader_maps_them_and_setup_adopts_only_the_setup_folder() {
         let set = [Candidate {
             version: 20240313000000,
             name: "x",
@@ -1094,6 +1104,32 @@ mod tests {
             versions(&adopt(Tool::Diesel, &t, &set).unwrap()),
             [20240313000000]
         );
+        // With diesel's setup folder in the set, its row adopts it.
+        let with_setup = [
+            Candidate {
+                version: 1,
+                name: "diesel_initial_setup",
+                file: "00000000000000_diesel_initial_setup/up.sql",
+                up_text: Some(""),
+            },
+            set[0],
+        ];
+        assert_eq!(
+            versions(&adopt(Tool::Diesel, &t, &with_setup).unwrap()),
+            [1, 20240313000000]
+        );
+        // A version-1 migration that is not diesel's setup is not matched
+        // by the setup row.
+        let other_one = [Candidate {
+            file: "00000000000001_x/up.sql",
+            ..with_setup[0]
+        }];
+        let setup_only = table(&["version", "run_on"], &[&[Some("00000000000000")]]);
+        assert_eq!(
+            versions(&adopt(Tool::Diesel, &setup_only, &other_one).unwrap()),
+            [] as [u64; 0]
+        );
+        assert!(!records_applied(Tool::Diesel, &setup_only));
         let unknown = table(&["version", "run_on"], &[&[Some("20240314")]]);
         assert!(
             adopt(Tool::Diesel, &unknown, &set).unwrap_err()[0]

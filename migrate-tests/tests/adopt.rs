@@ -377,6 +377,37 @@ fn a_row_matching_no_migration_refuses() {
 }
 
 #[test]
+fn a_diesel_row_with_zeros_past_14_digits_adopts() {
+    // diesel records `2025-09-19-132648-0000` as `202509191326480000`.
+    let folder = Folder::new(&[]);
+    for (file, text) in [
+        ("2025-09-19-132648-0000_users/up.sql", USERS),
+        ("2025-09-20-000000-0000_posts/up.sql", POSTS),
+    ] {
+        let path = folder.path().join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let set = read(Tool::Diesel, &folder);
+    let mut conn = Connection::open_in_memory().unwrap();
+    conn.execute_batch(&format!(
+        "{USERS}CREATE TABLE __diesel_schema_migrations (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);\n\
+         INSERT INTO __diesel_schema_migrations (version) VALUES ('202509191326480000');"
+    ))
+    .unwrap();
+    let adopted = set.runner().adopt(&mut conn, Tool::Diesel).unwrap();
+    assert_eq!(
+        adopted.iter().map(|a| a.version).collect::<Vec<_>>(),
+        [20250919132648]
+    );
+    let report = set.run(&mut conn).unwrap();
+    assert_eq!(
+        report.applied.iter().map(|a| a.version).collect::<Vec<_>>(),
+        [20250920000000]
+    );
+}
+
+#[test]
 fn failed_and_dirty_rows_refuse() {
     refuses(
         Tool::Sqlx,

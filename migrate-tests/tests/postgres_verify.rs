@@ -177,6 +177,93 @@ fn a_failing_up_ends_verification_there() {
 }
 
 #[test]
+fn a_view_with_now_that_a_down_recreates_is_restored() {
+    if !postgres::available() {
+        return;
+    }
+    // PostgreSQL folds `'now'::timestamp` to the time the view is created,
+    // so the view the down recreates reads back with another constant than
+    // the one migration 1 created: the same schema all the same. A
+    // constant written in the migration still counts.
+    let view = "CREATE VIEW recent AS SELECT id FROM posts WHERE published > 'now'::timestamp - interval '1 month' AND day <> 'today'::date;";
+    let old = |second: u8| {
+        format!(
+            "CREATE VIEW old AS SELECT id FROM posts WHERE published < '2001-02-03 04:05:0{second}'::timestamp;"
+        )
+    };
+    let folder = Folder::new(&[
+        (
+            "0001_posts.sql",
+            &format!(
+                "CREATE TABLE posts (id int, published timestamp, day date);\n{view}\n{}",
+                old(6)
+            ),
+        ),
+        (
+            "0002_recent_by_day.up.sql",
+            "DROP VIEW recent;\nCREATE VIEW recent AS SELECT id FROM posts WHERE day > 'now'::date - 7;",
+        ),
+        (
+            "0002_recent_by_day.down.sql",
+            &format!("DROP VIEW recent;\n{view}"),
+        ),
+        (
+            "0003_old.up.sql",
+            "DROP VIEW old;\nCREATE VIEW old AS SELECT id FROM posts;",
+        ),
+        ("0003_old.down.sql", &format!("DROP VIEW old;\n{}", old(7))),
+    ]);
+    let _alone = one_at_a_time();
+    let found = problems(&folder.migrations());
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].starts_with(
+            "the down of migration 3 (old) in `0003_old.down.sql` does not restore the schema"
+        ) && found[0].contains("view `old` is defined differently"),
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn a_statement_that_needs_no_transaction_names_the_flag_of_the_folders_tool() {
+    if !postgres::available() {
+        return;
+    }
+    // A diesel folder: `-- migrate:no-transaction` would be a comment there,
+    // so the message names diesel's `metadata.toml` too.
+    let folder = Folder::new(&[]);
+    for (file, text) in [
+        (
+            "2024-01-01-000000_posts/up.sql",
+            "CREATE TABLE posts (id int);",
+        ),
+        (
+            "2024-01-01-000000_posts/down.sql",
+            "DROP TABLE posts;\nCREATE INDEX CONCURRENTLY nothing ON pg_class (relname);",
+        ),
+    ] {
+        let path = folder.path().join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let set = Migrations::read_folder_as(
+        folder.path(),
+        std::path::Path::new("migrations"),
+        &migrate::formats::ReadOptions::new(migrate::formats::Format::Diesel),
+    )
+    .unwrap();
+    let _alone = one_at_a_time();
+    let found = problems(&set);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].contains("cannot run inside a transaction block (SQLSTATE 25001)")
+            && found[0].contains("`-- migrate:no-transaction` as the file's first line")
+            && found[0].contains("diesel: `run_in_transaction = false` in `metadata.toml`"),
+        "{found:#?}"
+    );
+}
+
+#[test]
 fn a_server_that_does_not_answer_is_an_internal_problem() {
     let folder = Folder::new(&[("0001_a.sql", "CREATE TABLE a (id int);")]);
     let found = problems(&folder.migrations());

@@ -2,8 +2,10 @@
 //! statement splitting of its `internal/sqlparser/parser.go`, rule for rule.
 //!
 //! - Files: the folder's `*.sql` files (goose's `*.go` migrations are
-//!   refused: they are Go code); the version is the name up to the first
-//!   `_`, an integer of at least 1.
+//!   refused: they are Go code; a `.go` file without a version, such as a
+//!   `helpers.go` or the `//go:embed *.sql` file of an embedded folder, and
+//!   `_test.go` files are skipped, as goose skips them); the version is the
+//!   name up to the first `_`, an integer of at least 1.
 //! - Lines are split at line feeds, a carriage return before one removed.
 //! - An annotation is a line that, trimmed, starts with `--` and holds
 //!   `+goose` (case-sensitive); it must not start with a space or tab; with
@@ -50,16 +52,19 @@ pub(super) fn goose(reader: &mut Reader<'_>, entries: &[Listed]) {
             .split_once('_')
             .and_then(|(digits, _)| digits.parse::<i64>().ok())
             .filter(|&v| v >= 1);
-        let Some(version) = version else {
-            reader.refuse(&entry.shown, "goose refuses this name: a goose migration is `<version>_<name>.sql`, the version an integer of at least 1 before the first `_`");
-            continue;
-        };
         if extension == "go" {
-            if !entry.name.ends_with("_test.go") {
+            // goose skips a `.go` file without a version (`helpers.go`, the
+            // `//go:embed *.sql` file of an embedded folder) and `_test.go`
+            // files: Go code beside the migrations, never one of them.
+            if version.is_some() && !entry.name.ends_with("_test.go") {
                 reader.refuse(&entry.shown, "a goose Go migration, compiled against goose's API: rewrite it as a goose `.sql` migration, or as a `migrate` Rust migration in a folder of `migrate`'s own format");
             }
             continue;
         }
+        let Some(version) = version else {
+            reader.refuse(&entry.shown, "goose refuses this name: a goose migration is `<version>_<name>.sql`, the version an integer of at least 1 before the first `_`");
+            continue;
+        };
         let Some(text) = reader.read(&entry.path, &entry.shown) else {
             continue;
         };

@@ -37,7 +37,7 @@
 //!
 //! | format | the tool's version | `migrate`'s version |
 //! |--------|--------------------|---------------------|
-//! | diesel | the folder name's first `_`-separated part without `-`, ordered **as text** | those digits with zeros appended to 14 digits: `2024-01-31-120000` is 20240131120000, `2024-03-13` (of `2024-03-13_170000_x`) is 20240313000000. Appending zeros keeps diesel's text order exactly; two versions that differ only in trailing zeros would be one, and are refused as a duplicate. More than 14 digits, or anything but digits, is refused |
+//! | diesel | the folder name's first `_`-separated part without `-`, ordered **as text** | those digits with zeros appended to 14 digits: `2024-01-31-120000` is 20240131120000, `2024-03-13` (of `2024-03-13_170000_x`) is 20240313000000. Appending zeros keeps diesel's text order exactly; two versions that differ only in trailing zeros would be one, and are refused, naming both folders (crates.io has such a pair). All zeros, diesel's PostgreSQL setup `00000000000000_diesel_initial_setup` (first in diesel's order), is 1. Digits past the 14th are cut when they are zeros (`2025-09-19-132648-0000` is 20250919132648), which keeps the order too; more than 14 digits otherwise, or anything but digits, is refused |
 //! | sqlx, goose, golang-migrate, refinery, Flyway, plain | a number, ordered as numbers | that number |
 //! | dbmate | the leading digits, applied in file-name order | that number; a folder where number order and file-name order differ (unpadded numbers: `9_a.sql`, `10_b.sql`) is refused |
 //!
@@ -61,7 +61,7 @@ mod guess;
 mod tools;
 
 pub use guess::guess_format;
-pub(crate) use tools::diesel_to_number;
+pub(crate) use tools::{diesel_to_number, is_diesel_setup};
 
 /// Which tool's layout a migrations folder is in.
 ///
@@ -174,6 +174,17 @@ impl ReadOptions {
             placeholders: BTreeMap::new(),
         }
     }
+}
+
+/// diesel's version of a migration read from a diesel folder: the folder
+/// name's first `_`-separated part without `-`.
+fn diesel_version(found: &Found) -> String {
+    let folder = found.file.split('/').next().unwrap_or_default();
+    folder
+        .split('_')
+        .next()
+        .unwrap_or_default()
+        .replace('-', "")
 }
 
 /// Reads and validates a migrations folder in the layout of
@@ -410,6 +421,30 @@ impl Reader<'_> {
         }
         let mut migrations = Vec::new();
         for (version, mut claims) in by_version {
+            if claims.len() > 1 && self.format == Format::Diesel {
+                // diesel's own versions may differ in zeros past those that
+                // make `migrate`'s (`2024-05-27-120000` and
+                // `2024-05-27-120000-0000`): two versions to diesel, which
+                // `migrate` cannot keep apart.
+                let diesel: Vec<String> = claims.iter().map(diesel_version).collect();
+                let distinct: std::collections::BTreeSet<&String> = diesel.iter().collect();
+                let trimmed = |v: &String| v.trim_end_matches('0').to_owned();
+                if distinct.len() == claims.len()
+                    && diesel.iter().all(|v| trimmed(v) == trimmed(&diesel[0]))
+                {
+                    let folder =
+                        |found: &Found| found.shown.parent().unwrap_or(&found.shown).to_owned();
+                    for (other, its) in claims.iter().zip(&diesel).skip(1) {
+                        let message = format!(
+                            "diesel's version `{its}` differs from `{}` of `{}` only in zeros, which `migrate`'s version of both ({version}: diesel's digits made 14 long) cannot tell apart: rename one of the two folders so that their first 14 digits differ",
+                            diesel[0],
+                            folder(&claims[0]).display(),
+                        );
+                        self.refuse(&folder(other), message);
+                    }
+                    continue;
+                }
+            }
             if claims.len() > 1 {
                 self.push(FolderProblem::DuplicateVersion {
                     version,

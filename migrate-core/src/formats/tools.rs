@@ -113,22 +113,43 @@ pub(super) fn diesel(reader: &mut Reader<'_>, _dir: &Path, entries: &[Listed]) {
 }
 
 /// diesel's version digits as a number that sorts as diesel's text does:
-/// zeros appended to 14 digits.
+/// zeros appended to 14 digits; all zeros (diesel's setup migration, which
+/// sorts before every other) is 1. Longer digits whose part after the 14th is
+/// zeros (`2025-09-19-132648-0000`, a version diesel accepts and real folders
+/// use) are their first 14: appending zeros to a text does not move it past
+/// any other, so the order is still diesel's, and a folder with both
+/// `…-132648` and `…-132648-0000` is two migrations of one version, refused
+/// as such.
 pub(crate) fn diesel_to_number(digits: &str) -> Result<u64, String> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err("not only digits, which `migrate`'s whole-number versions need".to_owned());
     }
-    if digits.len() > 14 {
-        return Err(
-            "longer than 14 digits (`migrate` orders diesel's versions as text by appending zeros to 14 digits)"
-                .to_owned(),
-        );
-    }
+    let digits = match digits.split_at_checked(14) {
+        Some((first, rest)) if rest.bytes().all(|b| b == b'0') => first,
+        Some(_) => {
+            return Err(
+                "longer than 14 digits, and not zeros after the 14th (`migrate` orders diesel's versions as text by appending zeros to 14 digits, or cutting zeros back to 14)"
+                    .to_owned(),
+            );
+        }
+        None => digits,
+    };
     let padded = format!("{digits:0<14}");
-    number(&padded).map_err(|why| match padded.bytes().all(|b| b == b'0') {
-        true => "all zeros (diesel's `00000000000000_diesel_initial_setup` is PostgreSQL's setup, which `migrate` does not run; `migrate`'s versions start at 1)".to_owned(),
-        false => why.to_owned(),
-    })
+    if padded.bytes().all(|b| b == b'0') {
+        // diesel's PostgreSQL setup, `00000000000000_diesel_initial_setup`
+        // (its helper functions, which later migrations call): first in
+        // diesel's text order, so 1, `migrate`'s first version. Only
+        // `00000000000001` also maps to 1, refused as a duplicate.
+        return Ok(1);
+    }
+    number(&padded).map_err(str::to_owned)
+}
+
+/// Whether a diesel version (its digits, or a folder name) is all zeros:
+/// diesel's setup migration, version 1 here.
+pub(crate) fn is_diesel_setup(version: &str) -> bool {
+    let version = version.split('_').next().unwrap_or_default();
+    !version.is_empty() && version.bytes().all(|b| b == b'0' || b == b'-')
 }
 
 /// `metadata.toml`'s `run_in_transaction` (true without the file): `Some`

@@ -1042,7 +1042,10 @@ impl std::fmt::Display for ServerError {
                     write!(f, "; hint: {hint}")?;
                 }
                 if db.code() == &SqlState::ACTIVE_SQL_TRANSACTION {
-                    f.write_str("; a statement that cannot run in a transaction needs `-- migrate:no-transaction` as the file's first line")?;
+                    // The set may be in another tool's layout, whose own
+                    // flag is the fix there (`-- migrate:no-transaction`
+                    // is a plain comment to its reader).
+                    f.write_str("; a statement that cannot run in a transaction needs its migration run outside one: `-- migrate:no-transaction` as the file's first line, or in another tool's layout that tool's flag (diesel: `run_in_transaction = false` in `metadata.toml`; sqlx: `-- no-transaction` first; goose: `-- +goose NO TRANSACTION`; dbmate: `transaction:false` after `-- migrate:up` or `-- migrate:down`; Flyway: `executeInTransaction=false` in `V<n>__….sql.conf`)")?;
                 }
                 Ok(())
             }

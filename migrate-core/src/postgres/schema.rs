@@ -271,7 +271,7 @@ pub(crate) fn quote_ident(name: &str) -> String {
 /// How `actual` differs from `expected`, both read by [`read`]: objects
 /// missing, then not expected, by kind and name; then those defined
 /// differently, a table column by column (missing, not expected, changed)
-/// or their order when its columns differ, and otherwise by the first place its statements
+/// and their order when both have the same columns, and otherwise by the first place its statements
 /// differ. Statements are compared exactly, but for runs of white space.
 pub(crate) fn differences(expected: &Schema, actual: &Schema) -> Vec<SchemaDifference> {
     if expected.objects == actual.objects {
@@ -334,6 +334,103 @@ fn compare(
         expected: expected_text,
         actual: actual_text,
     });
+}
+
+/// `schema` with each clock constant folded at or after `since` written
+/// back as `'now'`, for comparing two schemas built during one check.
+///
+/// PostgreSQL folds `'now'::timestamp` (and `'today'::date`, `'now'::
+/// timestamptz`) to a constant when it parses a view, a default or a
+/// check, so the same `CREATE VIEW` run twice reads back with two different
+/// literals (`'2026-12-02 14:45:35.911661'::timestamp without time zone`).
+/// A constant of type `timestamp`, `timestamptz` or `date` whose value (its
+/// first 19 characters, `YYYY-MM-DD HH:MM:SS`, or the date's 10) is not
+/// before `since` (`localtimestamp` as `YYYY-MM-DD HH:MM:SS` when the check
+/// began, in the session's time zone, in which the server also shows the
+/// constants) is such a fold: nobody writes the current second into a
+/// migration by hand. Older constants are left as written.
+pub(crate) fn without_clock_constants(schema: &Schema, since: &str) -> Schema {
+    let objects: Vec<SchemaObject> = schema
+        .objects
+        .iter()
+        .map(|object| match clock_constants_as_now(&object.sql, since) {
+            Some(sql) => SchemaObject {
+                sql: Cow::Owned(sql),
+                ..object.clone()
+            },
+            None => object.clone(),
+        })
+        .collect();
+    Schema {
+        objects: Cow::Owned(objects),
+    }
+}
+
+/// `sql` with its clock constants from `since` on as `'now'` (see
+/// [`without_clock_constants`]), or `None` when it has none.
+fn clock_constants_as_now(sql: &str, since: &str) -> Option<String> {
+    const TYPES: [&str; 3] = [
+        "::timestamp without time zone",
+        "::timestamp with time zone",
+        "::date",
+    ];
+    let mut out = String::new();
+    let mut rest = sql;
+    let mut changed = false;
+    while let Some(open) = rest.find('\'') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('\'') else {
+            break;
+        };
+        let literal = &after[..close];
+        let tail = &after[close + 1..];
+        let typed = TYPES.iter().find(|t| tail.starts_with(**t));
+        let is_date = typed == Some(&"::date");
+        let folded = typed.is_some() && looks_like_a_time(literal, is_date) && {
+            let width = if is_date { 10 } else { 19 };
+            since
+                .get(..width)
+                .is_some_and(|since| &literal[..width] >= since)
+        };
+        if folded {
+            out.push_str(&rest[..open]);
+            out.push_str("'now'");
+            changed = true;
+        } else {
+            out.push_str(&rest[..open + close + 2]);
+        }
+        rest = tail;
+    }
+    out.push_str(rest);
+    changed.then_some(out)
+}
+
+/// Whether `text` is a date (`YYYY-MM-DD`) or, unless `date_only`, a
+/// timestamp as the server shows one (`YYYY-MM-DD HH:MM:SS`, then an
+/// optional fraction and offset).
+fn looks_like_a_time(text: &str, date_only: bool) -> bool {
+    let b = text.as_bytes();
+    let digits = |range: std::ops::Range<usize>| {
+        b.get(range)
+            .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+    };
+    let date = digits(0..4)
+        && b.get(4) == Some(&b'-')
+        && digits(5..7)
+        && b.get(7) == Some(&b'-')
+        && digits(8..10);
+    if date_only {
+        return date && b.len() == 10;
+    }
+    date && b.get(10) == Some(&b' ')
+        && digits(11..13)
+        && b.get(13) == Some(&b':')
+        && digits(14..16)
+        && b.get(16) == Some(&b':')
+        && digits(17..19)
+        && b[19..]
+            .iter()
+            .all(|c| c.is_ascii_digit() || b".+-:".contains(c))
 }
 
 /// `text` with every run of white space one space, none at the ends.
@@ -424,7 +521,12 @@ fn column_differences(table: &str, expected: &str, actual: &str) -> Vec<SchemaDi
     let names = |columns: &[(String, String)]| -> Vec<String> {
         columns.iter().map(|(name, _)| name.clone()).collect()
     };
-    if differences.is_empty() && names(&before) != names(&after) {
+    // With the same columns (some defined differently, perhaps), their
+    // order is a difference of its own, reported too.
+    let same_columns = differences
+        .iter()
+        .all(|d| matches!(d, SchemaDifference::ColumnChanged { .. }));
+    if same_columns && names(&before) != names(&after) {
         differences.push(SchemaDifference::ColumnOrder {
             table: table.to_owned(),
             expected: names(&before),
@@ -493,6 +595,38 @@ mod tests {
     }
 
     #[test]
+    fn clock_constants_folded_during_the_check_read_as_now() {
+        let view = |sql: &str| SchemaObject {
+            kind: ObjectKind::View,
+            ..table("hot", sql)
+        };
+        let since = "2026-12-02 14:45:30";
+        let first = schema(vec![view(
+            "SELECT p.id FROM post p WHERE p.published > ('2026-12-02 14:45:35.911661'::timestamp without time zone - '1 mon'::interval)",
+        )]);
+        let again = schema(vec![view(
+            "SELECT p.id FROM post p WHERE p.published > ('2026-12-02 14:45:41.8'::timestamp without time zone - '1 mon'::interval)",
+        )]);
+        assert!(!differences(&first, &again).is_empty());
+        assert!(
+            differences(
+                &without_clock_constants(&first, since),
+                &without_clock_constants(&again, since)
+            )
+            .is_empty()
+        );
+        // A constant from before the check is the migration's own: kept.
+        let written = schema(vec![view(
+            "SELECT p.id FROM post p WHERE p.published > '2020-01-01 00:00:00'::timestamp without time zone AND p.day = '2026-12-02'::date AND p.note = 'it''s'::text",
+        )]);
+        let kept = without_clock_constants(&written, since);
+        assert_eq!(
+            kept.objects[0].sql,
+            "SELECT p.id FROM post p WHERE p.published > '2020-01-01 00:00:00'::timestamp without time zone AND p.day = 'now'::date AND p.note = 'it''s'::text"
+        );
+    }
+
+    #[test]
     fn columns_are_compared_one_by_one() {
         let expected = schema(vec![table(
             "users",
@@ -533,6 +667,29 @@ mod tests {
         assert_eq!(
             found,
             ["the columns of table `t` are in another order: (b, a), expected (a, b)"]
+        );
+    }
+
+    #[test]
+    fn a_column_defined_differently_does_not_hide_their_order() {
+        let expected = schema(vec![table(
+            "t",
+            "CREATE TABLE t (\n    a integer,\n    b boolean NOT NULL,\n    c text\n)",
+        )]);
+        let actual = schema(vec![table(
+            "t",
+            "CREATE TABLE t (\n    a integer,\n    c text,\n    b boolean NOT NULL DEFAULT false\n)",
+        )]);
+        let found: Vec<String> = differences(&expected, &actual)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "column `t.b` is `boolean NOT NULL DEFAULT false`, expected `boolean NOT NULL`",
+                "the columns of table `t` are in another order: (a, c, b), expected (a, b, c)"
+            ]
         );
     }
 

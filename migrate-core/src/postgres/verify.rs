@@ -21,7 +21,9 @@
 //!    tried;
 //! 2. when it is reversible, its down runs and the schema (see
 //!    [`postgres::schema`](super::schema)) must equal the schema before its
-//!    up; then the up is applied again, and must succeed. After a down's
+//!    up (a `'now'::timestamp` or `'today'::date` in a view or default,
+//!    which PostgreSQL folds to the time it ran, compares as `'now'`); then
+//!    the up is applied again, and must succeed. After a down's
 //!    problem, verification goes on in a new database with the ups so far.
 //!
 //! # Rust migrations
@@ -46,7 +48,7 @@ pub use crate::verification::{VerifyError, VerifyProblem};
 
 use super::PostgresStep;
 use super::backend::PgBackend;
-use super::schema::differences;
+use super::schema::{differences, without_clock_constants};
 
 /// The outcome of a verification that found no problem.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -136,6 +138,7 @@ pub fn verify(url: &str, migrations: &Migrations) -> Result<Verified, VerifyErro
         originals: migrations,
         problems: Vec::new(),
         stopped: None,
+        since: None,
     };
     match verification.run() {
         Ok(schema) if verification.problems.is_empty() => Ok(Verified {
@@ -206,6 +209,11 @@ struct Verification<'a> {
     originals: &'a Migrations,
     problems: Vec<VerifyProblem>,
     stopped: Option<(u64, u64, String)>,
+    /// The server's `localtimestamp` when verification began
+    /// (`YYYY-MM-DD HH:MM:SS`): clock constants folded from then on are
+    /// `'now'` when a down's schema is compared (see
+    /// [`without_clock_constants`]).
+    since: Option<String>,
 }
 
 /// Where one pass over a database ended.
@@ -236,6 +244,15 @@ impl Verification<'_> {
         let mut start = 0;
         loop {
             let (throwaway, mut client) = Throwaway::create(&self.config)?;
+            if self.since.is_none() {
+                let row = client
+                    .query_one(
+                        "SELECT to_char(localtimestamp, 'YYYY-MM-DD HH24:MI:SS')",
+                        &[],
+                    )
+                    .map_err(|error| format!("reading the server's clock: {error}"))?;
+                self.since = Some(row.get(0));
+            }
             let result = (|| -> Result<Pass, String> {
                 let mut backend = block_on(client.open(&SESSION))
                     .map_err(|error| format!("opening the throwaway database: {error}"))?;
@@ -351,7 +368,14 @@ impl Verification<'_> {
         if let Some(problem) = self.step(backend, migration, Direction::Down, false) {
             return Ok(Some(problem));
         }
-        let found = differences(before, &schema_of(backend)?);
+        let after = schema_of(backend)?;
+        let found = match &self.since {
+            Some(since) => differences(
+                &without_clock_constants(before, since),
+                &without_clock_constants(&after, since),
+            ),
+            None => differences(before, &after),
+        };
         if !found.is_empty() {
             return Ok(Some(VerifyProblem::NotRestored {
                 version: migration.version(),

@@ -6,7 +6,7 @@
 //! string literals or identifier quoting are the same. Two tables are the
 //! same when SQLite parsed them the same, however they are written: their
 //! columns in order (`PRAGMA table_xinfo`: name, declared type, `NOT NULL`,
-//! default, primary key, generated), foreign keys (`foreign_key_list`, a
+//! default (`TRUE` and `FALSE` being 1 and 0), primary key, generated), foreign keys (`foreign_key_list`, a
 //! parent key left out being the parent's primary key, SQLite's defaults
 //! `MATCH SIMPLE` and `NO ACTION` being what they are), the keys of their
 //! `UNIQUE` and `PRIMARY KEY` constraints (`index_list` / `index_xinfo`,
@@ -347,7 +347,12 @@ impl Shape {
     /// clauses no `PRAGMA` tells.
     fn differences(&self, table: &str, actual: &Shape) -> Vec<SchemaDifference> {
         let mut differences = column_differences(table, &self.columns, &actual.columns);
-        if differences.is_empty() {
+        // With the same columns (some defined differently, perhaps), their
+        // order is a difference of its own, reported too.
+        let same_columns = differences
+            .iter()
+            .all(|d| matches!(d, SchemaDifference::ColumnChanged { .. }));
+        if same_columns {
             let names = |columns: &[Column]| -> Vec<String> {
                 columns.iter().map(|c| c.name.clone()).collect()
             };
@@ -462,6 +467,13 @@ fn table_columns(conn: &Connection, table: &str) -> Option<Vec<Column>> {
                 definition.push_str(" NOT NULL");
             }
             if let Some(default) = default {
+                // SQLite's `TRUE` and `FALSE` are the integers 1 and 0: the
+                // same default however it is spelt.
+                let default = match default.as_str() {
+                    d if d.eq_ignore_ascii_case("true") => "1",
+                    d if d.eq_ignore_ascii_case("false") => "0",
+                    d => d,
+                };
                 definition.push_str(&format!(" DEFAULT {default}"));
             }
             if primary_key > 0 {
@@ -1003,6 +1015,44 @@ mod tests {
                 "CREATE TABLE t (b TEXT, a INT)"
             )?,
             ["the columns of table `t` are in another order: (b, a), expected (a, b)"]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_column_defined_differently_does_not_hide_their_order() -> rusqlite::Result<()> {
+        // A down that re-adds a dropped column puts it last, with the
+        // default `ADD COLUMN … NOT NULL` needs: both are differences.
+        assert_eq!(
+            described(
+                "CREATE TABLE t (a INT, b BOOLEAN NOT NULL, c TEXT)",
+                "CREATE TABLE t (a INT, c TEXT, b BOOLEAN NOT NULL DEFAULT 0)"
+            )?,
+            [
+                "column `t.b` is `BOOLEAN NOT NULL DEFAULT 0`, expected `BOOLEAN NOT NULL`",
+                "the columns of table `t` are in another order: (a, c, b), expected (a, b, c)"
+            ]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_default_of_true_or_false_is_the_integer_it_stands_for() -> rusqlite::Result<()> {
+        let same: [String; 0] = [];
+        assert_eq!(
+            described(
+                "CREATE TABLE t (a NUMERIC NOT NULL DEFAULT FALSE, b NUMERIC DEFAULT true)",
+                "CREATE TABLE t (a NUMERIC NOT NULL DEFAULT 0, b NUMERIC DEFAULT 1)"
+            )?,
+            same
+        );
+        // The text '0' is another value.
+        assert_eq!(
+            described(
+                "CREATE TABLE t (a NUMERIC DEFAULT FALSE)",
+                "CREATE TABLE t (a NUMERIC DEFAULT '0')"
+            )?,
+            ["column `t.a` is `NUMERIC DEFAULT '0'`, expected `NUMERIC DEFAULT 0`"]
         );
         Ok(())
     }
