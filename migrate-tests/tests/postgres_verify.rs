@@ -157,6 +157,62 @@ fn a_down_that_leaves_a_column_a_failing_down_and_an_up_that_fails_again_are_rep
     assert_eq!(leftovers(), 0, "every throwaway database is dropped");
 }
 
+/// A down checked in a transaction that is rolled back leaves the database
+/// as its up left it, so the migrations after it build on the up; one
+/// outside a transaction is committed, and after its problem the check goes
+/// on in a new database.
+#[test]
+fn after_a_down_problem_the_later_migrations_build_on_the_up() {
+    if !postgres::available() {
+        return;
+    }
+    let folder = Folder::new(&[
+        (
+            "0001_log.sql",
+            "CREATE TABLE log (id int PRIMARY KEY, note text);",
+        ),
+        (
+            "0002_seen.up.sql",
+            "ALTER TABLE log ADD COLUMN seen boolean;",
+        ),
+        (
+            "0002_seen.down.sql",
+            "ALTER TABLE log RENAME COLUMN seen TO unseen;",
+        ),
+        (
+            "0003_seen_index.sql",
+            "CREATE INDEX log_seen ON log (seen);",
+        ),
+        (
+            "0004_note_index.up.sql",
+            "-- migrate:no-transaction\nCREATE INDEX CONCURRENTLY log_note ON log (note);",
+        ),
+        (
+            "0004_note_index.down.sql",
+            "-- migrate:no-transaction\nSELECT 1;",
+        ),
+        (
+            "0005_note_used.sql",
+            "CREATE INDEX log_note_seen ON log (note, seen);",
+        ),
+    ]);
+    let _alone = one_at_a_time();
+    let found = problems(&folder.migrations());
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(
+        found[0]
+            .starts_with("the down of migration 2 (seen) in `0002_seen.down.sql` does not restore"),
+        "{found:#?}"
+    );
+    assert!(
+        found[1].starts_with(
+            "the down of migration 4 (note_index) in `0004_note_index.down.sql` does not restore"
+        ),
+        "{found:#?}"
+    );
+    assert_eq!(leftovers(), 0, "every throwaway database is dropped");
+}
+
 #[test]
 fn a_failing_up_ends_verification_there() {
     if !postgres::available() {

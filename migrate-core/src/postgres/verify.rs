@@ -23,8 +23,13 @@
 //!    [`postgres::schema`](super::schema)) must equal the schema before its
 //!    up (a `'now'::timestamp` or `'today'::date` in a view or default,
 //!    which PostgreSQL folds to the time it ran, compares as `'now'`); then
-//!    the up is applied again, and must succeed. After a down's
-//!    problem, verification goes on in a new database with the ups so far.
+//!    the up is applied again, and must succeed. The down, the comparison
+//!    and the up again run in one transaction that is then rolled back
+//!    (PostgreSQL's DDL is transactional), so the database is as the up
+//!    left it whatever was found, and verification goes on in it. Only
+//!    where the up or the down runs outside a transaction are they
+//!    committed, and after such a down's problem verification goes on in a
+//!    new database with the ups so far.
 //!
 //! # Rust migrations
 //!
@@ -296,8 +301,16 @@ impl Verification<'_> {
             };
             let mut found = self.step(backend, migration, Direction::Up, false);
             let ended = found.is_some();
+            // Whether the database is as the up left it after the down's check.
+            let mut in_place = true;
             if let (None, Some(before)) = (&found, &before) {
-                found = self.check_down(backend, migration, before)?;
+                if migration.runs_outside(Direction::Up) || migration.runs_outside(Direction::Down)
+                {
+                    found = self.check_down(backend, migration, before)?;
+                    in_place = false;
+                } else {
+                    found = self.check_down_rolled_back(backend, migration, before)?;
+                }
             }
             match (found, after_rust) {
                 (None, _) => {}
@@ -310,7 +323,9 @@ impl Verification<'_> {
                     if ended {
                         return Ok(Pass::Done(None));
                     }
-                    return Ok(Pass::Fresh(index));
+                    if !in_place {
+                        return Ok(Pass::Fresh(index));
+                    }
                 }
             }
             if !runs {
@@ -357,8 +372,60 @@ impl Verification<'_> {
             .map(|error| problem(error, migration, direction, again))
     }
 
+    /// [`check_down`](Self::check_down) in one transaction, rolled back
+    /// afterwards whatever was found: the database is then as the up of
+    /// `migration` left it. An `Err` is an error outside the migration.
+    fn check_down_rolled_back(
+        &mut self,
+        backend: &mut Pg<'_>,
+        migration: &Migration,
+        before: &Schema,
+    ) -> Result<Option<VerifyProblem>, String> {
+        block_on(async {
+            // Dropped at the end without a commit: rolled back.
+            let mut tx = backend
+                .begin(LockMode::Write)
+                .await
+                .map_err(|error| error.to_string())?;
+            if let Err(error) = execute(&mut tx, migration, Direction::Down).await {
+                return Ok(Some(problem(error, migration, Direction::Down, false)));
+            }
+            let after = tx.schema().await.map_err(|error| error.to_string())?;
+            if let Some(problem) = self.not_restored(migration, before, &after) {
+                return Ok(Some(problem));
+            }
+            Ok(execute(&mut tx, migration, Direction::Up)
+                .await
+                .err()
+                .map(|error| problem(error, migration, Direction::Up, true)))
+        })
+    }
+
+    /// [`VerifyProblem::NotRestored`] when `after` the down of `migration`
+    /// differs from `before` its up.
+    fn not_restored(
+        &self,
+        migration: &Migration,
+        before: &Schema,
+        after: &Schema,
+    ) -> Option<VerifyProblem> {
+        let found = match &self.since {
+            Some(since) => differences(
+                &without_clock_constants(before, since),
+                &without_clock_constants(after, since),
+            ),
+            None => differences(before, after),
+        };
+        (!found.is_empty()).then(|| VerifyProblem::NotRestored {
+            version: migration.version(),
+            name: migration.name().to_owned(),
+            file: migration.down_file().unwrap_or_default().to_owned(),
+            differences: found,
+        })
+    }
+
     /// Runs the down of `migration`, just applied, compares the schema with
-    /// `before`, and applies the up again.
+    /// `before`, and applies the up again, each committed.
     fn check_down(
         &mut self,
         backend: &mut Pg<'_>,
@@ -369,20 +436,8 @@ impl Verification<'_> {
             return Ok(Some(problem));
         }
         let after = schema_of(backend)?;
-        let found = match &self.since {
-            Some(since) => differences(
-                &without_clock_constants(before, since),
-                &without_clock_constants(&after, since),
-            ),
-            None => differences(before, &after),
-        };
-        if !found.is_empty() {
-            return Ok(Some(VerifyProblem::NotRestored {
-                version: migration.version(),
-                name: migration.name().to_owned(),
-                file: migration.down_file().unwrap_or_default().to_owned(),
-                differences: found,
-            }));
+        if let Some(problem) = self.not_restored(migration, before, &after) {
+            return Ok(Some(problem));
         }
         Ok(self.step(backend, migration, Direction::Up, true))
     }
