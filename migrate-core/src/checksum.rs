@@ -102,11 +102,43 @@ impl Checksum {
         hasher.update(file.bytes);
         Checksum::from_sha256(hasher.finalize().into())
     }
+
+    /// The text form, `sha256:` and 64 lowercase hex digits (71 bytes), as
+    /// [`Display`](fmt::Display) writes it, built on the stack: for the
+    /// tracking table's writes, which bind it once per migration.
+    pub(crate) fn text(&self) -> ChecksumText {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let prefix = self.algorithm.prefix().as_bytes();
+        let mut bytes = [0; CHECKSUM_TEXT_LEN];
+        bytes[..prefix.len()].copy_from_slice(prefix);
+        bytes[prefix.len()] = b':';
+        for (i, byte) in self.bytes.iter().enumerate() {
+            let at = prefix.len() + 1 + 2 * i;
+            bytes[at] = HEX[usize::from(byte >> 4)];
+            bytes[at + 1] = HEX[usize::from(byte & 0xf)];
+        }
+        ChecksumText(bytes)
+    }
+}
+
+/// The length of a SHA-256 checksum's text form: `sha256:` and 64 hex digits.
+const CHECKSUM_TEXT_LEN: usize = 7 + 64;
+
+/// A checksum's text form held on the stack: see [`Checksum::text`].
+#[derive(Clone, Copy)]
+pub(crate) struct ChecksumText([u8; CHECKSUM_TEXT_LEN]);
+
+impl ChecksumText {
+    /// The text, `sha256:<64 hex digits>`.
+    pub(crate) fn as_str(&self) -> &str {
+        // ASCII only: the prefix and hex digits written by `Checksum::text`.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
 }
 
 impl fmt::Display for Checksum {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.algorithm.prefix(), hex::encode(self.bytes))
+        f.write_str(self.text().as_str())
     }
 }
 
@@ -168,6 +200,7 @@ mod tests {
     fn text_form_round_trips_and_rejects_garbage() {
         let sum = Checksum::of_text("select 1;");
         assert_eq!(sum.to_string().parse::<Checksum>(), Ok(sum));
+        assert_eq!(sum.text().as_str(), sum.to_string());
         for bad in ["", "sha256:", "md5:00", "sha256:zz", &sum.to_string()[1..]] {
             assert!(bad.parse::<Checksum>().is_err(), "{bad:?} parsed");
         }

@@ -5,6 +5,7 @@
 //! It names no engine: every database operation is a method of the backend
 //! or of its transaction.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::backend::{
@@ -766,7 +767,10 @@ impl<'a> Runner<'a> {
                 Some(last) if unchanged => Ok(last),
                 _ => self.verify_head(&mut tx, head).await,
             };
-            let Verified { pending, latest } = match verified {
+            let Verified {
+                mut pending,
+                latest,
+            } = match verified {
                 // Marked dirty by a process that is still running it: wait
                 // (up to the lock timeout) for it to finish and record it.
                 Err(Error::InProgress { .. })
@@ -780,13 +784,14 @@ impl<'a> Runner<'a> {
                 verified => verified?,
             };
             waiting_since = None;
-            let Some(&next) = pending.first() else {
+            let Some(&next) = pending.front() else {
                 tx.commit().await?;
                 return Ok(report);
             };
             if report.applied.is_empty() && total == 0 {
-                plan::refuse_before_applying(self.migrations, &pending, false, B::can_run)?;
-                total = pending.len();
+                let all = pending.make_contiguous();
+                plan::refuse_before_applying(self.migrations, all, false, B::can_run)?;
+                total = all.len();
             }
             let migration = &self.migrations.as_slice()[next];
             let applied = if migration.up_no_transaction() || !transactional {
@@ -823,8 +828,10 @@ impl<'a> Runner<'a> {
                             .await?;
                         commit_migration(tx, migration).await?;
                         trace_applied(&applied);
+                        // What is left after it, without a copy.
+                        pending.pop_front();
                         committed = Some(Verified {
-                            pending: pending[1..].to_vec(),
+                            pending,
                             latest: now_latest,
                         });
                         applied
@@ -875,10 +882,10 @@ impl<'a> Runner<'a> {
         tx.create_tables().await?;
         let head = tx.head().await?;
         let Verified {
-            pending,
+            mut pending,
             mut latest,
         } = self.verify_head(&mut tx, head).await?;
-        plan::refuse_before_applying(self.migrations, &pending, true, B::can_run)?;
+        plan::refuse_before_applying(self.migrations, pending.make_contiguous(), true, B::can_run)?;
         let mut report = Report::default();
         for migration in pending.iter().map(|&i| &self.migrations.as_slice()[i]) {
             let started = Instant::now();
@@ -1121,7 +1128,7 @@ impl<'a> Runner<'a> {
     /// up-to-date database: [`Transaction::head`] only.
     pub(crate) async fn verify<T: Transaction>(&self, tx: &mut T) -> Result<Vec<usize>> {
         let head = tx.head().await?;
-        Ok(self.verify_head(tx, head).await?.pending)
+        Ok(self.verify_head(tx, head).await?.pending.into())
     }
 
     /// [`verify`](Runner::verify) from a [`Head`] already read in `tx`.
@@ -1135,7 +1142,7 @@ impl<'a> Runner<'a> {
             self.refuse_other_tools(tx).await?;
             let pending = plan::to_apply(set, plan::after_prefix(set, None), self.options())?;
             return Ok(Verified {
-                pending,
+                pending: pending.into(),
                 latest: None,
             });
         };
@@ -1148,7 +1155,7 @@ impl<'a> Runner<'a> {
             },
         };
         Ok(Verified {
-            pending: plan::to_apply(set, diagnosis, self.options())?,
+            pending: plan::to_apply(set, diagnosis, self.options())?.into(),
             latest: head.latest,
         })
     }
@@ -1174,7 +1181,7 @@ pub struct Progress<'r> {
 /// What [`Runner::verify_head`] found in a transaction.
 struct Verified {
     /// The pending migrations to apply, as indices into the set, in order.
-    pending: Vec<usize>,
+    pending: VecDeque<usize>,
     /// The latest applied version and its running checksum.
     latest: Option<(u64, Checksum)>,
 }

@@ -11,9 +11,10 @@
 //! - migration code runs under SQLite's authorizer (the `guard` module):
 //!   it cannot end the runner's transaction, write to the tracking tables,
 //!   or change the connection for good;
-//! - foreign keys, when the connection enforces them, are turned off around
-//!   each migration's transaction and `PRAGMA foreign_key_check` runs
-//!   before its commit (SQLite ignores `PRAGMA foreign_keys` inside a
+//! - foreign keys, when the connection enforces them, are turned off once
+//!   for an action that runs migrations (before its first transaction) and
+//!   back on when it ends, and `PRAGMA foreign_key_check` runs before each
+//!   migration's commit (SQLite ignores `PRAGMA foreign_keys` inside a
 //!   transaction; see `foreign_keys`);
 //! - work outside a transaction holds an advisory lock on the file
 //!   `<database>-<table>-lock` beside the database (see `lock_file`);
@@ -122,7 +123,7 @@ impl Database for Connection {
     type Backend<'c> = Sqlite<'c>;
 
     async fn open<'c>(&'c mut self, session: &Session<'_>) -> Result<Sqlite<'c>> {
-        Sqlite::open(self, session, false)
+        Sqlite::open(self, session)
     }
 }
 
@@ -143,10 +144,11 @@ pub struct Sqlite<'c> {
     /// The rules for migration code, installed when the action runs any.
     guard: Option<Guard>,
     /// Whether the connection enforces foreign keys, and what it breaks.
+    /// When it does, an action that runs migrations turns them off once
+    /// when it opens and back on when the connection is put back: SQLite
+    /// ignores the pragma inside a transaction, and each pragma costs as
+    /// much as a small statement, so not around every migration.
     foreign_keys: ForeignKeyCheck,
-    /// Foreign keys stay off between transactions instead of being turned
-    /// off around each (the build-time check, on a connection of its own).
-    foreign_keys_kept_off: bool,
     /// The connection's own busy timeout, put back at the end.
     busy_timeout: Option<Duration>,
     /// Whether the connection has been put back.
@@ -158,12 +160,7 @@ pub struct Sqlite<'c> {
 
 impl<'c> Sqlite<'c> {
     /// Prepares `conn` for `session`; see [`Database::open`].
-    /// `foreign_keys_kept_off`: see the field.
-    fn open(
-        conn: &'c mut Connection,
-        session: &Session<'_>,
-        foreign_keys_kept_off: bool,
-    ) -> Result<Sqlite<'c>> {
+    fn open(conn: &'c mut Connection, session: &Session<'_>) -> Result<Sqlite<'c>> {
         if !conn.is_autocommit() {
             return Err(Error::TransactionOpen);
         }
@@ -182,7 +179,6 @@ impl<'c> Sqlite<'c> {
             lock_timeout: session.lock_timeout,
             guard: None,
             foreign_keys: ForeignKeyCheck::disabled(),
-            foreign_keys_kept_off,
             busy_timeout: Some(Duration::from_millis(previous.max(0).unsigned_abs())),
             restored: false,
             data_version: None,
@@ -197,7 +193,7 @@ impl<'c> Sqlite<'c> {
                 .map_err(context("setting the authorizer"))?;
             backend.guard = Some(guard);
             backend.foreign_keys = ForeignKeyCheck::new(backend.conn)?;
-            if foreign_keys_kept_off && backend.foreign_keys.enabled() {
+            if backend.foreign_keys.enabled() {
                 foreign_keys::set(backend.conn, false)?;
             }
         }
@@ -222,7 +218,9 @@ impl<'c> Sqlite<'c> {
             }
             None => Ok(()),
         };
-        let kept_off = if self.foreign_keys_kept_off && self.foreign_keys.enabled() {
+        // Back on, as the connection had them (outside a transaction: the
+        // rollback above ended any).
+        let kept_off = if self.foreign_keys.enabled() {
             foreign_keys::set(conn, true)
         } else {
             Ok(())
@@ -277,11 +275,6 @@ impl<'c> Backend for Sqlite<'c> {
                 .detach_leftovers(conn)
                 .map_err(context("detaching a database a migration attached"))?;
         }
-        let toggled =
-            mode == LockMode::Write && self.foreign_keys.enabled() && !self.foreign_keys_kept_off;
-        if toggled {
-            foreign_keys::set(conn, false)?;
-        }
         let mut tx = SqliteTx {
             tx: None,
             conn,
@@ -289,7 +282,6 @@ impl<'c> Backend for Sqlite<'c> {
             lock_timeout: self.lock_timeout,
             guard: self.guard.as_ref(),
             foreign_keys: &mut self.foreign_keys,
-            foreign_keys_back_on: toggled,
             data_version: &mut self.data_version,
         };
         let behavior = match mode {
@@ -322,7 +314,7 @@ impl<'c> Backend for Sqlite<'c> {
             .map_err(context("detaching a database a migration attached"))?;
         // Outside a transaction, foreign keys are enforced as the connection
         // has them.
-        let kept_off = self.foreign_keys_kept_off && self.foreign_keys.enabled();
+        let kept_off = self.foreign_keys.enabled();
         if kept_off {
             foreign_keys::set(conn, true)?;
         }
@@ -377,8 +369,7 @@ impl<'c> Backend for Sqlite<'c> {
 }
 
 /// A transaction of [`Sqlite`]: a rusqlite [`Transaction`] with the tracking
-/// table's operations; dropping it rolls back, then turns foreign keys back
-/// on if its migration had them off.
+/// table's operations; dropping it rolls back.
 pub struct SqliteTx<'t> {
     /// `None` only once committed (or before it began).
     tx: Option<Transaction<'t>>,
@@ -387,19 +378,7 @@ pub struct SqliteTx<'t> {
     lock_timeout: Duration,
     guard: Option<&'t Guard>,
     foreign_keys: &'t mut ForeignKeyCheck,
-    foreign_keys_back_on: bool,
     data_version: &'t mut Option<i64>,
-}
-
-impl Drop for SqliteTx<'_> {
-    fn drop(&mut self) {
-        drop(self.tx.take());
-        if self.foreign_keys_back_on && foreign_keys::set(self.conn, true).is_err() {
-            tracing::error!(
-                "could not turn foreign keys back on after a migration: the connection now runs without them"
-            );
-        }
-    }
 }
 
 impl crate::backend::Transaction for SqliteTx<'_> {
@@ -471,7 +450,38 @@ impl crate::backend::Transaction for SqliteTx<'_> {
         running_checksum: Checksum,
         duration: Duration,
     ) -> Result<String> {
-        tracking::record_applied(self.conn, self.table, migration, running_checksum, duration)
+        let at = tracking::now();
+        tracking::record_applied(
+            self.conn,
+            self.table,
+            migration,
+            running_checksum,
+            duration,
+            &at,
+        )?;
+        Ok(at)
+    }
+
+    /// The row and its event at one time, each a plain `INSERT` prepared
+    /// once per connection (and again after a schema change).
+    async fn record_applied_with_event(
+        &mut self,
+        migration: &Migration,
+        running_checksum: Checksum,
+        duration: Duration,
+        event: &NewEvent<'_>,
+    ) -> Result<String> {
+        let at = tracking::now();
+        tracking::record_applied(
+            self.conn,
+            self.table,
+            migration,
+            running_checksum,
+            duration,
+            &at,
+        )?;
+        tracking::record_event(self.conn, self.table, event, &at)?;
+        Ok(at)
     }
 
     async fn set_running_checksum(&mut self, version: u64, running: Checksum) -> Result<()> {
@@ -509,7 +519,7 @@ impl crate::backend::Transaction for SqliteTx<'_> {
     }
 
     async fn record_event(&mut self, event: &NewEvent<'_>) -> Result<()> {
-        tracking::record_event(self.conn, self.table, event)
+        tracking::record_event(self.conn, self.table, event, &tracking::now())
     }
 
     async fn events(&mut self) -> Result<Vec<Event>> {
