@@ -612,16 +612,16 @@ impl<'a> Runner<'a> {
                         ..Status::default()
                     });
                 }
-                // The row `run` trusts first must be readable: a status may not
-                // call up to date what `run` refuses.
-                tx.latest_applied().await?;
-                let applied = tx.applied().await?;
+                // The row `run` trusts first (`latest`) must be readable: a
+                // status may not call up to date what `run` refuses.
+                let records = tx.records().await?;
+                let applied = records.applied;
                 let diagnosis = plan::diagnose(self.migrations, &applied);
                 Ok(Status {
                     current_version: applied.last().map(|m| m.version),
                     pending: self.pending(diagnosis.pending),
-                    failed: tx.failed().await?,
-                    dirty: tx.dirty().await?,
+                    failed: records.failed,
+                    dirty: records.dirty,
                     problems: diagnosis.problems,
                     applied,
                 })

@@ -48,8 +48,8 @@ pub use rusqlite;
 use rusqlite::TransactionBehavior;
 
 use crate::backend::{
-    Backend, Blocking, Capabilities, Database, Failure, LockMode, MigrationFailure, NewEvent,
-    Purpose, Session,
+    Backend, Blocking, Capabilities, Database, Failure, Head, LockMode, MigrationFailure, NewEvent,
+    Purpose, Records, Session,
 };
 use crate::checksum::Checksum;
 use crate::error::{Error, Result};
@@ -277,6 +277,7 @@ impl<'c> Backend for Sqlite<'c> {
         }
         let mut tx = SqliteTx {
             tx: None,
+            read: false,
             conn,
             table: &self.table,
             lock_timeout: self.lock_timeout,
@@ -284,14 +285,21 @@ impl<'c> Backend for Sqlite<'c> {
             foreign_keys: &mut self.foreign_keys,
             data_version: &mut self.data_version,
         };
-        let behavior = match mode {
-            LockMode::Read => TransactionBehavior::Deferred,
-            LockMode::Write => TransactionBehavior::Immediate,
-        };
-        tx.tx = Some(
-            Transaction::new_unchecked(conn, behavior)
-                .map_err(context("starting a transaction"))?,
-        );
+        match mode {
+            // Only the tracking table's reads run in it (no migration code
+            // needs a rusqlite `Transaction`): `BEGIN` and its end as cached
+            // statements, since the up-to-date check is little more.
+            LockMode::Read => {
+                run_cached(conn, "BEGIN DEFERRED").map_err(context("starting a transaction"))?;
+                tx.read = true;
+            }
+            LockMode::Write => {
+                tx.tx = Some(
+                    Transaction::new_unchecked(conn, TransactionBehavior::Immediate)
+                        .map_err(context("starting a transaction"))?,
+                );
+            }
+        }
         Ok(tx)
     }
 
@@ -371,14 +379,34 @@ impl<'c> Backend for Sqlite<'c> {
 /// A transaction of [`Sqlite`]: a rusqlite [`Transaction`] with the tracking
 /// table's operations; dropping it rolls back.
 pub struct SqliteTx<'t> {
-    /// `None` only once committed (or before it began).
+    /// A write transaction; `None` only once committed (or before it
+    /// began), and for a read transaction.
     tx: Option<Transaction<'t>>,
+    /// A read transaction is open (begun without a rusqlite `Transaction`).
+    read: bool,
     conn: &'t Connection,
     table: &'t str,
     lock_timeout: Duration,
     guard: Option<&'t Guard>,
     foreign_keys: &'t mut ForeignKeyCheck,
     data_version: &'t mut Option<i64>,
+}
+
+impl Drop for SqliteTx<'_> {
+    fn drop(&mut self) {
+        // A write transaction's rusqlite `Transaction` rolls back by itself.
+        if self.read && !self.conn.is_autocommit() {
+            if let Err(error) = run_cached(self.conn, "ROLLBACK") {
+                tracing::error!(%error, "could not end a read transaction");
+            }
+        }
+    }
+}
+
+/// Runs `sql`, a statement without parameters or rows (`BEGIN`, `COMMIT`),
+/// through the connection's cache of prepared statements.
+fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
 }
 
 impl crate::backend::Transaction for SqliteTx<'_> {
@@ -410,6 +438,14 @@ impl crate::backend::Transaction for SqliteTx<'_> {
 
     async fn dirty(&mut self) -> Result<Vec<DirtyMigration>> {
         tracking::dirty(self.conn, self.table)
+    }
+
+    async fn head(&mut self) -> Result<Option<Head>> {
+        tracking::head(self.conn, self.table)
+    }
+
+    async fn records(&mut self) -> Result<Records> {
+        tracking::records(self.conn, self.table)
     }
 
     async fn another_is_running(&mut self) -> bool {
@@ -540,10 +576,15 @@ impl crate::backend::Transaction for SqliteTx<'_> {
     }
 
     async fn commit(mut self) -> Result<()> {
-        match self.tx.take() {
-            Some(tx) => tx.commit().map_err(context("committing the transaction")),
-            None => Ok(()),
+        let open = self.tx.is_some() || std::mem::take(&mut self.read);
+        if open && !self.conn.is_autocommit() {
+            // A cached `COMMIT`; the rusqlite `Transaction` then finds no
+            // transaction to end. If it fails (busy), dropping `self` rolls
+            // back, as rusqlite's own `commit` would.
+            run_cached(self.conn, "COMMIT").map_err(context("committing the transaction"))?;
         }
+        drop(self.tx.take());
+        Ok(())
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, params};
 
-use crate::backend::NewEvent;
+use crate::backend::{Head, NewEvent, Records};
 use crate::checksum::Checksum;
 use crate::error::{Error, Result};
 use crate::migration::Migration;
@@ -337,33 +337,206 @@ pub(super) fn failed(conn: &Connection, table: &str) -> Result<Vec<FailedMigrati
 
 pub(super) fn dirty(conn: &Connection, table: &str) -> Result<Vec<DirtyMigration>> {
     let sql = format!(
-        r#"SELECT version, name, checksum, applied_at, error, state FROM main."{table}"
+        r#"SELECT version, name, applied_at, error, state FROM main."{table}"
            WHERE {UNFINISHED} ORDER BY version"#
     );
     tracking_rows(conn, table, &sql, |row, version| {
-        let state: Option<String> = column(row, 5, table, Some(version))?;
-        let direction = match state.as_deref() {
-            Some(state) if state == dirty_state(Direction::Up) => Direction::Up,
-            Some(state) if state == dirty_state(Direction::Down) => Direction::Down,
-            other => {
-                return Err(Error::MalformedRow {
-                    table: table.to_owned(),
-                    version: Some(version),
-                    detail: format!(
-                        "column `state` is {}, not one of applied, failed, dirty_up, dirty_down",
-                        other.map_or("NULL".to_owned(), |s| format!("`{s}`"))
-                    ),
-                });
-            }
-        };
-        Ok(DirtyMigration {
-            version: version_of(table, version)?,
-            name: column(row, 1, table, Some(version))?,
-            direction,
-            started_at: column(row, 3, table, Some(version))?,
-            error: column(row, 4, table, Some(version))?,
-        })
+        dirty_row(row, table, version, [1, 2, 3, 4])
     })
+}
+
+/// A dirty row whose name, `applied_at`, error and state are the columns
+/// `at`; a state the runner never writes is [`Error::MalformedRow`].
+fn dirty_row(
+    row: &rusqlite::Row<'_>,
+    table: &str,
+    version: i64,
+    at: [usize; 4],
+) -> Result<DirtyMigration> {
+    let [name, started_at, error, state] = at;
+    let state: Option<String> = column(row, state, table, Some(version))?;
+    let direction = match state.as_deref() {
+        Some(state) if state == dirty_state(Direction::Up) => Direction::Up,
+        Some(state) if state == dirty_state(Direction::Down) => Direction::Down,
+        other => {
+            return Err(Error::MalformedRow {
+                table: table.to_owned(),
+                version: Some(version),
+                detail: format!(
+                    "column `state` is {}, not one of applied, failed, dirty_up, dirty_down",
+                    other.map_or("NULL".to_owned(), |s| format!("`{s}`"))
+                ),
+            });
+        }
+    };
+    Ok(DirtyMigration {
+        version: version_of(table, version)?,
+        name: column(row, name, table, Some(version))?,
+        direction,
+        started_at: column(row, started_at, table, Some(version))?,
+        error: column(row, error, table, Some(version))?,
+    })
+}
+
+/// What the up-to-date check reads first (see
+/// [`Transaction::head`](crate::backend::Transaction::head)), in one
+/// statement, prepared once per connection: the latest applied row (from
+/// the end of the table, by its rowid) and every unfinished row (from the
+/// partial index), so the cost does not grow with the number applied.
+/// `None` without a tracking table: the statement does not compile then,
+/// and [`table_exists`] tells that apart from any other error.
+pub(super) fn head(conn: &Connection, table: &str) -> Result<Option<Head>> {
+    // Part 0: the latest applied row; part 1: the unfinished ones, with
+    // the columns `dirty` reads.
+    let sql = format!(
+        r#"SELECT 0, version, running_checksum, NULL, NULL, NULL FROM (
+               SELECT version, running_checksum FROM main."{table}"
+               WHERE state = 'applied' ORDER BY version DESC LIMIT 1)
+           UNION ALL
+           SELECT 1, version, name, applied_at, error, state FROM main."{table}"
+           WHERE {UNFINISHED}"#
+    );
+    // A statement cached while the table existed (before a rollback that
+    // dropped it) fails when it runs rather than when it is prepared:
+    // either way, a failure is asked about.
+    let failed = |error| match table_exists(conn, table) {
+        Ok(false) => Ok(None),
+        Ok(true) => Err(reading(table)(error)),
+        Err(other) => Err(other),
+    };
+    let mut statement = match conn.prepare_cached(&sql) {
+        Ok(statement) => statement,
+        Err(error) => return failed(error),
+    };
+    let mut rows = match statement.query([]) {
+        Ok(rows) => rows,
+        Err(error) => return failed(error),
+    };
+    let mut head = Head::default();
+    loop {
+        let row = match rows.next() {
+            Ok(Some(row)) => row,
+            Ok(None) => break,
+            Err(error) => return failed(error),
+        };
+        let version: i64 = column(row, 1, table, None)?;
+        if column::<i64>(row, 0, table, Some(version))? == 0 {
+            let running =
+                checksum_ref(row, 2, table, version, "running_checksum")?.ok_or_else(|| {
+                    Error::MalformedRow {
+                        table: table.to_owned(),
+                        version: Some(version),
+                        detail: "an applied migration without `running_checksum`".to_owned(),
+                    }
+                })?;
+            head.latest = Some((version_of(table, version)?, running));
+        } else {
+            let dirty = dirty_row(row, table, version, [2, 3, 4, 5])?;
+            // The lowest, as `dirty` lists them first.
+            if head
+                .dirty
+                .as_ref()
+                .is_none_or(|d| dirty.version < d.version)
+            {
+                head.dirty = Some(dirty);
+            }
+        }
+    }
+    Ok(Some(head))
+}
+
+/// A checksum column read without copying its text: `None` for NULL.
+fn checksum_ref(
+    row: &rusqlite::Row<'_>,
+    index: usize,
+    table: &str,
+    version: i64,
+    name: &str,
+) -> Result<Option<Checksum>> {
+    let malformed = |detail: String| Error::MalformedRow {
+        table: table.to_owned(),
+        version: Some(version),
+        detail,
+    };
+    match row.get_ref(index).map_err(|e| malformed(e.to_string()))? {
+        rusqlite::types::ValueRef::Null => Ok(None),
+        value => {
+            let text = value
+                .as_str()
+                .map_err(|e| malformed(format!("column `{name}`: {e}")))?;
+            checksum_of(table, version, name, text).map(Some)
+        }
+    }
+}
+
+/// Everything `status` reads, in one pass over the tracking table in
+/// version order (see [`Records`]), each row read as the query of its kind
+/// reads it: applied rows as [`applied`], the latest one's running checksum
+/// as [`latest_applied`], failed ones as [`failed`], and every other state
+/// as [`dirty`] does (a state the runner never writes is an error).
+pub(super) fn records(conn: &Connection, table: &str) -> Result<Records> {
+    let sql = format!(
+        r#"SELECT version, state, name, checksum, running_checksum, applied_at, duration_ms, error
+           FROM main."{table}" ORDER BY version"#
+    );
+    let mut statement = conn
+        .prepare_cached(&sql)
+        .map_err(|error| reading(table)(error))?;
+    let mut rows = statement.query([]).map_err(|error| reading(table)(error))?;
+    let mut records = Records::default();
+    // The latest applied row's running checksum, read as `latest_applied`
+    // does: an error only if that row is the latest.
+    let mut latest: Option<Result<(u64, Checksum)>> = None;
+    while let Some(row) = rows.next().map_err(|error| reading(table)(error))? {
+        let version: i64 = column(row, 0, table, None)?;
+        let state = row.get_ref(1).ok().and_then(|state| state.as_str().ok());
+        match state {
+            Some("applied") => {
+                let applied = AppliedMigration {
+                    version: version_of(table, version)?,
+                    name: column(row, 2, table, Some(version))?,
+                    checksum: checksum_ref(row, 3, table, version, "checksum")?.ok_or_else(
+                        || Error::MalformedRow {
+                            table: table.to_owned(),
+                            version: Some(version),
+                            detail: "column `checksum` is NULL".to_owned(),
+                        },
+                    )?,
+                    applied_at: column(row, 5, table, Some(version))?,
+                    duration: duration_of(table, version, column(row, 6, table, Some(version))?)?,
+                };
+                latest = Some(
+                    checksum_ref(row, 4, table, version, "running_checksum").and_then(|running| {
+                        let running = running.ok_or_else(|| Error::MalformedRow {
+                            table: table.to_owned(),
+                            version: Some(version),
+                            detail: "an applied migration without `running_checksum`".to_owned(),
+                        })?;
+                        Ok((applied.version, running))
+                    }),
+                );
+                records.applied.push(applied);
+            }
+            Some("failed") => records.failed.push(FailedMigration {
+                version: version_of(table, version)?,
+                name: column(row, 2, table, Some(version))?,
+                checksum: checksum_ref(row, 3, table, version, "checksum")?.ok_or_else(|| {
+                    Error::MalformedRow {
+                        table: table.to_owned(),
+                        version: Some(version),
+                        detail: "column `checksum` is NULL".to_owned(),
+                    }
+                })?,
+                failed_at: column(row, 5, table, Some(version))?,
+                error: column::<Option<String>>(row, 7, table, Some(version))?.unwrap_or_default(),
+            }),
+            _ => records
+                .dirty
+                .push(dirty_row(row, table, version, [2, 5, 7, 1])?),
+        }
+    }
+    records.latest = latest.transpose()?;
+    Ok(records)
 }
 
 /// Records `migration` as applied at `at` (see [`now`]): one plain
