@@ -395,10 +395,11 @@ pub struct SqliteTx<'t> {
 impl Drop for SqliteTx<'_> {
     fn drop(&mut self) {
         // A write transaction's rusqlite `Transaction` rolls back by itself.
-        if self.read && !self.conn.is_autocommit() {
-            if let Err(error) = run_cached(self.conn, "ROLLBACK") {
-                tracing::error!(%error, "could not end a read transaction");
-            }
+        if self.read
+            && !self.conn.is_autocommit()
+            && let Err(error) = run_cached(self.conn, "ROLLBACK")
+        {
+            tracing::error!(%error, "could not end a read transaction");
         }
     }
 }
