@@ -386,24 +386,28 @@ pub trait Transaction {
         let latest = self.latest_applied().await?;
         Ok(Some(Head { latest, dirty }))
     }
-    /// Everything [`Runner::status`](crate::Runner::status) reads of an
-    /// existing tracking table, each part as the method of its name reads
-    /// it (a row one of them refuses is refused here too). In one pass
-    /// where the engine can (SQLite); the default asks
+    /// Everything [`Runner::status`](crate::Runner::status) reads of the
+    /// tracking table: `None` without one, else each part as the method of
+    /// its name reads it (a row one of them refuses is refused here too).
+    /// In one pass where the engine can (SQLite); the default asks
+    /// [`table_exists`](Transaction::table_exists),
     /// [`latest_applied`](Transaction::latest_applied),
     /// [`applied`](Transaction::applied), [`failed`](Transaction::failed)
     /// and [`dirty`](Transaction::dirty) in turn.
     ///
     /// # Errors
     ///
-    /// As those four.
-    async fn records(&mut self) -> Result<Records> {
-        Ok(Records {
+    /// As those five.
+    async fn records(&mut self) -> Result<Option<Records>> {
+        if !self.table_exists().await? {
+            return Ok(None);
+        }
+        Ok(Some(Records {
             latest: self.latest_applied().await?,
             applied: self.applied().await?,
             failed: self.failed().await?,
             dirty: self.dirty().await?,
-        })
+        }))
     }
     /// Whether nothing was committed to the database by anyone else since
     /// the previous transaction of this action began (SQLite:

@@ -167,9 +167,28 @@ impl FromStr for Checksum {
             .strip_prefix(ChecksumAlgorithm::Sha256.prefix())
             .and_then(|rest| rest.strip_prefix(':'))
             .ok_or_else(error)?;
+        let digest = digest.as_bytes();
+        if digest.len() != 64 {
+            return Err(error());
+        }
         let mut bytes = [0; 32];
-        hex::decode_to_slice(digest, &mut bytes).map_err(|_| error())?;
+        for (byte, pair) in bytes.iter_mut().zip(digest.chunks_exact(2)) {
+            let (Some(high), Some(low)) = (hex_value(pair[0]), hex_value(pair[1])) else {
+                return Err(error());
+            };
+            *byte = high << 4 | low;
+        }
         Ok(Checksum::from_sha256(bytes))
+    }
+}
+
+/// The value of one hex digit, either case.
+fn hex_value(digit: u8) -> Option<u8> {
+    match digit {
+        b'0'..=b'9' => Some(digit - b'0'),
+        b'a'..=b'f' => Some(digit - b'a' + 10),
+        b'A'..=b'F' => Some(digit - b'A' + 10),
+        _ => None,
     }
 }
 
@@ -201,7 +220,19 @@ mod tests {
         let sum = Checksum::of_text("select 1;");
         assert_eq!(sum.to_string().parse::<Checksum>(), Ok(sum));
         assert_eq!(sum.text().as_str(), sum.to_string());
-        for bad in ["", "sha256:", "md5:00", "sha256:zz", &sum.to_string()[1..]] {
+        let upper = format!("sha256:{}", sum.to_string()[7..].to_uppercase());
+        assert_eq!(upper.parse::<Checksum>(), Ok(sum), "uppercase hex");
+        let long = format!("{sum}0");
+        let bad_digit = format!("{}g", &sum.to_string()[..70]);
+        for bad in [
+            "",
+            "sha256:",
+            "md5:00",
+            "sha256:zz",
+            &sum.to_string()[1..],
+            &long,
+            &bad_digit,
+        ] {
             assert!(bad.parse::<Checksum>().is_err(), "{bad:?} parsed");
         }
     }

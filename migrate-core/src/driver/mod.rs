@@ -606,15 +606,14 @@ impl<'a> Runner<'a> {
             let result = async {
                 let backend = &mut backend;
                 let mut tx = backend.begin(LockMode::Read).await?;
-                if !tx.table_exists().await? {
+                // The row `run` trusts first (`latest`) must be readable: a
+                // status may not call up to date what `run` refuses.
+                let Some(records) = tx.records().await? else {
                     return Ok(Status {
                         pending: self.pending(0..self.migrations.len()),
                         ..Status::default()
                     });
-                }
-                // The row `run` trusts first (`latest`) must be readable: a
-                // status may not call up to date what `run` refuses.
-                let records = tx.records().await?;
+                };
                 let applied = records.applied;
                 let diagnosis = plan::diagnose(self.migrations, &applied);
                 Ok(Status {
@@ -887,7 +886,21 @@ impl<'a> Runner<'a> {
         } = self.verify_head(&mut tx, head).await?;
         plan::refuse_before_applying(self.migrations, pending.make_contiguous(), true, B::can_run)?;
         let mut report = Report::default();
-        for migration in pending.iter().map(|&i| &self.migrations.as_slice()[i]) {
+        // Above everything applied (no out-of-order migration to re-chain
+        // the rows above), the tracking rows and their events are written
+        // once every migration has run, still in the one transaction: a
+        // migration's schema change makes the engine compile the cached
+        // statements of those writes again (SQLite), so written between
+        // migrations they are compiled once per migration, and after the
+        // last one once for all. Nothing in the group can tell: migration
+        // code may not read the tracking tables.
+        let set = self.migrations.as_slice();
+        let after_latest = match (latest, pending.front()) {
+            (Some((version, _)), Some(&first)) => set[first].version() > version,
+            _ => true,
+        };
+        let mut ran: Vec<(&Migration, Duration)> = Vec::new();
+        for migration in pending.iter().map(|&i| &set[i]) {
             let started = Instant::now();
             if let Err(mut error) = execute(&mut tx, migration, Direction::Up).await {
                 drop(tx);
@@ -899,14 +912,21 @@ impl<'a> Runner<'a> {
                     .record_failure(backend, migration, Direction::Up, duration, error)
                     .await);
             }
+            ran.push((migration, started.elapsed()));
+            if after_latest {
+                continue;
+            }
+            for (migration, duration) in ran.drain(..) {
+                let (applied, now_latest) = self
+                    .record_applied_after(&mut tx, latest, migration, duration, EventKind::Applied)
+                    .await?;
+                latest = now_latest;
+                report.applied.push(applied);
+            }
+        }
+        for (migration, duration) in ran {
             let (applied, now_latest) = self
-                .record_applied_after(
-                    &mut tx,
-                    latest,
-                    migration,
-                    started.elapsed(),
-                    EventKind::Applied,
-                )
+                .record_applied_after(&mut tx, latest, migration, duration, EventKind::Applied)
                 .await?;
             latest = now_latest;
             report.applied.push(applied);

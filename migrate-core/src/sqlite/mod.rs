@@ -445,7 +445,7 @@ impl crate::backend::Transaction for SqliteTx<'_> {
         tracking::head(self.conn, self.table)
     }
 
-    async fn records(&mut self) -> Result<Records> {
+    async fn records(&mut self) -> Result<Option<Records>> {
         tracking::records(self.conn, self.table)
     }
 

@@ -123,10 +123,23 @@ fn tracking_rows<T>(
     Ok(values)
 }
 
-/// The `checksum` column (index 2) of a tracking row.
-fn checksum_column(row: &rusqlite::Row<'_>, table: &str, version: i64) -> Result<Checksum> {
-    let text: String = column(row, 2, table, Some(version))?;
-    checksum_of(table, version, "checksum", &text)
+/// The `checksum` column (at `index`) of a tracking row, read without
+/// copying its text.
+fn checksum_column(
+    row: &rusqlite::Row<'_>,
+    index: usize,
+    table: &str,
+    version: i64,
+) -> Result<Checksum> {
+    let text = row
+        .get_ref(index)
+        .and_then(|value| value.as_str().map_err(Into::into))
+        .map_err(|error| Error::MalformedRow {
+            table: table.to_owned(),
+            version: Some(version),
+            detail: format!("column `checksum`: {error}"),
+        })?;
+    checksum_of(table, version, "checksum", text)
 }
 
 /// Runs `sql` with `params` through the connection's cache of prepared
@@ -312,7 +325,7 @@ pub(super) fn applied(conn: &Connection, table: &str) -> Result<Vec<AppliedMigra
         Ok(AppliedMigration {
             version: version_of(table, version)?,
             name: column(row, 1, table, Some(version))?,
-            checksum: checksum_column(row, table, version)?,
+            checksum: checksum_column(row, 2, table, version)?,
             applied_at: column(row, 3, table, Some(version))?,
             duration: duration_of(table, version, column(row, 4, table, Some(version))?)?,
         })
@@ -328,7 +341,7 @@ pub(super) fn failed(conn: &Connection, table: &str) -> Result<Vec<FailedMigrati
         Ok(FailedMigration {
             version: version_of(table, version)?,
             name: column(row, 1, table, Some(version))?,
-            checksum: checksum_column(row, table, version)?,
+            checksum: checksum_column(row, 2, table, version)?,
             failed_at: column(row, 3, table, Some(version))?,
             error: column::<Option<String>>(row, 4, table, Some(version))?.unwrap_or_default(),
         })
@@ -474,59 +487,57 @@ fn checksum_ref(
 /// reads it: applied rows as [`applied`], the latest one's running checksum
 /// as [`latest_applied`], failed ones as [`failed`], and every other state
 /// as [`dirty`] does (a state the runner never writes is an error).
-pub(super) fn records(conn: &Connection, table: &str) -> Result<Records> {
+pub(super) fn records(conn: &Connection, table: &str) -> Result<Option<Records>> {
     let sql = format!(
         r#"SELECT version, state, name, checksum, running_checksum, applied_at, duration_ms, error
            FROM main."{table}" ORDER BY version"#
     );
-    let mut statement = conn
-        .prepare_cached(&sql)
-        .map_err(|error| reading(table)(error))?;
-    let mut rows = statement.query([]).map_err(|error| reading(table)(error))?;
+    // As in `head`: a failure is asked about, so that no table is `None`.
+    let failed = |error| match table_exists(conn, table) {
+        Ok(false) => Ok(None),
+        Ok(true) => Err(reading(table)(error)),
+        Err(other) => Err(other),
+    };
+    let mut statement = match conn.prepare_cached(&sql) {
+        Ok(statement) => statement,
+        Err(error) => return failed(error),
+    };
+    let mut rows = match statement.query([]) {
+        Ok(rows) => rows,
+        Err(error) => return failed(error),
+    };
     let mut records = Records::default();
-    // The latest applied row's running checksum, read as `latest_applied`
-    // does: an error only if that row is the latest.
-    let mut latest: Option<Result<(u64, Checksum)>> = None;
-    while let Some(row) = rows.next().map_err(|error| reading(table)(error))? {
+    // The latest applied row so far: its version, and whether it has a
+    // running checksum, whose text is kept in a buffer used again for each
+    // row, and read (as `latest_applied` reads it) once the latest is known.
+    let mut latest: Option<(i64, bool)> = None;
+    let mut running = String::new();
+    loop {
+        let row = match rows.next() {
+            Ok(Some(row)) => row,
+            Ok(None) => break,
+            Err(error) => return failed(error),
+        };
         let version: i64 = column(row, 0, table, None)?;
         let state = row.get_ref(1).ok().and_then(|state| state.as_str().ok());
         match state {
             Some("applied") => {
-                let applied = AppliedMigration {
+                records.applied.push(AppliedMigration {
                     version: version_of(table, version)?,
                     name: column(row, 2, table, Some(version))?,
-                    checksum: checksum_ref(row, 3, table, version, "checksum")?.ok_or_else(
-                        || Error::MalformedRow {
-                            table: table.to_owned(),
-                            version: Some(version),
-                            detail: "column `checksum` is NULL".to_owned(),
-                        },
-                    )?,
+                    checksum: checksum_column(row, 3, table, version)?,
                     applied_at: column(row, 5, table, Some(version))?,
                     duration: duration_of(table, version, column(row, 6, table, Some(version))?)?,
-                };
-                latest = Some(
-                    checksum_ref(row, 4, table, version, "running_checksum").and_then(|running| {
-                        let running = running.ok_or_else(|| Error::MalformedRow {
-                            table: table.to_owned(),
-                            version: Some(version),
-                            detail: "an applied migration without `running_checksum`".to_owned(),
-                        })?;
-                        Ok((applied.version, running))
-                    }),
-                );
-                records.applied.push(applied);
+                });
+                let text = row.get_ref(4).ok().and_then(|value| value.as_str().ok());
+                running.clear();
+                running.push_str(text.unwrap_or_default());
+                latest = Some((version, text.is_some()));
             }
             Some("failed") => records.failed.push(FailedMigration {
                 version: version_of(table, version)?,
                 name: column(row, 2, table, Some(version))?,
-                checksum: checksum_ref(row, 3, table, version, "checksum")?.ok_or_else(|| {
-                    Error::MalformedRow {
-                        table: table.to_owned(),
-                        version: Some(version),
-                        detail: "column `checksum` is NULL".to_owned(),
-                    }
-                })?,
+                checksum: checksum_column(row, 3, table, version)?,
                 failed_at: column(row, 5, table, Some(version))?,
                 error: column::<Option<String>>(row, 7, table, Some(version))?.unwrap_or_default(),
             }),
@@ -535,8 +546,22 @@ pub(super) fn records(conn: &Connection, table: &str) -> Result<Records> {
                 .push(dirty_row(row, table, version, [2, 5, 7, 1])?),
         }
     }
-    records.latest = latest.transpose()?;
-    Ok(records)
+    drop(rows);
+    records.latest = match latest {
+        None => None,
+        Some((version, false)) => {
+            return Err(Error::MalformedRow {
+                table: table.to_owned(),
+                version: Some(version),
+                detail: "an applied migration without `running_checksum`".to_owned(),
+            });
+        }
+        Some((version, true)) => Some((
+            version_of(table, version)?,
+            checksum_of(table, version, "running_checksum", &running)?,
+        )),
+    };
+    Ok(Some(records))
 }
 
 /// Records `migration` as applied at `at` (see [`now`]): one plain
