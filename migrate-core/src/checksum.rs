@@ -182,13 +182,27 @@ impl FromStr for Checksum {
     }
 }
 
-/// The value of one hex digit, either case.
+/// The value of one hex digit, either case: a table lookup, since `status`
+/// reads one checksum per applied migration.
 fn hex_value(digit: u8) -> Option<u8> {
-    match digit {
-        b'0'..=b'9' => Some(digit - b'0'),
-        b'a'..=b'f' => Some(digit - b'a' + 10),
-        b'A'..=b'F' => Some(digit - b'A' + 10),
-        _ => None,
+    const VALUES: [u8; 256] = {
+        let mut values = [u8::MAX; 256];
+        let mut i = 0;
+        while i < 10 {
+            values[b'0' as usize + i] = i as u8;
+            i += 1;
+        }
+        let mut i = 0;
+        while i < 6 {
+            values[b'a' as usize + i] = 10 + i as u8;
+            values[b'A' as usize + i] = 10 + i as u8;
+            i += 1;
+        }
+        values
+    };
+    match VALUES[usize::from(digit)] {
+        u8::MAX => None,
+        value => Some(value),
     }
 }
 
