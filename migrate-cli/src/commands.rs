@@ -1087,8 +1087,8 @@ impl Lines {
         out.flush()
     }
 
-    /// `applied  <version>  <name>  <duration>`, and in a run `n of N,
-    /// <running total> in all`.
+    /// `applied  <version>  <name>  <duration>`; in a run, `n of N  <duration>
+    /// (<running total> in all)`, "n of N" first so that it lines up.
     fn applied(
         &self,
         out: &mut dyn Write,
@@ -1099,7 +1099,7 @@ impl Lines {
         if let Some(step) = step {
             let width = step.total.to_string().len();
             detail = format!(
-                "{detail:<7}  {:>width$} of {}, {} in all",
+                "{:>width$} of {}  {detail}  ({} in all)",
                 step.number,
                 step.total,
                 output::duration(step.elapsed)
