@@ -296,7 +296,9 @@ impl<'a> Runner<'a> {
     /// (default `false`: one transaction per migration). A failure in the
     /// last one leaves none of them applied. Refused with
     /// [`Error::NoTransactionInGroup`] when one must run outside a
-    /// transaction.
+    /// transaction. Their tracking rows and history events are written
+    /// once the last one has run, in the same transaction (each with its
+    /// own duration), unless one applies out of order.
     pub fn grouped(mut self, grouped: bool) -> Self {
         self.grouped = grouped;
         self

@@ -409,53 +409,67 @@ pub(super) fn head(conn: &Connection, table: &str) -> Result<Option<Head>> {
            SELECT 1, version, name, applied_at, error, state FROM main."{table}"
            WHERE {UNFINISHED}"#
     );
-    // A statement cached while the table existed (before a rollback that
-    // dropped it) fails when it runs rather than when it is prepared:
-    // either way, a failure is asked about.
-    let failed = |error| match table_exists(conn, table) {
-        Ok(false) => Ok(None),
-        Ok(true) => Err(reading(table)(error)),
-        Err(other) => Err(other),
-    };
-    let mut statement = match conn.prepare_cached(&sql) {
-        Ok(statement) => statement,
-        Err(error) => return failed(error),
-    };
-    let mut rows = match statement.query([]) {
-        Ok(rows) => rows,
-        Err(error) => return failed(error),
-    };
-    let mut head = Head::default();
-    loop {
-        let row = match rows.next() {
-            Ok(Some(row)) => row,
-            Ok(None) => break,
-            Err(error) => return failed(error),
+    unless_missing(conn, table, || {
+        let mut statement = match conn.prepare_cached(&sql) {
+            Ok(statement) => statement,
+            Err(error) => return Ok(Err(error)),
         };
-        let version: i64 = column(row, 1, table, None)?;
-        if column::<i64>(row, 0, table, Some(version))? == 0 {
-            let running =
-                checksum_ref(row, 2, table, version, "running_checksum")?.ok_or_else(|| {
-                    Error::MalformedRow {
+        let mut rows = match statement.query([]) {
+            Ok(rows) => rows,
+            Err(error) => return Ok(Err(error)),
+        };
+        let mut head = Head::default();
+        loop {
+            let row = match rows.next() {
+                Ok(Some(row)) => row,
+                Ok(None) => break,
+                Err(error) => return Ok(Err(error)),
+            };
+            let version: i64 = column(row, 1, table, None)?;
+            if column::<i64>(row, 0, table, Some(version))? == 0 {
+                let running = checksum_ref(row, 2, table, version, "running_checksum")?
+                    .ok_or_else(|| Error::MalformedRow {
                         table: table.to_owned(),
                         version: Some(version),
                         detail: "an applied migration without `running_checksum`".to_owned(),
-                    }
-                })?;
-            head.latest = Some((version_of(table, version)?, running));
-        } else {
-            let dirty = dirty_row(row, table, version, [2, 3, 4, 5])?;
-            // The lowest, as `dirty` lists them first.
-            if head
-                .dirty
-                .as_ref()
-                .is_none_or(|d| dirty.version < d.version)
-            {
-                head.dirty = Some(dirty);
+                    })?;
+                head.latest = Some((version_of(table, version)?, running));
+            } else {
+                let dirty = dirty_row(row, table, version, [2, 3, 4, 5])?;
+                // The lowest, as `dirty` lists them first.
+                if head
+                    .dirty
+                    .as_ref()
+                    .is_none_or(|d| dirty.version < d.version)
+                {
+                    head.dirty = Some(dirty);
+                }
             }
         }
+        Ok(Ok(head))
+    })
+}
+
+/// Runs `read`, a read of the tracking table that returns SQLite's errors
+/// as its inner result: `None` when it fails because there is no tracking
+/// table. A statement that names a missing table fails when it is prepared,
+/// or, cached while the table existed (before a rollback that dropped it),
+/// when it runs; either way [`table_exists`] is asked. A failed prepare
+/// begins no read of the database, so another connection may have created
+/// the table in between: then `read` runs again, in the read that
+/// `table_exists` began, where the table exists.
+fn unless_missing<T>(
+    conn: &Connection,
+    table: &str,
+    mut read: impl FnMut() -> Result<rusqlite::Result<T>>,
+) -> Result<Option<T>> {
+    if let Ok(value) = read()? {
+        return Ok(Some(value));
     }
-    Ok(Some(head))
+    if !table_exists(conn, table)? {
+        return Ok(None);
+    }
+    read()?.map(Some).map_err(reading(table))
 }
 
 /// A checksum column read without copying its text: `None` for NULL.
@@ -492,76 +506,77 @@ pub(super) fn records(conn: &Connection, table: &str) -> Result<Option<Records>>
         r#"SELECT version, state, name, checksum, running_checksum, applied_at, duration_ms, error
            FROM main."{table}" ORDER BY version"#
     );
-    // As in `head`: a failure is asked about, so that no table is `None`.
-    let failed = |error| match table_exists(conn, table) {
-        Ok(false) => Ok(None),
-        Ok(true) => Err(reading(table)(error)),
-        Err(other) => Err(other),
-    };
-    let mut statement = match conn.prepare_cached(&sql) {
-        Ok(statement) => statement,
-        Err(error) => return failed(error),
-    };
-    let mut rows = match statement.query([]) {
-        Ok(rows) => rows,
-        Err(error) => return failed(error),
-    };
-    let mut records = Records::default();
-    // The latest applied row so far: its version, and whether it has a
-    // running checksum, whose text is kept in a buffer used again for each
-    // row, and read (as `latest_applied` reads it) once the latest is known.
-    let mut latest: Option<(i64, bool)> = None;
-    let mut running = String::new();
-    loop {
-        let row = match rows.next() {
-            Ok(Some(row)) => row,
-            Ok(None) => break,
-            Err(error) => return failed(error),
+    unless_missing(conn, table, || {
+        let mut statement = match conn.prepare_cached(&sql) {
+            Ok(statement) => statement,
+            Err(error) => return Ok(Err(error)),
         };
-        let version: i64 = column(row, 0, table, None)?;
-        let state = row.get_ref(1).ok().and_then(|state| state.as_str().ok());
-        match state {
-            Some("applied") => {
-                records.applied.push(AppliedMigration {
+        let mut rows = match statement.query([]) {
+            Ok(rows) => rows,
+            Err(error) => return Ok(Err(error)),
+        };
+        let mut records = Records::default();
+        // The latest applied row so far: its version, and whether it has a
+        // running checksum, whose text is kept in a buffer used again for each
+        // row, and read (as `latest_applied` reads it) once the latest is known.
+        let mut latest: Option<(i64, bool)> = None;
+        let mut running = String::new();
+        loop {
+            let row = match rows.next() {
+                Ok(Some(row)) => row,
+                Ok(None) => break,
+                Err(error) => return Ok(Err(error)),
+            };
+            let version: i64 = column(row, 0, table, None)?;
+            let state = row.get_ref(1).ok().and_then(|state| state.as_str().ok());
+            match state {
+                Some("applied") => {
+                    records.applied.push(AppliedMigration {
+                        version: version_of(table, version)?,
+                        name: column(row, 2, table, Some(version))?,
+                        checksum: checksum_column(row, 3, table, version)?,
+                        applied_at: column(row, 5, table, Some(version))?,
+                        duration: duration_of(
+                            table,
+                            version,
+                            column(row, 6, table, Some(version))?,
+                        )?,
+                    });
+                    let text = row.get_ref(4).ok().and_then(|value| value.as_str().ok());
+                    running.clear();
+                    running.push_str(text.unwrap_or_default());
+                    latest = Some((version, text.is_some()));
+                }
+                Some("failed") => records.failed.push(FailedMigration {
                     version: version_of(table, version)?,
                     name: column(row, 2, table, Some(version))?,
                     checksum: checksum_column(row, 3, table, version)?,
-                    applied_at: column(row, 5, table, Some(version))?,
-                    duration: duration_of(table, version, column(row, 6, table, Some(version))?)?,
-                });
-                let text = row.get_ref(4).ok().and_then(|value| value.as_str().ok());
-                running.clear();
-                running.push_str(text.unwrap_or_default());
-                latest = Some((version, text.is_some()));
+                    failed_at: column(row, 5, table, Some(version))?,
+                    error: column::<Option<String>>(row, 7, table, Some(version))?
+                        .unwrap_or_default(),
+                }),
+                _ => records
+                    .dirty
+                    .push(dirty_row(row, table, version, [2, 5, 7, 1])?),
             }
-            Some("failed") => records.failed.push(FailedMigration {
-                version: version_of(table, version)?,
-                name: column(row, 2, table, Some(version))?,
-                checksum: checksum_column(row, 3, table, version)?,
-                failed_at: column(row, 5, table, Some(version))?,
-                error: column::<Option<String>>(row, 7, table, Some(version))?.unwrap_or_default(),
-            }),
-            _ => records
-                .dirty
-                .push(dirty_row(row, table, version, [2, 5, 7, 1])?),
         }
-    }
-    drop(rows);
-    records.latest = match latest {
-        None => None,
-        Some((version, false)) => {
-            return Err(Error::MalformedRow {
-                table: table.to_owned(),
-                version: Some(version),
-                detail: "an applied migration without `running_checksum`".to_owned(),
-            });
-        }
-        Some((version, true)) => Some((
-            version_of(table, version)?,
-            checksum_of(table, version, "running_checksum", &running)?,
-        )),
-    };
-    Ok(Some(records))
+        drop(rows);
+        records.latest = match latest {
+            None => None,
+            Some((version, false)) => {
+                return Err(Error::MalformedRow {
+                    table: table.to_owned(),
+                    version: Some(version),
+                    detail: "an applied migration without `running_checksum`".to_owned(),
+                });
+            }
+            Some((version, true)) => Some((
+                version_of(table, version)?,
+                checksum_of(table, version, "running_checksum", &running)?,
+            )),
+        };
+        Ok(Ok(records))
+    })
 }
 
 /// Records `migration` as applied at `at` (see [`now`]): one plain
