@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anstyle::Style;
 use anyhow::{Context, Result, anyhow};
@@ -220,8 +221,8 @@ fn print_valid(
 }
 
 /// `up`: with `--dry-run` a rehearsal; with `--grouped` one transaction;
-/// otherwise one run per pending migration, so that each is printed as soon
-/// as it is applied.
+/// each migration printed as soon as it is committed (all at once when
+/// grouped), with "n of N" and the running total.
 pub(crate) fn up<D: Connection>(s: &mut Session<D>, args: &UpArgs) -> Result<()> {
     let mut runner = s.runner().allow_out_of_order(args.allow_out_of_order);
     if let Some(to) = args.to {
@@ -232,17 +233,12 @@ pub(crate) fn up<D: Connection>(s: &mut Session<D>, args: &UpArgs) -> Result<()>
     }
     let lines = Lines::new(s.migrations);
     let mut applied = Vec::new();
-    let result = if args.grouped {
-        let result = runner.clone().grouped(true).run(s.conn);
-        result.map_err(anyhow::Error::from).and_then(|report| {
-            report
-                .applied
-                .into_iter()
-                .try_for_each(|m| record_applied(s, &lines, m, &mut applied))
-        })
-    } else {
-        apply_each(s, &runner, &lines, &mut applied)
-    };
+    let result = apply_each(
+        s,
+        &runner.clone().grouped(args.grouped),
+        &lines,
+        &mut applied,
+    );
     let result =
         logged(s, "up", result).with_context(|| format!("applying migrations to `{}`", s.database));
     let error = result.as_ref().err().map(|error| s.message(error));
@@ -304,12 +300,18 @@ fn apply_each<D: Connection>(
     } = s;
     let report = runner.run_with_progress(*conn, |step| {
         if shown.is_ok() {
+            let step_of = Step {
+                number: step.number,
+                total: step.total,
+                elapsed: step.elapsed,
+            };
             shown = show_applied(
                 *out,
                 log,
                 options.json,
                 lines,
                 step.applied.clone(),
+                Some(step_of),
                 applied,
             );
         }
@@ -318,18 +320,16 @@ fn apply_each<D: Connection>(
     shown
 }
 
-/// Prints (unless `--json`) and logs a migration just applied, and keeps it
-/// for the report.
-fn record_applied<D: Connection>(
-    s: &mut Session<D>,
-    lines: &Lines,
-    migration: AppliedMigration,
-    applied: &mut Vec<AppliedMigration>,
-) -> Result<()> {
-    show_applied(s.out, &mut s.log, s.options.json, lines, migration, applied)
+/// Where a migration `up` just applied stands in the run: "n of N" and the
+/// time since the run began applying (the runner's [`Progress`](migrate_core::Progress)).
+struct Step {
+    number: usize,
+    total: usize,
+    elapsed: Duration,
 }
 
-/// [`record_applied`] on the parts of a session it uses, so that it can run
+/// Prints (unless `--json`) and logs a migration just applied, and keeps it
+/// for the report; on the parts of a session it uses, so that it can run
 /// while the connection is lent to the runner.
 fn show_applied(
     out: &mut dyn Write,
@@ -337,10 +337,11 @@ fn show_applied(
     json: bool,
     lines: &Lines,
     migration: AppliedMigration,
+    step: Option<Step>,
     applied: &mut Vec<AppliedMigration>,
 ) -> Result<()> {
     if !json {
-        lines.applied(out, &migration)?;
+        lines.applied(out, &migration, step.as_ref())?;
     }
     log.event("applied", to_value(&migration)?)?;
     applied.push(migration);
@@ -482,7 +483,7 @@ pub(crate) fn redo<D: Connection>(s: &mut Session<D>) -> Result<()> {
     let lines = Lines::new(s.migrations);
     lines.rolled_back(s.out, &report.rolled_back)?;
     for migration in &report.applied {
-        lines.applied(s.out, migration)?;
+        lines.applied(s.out, migration, None)?;
     }
     Ok(())
 }
@@ -1142,15 +1143,25 @@ impl Lines {
         out.flush()
     }
 
-    fn applied(&self, out: &mut dyn Write, m: &AppliedMigration) -> std::io::Result<()> {
-        self.line(
-            out,
-            "applied",
-            GOOD,
-            m.version,
-            &m.name,
-            &output::duration(m.duration),
-        )
+    /// `applied  <version>  <name>  <duration>`; in a run, `n of N  <duration>
+    /// (<running total> in all)`, "n of N" first so that it lines up.
+    fn applied(
+        &self,
+        out: &mut dyn Write,
+        m: &AppliedMigration,
+        step: Option<&Step>,
+    ) -> std::io::Result<()> {
+        let mut detail = output::duration(m.duration);
+        if let Some(step) = step {
+            let width = step.total.to_string().len();
+            detail = format!(
+                "{:>width$} of {}  {detail}  ({} in all)",
+                step.number,
+                step.total,
+                output::duration(step.elapsed)
+            );
+        }
+        self.line(out, "applied", GOOD, m.version, &m.name, &detail)
     }
 
     fn rolled_back(&self, out: &mut dyn Write, m: &RolledBackMigration) -> std::io::Result<()> {

@@ -243,6 +243,20 @@ pub struct Head {
     pub dirty: Option<DirtyMigration>,
 }
 
+/// What `status` reads of the tracking table: see [`Transaction::records`].
+#[derive(Clone, Debug, Default)]
+pub struct Records {
+    /// The highest applied version and its running checksum, as
+    /// [`Transaction::latest_applied`] reads it.
+    pub latest: Option<(u64, Checksum)>,
+    /// Every applied migration, in version order.
+    pub applied: Vec<AppliedMigration>,
+    /// Every recorded failure, in version order.
+    pub failed: Vec<FailedMigration>,
+    /// Every dirty migration, in version order.
+    pub dirty: Vec<DirtyMigration>,
+}
+
 /// One database engine, over one connection, for one action.
 ///
 /// Dropping it (or [`close`](Backend::close)) hands the connection back as
@@ -371,6 +385,29 @@ pub trait Transaction {
         let dirty = self.dirty().await?.into_iter().next();
         let latest = self.latest_applied().await?;
         Ok(Some(Head { latest, dirty }))
+    }
+    /// Everything [`Runner::status`](crate::Runner::status) reads of the
+    /// tracking table: `None` without one, else each part as the method of
+    /// its name reads it (a row one of them refuses is refused here too).
+    /// In one pass where the engine can (SQLite); the default asks
+    /// [`table_exists`](Transaction::table_exists),
+    /// [`latest_applied`](Transaction::latest_applied),
+    /// [`applied`](Transaction::applied), [`failed`](Transaction::failed)
+    /// and [`dirty`](Transaction::dirty) in turn.
+    ///
+    /// # Errors
+    ///
+    /// As those five.
+    async fn records(&mut self) -> Result<Option<Records>> {
+        if !self.table_exists().await? {
+            return Ok(None);
+        }
+        Ok(Some(Records {
+            latest: self.latest_applied().await?,
+            applied: self.applied().await?,
+            failed: self.failed().await?,
+            dirty: self.dirty().await?,
+        }))
     }
     /// Whether nothing was committed to the database by anyone else since
     /// the previous transaction of this action began (SQLite:

@@ -102,11 +102,43 @@ impl Checksum {
         hasher.update(file.bytes);
         Checksum::from_sha256(hasher.finalize().into())
     }
+
+    /// The text form, `sha256:` and 64 lowercase hex digits (71 bytes), as
+    /// [`Display`](fmt::Display) writes it, built on the stack: for the
+    /// tracking table's writes, which bind it once per migration.
+    pub(crate) fn text(&self) -> ChecksumText {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let prefix = self.algorithm.prefix().as_bytes();
+        let mut bytes = [0; CHECKSUM_TEXT_LEN];
+        bytes[..prefix.len()].copy_from_slice(prefix);
+        bytes[prefix.len()] = b':';
+        for (i, byte) in self.bytes.iter().enumerate() {
+            let at = prefix.len() + 1 + 2 * i;
+            bytes[at] = HEX[usize::from(byte >> 4)];
+            bytes[at + 1] = HEX[usize::from(byte & 0xf)];
+        }
+        ChecksumText(bytes)
+    }
+}
+
+/// The length of a SHA-256 checksum's text form: `sha256:` and 64 hex digits.
+const CHECKSUM_TEXT_LEN: usize = 7 + 64;
+
+/// A checksum's text form held on the stack: see [`Checksum::text`].
+#[derive(Clone, Copy)]
+pub(crate) struct ChecksumText([u8; CHECKSUM_TEXT_LEN]);
+
+impl ChecksumText {
+    /// The text, `sha256:<64 hex digits>`.
+    pub(crate) fn as_str(&self) -> &str {
+        // ASCII only: the prefix and hex digits written by `Checksum::text`.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
 }
 
 impl fmt::Display for Checksum {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.algorithm.prefix(), hex::encode(self.bytes))
+        f.write_str(self.text().as_str())
     }
 }
 
@@ -135,9 +167,42 @@ impl FromStr for Checksum {
             .strip_prefix(ChecksumAlgorithm::Sha256.prefix())
             .and_then(|rest| rest.strip_prefix(':'))
             .ok_or_else(error)?;
+        let digest = digest.as_bytes();
+        if digest.len() != 64 {
+            return Err(error());
+        }
         let mut bytes = [0; 32];
-        hex::decode_to_slice(digest, &mut bytes).map_err(|_| error())?;
+        for (byte, pair) in bytes.iter_mut().zip(digest.chunks_exact(2)) {
+            let (Some(high), Some(low)) = (hex_value(pair[0]), hex_value(pair[1])) else {
+                return Err(error());
+            };
+            *byte = high << 4 | low;
+        }
         Ok(Checksum::from_sha256(bytes))
+    }
+}
+
+/// The value of one hex digit, either case: a table lookup, since `status`
+/// reads one checksum per applied migration.
+fn hex_value(digit: u8) -> Option<u8> {
+    const VALUES: [u8; 256] = {
+        let mut values = [u8::MAX; 256];
+        let mut i = 0;
+        while i < 10 {
+            values[b'0' as usize + i] = i as u8;
+            i += 1;
+        }
+        let mut i = 0;
+        while i < 6 {
+            values[b'a' as usize + i] = 10 + i as u8;
+            values[b'A' as usize + i] = 10 + i as u8;
+            i += 1;
+        }
+        values
+    };
+    match VALUES[usize::from(digit)] {
+        u8::MAX => None,
+        value => Some(value),
     }
 }
 
@@ -168,7 +233,20 @@ mod tests {
     fn text_form_round_trips_and_rejects_garbage() {
         let sum = Checksum::of_text("select 1;");
         assert_eq!(sum.to_string().parse::<Checksum>(), Ok(sum));
-        for bad in ["", "sha256:", "md5:00", "sha256:zz", &sum.to_string()[1..]] {
+        assert_eq!(sum.text().as_str(), sum.to_string());
+        let upper = format!("sha256:{}", sum.to_string()[7..].to_uppercase());
+        assert_eq!(upper.parse::<Checksum>(), Ok(sum), "uppercase hex");
+        let long = format!("{sum}0");
+        let bad_digit = format!("{}g", &sum.to_string()[..70]);
+        for bad in [
+            "",
+            "sha256:",
+            "md5:00",
+            "sha256:zz",
+            &sum.to_string()[1..],
+            &long,
+            &bad_digit,
+        ] {
             assert!(bad.parse::<Checksum>().is_err(), "{bad:?} parsed");
         }
     }

@@ -5,6 +5,7 @@
 //! It names no engine: every database operation is a method of the backend
 //! or of its transaction.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::backend::{
@@ -295,7 +296,9 @@ impl<'a> Runner<'a> {
     /// (default `false`: one transaction per migration). A failure in the
     /// last one leaves none of them applied. Refused with
     /// [`Error::NoTransactionInGroup`] when one must run outside a
-    /// transaction.
+    /// transaction. Their tracking rows and history events are written
+    /// once the last one has run, in the same transaction (each with its
+    /// own duration), unless one applies out of order.
     pub fn grouped(mut self, grouped: bool) -> Self {
         self.grouped = grouped;
         self
@@ -605,22 +608,21 @@ impl<'a> Runner<'a> {
             let result = async {
                 let backend = &mut backend;
                 let mut tx = backend.begin(LockMode::Read).await?;
-                if !tx.table_exists().await? {
+                // The row `run` trusts first (`latest`) must be readable: a
+                // status may not call up to date what `run` refuses.
+                let Some(records) = tx.records().await? else {
                     return Ok(Status {
                         pending: self.pending(0..self.migrations.len()),
                         ..Status::default()
                     });
-                }
-                // The row `run` trusts first must be readable: a status may not
-                // call up to date what `run` refuses.
-                tx.latest_applied().await?;
-                let applied = tx.applied().await?;
+                };
+                let applied = records.applied;
                 let diagnosis = plan::diagnose(self.migrations, &applied);
                 Ok(Status {
                     current_version: applied.last().map(|m| m.version),
                     pending: self.pending(diagnosis.pending),
-                    failed: tx.failed().await?,
-                    dirty: tx.dirty().await?,
+                    failed: records.failed,
+                    dirty: records.dirty,
                     problems: diagnosis.problems,
                     applied,
                 })
@@ -766,7 +768,10 @@ impl<'a> Runner<'a> {
                 Some(last) if unchanged => Ok(last),
                 _ => self.verify_head(&mut tx, head).await,
             };
-            let Verified { pending, latest } = match verified {
+            let Verified {
+                mut pending,
+                latest,
+            } = match verified {
                 // Marked dirty by a process that is still running it: wait
                 // (up to the lock timeout) for it to finish and record it.
                 Err(Error::InProgress { .. })
@@ -780,13 +785,14 @@ impl<'a> Runner<'a> {
                 verified => verified?,
             };
             waiting_since = None;
-            let Some(&next) = pending.first() else {
+            let Some(&next) = pending.front() else {
                 tx.commit().await?;
                 return Ok(report);
             };
             if report.applied.is_empty() && total == 0 {
-                plan::refuse_before_applying(self.migrations, &pending, false, B::can_run)?;
-                total = pending.len();
+                let all = pending.make_contiguous();
+                plan::refuse_before_applying(self.migrations, all, false, B::can_run)?;
+                total = all.len();
             }
             let migration = &self.migrations.as_slice()[next];
             let applied = if migration.up_no_transaction() || !transactional {
@@ -823,8 +829,10 @@ impl<'a> Runner<'a> {
                             .await?;
                         commit_migration(tx, migration).await?;
                         trace_applied(&applied);
+                        // What is left after it, without a copy.
+                        pending.pop_front();
                         committed = Some(Verified {
-                            pending: pending[1..].to_vec(),
+                            pending,
                             latest: now_latest,
                         });
                         applied
@@ -875,12 +883,26 @@ impl<'a> Runner<'a> {
         tx.create_tables().await?;
         let head = tx.head().await?;
         let Verified {
-            pending,
+            mut pending,
             mut latest,
         } = self.verify_head(&mut tx, head).await?;
-        plan::refuse_before_applying(self.migrations, &pending, true, B::can_run)?;
+        plan::refuse_before_applying(self.migrations, pending.make_contiguous(), true, B::can_run)?;
         let mut report = Report::default();
-        for migration in pending.iter().map(|&i| &self.migrations.as_slice()[i]) {
+        // Above everything applied (no out-of-order migration to re-chain
+        // the rows above), the tracking rows and their events are written
+        // once every migration has run, still in the one transaction: a
+        // migration's schema change makes the engine compile the cached
+        // statements of those writes again (SQLite), so written between
+        // migrations they are compiled once per migration, and after the
+        // last one once for all. Nothing in the group can tell: migration
+        // code may not read the tracking tables.
+        let set = self.migrations.as_slice();
+        let after_latest = match (latest, pending.front()) {
+            (Some((version, _)), Some(&first)) => set[first].version() > version,
+            _ => true,
+        };
+        let mut ran: Vec<(&Migration, Duration)> = Vec::new();
+        for migration in pending.iter().map(|&i| &set[i]) {
             let started = Instant::now();
             if let Err(mut error) = execute(&mut tx, migration, Direction::Up).await {
                 drop(tx);
@@ -892,14 +914,21 @@ impl<'a> Runner<'a> {
                     .record_failure(backend, migration, Direction::Up, duration, error)
                     .await);
             }
+            ran.push((migration, started.elapsed()));
+            if after_latest {
+                continue;
+            }
+            for (migration, duration) in ran.drain(..) {
+                let (applied, now_latest) = self
+                    .record_applied_after(&mut tx, latest, migration, duration, EventKind::Applied)
+                    .await?;
+                latest = now_latest;
+                report.applied.push(applied);
+            }
+        }
+        for (migration, duration) in ran {
             let (applied, now_latest) = self
-                .record_applied_after(
-                    &mut tx,
-                    latest,
-                    migration,
-                    started.elapsed(),
-                    EventKind::Applied,
-                )
+                .record_applied_after(&mut tx, latest, migration, duration, EventKind::Applied)
                 .await?;
             latest = now_latest;
             report.applied.push(applied);
@@ -1121,7 +1150,7 @@ impl<'a> Runner<'a> {
     /// up-to-date database: [`Transaction::head`] only.
     pub(crate) async fn verify<T: Transaction>(&self, tx: &mut T) -> Result<Vec<usize>> {
         let head = tx.head().await?;
-        Ok(self.verify_head(tx, head).await?.pending)
+        Ok(self.verify_head(tx, head).await?.pending.into())
     }
 
     /// [`verify`](Runner::verify) from a [`Head`] already read in `tx`.
@@ -1135,7 +1164,7 @@ impl<'a> Runner<'a> {
             self.refuse_other_tools(tx).await?;
             let pending = plan::to_apply(set, plan::after_prefix(set, None), self.options())?;
             return Ok(Verified {
-                pending,
+                pending: pending.into(),
                 latest: None,
             });
         };
@@ -1148,7 +1177,7 @@ impl<'a> Runner<'a> {
             },
         };
         Ok(Verified {
-            pending: plan::to_apply(set, diagnosis, self.options())?,
+            pending: plan::to_apply(set, diagnosis, self.options())?.into(),
             latest: head.latest,
         })
     }
@@ -1174,7 +1203,7 @@ pub struct Progress<'r> {
 /// What [`Runner::verify_head`] found in a transaction.
 struct Verified {
     /// The pending migrations to apply, as indices into the set, in order.
-    pending: Vec<usize>,
+    pending: VecDeque<usize>,
     /// The latest applied version and its running checksum.
     latest: Option<(u64, Checksum)>,
 }

@@ -5,8 +5,10 @@
 //! on, the table rebuild SQLite recommends for changing a column (create new,
 //! copy, drop, rename: <https://www.sqlite.org/lang_altertable.html#otheralter>)
 //! would cascade or fail on the drop. So when the connection enforces them,
-//! they are turned off before each migration's transaction and back on after
-//! it, and `PRAGMA foreign_key_check` runs before its commit instead.
+//! an action that runs migrations turns them off before its first
+//! transaction and back on when it ends (and around a migration run outside
+//! a transaction, which they guard as the connection has them), and
+//! `PRAGMA foreign_key_check` runs before each migration's commit instead.
 
 use std::collections::HashMap;
 

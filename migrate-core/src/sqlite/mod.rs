@@ -11,9 +11,10 @@
 //! - migration code runs under SQLite's authorizer (the `guard` module):
 //!   it cannot end the runner's transaction, write to the tracking tables,
 //!   or change the connection for good;
-//! - foreign keys, when the connection enforces them, are turned off around
-//!   each migration's transaction and `PRAGMA foreign_key_check` runs
-//!   before its commit (SQLite ignores `PRAGMA foreign_keys` inside a
+//! - foreign keys, when the connection enforces them, are turned off once
+//!   for an action that runs migrations (before its first transaction) and
+//!   back on when it ends, and `PRAGMA foreign_key_check` runs before each
+//!   migration's commit (SQLite ignores `PRAGMA foreign_keys` inside a
 //!   transaction; see `foreign_keys`);
 //! - work outside a transaction holds an advisory lock on the file
 //!   `<database>-<table>-lock` beside the database (see `lock_file`);
@@ -47,8 +48,8 @@ pub use rusqlite;
 use rusqlite::TransactionBehavior;
 
 use crate::backend::{
-    Backend, Blocking, Capabilities, Database, Failure, LockMode, MigrationFailure, NewEvent,
-    Purpose, Session,
+    Backend, Blocking, Capabilities, Database, Failure, Head, LockMode, MigrationFailure, NewEvent,
+    Purpose, Records, Session,
 };
 use crate::checksum::Checksum;
 use crate::error::{Error, Result};
@@ -122,7 +123,7 @@ impl Database for Connection {
     type Backend<'c> = Sqlite<'c>;
 
     async fn open<'c>(&'c mut self, session: &Session<'_>) -> Result<Sqlite<'c>> {
-        Sqlite::open(self, session, false)
+        Sqlite::open(self, session)
     }
 }
 
@@ -143,10 +144,11 @@ pub struct Sqlite<'c> {
     /// The rules for migration code, installed when the action runs any.
     guard: Option<Guard>,
     /// Whether the connection enforces foreign keys, and what it breaks.
+    /// When it does, an action that runs migrations turns them off once
+    /// when it opens and back on when the connection is put back: SQLite
+    /// ignores the pragma inside a transaction, and each pragma costs as
+    /// much as a small statement, so not around every migration.
     foreign_keys: ForeignKeyCheck,
-    /// Foreign keys stay off between transactions instead of being turned
-    /// off around each (the build-time check, on a connection of its own).
-    foreign_keys_kept_off: bool,
     /// The connection's own busy timeout, put back at the end.
     busy_timeout: Option<Duration>,
     /// Whether the connection has been put back.
@@ -158,12 +160,7 @@ pub struct Sqlite<'c> {
 
 impl<'c> Sqlite<'c> {
     /// Prepares `conn` for `session`; see [`Database::open`].
-    /// `foreign_keys_kept_off`: see the field.
-    fn open(
-        conn: &'c mut Connection,
-        session: &Session<'_>,
-        foreign_keys_kept_off: bool,
-    ) -> Result<Sqlite<'c>> {
+    fn open(conn: &'c mut Connection, session: &Session<'_>) -> Result<Sqlite<'c>> {
         if !conn.is_autocommit() {
             return Err(Error::TransactionOpen);
         }
@@ -182,7 +179,6 @@ impl<'c> Sqlite<'c> {
             lock_timeout: session.lock_timeout,
             guard: None,
             foreign_keys: ForeignKeyCheck::disabled(),
-            foreign_keys_kept_off,
             busy_timeout: Some(Duration::from_millis(previous.max(0).unsigned_abs())),
             restored: false,
             data_version: None,
@@ -197,7 +193,7 @@ impl<'c> Sqlite<'c> {
                 .map_err(context("setting the authorizer"))?;
             backend.guard = Some(guard);
             backend.foreign_keys = ForeignKeyCheck::new(backend.conn)?;
-            if foreign_keys_kept_off && backend.foreign_keys.enabled() {
+            if backend.foreign_keys.enabled() {
                 foreign_keys::set(backend.conn, false)?;
             }
         }
@@ -222,7 +218,9 @@ impl<'c> Sqlite<'c> {
             }
             None => Ok(()),
         };
-        let kept_off = if self.foreign_keys_kept_off && self.foreign_keys.enabled() {
+        // Back on, as the connection had them (outside a transaction: the
+        // rollback above ended any).
+        let kept_off = if self.foreign_keys.enabled() {
             foreign_keys::set(conn, true)
         } else {
             Ok(())
@@ -277,29 +275,31 @@ impl<'c> Backend for Sqlite<'c> {
                 .detach_leftovers(conn)
                 .map_err(context("detaching a database a migration attached"))?;
         }
-        let toggled =
-            mode == LockMode::Write && self.foreign_keys.enabled() && !self.foreign_keys_kept_off;
-        if toggled {
-            foreign_keys::set(conn, false)?;
-        }
         let mut tx = SqliteTx {
             tx: None,
+            read: false,
             conn,
             table: &self.table,
             lock_timeout: self.lock_timeout,
             guard: self.guard.as_ref(),
             foreign_keys: &mut self.foreign_keys,
-            foreign_keys_back_on: toggled,
             data_version: &mut self.data_version,
         };
-        let behavior = match mode {
-            LockMode::Read => TransactionBehavior::Deferred,
-            LockMode::Write => TransactionBehavior::Immediate,
-        };
-        tx.tx = Some(
-            Transaction::new_unchecked(conn, behavior)
-                .map_err(context("starting a transaction"))?,
-        );
+        match mode {
+            // Only the tracking table's reads run in it (no migration code
+            // needs a rusqlite `Transaction`): `BEGIN` and its end as cached
+            // statements, since the up-to-date check is little more.
+            LockMode::Read => {
+                run_cached(conn, "BEGIN DEFERRED").map_err(context("starting a transaction"))?;
+                tx.read = true;
+            }
+            LockMode::Write => {
+                tx.tx = Some(
+                    Transaction::new_unchecked(conn, TransactionBehavior::Immediate)
+                        .map_err(context("starting a transaction"))?,
+                );
+            }
+        }
         Ok(tx)
     }
 
@@ -322,7 +322,7 @@ impl<'c> Backend for Sqlite<'c> {
             .map_err(context("detaching a database a migration attached"))?;
         // Outside a transaction, foreign keys are enforced as the connection
         // has them.
-        let kept_off = self.foreign_keys_kept_off && self.foreign_keys.enabled();
+        let kept_off = self.foreign_keys.enabled();
         if kept_off {
             foreign_keys::set(conn, true)?;
         }
@@ -377,29 +377,37 @@ impl<'c> Backend for Sqlite<'c> {
 }
 
 /// A transaction of [`Sqlite`]: a rusqlite [`Transaction`] with the tracking
-/// table's operations; dropping it rolls back, then turns foreign keys back
-/// on if its migration had them off.
+/// table's operations; dropping it rolls back.
 pub struct SqliteTx<'t> {
-    /// `None` only once committed (or before it began).
+    /// A write transaction; `None` only once committed (or before it
+    /// began), and for a read transaction.
     tx: Option<Transaction<'t>>,
+    /// A read transaction is open (begun without a rusqlite `Transaction`).
+    read: bool,
     conn: &'t Connection,
     table: &'t str,
     lock_timeout: Duration,
     guard: Option<&'t Guard>,
     foreign_keys: &'t mut ForeignKeyCheck,
-    foreign_keys_back_on: bool,
     data_version: &'t mut Option<i64>,
 }
 
 impl Drop for SqliteTx<'_> {
     fn drop(&mut self) {
-        drop(self.tx.take());
-        if self.foreign_keys_back_on && foreign_keys::set(self.conn, true).is_err() {
-            tracing::error!(
-                "could not turn foreign keys back on after a migration: the connection now runs without them"
-            );
+        // A write transaction's rusqlite `Transaction` rolls back by itself.
+        if self.read
+            && !self.conn.is_autocommit()
+            && let Err(error) = run_cached(self.conn, "ROLLBACK")
+        {
+            tracing::error!(%error, "could not end a read transaction");
         }
     }
+}
+
+/// Runs `sql`, a statement without parameters or rows (`BEGIN`, `COMMIT`),
+/// through the connection's cache of prepared statements.
+fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
 }
 
 impl crate::backend::Transaction for SqliteTx<'_> {
@@ -431,6 +439,14 @@ impl crate::backend::Transaction for SqliteTx<'_> {
 
     async fn dirty(&mut self) -> Result<Vec<DirtyMigration>> {
         tracking::dirty(self.conn, self.table)
+    }
+
+    async fn head(&mut self) -> Result<Option<Head>> {
+        tracking::head(self.conn, self.table)
+    }
+
+    async fn records(&mut self) -> Result<Option<Records>> {
+        tracking::records(self.conn, self.table)
     }
 
     async fn another_is_running(&mut self) -> bool {
@@ -471,7 +487,38 @@ impl crate::backend::Transaction for SqliteTx<'_> {
         running_checksum: Checksum,
         duration: Duration,
     ) -> Result<String> {
-        tracking::record_applied(self.conn, self.table, migration, running_checksum, duration)
+        let at = tracking::now();
+        tracking::record_applied(
+            self.conn,
+            self.table,
+            migration,
+            running_checksum,
+            duration,
+            &at,
+        )?;
+        Ok(at)
+    }
+
+    /// The row and its event at one time, each a plain `INSERT` prepared
+    /// once per connection (and again after a schema change).
+    async fn record_applied_with_event(
+        &mut self,
+        migration: &Migration,
+        running_checksum: Checksum,
+        duration: Duration,
+        event: &NewEvent<'_>,
+    ) -> Result<String> {
+        let at = tracking::now();
+        tracking::record_applied(
+            self.conn,
+            self.table,
+            migration,
+            running_checksum,
+            duration,
+            &at,
+        )?;
+        tracking::record_event(self.conn, self.table, event, &at)?;
+        Ok(at)
     }
 
     async fn set_running_checksum(&mut self, version: u64, running: Checksum) -> Result<()> {
@@ -509,7 +556,7 @@ impl crate::backend::Transaction for SqliteTx<'_> {
     }
 
     async fn record_event(&mut self, event: &NewEvent<'_>) -> Result<()> {
-        tracking::record_event(self.conn, self.table, event)
+        tracking::record_event(self.conn, self.table, event, &tracking::now())
     }
 
     async fn events(&mut self) -> Result<Vec<Event>> {
@@ -530,10 +577,15 @@ impl crate::backend::Transaction for SqliteTx<'_> {
     }
 
     async fn commit(mut self) -> Result<()> {
-        match self.tx.take() {
-            Some(tx) => tx.commit().map_err(context("committing the transaction")),
-            None => Ok(()),
+        let open = self.tx.is_some() || std::mem::take(&mut self.read);
+        if open && !self.conn.is_autocommit() {
+            // A cached `COMMIT`; the rusqlite `Transaction` then finds no
+            // transaction to end. If it fails (busy), dropping `self` rolls
+            // back, as rusqlite's own `commit` would.
+            run_cached(self.conn, "COMMIT").map_err(context("committing the transaction"))?;
         }
+        drop(self.tx.take());
+        Ok(())
     }
 }
 

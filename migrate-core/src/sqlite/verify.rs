@@ -884,7 +884,7 @@ impl<'c> Db<'c> {
         } else {
             None
         };
-        let backend = Sqlite::open(conn, &SESSION, true)?;
+        let backend = Sqlite::open(conn, &SESSION)?;
         let guard = backend.guard.clone().ok_or_else(unguarded_sandbox)?;
         Ok(Db {
             backend,
