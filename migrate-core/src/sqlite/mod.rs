@@ -508,15 +508,9 @@ impl crate::backend::Transaction for SqliteTx<'_> {
         duration: Duration,
         event: &NewEvent<'_>,
     ) -> Result<String> {
-        let at = tracking::now();
-        tracking::record_applied(
-            self.conn,
-            self.table,
-            migration,
-            running_checksum,
-            duration,
-            &at,
-        )?;
+        let at = self
+            .record_applied(migration, running_checksum, duration)
+            .await?;
         tracking::record_event(self.conn, self.table, event, &at)?;
         Ok(at)
     }
