@@ -446,3 +446,62 @@ fn after_migrations_that_change_the_journal_mode() -> migrate::Result<()> {
     }
     Ok(())
 }
+
+/// The runner compiles its own inserts with `PRAGMA ignore_check_constraints`
+/// on after a schema change: a migration's `CHECK` constraints are still
+/// enforced in the migrations after it, the tracking rows are still checked
+/// when written by anyone else, and the caller's setting comes back as it
+/// was, on or off.
+#[test]
+fn with_check_constraints_as_the_caller_had_them() -> migrate::Result<()> {
+    let folder = Folder::new(&[
+        (
+            "0001_accounts.sql",
+            "CREATE TABLE accounts (id INTEGER PRIMARY KEY, balance INTEGER CHECK (balance >= 0));",
+        ),
+        (
+            "0002_index.sql",
+            "CREATE INDEX accounts_balance ON accounts (balance);",
+        ),
+        (
+            "0003_overdrawn.sql",
+            "INSERT INTO accounts (id, balance) VALUES (1, -5);",
+        ),
+    ]);
+    let db = Database::new();
+    let mut conn = app_connection(&db, false);
+
+    let error = folder.migrations().run(&mut conn).unwrap_err();
+
+    assert!(
+        matches!(error, Error::MigrationFailed { version: 3, .. }),
+        "migration 3 breaks a CHECK constraint: {error:?}"
+    );
+    assert_as_given(&conn, &db, false);
+    let ignored: bool = conn
+        .query_row("PRAGMA ignore_check_constraints", [], |row| row.get(0))
+        .unwrap();
+    assert!(!ignored, "CHECK constraints are enforced again");
+    let refused = conn.execute(
+        "INSERT INTO migrate_schema_history (version, name, checksum, applied_at, duration_ms, state)
+         VALUES (9, 'x', 'sha256:00', '2026-01-01T00:00:00.000Z', 0, 'nonsense')",
+        [],
+    );
+    assert!(refused.is_err(), "the tracking table's CHECK still holds");
+
+    // A caller that ignores CHECK constraints itself keeps doing so.
+    let db = Database::new();
+    let mut conn = app_connection(&db, false);
+    conn.pragma_update(None, "ignore_check_constraints", true)
+        .unwrap();
+    let two = Folder::new(&[
+        ("0001_a.sql", "CREATE TABLE a (x INTEGER CHECK (x > 0));"),
+        ("0002_b.sql", "CREATE TABLE b (y);"),
+    ]);
+    two.migrations().run(&mut conn)?;
+    let ignored: bool = conn
+        .query_row("PRAGMA ignore_check_constraints", [], |row| row.get(0))
+        .unwrap();
+    assert!(ignored, "the caller's setting is kept");
+    Ok(())
+}

@@ -156,6 +156,70 @@ pub struct Sqlite<'c> {
     /// `PRAGMA data_version` as the last transaction read it: see
     /// [`Transaction::unchanged_since_last`](crate::backend::Transaction::unchanged_since_last).
     data_version: Option<i64>,
+    /// How the runner's own inserts into the tracking tables are compiled.
+    own_inserts: OwnInserts,
+}
+
+/// When a migration has changed the schema, SQLite compiles the cached
+/// statements that record it again, and compiling the tracking tables'
+/// `CHECK` constraints (the list of four states builds a temporary index
+/// each time) costs about as much as the rest of both inserts. The runner's
+/// inserts write only values those constraints allow, so after a schema
+/// change they are compiled with `PRAGMA ignore_check_constraints` on
+/// (<https://www.sqlite.org/pragma.html#pragma_ignore_check_constraints>,
+/// read when the statement is compiled), turned off again before anything
+/// else runs. Setting the pragma expires every prepared statement, so it is
+/// not used when the schema did not change: the statements compiled before
+/// are then used as they are.
+#[derive(Debug, Default)]
+struct OwnInserts {
+    /// `PRAGMA schema_version` at the last recording.
+    schema_version: Option<i64>,
+    /// Whether the caller's connection ignores `CHECK` constraints itself
+    /// (then left alone), read when first needed.
+    caller_ignores: Option<bool>,
+    /// Whether the pragma is on, turned on by the runner.
+    on: bool,
+}
+
+impl OwnInserts {
+    /// Turns the pragma on when the schema changed since the last
+    /// recording and the connection has it off.
+    fn start(&mut self, conn: &Connection) -> Result<()> {
+        let now: i64 = conn
+            .prepare_cached("PRAGMA main.schema_version")
+            .and_then(|mut statement| statement.query_row([], |row| row.get(0)))
+            .map_err(context("reading the schema version"))?;
+        if self.schema_version.replace(now) == Some(now) {
+            return Ok(());
+        }
+        let ignores = match self.caller_ignores {
+            Some(ignores) => ignores,
+            None => {
+                let ignores = conn
+                    .prepare_cached("PRAGMA ignore_check_constraints")
+                    .and_then(|mut statement| statement.query_row([], |row| row.get(0)))
+                    .map_err(context("reading PRAGMA ignore_check_constraints"))?;
+                *self.caller_ignores.insert(ignores)
+            }
+        };
+        if !ignores {
+            run_cached(conn, "PRAGMA ignore_check_constraints = ON")
+                .map_err(context("setting PRAGMA ignore_check_constraints"))?;
+            self.on = true;
+        }
+        Ok(())
+    }
+
+    /// Turns the pragma off again if [`start`](Self::start) turned it on.
+    fn end(&mut self, conn: &Connection) -> Result<()> {
+        if self.on {
+            run_cached(conn, "PRAGMA ignore_check_constraints = OFF")
+                .map_err(context("setting PRAGMA ignore_check_constraints"))?;
+            self.on = false;
+        }
+        Ok(())
+    }
 }
 
 impl<'c> Sqlite<'c> {
@@ -182,6 +246,7 @@ impl<'c> Sqlite<'c> {
             busy_timeout: Some(Duration::from_millis(previous.max(0).unsigned_abs())),
             restored: false,
             data_version: None,
+            own_inserts: OwnInserts::default(),
         };
         if session.purpose != Purpose::Records {
             let guard = Guard::new(
@@ -231,7 +296,12 @@ impl<'c> Sqlite<'c> {
                 .map_err(context("setting the busy timeout")),
             None => Ok(()),
         };
-        rolled_back.and(unguarded).and(kept_off).and(timeout)
+        let checks = self.own_inserts.end(conn);
+        rolled_back
+            .and(unguarded)
+            .and(kept_off)
+            .and(timeout)
+            .and(checks)
     }
 }
 
@@ -284,6 +354,7 @@ impl<'c> Backend for Sqlite<'c> {
             guard: self.guard.as_ref(),
             foreign_keys: &mut self.foreign_keys,
             data_version: &mut self.data_version,
+            own_inserts: &mut self.own_inserts,
         };
         match mode {
             // Only the tracking table's reads run in it (no migration code
@@ -390,6 +461,7 @@ pub struct SqliteTx<'t> {
     guard: Option<&'t Guard>,
     foreign_keys: &'t mut ForeignKeyCheck,
     data_version: &'t mut Option<i64>,
+    own_inserts: &'t mut OwnInserts,
 }
 
 impl Drop for SqliteTx<'_> {
@@ -500,7 +572,8 @@ impl crate::backend::Transaction for SqliteTx<'_> {
     }
 
     /// The row and its event at one time, each a plain `INSERT` prepared
-    /// once per connection (and again after a schema change).
+    /// once per connection, and again after a schema change, then without
+    /// the tables' `CHECK` constraints (see [`OwnInserts`]).
     async fn record_applied_with_event(
         &mut self,
         migration: &Migration,
@@ -508,10 +581,18 @@ impl crate::backend::Transaction for SqliteTx<'_> {
         duration: Duration,
         event: &NewEvent<'_>,
     ) -> Result<String> {
-        let at = self
-            .record_applied(migration, running_checksum, duration)
-            .await?;
-        tracking::record_event(self.conn, self.table, event, &at)?;
+        self.own_inserts.start(self.conn)?;
+        let recorded = async {
+            let at = self
+                .record_applied(migration, running_checksum, duration)
+                .await?;
+            tracking::record_event(self.conn, self.table, event, &at)?;
+            Ok(at)
+        }
+        .await;
+        let ended = self.own_inserts.end(self.conn);
+        let at = recorded?;
+        ended?;
         Ok(at)
     }
 
