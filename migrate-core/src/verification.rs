@@ -6,7 +6,8 @@
 
 use std::fmt;
 
-use crate::error::location;
+use crate::error::{Error, failure_message, location};
+use crate::migration::Migration;
 use crate::report::Direction;
 use crate::schema::SchemaDifference;
 
@@ -165,6 +166,52 @@ impl fmt::Display for VerifyProblem {
             VerifyProblem::Internal { message } => {
                 write!(f, "verification could not run: {message}")
             }
+        }
+    }
+}
+
+impl VerifyProblem {
+    /// A runner's `error` while applying (or reverting, `direction`)
+    /// `migration` as a problem; `again` when it was the up applied again
+    /// after its down. An error not at one of the migration's statements
+    /// (the foreign key check failing on a foreign key that names no key,
+    /// say) names the migration's file without a line.
+    pub(crate) fn of_error(
+        error: Error,
+        migration: &Migration,
+        direction: Direction,
+        again: bool,
+    ) -> VerifyProblem {
+        match error {
+            Error::MigrationFailed {
+                version,
+                name,
+                file,
+                direction,
+                line,
+                statement,
+                error,
+                ..
+            } => VerifyProblem::Failed {
+                version,
+                name,
+                file,
+                direction,
+                again,
+                line,
+                statement: statement.map(String::from),
+                message: failure_message(error.as_ref()),
+            },
+            other => VerifyProblem::Failed {
+                version: migration.version(),
+                name: migration.name().to_owned(),
+                file: migration.file_of(direction).to_owned(),
+                direction,
+                again,
+                line: None,
+                statement: None,
+                message: other.to_string(),
+            },
         }
     }
 }

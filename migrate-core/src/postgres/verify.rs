@@ -44,7 +44,6 @@ use postgres::{Client, Config, NoTls};
 
 use crate::backend::{Backend, Database, LockMode, Purpose, Session, Transaction, block_on};
 use crate::driver::{DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, commit_migration, execute, failed};
-use crate::error::{Error, failure_message};
 use crate::migration::{BoxError, Migration, Migrations, RustCode};
 use crate::report::Direction;
 use crate::schema::Schema;
@@ -369,7 +368,7 @@ impl Verification<'_> {
         });
         result
             .err()
-            .map(|error| problem(error, migration, direction, again))
+            .map(|error| VerifyProblem::of_error(error, migration, direction, again))
     }
 
     /// [`check_down`](Self::check_down) in one transaction, rolled back
@@ -388,7 +387,12 @@ impl Verification<'_> {
                 .await
                 .map_err(|error| error.to_string())?;
             if let Err(error) = execute(&mut tx, migration, Direction::Down).await {
-                return Ok(Some(problem(error, migration, Direction::Down, false)));
+                return Ok(Some(VerifyProblem::of_error(
+                    error,
+                    migration,
+                    Direction::Down,
+                    false,
+                )));
             }
             let after = tx.schema().await.map_err(|error| error.to_string())?;
             if let Some(problem) = self.not_restored(migration, before, &after) {
@@ -397,7 +401,7 @@ impl Verification<'_> {
             Ok(execute(&mut tx, migration, Direction::Up)
                 .await
                 .err()
-                .map(|error| problem(error, migration, Direction::Up, true)))
+                .map(|error| VerifyProblem::of_error(error, migration, Direction::Up, true)))
         })
     }
 
@@ -447,44 +451,4 @@ impl Verification<'_> {
 fn schema_of(backend: &mut Pg<'_>) -> Result<Schema, String> {
     block_on(async { backend.begin(LockMode::Read).await?.schema().await })
         .map_err(|error| error.to_string())
-}
-
-/// A runner's error while applying (or reverting) `migration` as a problem.
-fn problem(
-    error: Error,
-    migration: &Migration,
-    direction: Direction,
-    again: bool,
-) -> VerifyProblem {
-    match error {
-        Error::MigrationFailed {
-            version,
-            name,
-            file,
-            direction,
-            line,
-            statement,
-            error,
-            ..
-        } => VerifyProblem::Failed {
-            version,
-            name,
-            file,
-            direction,
-            again,
-            line,
-            statement: statement.map(String::from),
-            message: failure_message(error.as_ref()),
-        },
-        other => VerifyProblem::Failed {
-            version: migration.version(),
-            name: migration.name().to_owned(),
-            file: migration.file_of(direction).to_owned(),
-            direction,
-            again,
-            line: None,
-            statement: None,
-            message: other.to_string(),
-        },
-    }
 }

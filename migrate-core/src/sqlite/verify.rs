@@ -77,7 +77,7 @@ use super::guard::{Guard, SANDBOX_REFUSAL, SchemaChanges};
 use super::{RustStep, Sqlite, tracking::context, tracking_tables};
 use crate::backend::{Backend, Failure, LockMode, Purpose, Session, block_on};
 use crate::driver::{DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, commit_migration, execute, failed};
-use crate::error::{Error, Result as RunResult, failure_message};
+use crate::error::{Error, Result as RunResult};
 use crate::migration::{BoxError, Migration, Migrations, RustCode};
 use crate::report::Direction;
 use crate::schema::{ObjectKind, Schema, SchemaObject};
@@ -722,7 +722,7 @@ impl Verification<'_> {
         };
         result
             .err()
-            .map(|error| problem(error, migration, direction, again))
+            .map(|error| VerifyProblem::of_error(error, migration, direction, again))
     }
 
     /// Runs the down of `migration`, just applied, compares the schema with
@@ -1357,52 +1357,6 @@ impl Graph {
 fn internal(error: impl fmt::Display) -> VerifyProblem {
     VerifyProblem::Internal {
         message: error.to_string(),
-    }
-}
-
-/// A runner's error while applying (or reverting) `migration` as a problem.
-fn problem(
-    error: Error,
-    migration: &Migration,
-    direction: Direction,
-    again: bool,
-) -> VerifyProblem {
-    match error {
-        Error::MigrationFailed {
-            version,
-            name,
-            file,
-            direction,
-            line,
-            statement,
-            error,
-            ..
-        } => VerifyProblem::Failed {
-            version,
-            name,
-            file,
-            direction,
-            again,
-            line,
-            statement: statement.map(String::from),
-            message: failure_message(error.as_ref()),
-        },
-        // Not at a statement of the migration, but because of it: the
-        // foreign key check fails on a foreign key that names no key, say.
-        other => VerifyProblem::Failed {
-            version: migration.version(),
-            name: migration.name().to_owned(),
-            file: match direction {
-                Direction::Up => migration.file(),
-                Direction::Down => migration.down_file().unwrap_or_default(),
-            }
-            .to_owned(),
-            direction,
-            again,
-            line: None,
-            statement: None,
-            message: other.to_string(),
-        },
     }
 }
 
