@@ -8,12 +8,15 @@
 //! an action that runs migrations turns them off before its first
 //! transaction and back on when it ends (and around a migration run outside
 //! a transaction, which they guard as the connection has them), and
-//! `PRAGMA foreign_key_check` runs before each migration's commit instead.
+//! `PRAGMA foreign_key_check` runs before each migration's commit instead,
+//! on the tables the migration can have broken a reference of (see
+//! [`ForeignKeyCheck::check_migration`]), not on the whole database.
 
 use std::collections::HashMap;
 
 use rusqlite::Connection;
 
+use super::guard::Footprint;
 use super::tracking::context;
 use crate::backend::Failure;
 use crate::error::Result;
@@ -33,6 +36,10 @@ use crate::report::{ForeignKeyViolation, ForeignKeyViolations};
 pub(crate) struct ForeignKeyCheck {
     enabled: bool,
     known: HashMap<ForeignKey, usize>,
+    /// The foreign keys of `main`, read when a migration first writes rows,
+    /// followed while migrations only create tables, and read again after
+    /// one that may have changed any.
+    graph: Option<Graph>,
 }
 
 /// A foreign key: the table holding it, the table it refers to, and its
@@ -71,7 +78,11 @@ impl ForeignKeyCheck {
                 "the database already breaks foreign keys; only new violations fail a migration"
             );
         }
-        Ok(ForeignKeyCheck { enabled, known })
+        Ok(ForeignKeyCheck {
+            enabled,
+            known,
+            graph: None,
+        })
     }
 
     /// The check for a connection that keeps enforcement off and checks
@@ -81,6 +92,7 @@ impl ForeignKeyCheck {
         Ok(ForeignKeyCheck {
             enabled: true,
             known: count(&violations(conn, None)?),
+            graph: None,
         })
     }
 
@@ -94,6 +106,7 @@ impl ForeignKeyCheck {
         ForeignKeyCheck {
             enabled: false,
             known: HashMap::new(),
+            graph: None,
         }
     }
 
@@ -121,6 +134,61 @@ impl ForeignKeyCheck {
 }
 
 impl ForeignKeyCheck {
+    /// After a migration whose statements compiled `footprint` ran inside
+    /// the transaction on `conn`: [`check`](Self::check) limited to the
+    /// tables it can have given a new violation, so that a migration costs
+    /// what it touches and not a scan of every row with a foreign key.
+    /// Those are the tables it wrote rows of (as a child), the tables with a
+    /// foreign key to any of them (as a parent: a delete, an update, an
+    /// `INSERT OR REPLACE`), and the tables it created (whose foreign keys
+    /// must name a usable parent key, or SQLite reports a mismatch). When
+    /// the footprint is wide, every table is checked.
+    pub(crate) fn check_migration(
+        &mut self,
+        conn: &Connection,
+        footprint: &Footprint,
+    ) -> Result<(), Failure> {
+        if !self.enabled {
+            return Ok(());
+        }
+        if footprint.wide {
+            self.graph = None;
+            return self.check(conn);
+        }
+        if let Some(graph) = &mut self.graph {
+            for table in &footprint.created {
+                graph
+                    .add(conn, table)
+                    .map_err(context("reading the foreign keys"))?;
+            }
+        }
+        let mut tables: Vec<String> = footprint
+            .created
+            .iter()
+            .chain(&footprint.written)
+            .map(|table| table.to_ascii_lowercase())
+            .collect();
+        if !footprint.written.is_empty() {
+            let graph = match &mut self.graph {
+                Some(graph) => graph,
+                None => self
+                    .graph
+                    .insert(Graph::read_all(conn).map_err(context("reading the foreign keys"))?),
+            };
+            for table in &footprint.written {
+                tables.extend(
+                    graph
+                        .children_of(&table.to_ascii_lowercase())
+                        .iter()
+                        .cloned(),
+                );
+            }
+        }
+        tables.sort();
+        tables.dedup();
+        self.check_tables(conn, &tables, &[])
+    }
+
     /// [`check`](Self::check) limited to the child tables `tables`
     /// (`PRAGMA foreign_key_check(table)` for each; names as SQLite lists
     /// them, each an existing table), for a migration known to have changed
@@ -177,7 +245,7 @@ fn violations(conn: &Connection, table: Option<&str>) -> Result<Vec<ForeignKeyVi
     let sql = match table {
         // A table's name cannot be bound in a `PRAGMA`: the table-valued
         // function takes it as an argument.
-        Some(_) => "SELECT * FROM pragma_foreign_key_check(?1)",
+        Some(_) => "SELECT * FROM pragma_foreign_key_check(?1, 'main')",
         None => "PRAGMA foreign_key_check",
     };
     let mut statement = conn.prepare(sql).map_err(checking())?;
@@ -196,4 +264,80 @@ fn violations(conn: &Connection, table: Option<&str>) -> Result<Vec<ForeignKeyVi
         })
         .map_err(checking())?;
     rows.collect::<rusqlite::Result<_>>().map_err(checking())
+}
+
+/// Which tables of `main` have foreign keys to which: each table with a
+/// foreign key by the tables it refers to, names in lower case (SQLite
+/// matches them without regard to ASCII case).
+#[derive(Debug, Default)]
+pub(crate) struct Graph {
+    /// Parent → children.
+    children: HashMap<String, Vec<String>>,
+    /// Child → parents.
+    parents: HashMap<String, Vec<String>>,
+}
+
+impl Graph {
+    /// The foreign keys of every table of `main`, in one statement.
+    pub(crate) fn read_all(conn: &Connection) -> rusqlite::Result<Graph> {
+        let mut graph = Graph::default();
+        let mut statement = conn.prepare(
+            "SELECT m.name, f.\"table\" FROM main.sqlite_schema AS m,
+                 pragma_foreign_key_list(m.name, 'main') AS f
+             WHERE m.type = 'table'",
+        )?;
+        let mut rows = statement.query([])?;
+        while let Some(row) = rows.next()? {
+            let child: String = row.get(0)?;
+            let parent: String = row.get(1)?;
+            graph.link(child.to_ascii_lowercase(), parent.to_ascii_lowercase());
+        }
+        Ok(graph)
+    }
+
+    /// Whether `table` (lower case) has a foreign key.
+    pub(crate) fn has_foreign_keys(&self, table: &str) -> bool {
+        self.parents.contains_key(table)
+    }
+
+    /// The tables with a foreign key to `parent` (lower case).
+    pub(crate) fn children_of(&self, parent: &str) -> &[String] {
+        self.children.get(parent).map_or(&[], Vec::as_slice)
+    }
+
+    /// Reads the foreign keys of `table` of `main` (created, or rewritten),
+    /// replacing what was known of it.
+    pub(crate) fn add(&mut self, conn: &Connection, table: &str) -> rusqlite::Result<()> {
+        self.remove(table);
+        let child = table.to_ascii_lowercase();
+        let parents: Vec<String> = conn
+            .prepare_cached("SELECT \"table\" FROM pragma_foreign_key_list(?1, 'main')")?
+            .query_map([table], |row| row.get::<_, String>(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for parent in parents {
+            self.link(child.clone(), parent.to_ascii_lowercase());
+        }
+        Ok(())
+    }
+
+    /// Forgets the foreign keys of `table`.
+    pub(crate) fn remove(&mut self, table: &str) {
+        let child = table.to_ascii_lowercase();
+        for parent in self.parents.remove(&child).unwrap_or_default() {
+            if let Some(children) = self.children.get_mut(&parent) {
+                children.retain(|c| *c != child);
+            }
+        }
+    }
+
+    fn link(&mut self, child: String, parent: String) {
+        let parents = self.parents.entry(child.clone()).or_default();
+        if !parents.contains(&parent) {
+            parents.push(parent.clone());
+        }
+        let children = self.children.entry(parent).or_default();
+        if !children.contains(&child) {
+            children.push(child);
+        }
+    }
 }

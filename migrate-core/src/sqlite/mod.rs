@@ -550,7 +550,7 @@ impl crate::backend::Transaction for SqliteTx<'_> {
             return Err(unguarded().into());
         };
         execute(tx, migration, direction, guard)?;
-        self.foreign_keys.check(tx)
+        self.foreign_keys.check_migration(tx, &guard.footprint())
     }
 
     async fn record_applied(

@@ -72,7 +72,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use rusqlite::hooks::Action;
 use rusqlite::{Connection, MAIN_DB};
 
-use super::foreign_keys::{self, ForeignKeyCheck};
+use super::foreign_keys::{self, ForeignKeyCheck, Graph};
 use super::guard::{Guard, SANDBOX_REFUSAL, SchemaChanges};
 use super::{RustStep, Sqlite, tracking::context, tracking_tables};
 use crate::backend::{Backend, Failure, LockMode, Purpose, Session, block_on};
@@ -693,7 +693,7 @@ impl Verification<'_> {
                     .follow(backend.conn, &guard.take_schema_changes(), origin.as_mut())
                     .map_err(context("reading the schema"))?;
                 match foreign_keys {
-                    Some(check) => check.graph.update(backend.conn, &delta),
+                    Some(check) => follow_graph(&mut check.graph, backend.conn, &delta),
                     None => Ok(()),
                 }
             })
@@ -879,7 +879,7 @@ impl<'c> Db<'c> {
         let foreign_keys = if enforced {
             Some(Check {
                 check: ForeignKeyCheck::enforced(conn)?,
-                graph: Graph::read(conn, &mirror).map_err(context("reading the foreign keys"))?,
+                graph: graph_of(conn, &mirror).map_err(context("reading the foreign keys"))?,
             })
         } else {
             None
@@ -1249,7 +1249,7 @@ struct Check {
 
 impl Check {
     fn after(&mut self, conn: &Connection, delta: &Delta, log: &Log) -> Result<(), Failure> {
-        self.graph.update(conn, delta)?;
+        follow_graph(&mut self.graph, conn, delta)?;
         let changed = match log.changed_tables(conn.total_changes()) {
             Some(changed) if !delta.reread => changed,
             _ => return self.check.check(conn),
@@ -1265,9 +1265,7 @@ impl Check {
             if self.graph.has_foreign_keys(parent) {
                 tables.push(parent.clone());
             }
-            if let Some(children) = self.graph.children.get(parent) {
-                tables.extend(children.iter().cloned());
-            }
+            tables.extend(self.graph.children_of(parent).iter().cloned());
         }
         tables.sort();
         tables.dedup();
@@ -1283,74 +1281,26 @@ impl Check {
     }
 }
 
-/// Which tables have foreign keys to which: each table with a foreign key
-/// by the (lower-case) tables it refers to.
-struct Graph {
-    /// Parent → children, lower case.
-    children: HashMap<String, Vec<String>>,
-    /// Child → parents, lower case.
-    parents: HashMap<String, Vec<String>>,
+/// The foreign key graph of the tables `mirror` lists.
+fn graph_of(conn: &Connection, mirror: &Mirror) -> rusqlite::Result<Graph> {
+    let mut graph = Graph::default();
+    for row in mirror.rows.values().filter(|row| row.is_table()) {
+        graph.add(conn, &row.name)?;
+    }
+    Ok(graph)
 }
 
-impl Graph {
-    fn read(conn: &Connection, mirror: &Mirror) -> rusqlite::Result<Graph> {
-        let mut graph = Graph {
-            children: HashMap::new(),
-            parents: HashMap::new(),
-        };
-        for row in mirror.rows.values().filter(|row| row.is_table()) {
-            graph.add(conn, &row.name)?;
-        }
-        Ok(graph)
+/// Follows in `graph` the tables a step removed, rewrote and added.
+fn follow_graph(graph: &mut Graph, conn: &Connection, delta: &Delta) -> RunResult<()> {
+    for (_, row) in delta.removed.iter().filter(|(_, row)| row.is_table()) {
+        graph.remove(&row.name);
     }
-
-    fn has_foreign_keys(&self, table: &str) -> bool {
-        self.parents.contains_key(table)
+    for (_, row) in delta.added.iter().filter(|(_, row)| row.is_table()) {
+        graph
+            .add(conn, &row.name)
+            .map_err(context("reading the foreign keys"))?;
     }
-
-    fn add(&mut self, conn: &Connection, table: &str) -> rusqlite::Result<()> {
-        let child = table.to_ascii_lowercase();
-        let mut parents: Vec<String> = conn
-            .prepare("SELECT DISTINCT \"table\" FROM pragma_foreign_key_list(?1)")?
-            .query_map([table], |row| row.get::<_, String>(0))?
-            .map(|parent| parent.map(|p| p.to_ascii_lowercase()))
-            .collect::<rusqlite::Result<_>>()?;
-        parents.sort();
-        parents.dedup();
-        if parents.is_empty() {
-            return Ok(());
-        }
-        for parent in &parents {
-            let children = self.children.entry(parent.clone()).or_default();
-            if !children.contains(&child) {
-                children.push(child.clone());
-            }
-        }
-        self.parents.insert(child, parents);
-        Ok(())
-    }
-
-    fn remove(&mut self, table: &str) {
-        let child = table.to_ascii_lowercase();
-        for parent in self.parents.remove(&child).unwrap_or_default() {
-            if let Some(children) = self.children.get_mut(&parent) {
-                children.retain(|c| *c != child);
-            }
-        }
-    }
-
-    /// Follows the tables a step removed, rewrote and added.
-    fn update(&mut self, conn: &Connection, delta: &Delta) -> RunResult<()> {
-        for (_, row) in delta.removed.iter().filter(|(_, row)| row.is_table()) {
-            self.remove(&row.name);
-        }
-        for (_, row) in delta.added.iter().filter(|(_, row)| row.is_table()) {
-            self.remove(&row.name);
-            self.add(conn, &row.name)
-                .map_err(context("reading the foreign keys"))?;
-        }
-        Ok(())
-    }
+    Ok(())
 }
 
 /// A database error outside any migration as a problem.

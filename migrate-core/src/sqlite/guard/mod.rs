@@ -115,6 +115,8 @@ struct State {
     /// What migration code compiled that may remove or rewrite rows of
     /// `sqlite_schema`, since [`Guard::take_schema_changes`] last took it.
     schema_changes: SchemaChanges,
+    /// The rows the running migration may have changed, new for each.
+    footprint: Footprint,
 }
 
 /// The statements compiled for migration code that may remove or rewrite
@@ -129,6 +131,104 @@ pub(crate) struct SchemaChanges {
     /// Whether an `ALTER TABLE` was compiled: it rewrites the statements of
     /// the table and of every object that names it.
     pub(crate) altered: bool,
+}
+
+/// The tables of `main` whose rows the running migration's code may have
+/// changed, as the statements it compiled say: what the runner's foreign key
+/// check needs to look at (see [`ForeignKeyCheck::check_migration`]).
+///
+/// A statement's triggers are compiled with it, so their writes count. What
+/// the names cannot tell makes the footprint `wide` (anything may have
+/// changed): a `DROP` of a table or an index (a parent key may need the
+/// index), an `ALTER TABLE`, a write to another schema's table (`temp`, an
+/// attached database), a statement compiled while one of the migration's
+/// runs (by an application function, or SQLite's own for `ALTER TABLE` and
+/// `VACUUM`), and any action this list does not know.
+///
+/// [`ForeignKeyCheck::check_migration`]: crate::sqlite::foreign_keys::ForeignKeyCheck::check_migration
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Footprint {
+    /// Tables of `main` that a statement inserts into, updates or deletes
+    /// from (`INSERT OR REPLACE` and an upsert delete or update rows too),
+    /// each once, as the statement names them.
+    pub(crate) written: Vec<String>,
+    /// Tables of `main` it created.
+    pub(crate) created: Vec<String>,
+    /// Anything may have changed.
+    pub(crate) wide: bool,
+    /// Views it dropped: SQLite authorizes a `DROP VIEW` as a delete from
+    /// the view too, and a view holds no rows.
+    dropped_views: Vec<String>,
+}
+
+impl Footprint {
+    /// Notes `action` on `schema`, compiled for migration code.
+    fn note(&mut self, action: AuthAction<'_>, schema: Option<&str>) {
+        use AuthAction as A;
+        let in_main = schema.is_some_and(|schema| schema.eq_ignore_ascii_case("main"));
+        match action {
+            // SQLite's own tables (every `CREATE` and `DROP` writes to
+            // `sqlite_schema`) hold no foreign key, and no application
+            // object may be named like them.
+            A::Insert { table_name } | A::Update { table_name, .. } | A::Delete { table_name }
+                if in_main && is_internal(table_name) => {}
+            A::Delete { table_name }
+                if in_main
+                    && self
+                        .dropped_views
+                        .iter()
+                        .any(|view| view.eq_ignore_ascii_case(table_name)) => {}
+            A::Insert { table_name } | A::Update { table_name, .. } | A::Delete { table_name }
+                if in_main =>
+            {
+                push_once(&mut self.written, table_name);
+            }
+            A::CreateTable { table_name } if in_main => push_once(&mut self.created, table_name),
+            A::DropView { view_name } => push_once(&mut self.dropped_views, view_name),
+            // Nothing that changes a row: reading, creating what holds no
+            // rows yet (or only copies, `CREATE TABLE … AS`, which cannot
+            // declare a foreign key), settings, transactions.
+            A::Read { .. }
+            | A::Select
+            | A::Function { .. }
+            | A::Recursive
+            | A::Transaction { .. }
+            | A::Savepoint { .. }
+            | A::Pragma { .. }
+            | A::CreateIndex { .. }
+            | A::CreateTempIndex { .. }
+            | A::CreateTempTable { .. }
+            | A::CreateView { .. }
+            | A::CreateTempView { .. }
+            | A::CreateTrigger { .. }
+            | A::CreateTempTrigger { .. }
+            | A::DropTempView { .. }
+            | A::DropTrigger { .. }
+            | A::DropTempTrigger { .. }
+            | A::CreateVtable { .. }
+            | A::Attach { .. }
+            | A::Detach { .. }
+            | A::Reindex { .. }
+            | A::Analyze { .. } => {}
+            _ => self.wide = true,
+        }
+    }
+}
+
+/// Whether `table` is one of SQLite's own (`sqlite_schema`,
+/// `sqlite_sequence`, `sqlite_stat1`…): names beginning `sqlite_` are
+/// reserved for them (<https://www.sqlite.org/lang_createtable.html>).
+fn is_internal(table: &str) -> bool {
+    table
+        .get(..7)
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("sqlite_"))
+}
+
+/// Adds `name` to `names` unless it is there (in any ASCII case).
+fn push_once(names: &mut Vec<String>, name: &str) {
+    if !names.iter().any(|known| known.eq_ignore_ascii_case(name)) {
+        names.push(name.to_owned());
+    }
 }
 
 /// What the guard knows of the running migration.
@@ -187,6 +287,7 @@ impl Guard {
                 current: Current::default(),
                 detach_later: Vec::new(),
                 schema_changes: SchemaChanges::default(),
+                footprint: Footprint::default(),
             })),
         }
     }
@@ -234,6 +335,12 @@ impl Guard {
         std::mem::take(&mut lock(&self.state).schema_changes)
     }
 
+    /// The rows the migration begun last by [`migration`](Self::migration)
+    /// may have changed so far (see [`Footprint`]).
+    pub(crate) fn footprint(&self) -> Footprint {
+        lock(&self.state).footprint.clone()
+    }
+
     /// Removes the authorizer from `conn`.
     pub(crate) fn remove(conn: &mut Connection) -> rusqlite::Result<()> {
         conn.authorizer(None::<fn(AuthContext<'_>) -> Authorization>)
@@ -244,7 +351,10 @@ impl Guard {
     /// entered; [`MigrationScope::finish`] (or dropping the scope, when the
     /// migration panics) puts the connection back.
     pub(crate) fn migration<'g, 'c>(&'g self, conn: &'c Connection) -> MigrationScope<'g, 'c> {
-        lock(&self.state).current = Current::default();
+        let mut state = lock(&self.state);
+        state.current = Current::default();
+        state.footprint = Footprint::default();
+        drop(state);
         MigrationScope {
             guard: self,
             conn,
@@ -548,9 +658,17 @@ impl State {
         let action = context.action;
         match self.phase {
             Phase::Runner => Ok(()),
-            Phase::Running => Ok(self.check_files(action)?),
+            Phase::Running => {
+                // Compiled while a statement of the migration runs: not under
+                // its rules, and its writes not followed.
+                if !matches!(action, AuthAction::Read { .. } | AuthAction::Select) {
+                    self.footprint.wide = true;
+                }
+                Ok(self.check_files(action)?)
+            }
             Phase::Preparing | Phase::Rust => {
                 self.note_schema_change(action);
+                self.footprint.note(action, context.database_name);
                 if let AuthAction::Pragma {
                     pragma_name,
                     pragma_value: Some(value),
