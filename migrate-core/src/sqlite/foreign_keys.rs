@@ -138,11 +138,11 @@ impl ForeignKeyCheck {
     /// the transaction on `conn`: [`check`](Self::check) limited to the
     /// tables it can have given a new violation, so that a migration costs
     /// what it touches and not a scan of every row with a foreign key.
-    /// Those are the tables it wrote rows of (as a child), the tables with a
-    /// foreign key to any of them (as a parent: a delete, an update, an
-    /// `INSERT OR REPLACE`), and the tables it created (whose foreign keys
-    /// must name a usable parent key, or SQLite reports a mismatch). When
-    /// the footprint is wide, every table is checked.
+    /// Those are the tables it wrote rows of (as a child) and the tables
+    /// with a foreign key to any of them it did not create (as a parent: a
+    /// delete, an update, an `INSERT OR REPLACE`; a table it created had no
+    /// rows for a child to refer to, so its rows can only mend references).
+    /// When the footprint is wide, every table is checked.
     pub(crate) fn check_migration(
         &mut self,
         conn: &Connection,
@@ -156,29 +156,37 @@ impl ForeignKeyCheck {
             return self.check(conn);
         }
         if let Some(graph) = &mut self.graph {
-            for table in &footprint.created {
-                graph
-                    .add(conn, table)
-                    .map_err(context("reading the foreign keys"))?;
-            }
+            graph.unread.extend(footprint.created.iter().cloned());
         }
+        let created = |table: &String| {
+            footprint
+                .created
+                .iter()
+                .any(|name| name.eq_ignore_ascii_case(table))
+        };
         let mut tables: Vec<String> = footprint
-            .created
+            .written
             .iter()
-            .chain(&footprint.written)
             .map(|table| table.to_ascii_lowercase())
             .collect();
-        if !footprint.written.is_empty() {
+        let mut parents = footprint
+            .written
+            .iter()
+            .filter(|table| !created(table))
+            .peekable();
+        if parents.peek().is_some() {
+            let reading = || context("reading the foreign keys");
             let graph = match &mut self.graph {
                 Some(graph) => graph,
-                None => self
-                    .graph
-                    .insert(Graph::read_all(conn).map_err(context("reading the foreign keys"))?),
+                None => self.graph.insert(Graph::read_all(conn).map_err(reading())?),
             };
-            for table in &footprint.written {
+            for table in std::mem::take(&mut graph.unread) {
+                graph.add(conn, &table).map_err(reading())?;
+            }
+            for parent in parents {
                 tables.extend(
                     graph
-                        .children_of(&table.to_ascii_lowercase())
+                        .children_of(&parent.to_ascii_lowercase())
                         .iter()
                         .cloned(),
                 );
@@ -239,31 +247,40 @@ pub(crate) fn set(conn: &Connection, on: bool) -> Result<()> {
 }
 
 /// Every row that breaks a foreign key (`PRAGMA foreign_key_check`), or
-/// one of `table` only.
+/// one of `table` of `main` only.
 fn violations(conn: &Connection, table: Option<&str>) -> Result<Vec<ForeignKeyViolation>> {
     let checking = || context("running PRAGMA foreign_key_check");
-    let sql = match table {
-        // A table's name cannot be bound in a `PRAGMA`: the table-valued
-        // function takes it as an argument.
-        Some(_) => "SELECT * FROM pragma_foreign_key_check(?1, 'main')",
-        None => "PRAGMA foreign_key_check",
-    };
-    let mut statement = conn.prepare(sql).map_err(checking())?;
-    let params: &[&dyn rusqlite::ToSql] = match &table {
-        Some(table) => &[table],
-        None => &[],
-    };
-    let rows = statement
-        .query_map(params, |row| {
-            Ok(ForeignKeyViolation {
-                table: row.get(0)?,
-                rowid: row.get(1)?,
-                parent: row.get(2)?,
-                foreign_key: row.get(3)?,
+    let read = |statement: &mut rusqlite::Statement<'_>| {
+        statement
+            .query_map([], |row| {
+                Ok(ForeignKeyViolation {
+                    table: row.get(0)?,
+                    rowid: row.get(1)?,
+                    parent: row.get(2)?,
+                    foreign_key: row.get(3)?,
+                })
             })
-        })
-        .map_err(checking())?;
-    rows.collect::<rusqlite::Result<_>>().map_err(checking())
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(checking())
+    };
+    match table {
+        // A name cannot be bound in a `PRAGMA`, so it is quoted into the
+        // text, as an identifier (the table-valued `pragma_foreign_key_check`
+        // takes it bound, but compiling one costs several times as much:
+        // SQLite declares its virtual table each time).
+        Some(table) => {
+            let sql = format!(
+                "PRAGMA main.foreign_key_check(\"{}\")",
+                table.replace('"', "\"\"")
+            );
+            read(&mut conn.prepare(&sql).map_err(checking())?)
+        }
+        None => read(
+            &mut conn
+                .prepare("PRAGMA foreign_key_check")
+                .map_err(checking())?,
+        ),
+    }
 }
 
 /// Which tables of `main` have foreign keys to which: each table with a
@@ -275,6 +292,9 @@ pub(crate) struct Graph {
     children: HashMap<String, Vec<String>>,
     /// Child → parents.
     parents: HashMap<String, Vec<String>>,
+    /// Tables created since the graph was read, whose foreign keys are read
+    /// when it is next needed.
+    pub(crate) unread: Vec<String>,
 }
 
 impl Graph {
