@@ -75,6 +75,11 @@ pub enum DirectiveError {
 /// ```
 pub fn parse_directives(sql: &str) -> Result<Directives, Vec<DirectiveError>> {
     let mut directives = Directives::default();
+    // Every directive is a `--` line: a file without one is not read line
+    // by line.
+    if !sql.contains("--") {
+        return Ok(directives);
+    }
     let mut errors = Vec::new();
     for (line_number, text) in trimmed_lines(sql) {
         if !is_directive_comment(text) {

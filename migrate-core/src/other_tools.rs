@@ -109,6 +109,11 @@ pub struct OtherToolMarker {
 /// assert!(find_other_tool("-- migrate:no-transaction\nVACUUM;\n").is_none());
 /// ```
 pub fn find_other_tool(sql: &str) -> Option<OtherToolMarker> {
+    // Every marker is a `--` line: a file without one is not read line by
+    // line (the standard library's search, optimized in a proc macro too).
+    if !sql.contains("--") {
+        return None;
+    }
     trimmed_lines(sql).find_map(|(line, text)| {
         other_tool(text).map(|tool| OtherToolMarker {
             line,
