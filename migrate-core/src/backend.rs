@@ -472,6 +472,30 @@ pub trait Transaction {
         self.record_event(event).await?;
         Ok(applied_at)
     }
+    /// [`record_applied_with_event`](Transaction::record_applied_with_event)
+    /// for each of `applied`, in order: migrations applied in this
+    /// transaction (a grouped run), each as `(migration, running checksum,
+    /// duration)`, with its `applied` event. Returns each `applied_at`. The
+    /// default makes the calls one by one; a backend may write the events
+    /// in one statement (SQLite: copied from the rows just written).
+    ///
+    /// # Errors
+    ///
+    /// As `record_applied_with_event`.
+    async fn record_all_applied(
+        &mut self,
+        applied: &[(&Migration, Checksum, Duration)],
+    ) -> Result<Vec<String>> {
+        let mut times = Vec::with_capacity(applied.len());
+        for &(migration, running, duration) in applied {
+            let event = NewEvent::applied(migration, duration);
+            times.push(
+                self.record_applied_with_event(migration, running, duration, &event)
+                    .await?,
+            );
+        }
+        Ok(times)
+    }
     /// Sets the running checksum of an applied version.
     async fn set_running_checksum(&mut self, version: u64, running: Checksum) -> Result<()>;
     /// Sets the name and checksum of an applied version.
@@ -540,6 +564,21 @@ pub struct NewEvent<'a> {
     pub duration: Option<Duration>,
     /// An error, or what a repair changed.
     pub detail: Option<&'a str>,
+}
+
+impl<'a> NewEvent<'a> {
+    /// The `applied` event of `migration`, applied up in `duration`.
+    pub fn applied(migration: &'a Migration, duration: Duration) -> NewEvent<'a> {
+        NewEvent {
+            kind: EventKind::Applied,
+            version: migration.version(),
+            name: migration.name(),
+            direction: Direction::Up,
+            checksum: Some(migration.checksum()),
+            duration: Some(duration),
+            detail: None,
+        }
+    }
 }
 
 /// How running a migration's up or down failed, as a backend reports it; the

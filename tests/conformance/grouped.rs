@@ -149,6 +149,27 @@ pub fn a_grouped_run_applies_every_pending_migration<H: Harness>() -> migrate::R
             .map(|v| (EventKind::Applied, v, Direction::Up))
             .collect::<Vec<_>>()
     );
+    // Each event holds what its migration's row does, as a run one by one
+    // writes it.
+    let history = migrations.history(&mut conn)?;
+    for (event, applied) in history.iter().zip(&report.applied) {
+        assert_eq!(
+            (
+                event.version,
+                event.name.as_str(),
+                event.at.as_str(),
+                event.checksum,
+                event.duration
+            ),
+            (
+                applied.version,
+                applied.name.as_str(),
+                applied.applied_at.as_str(),
+                Some(applied.checksum),
+                Some(applied.duration)
+            )
+        );
+    }
     // The running checksums agree with the set: a plain run is a no-op.
     assert!(migrations.status(&mut conn)?.is_up_to_date());
     assert!(migrations.run(&mut conn)?.applied.is_empty());

@@ -926,12 +926,26 @@ impl<'a> Runner<'a> {
                 report.applied.push(applied);
             }
         }
+        // Left only above everything applied: each chains on the one before.
+        let mut rows = Vec::with_capacity(ran.len());
         for (migration, duration) in ran {
-            let (applied, now_latest) = self
-                .record_applied_after(&mut tx, latest, migration, duration, EventKind::Applied)
-                .await?;
-            latest = now_latest;
-            report.applied.push(applied);
+            let running = Checksum::chain(
+                latest.as_ref().map(|(_, running)| running),
+                migration.version(),
+                &migration.checksum(),
+            );
+            latest = Some((migration.version(), running));
+            rows.push((migration, running, whole_millis(duration)));
+        }
+        let times = tx.record_all_applied(&rows).await?;
+        for ((migration, _, duration), applied_at) in rows.into_iter().zip(times) {
+            report.applied.push(AppliedMigration {
+                version: migration.version(),
+                name: migration.name().to_owned(),
+                checksum: migration.checksum(),
+                applied_at,
+                duration,
+            });
         }
         tx.commit()
             .await

@@ -813,6 +813,49 @@ pub(super) fn record_event(
     .map_err(context(format!("writing to the history `{events}`")))
 }
 
+/// The `applied` events of `versions`, in that order, copied from their
+/// tracking rows as [`record_applied`] just wrote them (the event's time,
+/// checksum and duration are the row's): one statement for a group.
+/// `versions` travel as one JSON array bound to the statement, read with
+/// SQLite's `json_each` (<https://www.sqlite.org/json1.html#jeach>), whose
+/// `key` is the position in the array.
+pub(super) fn record_applied_events(
+    conn: &Connection,
+    table: &str,
+    versions: &[u64],
+) -> Result<()> {
+    let events = events_table(table);
+    let sql = format!(
+        r#"INSERT INTO main."{events}" (at, event, version, name, direction, checksum, duration_ms, detail)
+           SELECT t.applied_at, 'applied', t.version, t.name, 'up', t.checksum, t.duration_ms, NULL
+           FROM json_each(?1) AS j JOIN main."{table}" AS t ON t.version = j.value
+           ORDER BY j.key"#
+    );
+    let list = format!(
+        "[{}]",
+        versions
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let written = conn
+        .prepare_cached(&sql)
+        .and_then(|mut statement| statement.execute([list]))
+        .map_err(context(format!("writing to the history `{events}`")))?;
+    if written == versions.len() {
+        Ok(())
+    } else {
+        Err(Error::database(
+            format!("writing to the history `{events}`"),
+            format!(
+                "{written} of {} applied migrations had a tracking row to copy",
+                versions.len()
+            ),
+        ))
+    }
+}
+
 pub(super) fn events(conn: &Connection, table: &str) -> Result<Vec<Event>> {
     let events = events_table(table);
     if !table_exists(conn, &events)? {
