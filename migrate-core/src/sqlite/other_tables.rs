@@ -19,8 +19,11 @@ pub(super) fn other_table(
 ) -> Result<Option<OtherTable>> {
     let reading = || context(format!("reading the table `{table}`"));
     // SQLite's own answer to "which columns": empty for a missing table.
+    // Cached: a run on a new database asks it of every tool's table, and
+    // compiling the table-valued pragma declares its virtual table each
+    // time.
     let mut statement = conn
-        .prepare("SELECT name FROM pragma_table_info(?1, 'main')")
+        .prepare_cached("SELECT name FROM pragma_table_info(?1, 'main')")
         .map_err(reading())?;
     let present: Vec<String> = statement
         .query_map([table], |row| row.get::<_, String>(0))
