@@ -506,6 +506,18 @@ fn a_child_table_created_in_the_same_action_is_followed() -> migrate::Result<()>
     )
 }
 
+#[test]
+fn a_table_with_an_odd_name_is_checked() -> migrate::Result<()> {
+    the_last_breaks(
+        &[(
+            "0004_odd.sql",
+            r#"CREATE TABLE "odd ""name"" [x]" (author_id INTEGER REFERENCES authors (id));
+               INSERT INTO "odd ""name"" [x]" VALUES (99);"#,
+        )],
+        r#"row 1 of `odd "name" [x]` refers to a missing row of `authors`"#,
+    )
+}
+
 /// An old violation fails neither a migration that writes no row nor one
 /// that writes the table holding it without adding another.
 #[test]
