@@ -7,7 +7,7 @@
 mod common;
 
 use common::{Database, Folder, count};
-use migrate::{Direction, Error, ForeignKeyViolations};
+use migrate::{Direction, Error, ForeignKeyViolations, Migrations, embed_migrations};
 use rusqlite::Connection;
 
 const AUTHORS: &str = "CREATE TABLE authors (id INTEGER PRIMARY KEY, name TEXT NOT NULL);";
@@ -557,4 +557,30 @@ fn a_migration_that_drops_a_view_passes() -> migrate::Result<()> {
     folder.write("0005_no_titles.sql", "DROP VIEW titles;");
     assert_eq!(folder.migrations().run(&mut conn)?.applied.len(), 5);
     Ok(())
+}
+
+/// Deletes a parent row with a statement an earlier Rust migration left in
+/// the connection's cache of prepared statements.
+const CACHED_DELETE: Migrations = embed_migrations!("tests/fixtures/rust_cached_delete");
+
+/// A Rust migration may run a statement compiled before it, which SQLite's
+/// authorizer does not see again: after one, every table is checked.
+#[test]
+fn a_rust_migration_is_checked_on_every_table() {
+    let db = Database::new();
+    let mut conn = open_with_foreign_keys(&db, true);
+
+    let error = CACHED_DELETE.run(&mut conn).unwrap_err();
+
+    let Error::MigrationFailed { version, .. } = &error else {
+        panic!("expected MigrationFailed, got {error:?}");
+    };
+    assert_eq!(*version, 3, "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("row 2 of `books` refers to a missing row of `authors`"),
+        "{error}"
+    );
+    assert_eq!(count(&conn, "SELECT count(*) FROM authors"), 2);
 }

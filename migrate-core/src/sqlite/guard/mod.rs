@@ -143,7 +143,8 @@ pub(crate) struct SchemaChanges {
 /// index), an `ALTER TABLE`, a write to another schema's table (`temp`, an
 /// attached database), a statement compiled while one of the migration's
 /// runs (by an application function, or SQLite's own for `ALTER TABLE` and
-/// `VACUUM`), and any action this list does not know.
+/// `VACUUM`), any action this list does not know, and a Rust migration (see
+/// [`MigrationScope::rust`]).
 ///
 /// [`ForeignKeyCheck::check_migration`]: crate::sqlite::foreign_keys::ForeignKeyCheck::check_migration
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -505,8 +506,11 @@ impl MigrationScope<'_, '_> {
 
     /// A Rust migration's code is about to run. Its statements run as soon
     /// as they are compiled, so what is attached and in `temp`, and every
-    /// connection setting (of every schema), are read first.
+    /// connection setting (of every schema), are read first. Its footprint
+    /// is wide: it may run a statement compiled before it (rusqlite's cache
+    /// of prepared statements), which the authorizer does not see again.
     pub(crate) fn rust(&self) -> rusqlite::Result<()> {
+        lock(&self.guard.state).footprint.wide = true;
         self.guard.set_phase(Phase::Runner);
         let before = Leftovers::read(self.conn)?;
         let mut schemas = before.databases.clone();
