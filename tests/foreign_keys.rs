@@ -584,3 +584,34 @@ fn a_rust_migration_is_checked_on_every_table() {
     );
     assert_eq!(count(&conn, "SELECT count(*) FROM authors"), 2);
 }
+
+/// A table created with a foreign key to a column that is not a parent key
+/// (no unique index) fails its migration, rows or none: SQLite reports the
+/// mismatch when the table is checked (as an error of the check, not yet as
+/// the migration's failure), and the migration is rolled back.
+#[test]
+fn a_new_table_whose_foreign_key_has_no_parent_key_fails() -> migrate::Result<()> {
+    let db = Database::new();
+    let mut conn = open_with_foreign_keys(&db, true);
+    let folder = seeded_folder();
+    folder.migrations().run(&mut conn)?;
+    folder.write(
+        "0004_by_name.sql",
+        "CREATE TABLE quotes (author_name TEXT REFERENCES authors (name), text TEXT);",
+    );
+
+    let error = folder.migrations().run(&mut conn).unwrap_err();
+
+    assert!(
+        error.to_string().contains("foreign key mismatch"),
+        "{error}"
+    );
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT count(*) FROM sqlite_schema WHERE name = 'quotes'"
+        ),
+        0
+    );
+    Ok(())
+}

@@ -138,11 +138,13 @@ impl ForeignKeyCheck {
     /// the transaction on `conn`: [`check`](Self::check) limited to the
     /// tables it can have given a new violation, so that a migration costs
     /// what it touches and not a scan of every row with a foreign key.
-    /// Those are the tables it wrote rows of (as a child) and the tables
-    /// with a foreign key to any of them it did not create (as a parent: a
-    /// delete, an update, an `INSERT OR REPLACE`; a table it created had no
-    /// rows for a child to refer to, so its rows can only mend references).
-    /// When the footprint is wide, every table is checked.
+    /// Those are the tables it wrote rows of (as a child), the tables with a
+    /// foreign key to any of them it did not create (as a parent: a delete,
+    /// an update, an `INSERT OR REPLACE`; a table it created had no rows for
+    /// a child to refer to, so its rows can only mend references), and the
+    /// tables it created (whose foreign keys must name a usable parent key,
+    /// or SQLite reports a mismatch). When the footprint is wide, every
+    /// table is checked.
     pub(crate) fn check_migration(
         &mut self,
         conn: &Connection,
@@ -167,6 +169,7 @@ impl ForeignKeyCheck {
         let mut tables: Vec<String> = footprint
             .written
             .iter()
+            .chain(&footprint.created)
             .map(|table| table.to_ascii_lowercase())
             .collect();
         let mut parents = footprint
