@@ -211,6 +211,18 @@ impl OwnInserts {
         Ok(())
     }
 
+    /// Runs `write` (the runner's inserts) between [`start`](Self::start)
+    /// and [`end`](Self::end); the pragma is turned off again whatever
+    /// `write` returned, and `write`'s error comes first.
+    fn around<T>(&mut self, conn: &Connection, write: impl FnOnce() -> Result<T>) -> Result<T> {
+        self.start(conn)?;
+        let written = write();
+        let ended = self.end(conn);
+        let value = written?;
+        ended?;
+        Ok(value)
+    }
+
     /// Turns the pragma off again if [`start`](Self::start) turned it on.
     fn end(&mut self, conn: &Connection) -> Result<()> {
         if self.on {
@@ -581,19 +593,13 @@ impl crate::backend::Transaction for SqliteTx<'_> {
         duration: Duration,
         event: &NewEvent<'_>,
     ) -> Result<String> {
-        self.own_inserts.start(self.conn)?;
-        let recorded = async {
-            let at = self
-                .record_applied(migration, running_checksum, duration)
-                .await?;
-            tracking::record_event(self.conn, self.table, event, &at)?;
+        let (conn, table) = (self.conn, self.table);
+        self.own_inserts.around(conn, || {
+            let at = tracking::now();
+            tracking::record_applied(conn, table, migration, running_checksum, duration, &at)?;
+            tracking::record_event(conn, table, event, &at)?;
             Ok(at)
-        }
-        .await;
-        let ended = self.own_inserts.end(self.conn);
-        let at = recorded?;
-        ended?;
-        Ok(at)
+        })
     }
 
     /// The rows one by one, then their events in one statement that copies
@@ -606,22 +612,18 @@ impl crate::backend::Transaction for SqliteTx<'_> {
         if applied.is_empty() {
             return Ok(Vec::new());
         }
-        self.own_inserts.start(self.conn)?;
-        let recorded = (|| {
+        let (conn, table) = (self.conn, self.table);
+        self.own_inserts.around(conn, || {
             let mut times = Vec::with_capacity(applied.len());
             for &(migration, running, duration) in applied {
                 let at = tracking::now();
-                tracking::record_applied(self.conn, self.table, migration, running, duration, &at)?;
+                tracking::record_applied(conn, table, migration, running, duration, &at)?;
                 times.push(at);
             }
             let versions: Vec<u64> = applied.iter().map(|(m, _, _)| m.version()).collect();
-            tracking::record_applied_events(self.conn, self.table, &versions)?;
+            tracking::record_applied_events(conn, table, &versions)?;
             Ok(times)
-        })();
-        let ended = self.own_inserts.end(self.conn);
-        let times = recorded?;
-        ended?;
-        Ok(times)
+        })
     }
 
     async fn set_running_checksum(&mut self, version: u64, running: Checksum) -> Result<()> {
